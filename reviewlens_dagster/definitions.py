@@ -1,0 +1,29 @@
+"""The one place that assembles the code location's Definitions."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from .core.config import Settings
+from .defs import automation, checks, ingest
+from .defs.resources import settings_resource, warehouse_io_manager
+
+
+def build_defs(settings: Settings | None = None) -> dg.Definitions:
+    """Definitions for the given settings (default: from REVIEWLENS_* environment variables)."""
+    settings = settings or Settings.from_env()
+    return dg.Definitions(
+        assets=[ingest.reviews, ingest.rejected_reviews],
+        asset_checks=checks.review_checks,
+        jobs=[automation.pipeline_job, automation.quarantine_job],
+        sensors=[automation.make_incoming_sensor(str(settings.incoming_dir), settings.max_text_chars)],
+        schedules=[automation.nightly_refresh_schedule, automation.nightly_quarantine_schedule],
+        resources={
+            "settings": settings_resource(settings),
+            "warehouse_io_manager": warehouse_io_manager(settings),
+        },
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_defs()

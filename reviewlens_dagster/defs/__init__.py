@@ -1,0 +1,1 @@
+"""The Dagster shell: one module per pipeline stage. Assembled in ``reviewlens_dagster.definitions``."""

@@ -1,0 +1,118 @@
+"""The bad-input corpus: files users really drop, each with what must come out of it.
+
+Each case writes one file and states the review ids that must be ingested, how many rows
+must be quarantined, and whether the whole file must be quarantined.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+HEADER = "review_id,restaurant_id,text,rating,created_at\n"
+
+
+@dataclass
+class Case:
+    name: str
+    content: bytes
+    valid_ids: set[str] = field(default_factory=set)
+    rejected: int = 0
+    fatal: bool = False
+    why: str = ""
+
+
+def _csv(rows: list[str], header: str = HEADER, encoding: str = "utf-8", newline: str = "\n") -> bytes:
+    text = header + "".join(r + "\n" for r in rows)
+    return text.replace("\n", newline).encode(encoding)
+
+
+def _jsonl(objs: list) -> bytes:
+    return "".join((o if isinstance(o, str) else json.dumps(o, ensure_ascii=False)) + "\n" for o in objs).encode()
+
+
+def _parquet(df: pd.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False)
+    return buf.getvalue()
+
+
+def cases() -> list[Case]:
+    big = "정말 맛있어요 " * 8000  # ~ 100 KB
+    return [
+        Case("cp949.csv", _csv(["c1,r_enc,김치찌개가 맛있어요,5,2024-01-01", "c2,r_enc,양이 적어요,2,2024-01-02"], encoding="cp949"),
+             {"c1", "c2"}, why="CP949 detected"),
+        Case("euckr.csv", _csv(["e1,r_enc,서비스가 친절합니다,4,"], encoding="euc-kr"), {"e1"}, why="EUC-KR detected"),
+        Case("bom.csv", _csv(["b1,r_bom,분위기 좋아요 😊,5,2024-02-01"], encoding="utf-8-sig"), {"b1"}, why="UTF-8 BOM; emoji kept"),
+        Case("crlf.csv", _csv(["l1,r_crlf,배달이 빨라요,5,2024-03-01", "l2,r_crlf,\"여러 줄\r\n리뷰\",4,"], newline="\r\n"),
+             {"l1", "l2"}, why="CRLF line endings, quoted newline"),
+        Case("missing_columns.csv", b"review_id,rating\nx1,5\n", fatal=True, rejected=1, why="no restaurant_id/text columns"),
+        Case("empty.csv", b"", fatal=True, rejected=1, why="0 bytes"),
+        Case("whitespace.jsonl", b"   \n\n  \n", fatal=True, rejected=1, why="only whitespace"),
+        Case("junk.csv", os.urandom(64) + b"\x00\x00" + os.urandom(64), fatal=True, rejected=1, why="binary junk"),
+        Case("junk.parquet", b"PAR1 this is not parquet" + os.urandom(32), fatal=True, rejected=1, why="corrupt parquet"),
+        Case("notes.txt", "그냥 메모".encode(), fatal=True, rejected=1, why="unsupported type"),
+        Case("bad_ratings.csv", _csv([
+            "br1,r_rate,좋아요,abc,", "br2,r_rate,좋아요,7,", "br3,r_rate,좋아요,0,", "br4,r_rate,좋아요,-1,",
+            "br5,r_rate,좋아요,4.5,", "br6,r_rate,좋아요,,", "br7,r_rate,좋아요,NaN,",
+        ]), {"br5", "br6"}, rejected=5, why="ratings not numbers / out of 1-5"),
+        Case("duplicates.jsonl", _jsonl([
+            {"review_id": "d1", "restaurant_id": "r_dup", "text": "첫 버전", "created_at": "2024-01-01"},
+            {"review_id": "d1", "restaurant_id": "r_dup", "text": "최신 버전", "created_at": "2024-03-01"},
+            {"review_id": "d1", "restaurant_id": "r_dup", "text": "중간 버전", "created_at": "2024-02-01"},
+            {"review_id": "d2", "restaurant_id": "r_dup", "text": "다른 리뷰"},
+        ]), {"d1", "d2"}, rejected=2, why="duplicate ids: newest wins, the others quarantined"),
+        Case("huge.csv", _csv([f"h1,r_big,{big},5,", "h2,r_big,짧은 리뷰,4,"]), {"h2"}, rejected=1, why="100 KB review"),
+        Case("sql_ids.csv", _csv([
+            "s1,\"r1'; DROP TABLE reviews;--\",맛있어요,5,",
+            "s2,\"r1\"\"x\",맛있어요,5,",
+            "\"s3' OR '1'='1\",r_sql,맛있어요,5,",
+            "s4,r_sql,정상 리뷰,5,",
+        ]), {"s4"}, rejected=3, why="quotes and SQL in ids"),
+        Case("weird..name...csv", _csv(["p1,../../etc/passwd,리뷰,5,", "p2,r_path,정상,5,", "p3,..,리뷰,3,"]),
+             {"p2"}, rejected=2, why="'../' in ids; dots in the file name are fine"),
+        Case("mixed_types.jsonl", _jsonl([
+            {"review_id": 101, "restaurant_id": "r_mixed", "text": "숫자 id", "rating": "5", "helpful_count": "3"},
+            {"review_id": "m2", "restaurant_id": "r_mixed", "text": ["리스트"], "rating": 4},
+            {"review_id": "m3", "restaurant_id": "r_mixed", "text": "불리언 별점", "rating": True},
+            {"review_id": "m4", "restaurant_id": "r_mixed", "text": 12345, "rating": 3.0},
+            {"review_id": "m5", "restaurant_id": "r_mixed", "text": "음수 도움", "helpful_count": -2},
+        ]), {"101", "m4"}, rejected=3, why="numbers as ids and text, lists, booleans"),
+        Case("bad_json.jsonl", _jsonl([
+            '{"review_id": "j1", "restaurant_id": "r_json", "text": "좋아요"',
+            '["not", "an", "object"]',
+            {"review_id": "j3", "restaurant_id": "r_json", "text": "정상"},
+        ]), {"j3"}, rejected=2, why="truncated JSON, array line"),
+        Case("html.csv", _csv(["t1,r_html,\"<p>정말 <b>맛있어요</b> &amp; 친절</p>\",5,", "t2,r_html,\"<br><br>\",3,"]),
+             {"t1"}, rejected=1, why="HTML stripped; HTML-only text is empty"),
+        Case("ragged.csv", _csv(["g1,r_rag,좋아요,5,2024-01-01,extra", "g2,r_rag,좋아요", "g3,r_rag,정상,5,2024-01-01"]),
+             {"g3"}, rejected=2, why="too many / too few fields"),
+        Case("missing_values.csv", _csv([",r_miss,리뷰,5,", "n2,,리뷰,5,", "n3,r_miss,   ,5,", "n4,r_miss,정상,,"]),
+             {"n4"}, rejected=3, why="empty ids and whitespace text"),
+        Case("bad_dates.csv", _csv(["dt1,r_date,리뷰,5,yesterday-ish", "dt2,r_date,리뷰,5,2024-13-45", "dt3,r_date,리뷰,5,2024-05-06T10:00:00+09:00"]),
+             {"dt3"}, rejected=2, why="unparseable dates"),
+        Case("aliases.csv", _csv(["a1,r_alias,별점 별칭 테스트,4,2024-01-01"], header="ID,Store_ID,Review,Stars,Date\n"),
+             {"a1"}, why="common column aliases"),
+        Case("korean_header.csv", _csv(["k1,r_kor,한글 헤더,5,2024-01-01"], header="리뷰id,식당id,내용,별점,작성일\n"),
+             {"k1"}, why="Korean column names"),
+        Case("tabs.tsv", "review_id\trestaurant_id\ttext\nv1\tr_tsv\t탭 구분\n".encode(), {"v1"}, why="TSV"),
+        Case("good.parquet", _parquet(pd.DataFrame({
+            "review_id": ["q1", "q2"], "restaurant_id": ["r_pq", "r_pq"], "text": ["파케이 리뷰", None], "rating": [5.0, 9.0],
+        })), {"q1"}, rejected=1, why="parquet with a null text"),
+        Case("unclosed_quote.csv", _csv(["u1,r_quote,정상,5,", "u2,r_quote,\"닫히지 않은 따옴표,5,"]),
+             {"u1"}, rejected=1, why="unterminated quote"),
+        Case("header_only.csv", HEADER.encode(), why="no rows: nothing to ingest, nothing lost"),
+    ]
+
+
+def write_corpus(folder: Path) -> list[Case]:
+    folder.mkdir(parents=True, exist_ok=True)
+    out = cases()
+    for c in out:
+        (folder / c.name).write_bytes(c.content)
+    return out

@@ -1,0 +1,107 @@
+"""Ingestion: the bad-input corpus, cleaning, encodings, deduplication, the sample generator."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from reviewlens_dagster.core.ingest import clean_text, decode_bytes, read_review_file, scan_folder
+from reviewlens_dagster.sample import generate, write_sample
+
+from .bad_inputs import cases, write_corpus
+
+
+def test_corpus_has_at_least_20_cases():
+    assert len(cases()) >= 20
+
+
+@pytest.mark.parametrize("case", cases(), ids=lambda c: c.name)
+def test_each_bad_file(tmp_path, case):
+    path = tmp_path / case.name
+    path.write_bytes(case.content)
+    result = read_review_file(path)  # must never raise
+    ids = {r["review_id"] for r in result.rows}
+    # duplicates are resolved across the folder, not per file
+    if case.name != "duplicates.jsonl":
+        assert ids == case.valid_ids, case.why
+        assert len(result.rejections) == case.rejected, [r.reason for r in result.rejections]
+    assert bool(result.fatal) == case.fatal
+    for rej in result.rejections:
+        assert rej.reason and rej.source_file == case.name
+        assert len(rej.raw) <= 600
+
+
+def test_corpus_folder_scan_loses_nothing(tmp_path):
+    corpus = write_corpus(tmp_path / "incoming")
+    scan = scan_folder(tmp_path / "incoming")
+    expected_ids = set().union(*(c.valid_ids for c in corpus))
+    assert set(scan.reviews["review_id"]) == expected_ids
+    assert len(scan.rejected) == sum(c.rejected for c in corpus)
+    assert scan.rejected["reason"].notna().all() and (scan.rejected["reason"].str.len() > 0).all()
+    # every quarantined row names its file and row
+    assert scan.rejected["source_file"].isin([c.name for c in corpus]).all()
+    whole_files = set(scan.rejected.loc[scan.rejected["row_number"] == 0, "source_file"])
+    assert whole_files == {c.name for c in corpus if c.fatal}
+    # the newest duplicate wins
+    d1 = scan.reviews.set_index("review_id").loc["d1"]
+    assert d1["text"] == "최신 버전"
+    dup_reasons = scan.rejected[scan.rejected["review_id"] == "d1"]["reason"]
+    assert len(dup_reasons) == 2 and dup_reasons.str.contains("superseded").all()
+
+
+def test_cleaning_keeps_emoji_and_strips_html():
+    assert clean_text("<p>맛있어요&nbsp;<b>최고</b></p>  😊\r\n") == "맛있어요 최고 😊"
+    assert clean_text("a\x00b\tc") == "a b c"
+
+
+def test_encodings_detected():
+    text = "리뷰,맛있어요"
+    assert decode_bytes(text.encode("cp949")) == (text, "cp949")
+    assert decode_bytes(text.encode("utf-8-sig"))[1] == "utf-8-sig"
+    with pytest.raises(ValueError, match="binary"):
+        decode_bytes(b"\x00\x01\x02junk")
+
+
+def test_values_are_typed(tmp_path):
+    write_corpus(tmp_path)
+    scan = scan_folder(tmp_path)
+    df = scan.reviews
+    assert df["rating"].dtype == "float64"
+    assert str(df["created_at"].dtype).startswith("datetime64")
+    assert df.loc[df.review_id == "dt3", "created_at"].iloc[0] == pd.Timestamp("2024-05-06 01:00:00")
+    assert df.loc[df.review_id == "101", "helpful_count"].iloc[0] == 3
+    assert df.loc[df.review_id == "t1", "text"].iloc[0] == "정말 맛있어요 & 친절"
+    assert df.loc[df.review_id == "l2", "text"].iloc[0] == "여러 줄 리뷰"
+
+
+def test_scan_is_deterministic(tmp_path):
+    write_corpus(tmp_path)
+    a, b = scan_folder(tmp_path), scan_folder(tmp_path)
+    pd.testing.assert_frame_equal(a.reviews, b.reviews)
+    pd.testing.assert_frame_equal(a.rejected, b.rejected)
+
+
+def test_sample_generator_is_deterministic_and_realistic(tmp_path):
+    reviews, truth = generate(seed=7)
+    again, _ = generate(seed=7)
+    assert reviews == again
+    per = pd.DataFrame(reviews).groupby("restaurant_id").size()
+    assert len(per) >= 30 and per.min() >= 20 and per.max() <= 150
+    df = pd.DataFrame(reviews)
+    assert df["category"].nunique() >= 4 and df["area"].nunique() >= 3
+    # ratings follow the text: positive reviews rate higher than negative ones
+    sent = df["review_id"].map(lambda r: truth["reviews"][r]["sentiment"])
+    assert df[sent == "positive"]["rating"].mean() > 4.0 > 2.0 > df[sent == "negative"]["rating"].mean()
+    assert set(sent) == {"positive", "negative", "neutral"}
+    assert df["text"].str.contains("[A-Za-z]{4,}", regex=True).sum() >= 5  # a few English reviews
+    assert df["text"].str.len().max() > 300  # a few long ones
+    assert df["text"].str.contains("😊|👍|😞").any()
+    for r in truth["restaurants"].values():
+        assert r["strengths"] and r["weaknesses"] and not set(r["strengths"]) & set(r["weaknesses"])
+    counts = write_sample(tmp_path)
+    scan = scan_folder(tmp_path, files=sorted(tmp_path.glob("reviews_*")))
+    assert len(scan.reviews) == sum(counts.values()) == len(reviews)
+    assert scan.rejected.empty
+    assert json.loads((tmp_path / "ground_truth.json").read_text())["seed"] == 7
