@@ -1,0 +1,85 @@
+"""Shared fixtures: project settings on temporary paths, a Dagster test instance, sample data."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import dagster as dg  # noqa: E402
+
+from reviewlens_dagster.core.config import Settings  # noqa: E402
+from reviewlens_dagster.sample import write_sample  # noqa: E402
+
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
+warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+
+FAST_TMP = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+
+
+@pytest.fixture(scope="session")
+def sample_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("sample")
+    write_sample(out, seed=7, n_restaurants=32)
+    return out
+
+
+def make_settings(root: Path, **overrides) -> Settings:
+    base = Settings.from_env()
+    return replace(
+        base,
+        data_dir=root,
+        incoming_dir=root / "incoming",
+        warehouse_path=root / "warehouse.duckdb",
+        metrics_path=root / "metrics.duckdb",
+        qdrant_path=root / "qdrant",
+        qdrant_url=None,
+        **overrides,
+    )
+
+
+@pytest.fixture
+def workdir():
+    d = Path(tempfile.mkdtemp(prefix="reviewlens-", dir=FAST_TMP))
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def settings(workdir) -> Settings:
+    s = make_settings(workdir)
+    s.incoming_dir.mkdir(parents=True)
+    return s
+
+
+@pytest.fixture
+def instance(workdir):
+    home = workdir / "dagster_home"
+    home.mkdir()
+    with dg.instance_for_test(temp_dir=str(home)) as inst:
+        yield inst
+
+
+def copy_sample(sample_dir: Path, incoming: Path, restaurants: set[str] | None = None) -> None:
+    """Copy sample files into ``incoming``; with ``restaurants``, keep only their rows (as CSV)."""
+    import pandas as pd
+
+    from reviewlens_dagster.core.ingest import scan_folder
+
+    if restaurants is None:
+        for f in sample_dir.glob("reviews_*"):
+            shutil.copy2(f, incoming / f.name)
+        return
+    scan = scan_folder(sample_dir, files=sorted(sample_dir.glob("reviews_*")))
+    df = scan.reviews[scan.reviews["restaurant_id"].isin(restaurants)]
+    df.drop(columns=["source_file", "source_row", "content_hash"]).to_csv(incoming / "subset.csv", index=False)
