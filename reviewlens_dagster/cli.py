@@ -94,12 +94,76 @@ def print_report(settings: Settings, ids: list[str]) -> None:
         print(table.to_string(index=False))
 
 
+def cmd_search(args: argparse.Namespace) -> int:
+    from .core.config import validate_restaurant_id
+    from .core.embed import EmbedderSpec, make_embedder
+    from .core.vectorstore import REVIEWS, VectorStoreError, open_vector_store
+
+    settings = Settings.from_env()
+    if args.restaurant:
+        validate_restaurant_id(args.restaurant)
+    if not settings.qdrant_url and not (settings.qdrant_path / REVIEWS).exists():
+        print(f"no vector store at {settings.qdrant_path}: run `make run` (or materialize "
+              "review_embeddings) first", file=sys.stderr)
+        return 2
+    try:
+        store = open_vector_store(settings.qdrant_path, settings.qdrant_url, settings.qdrant_api_key)
+        try:
+            info = store.collection_info(REVIEWS)
+            if info is None:
+                print("the reviews collection has not been built yet: materialize review_embeddings first",
+                      file=sys.stderr)
+                return 2
+            embedder = make_embedder(EmbedderSpec(settings.embedder, settings.embed_model))
+            if embedder.model_id != info["model_id"]:
+                print(f"the store was built with {info['model_id']!r}, the configured embedder is "
+                      f"{embedder.model_id!r}: set REVIEWLENS_EMBEDDER / REVIEWLENS_EMBED_MODEL to match",
+                      file=sys.stderr)
+                return 2
+            hits = store.search(REVIEWS, embedder.encode([args.query])[0], args.limit, args.restaurant)
+        finally:
+            store.close()
+    except VectorStoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    texts = _review_texts(settings, [h.key for h in hits])
+    print(f"{'score':>6}  {'restaurant':<12} {'review':<12} text")
+    for h in hits:
+        text = texts.get(h.key, "")
+        print(f"{h.score:6.3f}  {h.payload.get('restaurant_id', ''):<12} {h.key:<12} {text[:80]}")
+    if not hits:
+        print("(no results)")
+    return 0
+
+
+def _review_texts(settings: Settings, review_ids: list[str]) -> dict[str, str]:
+    import duckdb
+
+    if not review_ids or not settings.warehouse_path.exists():
+        return {}
+    try:
+        con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    except duckdb.IOException:
+        return {}  # a run holds the warehouse: print ids and scores only
+    try:
+        rows = con.execute("select review_id, text from reviewlens.reviews where review_id in "
+                           f"(select unnest(?::varchar[]))", [review_ids]).fetchall()
+    finally:
+        con.close()
+    return dict(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="reviewlens", description="ReviewLens command line")
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="load the sample data (if the incoming folder is empty) and run the main job")
     p.add_argument("--restaurants", type=int, default=0, help="only the first N restaurants (0 = all)")
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("search", help="print the reviews most similar to a query")
+    p.add_argument("query")
+    p.add_argument("--restaurant", help="only this restaurant's reviews")
+    p.add_argument("--limit", type=int, default=10)
+    p.set_defaults(func=cmd_search)
     args = ap.parse_args(argv)
     return args.func(args)
 

@@ -1,27 +1,25 @@
 """The one place that assembles the code location's Definitions."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from .core.config import Settings
-from .defs import automation, checks, ingest
-from .defs.resources import settings_resource, warehouse_io_manager
+from .defs import automation, checks, ingest, vectors
+from .defs.resources import build_resources
 
 
 def build_defs(settings: Settings | None = None) -> dg.Definitions:
     """Definitions for the given settings (default: from REVIEWLENS_* environment variables)."""
     settings = settings or Settings.from_env()
     return dg.Definitions(
-        assets=[ingest.reviews, ingest.rejected_reviews],
+        assets=[
+            ingest.reviews, ingest.rejected_reviews,
+            vectors.review_embeddings, vectors.restaurant_vectors, vectors.top_k_contexts,
+        ],
         asset_checks=checks.review_checks,
         jobs=[automation.pipeline_job, automation.quarantine_job],
         sensors=[automation.make_incoming_sensor(str(settings.incoming_dir), settings.max_text_chars)],
         schedules=[automation.nightly_refresh_schedule, automation.nightly_quarantine_schedule],
-        resources={
-            "settings": settings_resource(settings),
-            "warehouse_io_manager": warehouse_io_manager(settings),
-        },
+        resources=build_resources(settings),
         executor=dg.in_process_executor,
     )
 

@@ -81,6 +81,9 @@ class Settings:
     max_text_chars: int
     reject_share_threshold: float
     sla_ttft_ms: float
+    mmr_lambda: float = 1.0
+    half_life_days: float = 180.0
+    embed_batch_size: int = 64
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -105,4 +108,7 @@ class Settings:
             max_text_chars=_env_int("REVIEWLENS_MAX_TEXT_CHARS", 5000),
             reject_share_threshold=_env_float("REVIEWLENS_REJECT_SHARE_THRESHOLD", 0.2),
             sla_ttft_ms=_env_float("REVIEWLENS_SLA_TTFT_MS", 2000.0),
+            mmr_lambda=_env_float("REVIEWLENS_MMR_LAMBDA", 1.0),
+            half_life_days=_env_float("REVIEWLENS_HALF_LIFE_DAYS", 180.0),
+            embed_batch_size=_env_int("REVIEWLENS_EMBED_BATCH_SIZE", 64),
         )
