@@ -51,5 +51,8 @@ ui: $(STAMP)
 sample: $(STAMP)
 	$(BIN)/python -m reviewlens_dagster.sample --out data/sample
 
+bench-vectors: $(STAMP)
+	$(BIN)/python benchmarks/bench_vectors.py
+
 clean:
 	rm -rf .dagster_home data/incoming data/*.duckdb data/qdrant

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from .core.config import Settings
-from .defs import automation, checks, ingest, vectors
+from .defs import analysis, automation, checks, compare, ingest, reporting, vectors
 from .defs.resources import build_resources
 
 
@@ -14,9 +14,10 @@ def build_defs(settings: Settings | None = None) -> dg.Definitions:
         assets=[
             ingest.reviews, ingest.rejected_reviews,
             vectors.review_embeddings, vectors.restaurant_vectors, vectors.top_k_contexts,
+            analysis.llm_analyses, compare.comparisons, reporting.llm_serving_report,
         ],
         asset_checks=checks.review_checks,
-        jobs=[automation.pipeline_job, automation.quarantine_job],
+        jobs=[automation.pipeline_job, automation.quarantine_job, automation.reporting_job],
         sensors=[automation.make_incoming_sensor(str(settings.incoming_dir), settings.max_text_chars)],
         schedules=[automation.nightly_refresh_schedule, automation.nightly_quarantine_schedule],
         resources=build_resources(settings),

@@ -84,6 +84,10 @@ class Settings:
     mmr_lambda: float = 1.0
     half_life_days: float = 180.0
     embed_batch_size: int = 64
+    llm_cache_path: Path | None = None
+    agreement_threshold: float = 0.6
+    strength_sim_threshold: float = 0.7
+    min_group_size: int = 3
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -111,4 +115,8 @@ class Settings:
             mmr_lambda=_env_float("REVIEWLENS_MMR_LAMBDA", 1.0),
             half_life_days=_env_float("REVIEWLENS_HALF_LIFE_DAYS", 180.0),
             embed_batch_size=_env_int("REVIEWLENS_EMBED_BATCH_SIZE", 64),
+            llm_cache_path=_env_path("REVIEWLENS_LLM_CACHE", str(data_dir / "llm_cache.duckdb")),
+            agreement_threshold=_env_float("REVIEWLENS_AGREEMENT_THRESHOLD", 0.6),
+            strength_sim_threshold=_env_float("REVIEWLENS_STRENGTH_SIM_THRESHOLD", 0.7),
+            min_group_size=_env_int("REVIEWLENS_MIN_GROUP_SIZE", 3),
         )

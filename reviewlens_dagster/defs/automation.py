@@ -31,6 +31,15 @@ quarantine_job = dg.define_asset_job(
 )
 
 
+reporting_job = dg.define_asset_job(
+    "reporting_job",
+    selection=dg.AssetSelection.groups("reporting"),
+    executor_def=dg.in_process_executor,
+    tags=WRITER_TAGS,
+    description="Summarize the LLM serving metrics.",
+)
+
+
 def range_tags(keys: list[str]) -> dict[str, str]:
     return {
         "dagster/asset_partition_range_start": keys[0],

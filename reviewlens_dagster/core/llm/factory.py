@@ -1,0 +1,48 @@
+"""Build an :class:`LLMEngine` from plain configuration (used by the Dagster resource, the CLI
+and the benchmarks alike)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .engine import LLMEngine, OpenAIServerBackend, VLLMOfflineBackend
+from .models import get_preset, resolve_model
+from .scheduler import SchedulerConfig
+from .types import LLMResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    preset: str = "small"
+    server_url: str | None = None  # an OpenAI-compatible server instead of the in-process engine
+    api_key: str | None = None
+    served_model_name: str | None = None
+    model_cache_dir: Path = Path.home() / ".cache" / "reviewlens" / "models"
+    max_model_len: int | None = None
+    max_num_seqs: int | None = None
+    policy: str = "sjf"
+    starvation_s: float = 30.0
+    batch_token_budget: int = 65536
+    concurrency: int = 20
+    timeout_s: float = 300.0
+
+
+def build_engine(cfg: LLMConfig, metrics_sink: Callable[[list[LLMResult]], None] | None = None,
+                 progress: Callable[[str], None] = log.info) -> LLMEngine:
+    preset = get_preset(cfg.preset)
+    max_len = cfg.max_model_len or preset.max_model_len
+    sched = SchedulerConfig(policy=cfg.policy, starvation_s=cfg.starvation_s, batch_token_budget=cfg.batch_token_budget)
+    if cfg.server_url:
+        backend = OpenAIServerBackend(cfg.server_url, cfg.served_model_name or preset.display_name, cfg.api_key,
+                                      concurrency=cfg.concurrency, timeout_s=cfg.timeout_s, max_model_len=max_len,
+                                      starvation_s=cfg.starvation_s)
+    else:
+        path = resolve_model(cfg.preset, cfg.model_cache_dir, progress)
+        progress(f"starting vLLM with {preset.display_name} ({path})")
+        backend = VLLMOfflineBackend(path, preset.display_name, max_model_len=max_len, max_num_seqs=cfg.max_num_seqs)
+    return LLMEngine(backend, sched, metrics_sink=metrics_sink, progress=progress)

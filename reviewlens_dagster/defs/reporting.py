@@ -1,0 +1,21 @@
+"""`llm_serving_report`: serving figures per day and model, from the metrics database."""
+
+import dagster as dg
+import pandas as pd
+
+from ..core.metrics import MetricsStore, serving_report, summarize
+from .metadata import frame_metadata
+from .partitions import OWNERS
+from .resources import LLMEngineResource
+
+
+@dg.asset(io_manager_key="warehouse_io_manager", group_name="reporting", kinds={"duckdb", "python"}, owners=OWNERS)
+def llm_serving_report(context: dg.AssetExecutionContext, llm: LLMEngineResource) -> dg.Output[pd.DataFrame]:
+    """Per day and model: requests, output tokens/s, goodput (requests meeting the TTFT SLA per
+    second), SLA compliance, p50/p95 TTFT and p95 TPOT. Reads the metrics DuckDB file."""
+    df = MetricsStore(llm.metrics_db).frame()
+    report = serving_report(df, llm.sla_ttft_ms)
+    overall = summarize(df, None, llm.sla_ttft_ms) if len(df) else {"requests": 0}
+    return dg.Output(report, metadata=frame_metadata(
+        report, sla_ttft_ms=llm.sla_ttft_ms, runs=int(df["run_id"].nunique()) if len(df) else 0,
+        **{f"all_{k}": v for k, v in overall.items() if isinstance(v, (int, float)) and v is not None}))
