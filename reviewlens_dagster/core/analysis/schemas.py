@@ -1,5 +1,8 @@
 """Output schemas: JSON schema for guided decoding, pydantic models for validation.
 
+Text lengths are bounded in the schema itself, so guided decoding must close every string:
+a small model that would ramble until ``max_tokens`` (and emit broken JSON) cannot. The
+validators fold whitespace and cap the text again.
 Evidence ids are restricted, in the schema itself, to the aliases (R1..Rk) of the restaurant's
 TOP-K context, and validated again after decoding: a summary can only cite reviews it was given.
 """
@@ -14,8 +17,8 @@ from ..aspects import ASPECTS
 
 LABELS = ("positive", "negative", "neutral")
 CONFIDENCE = {"low": 0.5, "medium": 0.75, "high": 0.95}
-MAX_SUMMARY_CHARS = 400
-MAX_ITEM_CHARS = 100
+MAX_SUMMARY_CHARS = 250
+MAX_ITEM_CHARS = 80
 
 
 class SentimentOut(BaseModel):
@@ -60,15 +63,20 @@ class _Grounded(BaseModel):
     review_ids: list[str] = Field(min_length=1)
 
 
+def _clean(v: str, limit: int) -> str:
+    v = " ".join(v.split())
+    if not v:
+        raise ValueError("empty text")
+    return v if len(v) <= limit else v[: limit - 1] + "…"
+
+
 class SummaryPart(_Grounded):
-    text: str = Field(min_length=1, max_length=MAX_SUMMARY_CHARS)
+    text: str
 
     @field_validator("text")
     @classmethod
-    def _not_blank(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("empty summary text")
-        return v.strip()
+    def _text(cls, v: str) -> str:
+        return _clean(v, MAX_SUMMARY_CHARS)
 
 
 class SummaryOut(BaseModel):
@@ -79,7 +87,12 @@ class SummaryOut(BaseModel):
 
 class StrengthItem(_Grounded):
     aspect: str
-    text: str = Field(min_length=1, max_length=MAX_ITEM_CHARS)
+    text: str
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, v: str) -> str:
+        return _clean(v, MAX_ITEM_CHARS)
 
 
 class StrengthOut(BaseModel):

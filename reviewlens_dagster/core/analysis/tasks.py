@@ -19,7 +19,9 @@ SENTIMENT_COLUMNS = ["restaurant_id", "review_id", "rank", "label", "confidence"
 SUMMARY_COLUMNS = ["restaurant_id", "kind", "text", "review_ids", "language", "model", "prompt_version", "cached"]
 STRENGTH_COLUMNS = ["restaurant_id", "polarity", "aspect", "text", "review_ids", "model", "prompt_version", "cached"]
 
-MAX_TOKENS = {"sentiment": 24, "summary": 640, "strength": 420}
+#: output budgets: sized so that the schema's longest valid answer fits (texts are bounded by
+#: maxLength; ~1 token per Hangul syllable for Qwen's tokenizer)
+MAX_TOKENS = {"sentiment": 24, "summary": 1024, "strength": 768}
 
 
 @dataclass

@@ -1,0 +1,114 @@
+"""The real vLLM engine on CPU with the `tiny` preset (SmolLM2-135M from a PyPI package)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from reviewlens_dagster.core.analysis.schemas import SentimentOut, sentiment_schema
+from reviewlens_dagster.core.config import Settings
+from reviewlens_dagster.core.llm.engine import LLMEngine, OpenAIServerBackend, VLLMOfflineBackend
+from reviewlens_dagster.core.llm.models import get_preset, resolve_model
+from reviewlens_dagster.core.llm.types import LLMRequest
+
+pytestmark = pytest.mark.llm
+
+REVIEWS = ["The food was delicious and the staff were friendly.", "Rude staff and cold food. Never again.",
+           "Great value for money!", "We waited an hour and the soup was salty."]
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path() -> str:
+    return resolve_model("tiny", Settings.from_env().model_cache_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_backend(tiny_model_path):
+    backend = VLLMOfflineBackend(tiny_model_path, "tiny", max_model_len=2048)
+    yield backend
+    backend.close()
+
+
+def _msgs(text: str) -> list[dict]:
+    return [{"role": "user", "content": f"Classify the sentiment of this review: {text}"}]
+
+
+def test_model_conversion_is_cached_and_verified(tiny_model_path):
+    p = Path(tiny_model_path)
+    assert (p / ".complete").read_text() == get_preset("tiny").sha256
+    assert (p / "config.json").exists() and (p / "tokenizer.json").exists()
+    assert resolve_model("tiny", Settings.from_env().model_cache_dir) == tiny_model_path  # idempotent
+
+
+def test_real_engine_structured_outputs_and_metrics(tiny_backend):
+    recorded = []
+    engine = LLMEngine(tiny_backend, metrics_sink=recorded.extend)
+    reqs = [LLMRequest(f"s{i}", _msgs(t), json_schema=sentiment_schema(), max_tokens=24) for i, t in enumerate(REVIEWS)]
+    reqs.append(LLMRequest("free", [{"role": "user", "content": "Say hello."}], max_tokens=8))
+    results = engine.run(reqs, {f"s{i}": SentimentOut.model_validate for i in range(len(REVIEWS))})
+    assert [r.request_id for r in results] == [r.request_id for r in reqs]
+    for r, q in zip(results, reqs):
+        assert r.status == "ok" and r.model == "tiny"
+        assert r.prompt_tokens == tiny_backend.count_prompt_tokens(q.messages) == r.priority  # SJF priority
+        assert r.output_tokens > 0 and r.ttft_ms > 0 and r.e2e_ms >= r.ttft_ms and r.queue_ms is not None
+    for r in results[:-1]:
+        assert isinstance(r.parsed, SentimentOut) and r.parsed.label in ("positive", "negative", "neutral")
+    assert len(recorded) == len(reqs)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_openai_server_backend_against_real_vllm_server(tiny_model_path, tmp_path):
+    port = _free_port()
+    env = {**os.environ, "VLLM_ENABLE_V1_MULTIPROCESSING": "0", "VLLM_CPU_OMP_THREADS_BIND": "nobind",
+           "HF_HUB_OFFLINE": "1", "VLLM_CPU_KVCACHE_SPACE": "1"}
+    log = open(tmp_path / "server.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", tiny_model_path, "--host", "127.0.0.1",
+         "--port", str(port), "--served-model-name", "tiny", "--max-model-len", "1024", "--enforce-eager",
+         "--scheduling-policy", "priority", "--structured-outputs-config", '{"backend": "xgrammar", "disable_any_whitespace": true}'],
+        stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            assert proc.poll() is None, (tmp_path / "server.log").read_text()[-3000:]
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(1)
+        backend = OpenAIServerBackend(f"http://127.0.0.1:{port}/v1", "tiny", concurrency=2, timeout_s=120,
+                                      max_model_len=1024)
+        engine = LLMEngine(backend)
+        reqs = [LLMRequest(f"s{i}", _msgs(t), json_schema=sentiment_schema(), max_tokens=24) for i, t in enumerate(REVIEWS[:3])]
+        results = engine.run(reqs, {r.request_id: SentimentOut.model_validate for r in reqs})
+        assert [r.request_id for r in results] == ["s0", "s1", "s2"]
+        for r in results:
+            assert isinstance(r.parsed, SentimentOut)
+            assert r.prompt_tokens > 0 and r.priority == r.prompt_tokens and r.ttft_ms > 0 and r.output_tokens > 0
+        with pytest.raises(Exception, match="HTTP 4"):
+            OpenAIServerBackend(f"http://127.0.0.1:{port}", "no-such-model", max_attempts=1).count_prompt_tokens(_msgs("x"))
+        backend.close()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
