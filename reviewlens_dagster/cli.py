@@ -71,17 +71,57 @@ def cmd_run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     q = defs.resolve_job_def(QUARANTINE_JOB).execute_in_process(instance=instance, raise_on_error=True)
     print(f"{QUARANTINE_JOB}: {'success' if q.success else 'FAILED'}")
-    # one single-run backfill range over every restaurant
-    result = defs.resolve_job_def(PIPELINE_JOB).execute_in_process(
-        instance=instance, tags=range_tags(ordered), raise_on_error=False
-    )
-    print(f"{PIPELINE_JOB}: {'success' if result.success else 'FAILED'} over {len(ordered)} restaurant(s) "
-          f"in {time.perf_counter() - t0:.1f} s (run {result.run_id})")
-    for ev in result.get_asset_check_evaluations():
+    # one single-run backfill range over every restaurant; on a CPU the LLM stage (the slow
+    # part: ~10 s of CPU per analysed review) covers the first N restaurants unless asked for all
+    import dagster as dg
+
+    n_llm = args.llm_restaurants if args.llm_restaurants is not None else _default_llm_restaurants(settings)
+    llm_keys = ordered if n_llm <= 0 else ordered[:n_llm]
+    job = defs.resolve_job_def(PIPELINE_JOB)
+    vector_stage = [dg.AssetKey(k) for k in ("reviews", "review_embeddings", "restaurant_vectors", "top_k_contexts")]
+    results = []
+    if len(llm_keys) < len(ordered):
+        print(f"LLM stage on {len(llm_keys)} of {len(ordered)} restaurants (CPU default; "
+              "`make run LLM_RESTAURANTS=0` for all)")
+        results.append(job.execute_in_process(instance=instance, tags=range_tags(ordered),
+                                              asset_selection=vector_stage, raise_on_error=False))
+    if all(r.success for r in results):
+        results.append(job.execute_in_process(instance=instance, tags=range_tags(llm_keys), raise_on_error=False))
+    ok = all(r.success for r in results)
+    print(f"{PIPELINE_JOB}: {'success' if ok else 'FAILED'} over {len(ordered)} restaurant(s), LLM stage on "
+          f"{len(llm_keys)}, in {time.perf_counter() - t0:.1f} s (runs {', '.join(r.run_id[:8] for r in results)})")
+    for ev in [e for r in results for e in r.get_asset_check_evaluations()]:
         if not ev.passed:
-            print(f"  check failed: {ev.asset_key.to_user_string()}.{ev.check_name} {ev.metadata}")
+            meta = {k: getattr(v, "value", v) for k, v in ev.metadata.items()}
+            print(f"  check {'warning' if ev.severity.value == 'WARN' else 'FAILED'}: "
+                  f"{ev.asset_key.to_user_string()}.{ev.check_name} {meta}")
+    rep = defs.resolve_job_def("reporting_job").execute_in_process(instance=instance, raise_on_error=False)
+    print(f"reporting_job: {'success' if rep.success else 'FAILED'}")
     print_report(settings, ordered)
-    return 0 if result.success else 1
+    print_serving(settings)
+    return 0 if ok else 1
+
+
+def _default_llm_restaurants(settings: Settings) -> int:
+    env = os.environ.get("REVIEWLENS_RUN_LLM_RESTAURANTS")
+    if env:
+        return int(env)
+    if settings.llm_url or settings.llm_preset == "prod":
+        return 0
+    from .core.llm.engine import on_cpu
+
+    return 2 if on_cpu() else 0
+
+
+def print_serving(settings: Settings) -> None:
+    from .core.metrics import MetricsStore, summarize
+
+    df = MetricsStore(settings.metrics_path).frame()
+    if df.empty:
+        return
+    last = df[df["run_id"] == df.sort_values("recorded_at")["run_id"].iloc[-1]]
+    s = summarize(last, None, settings.sla_ttft_ms)
+    print("\nLLM serving, last run with LLM calls: " + ", ".join(f"{k}={v}" for k, v in s.items()))
 
 
 def print_report(settings: Settings, ids: list[str]) -> None:
@@ -90,7 +130,7 @@ def print_report(settings: Settings, ids: list[str]) -> None:
     table = restaurant_report(settings.warehouse_path, ids)
     import pandas as pd
 
-    with pd.option_context("display.max_rows", 200, "display.max_colwidth", 60, "display.width", 200):
+    with pd.option_context("display.max_rows", 200, "display.max_colwidth", 70, "display.width", 250):
         print(table.to_string(index=False))
 
 
@@ -158,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="load the sample data (if the incoming folder is empty) and run the main job")
     p.add_argument("--restaurants", type=int, default=0, help="only the first N restaurants (0 = all)")
+    p.add_argument("--llm-restaurants", type=int, default=None,
+                   help="run the LLM stage on the first N restaurants (0 = all; default: all on a GPU or "
+                        "server, 2 on a CPU; env REVIEWLENS_RUN_LLM_RESTAURANTS)")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("search", help="print the reviews most similar to a query")
     p.add_argument("query")

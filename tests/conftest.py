@@ -83,3 +83,20 @@ def copy_sample(sample_dir: Path, incoming: Path, restaurants: set[str] | None =
     scan = scan_folder(sample_dir, files=sorted(sample_dir.glob("reviews_*")))
     df = scan.reviews[scan.reviews["restaurant_id"].isin(restaurants)]
     df.drop(columns=["source_file", "source_row", "content_hash"]).to_csv(incoming / "subset.csv", index=False)
+
+
+def read_table(settings: Settings, name: str):
+    """A warehouse table, read-only, in a stable order."""
+    import duckdb
+
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    try:
+        return con.execute(f"select * from reviewlens.{name} order by all").df()
+    finally:
+        con.close()
+
+
+def materialization_metadata(result, key: str) -> dict:
+    """Metadata of the materialization of asset ``key`` in an execute_in_process result."""
+    mats = [e.event_specific_data.materialization for e in result.all_events if e.is_step_materialization]
+    return next(m for m in mats if m.asset_key == dg.AssetKey(key)).metadata

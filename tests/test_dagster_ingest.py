@@ -17,7 +17,7 @@ from reviewlens_dagster.defs.automation import PIPELINE_JOB, QUARANTINE_JOB, ran
 from reviewlens_dagster.defs.partitions import RESTAURANTS
 from reviewlens_dagster.definitions import build_defs
 
-from .conftest import copy_sample
+from .conftest import copy_sample, materialization_metadata, read_table
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
 INGEST_ONLY = dg.AssetSelection.assets("reviews").with_checks() if hasattr(dg.AssetSelection, "with_checks") else None
@@ -62,12 +62,6 @@ def _run(defs, instance, keys, job=PIPELINE_JOB, selection=None):
     return job_def.execute_in_process(instance=instance, raise_on_error=True, **kwargs)
 
 
-def _table(settings, name: str) -> pd.DataFrame:
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    try:
-        return con.execute(f"select * from reviewlens.{name} order by all").df()
-    finally:
-        con.close()
 
 
 def test_reviews_materialize_idempotent(settings, instance, sample_dir):
@@ -84,13 +78,13 @@ def test_reviews_materialize_idempotent(settings, instance, sample_dir):
             "reviews_text_not_empty": True, "reviews_unique_review_id": True,
             "reviews_rating_in_range": True, "rejected_share_below_threshold": True,
         }
-        snapshots.append(_table(settings, "reviews"))
+        snapshots.append(read_table(settings, "reviews"))
     assert len(snapshots[0]) > 60 and set(snapshots[0]["restaurant_id"]) == set(keys)
     pd.testing.assert_frame_equal(snapshots[0], snapshots[1])
     pd.testing.assert_frame_equal(snapshots[0], snapshots[2])
     # one partition re-run alone keeps the others
     _run(defs, instance, ["r002"], selection=[dg.AssetKey("reviews")])
-    pd.testing.assert_frame_equal(_table(settings, "reviews"), snapshots[0])
+    pd.testing.assert_frame_equal(read_table(settings, "reviews"), snapshots[0])
     mats = instance.fetch_materializations(dg.AssetKey("reviews"), limit=1).records
     md = mats[0].asset_materialization.metadata
     assert md["dagster/row_count"].value > 0 and "preview" in md
@@ -102,7 +96,7 @@ def test_quarantine_table_and_rejected_share_check(settings, instance):
     corpus = write_corpus(settings.incoming_dir)
     defs = build_defs(settings)
     defs.resolve_job_def(QUARANTINE_JOB).execute_in_process(instance=instance)
-    rej = _table(settings, "rejected_reviews")
+    rej = read_table(settings, "rejected_reviews")
     assert len(rej) == sum(c.rejected for c in corpus)
     assert rej["reason"].str.len().gt(0).all()
     # r_rate: 2 valid rows, 5 quarantined -> the share check warns, the blocking checks pass

@@ -12,22 +12,13 @@ from reviewlens_dagster.defs.automation import PIPELINE_JOB, range_tags
 from reviewlens_dagster.defs.partitions import RESTAURANTS
 from reviewlens_dagster.definitions import build_defs
 
-from .conftest import copy_sample
+from .conftest import copy_sample, materialization_metadata, read_table
 
 VECTOR_ASSETS = [dg.AssetKey(k) for k in ("reviews", "review_embeddings", "restaurant_vectors", "top_k_contexts")]
 
 
-def _table(settings, name):
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    try:
-        return con.execute(f"select * from reviewlens.{name} order by all").df()
-    finally:
-        con.close()
 
 
-def _materialization(result, key):
-    mats = [e.event_specific_data.materialization for e in result.all_events if e.is_step_materialization]
-    return next(m for m in mats if m.asset_key == dg.AssetKey(key))
 
 
 def test_vector_stage_end_to_end(settings, instance, sample_dir):
@@ -45,12 +36,12 @@ def test_vector_stage_end_to_end(settings, instance, sample_dir):
     names = {e.check_name for e in first.get_asset_check_evaluations()}
     assert {"embeddings_count_matches_reviews", "embeddings_normalized_with_model_dim",
             "representative_vector_exists", "top_k_within_review_count"} <= names
-    emb_md = _materialization(first, "review_embeddings").metadata
-    reviews = _table(settings, "reviews")
+    emb_md = materialization_metadata(first, "review_embeddings")
+    reviews = read_table(settings, "reviews")
     assert emb_md["reviews_embedded"].value == len(reviews)
     assert emb_md["dimension"].value == 512 and emb_md["reviews_per_s"].value > 0
 
-    top = _table(settings, "top_k_contexts")
+    top = read_table(settings, "top_k_contexts")
     per = top.groupby("restaurant_id").size()
     n_reviews = reviews.groupby("restaurant_id").size()
     for rid in keys:
@@ -63,26 +54,26 @@ def test_vector_stage_end_to_end(settings, instance, sample_dir):
     for _, g in top.groupby("restaurant_id"):
         g = g.sort_values("rank")
         assert g["score"].is_monotonic_decreasing
-    md = _materialization(first, "top_k_contexts").metadata
+    md = materialization_metadata(first, "top_k_contexts")
     assert 0 < md["prompt_token_saving_pct"].value < 100
 
-    vecs = _table(settings, "restaurant_vectors")
+    vecs = read_table(settings, "restaurant_vectors")
     assert set(vecs["restaurant_id"]) == set(keys)
     assert all(abs(np.linalg.norm(np.asarray(v)) - 1) < 1e-5 for v in vecs["vector"])
 
     # re-run: idempotent, and the embedding work is skipped
     second = job.execute_in_process(instance=instance, tags=range_tags(keys), asset_selection=VECTOR_ASSETS)
     assert second.success
-    md2 = _materialization(second, "review_embeddings").metadata
+    md2 = materialization_metadata(second, "review_embeddings")
     assert md2["restaurants_skipped_unchanged"].value == len(keys) and md2["reviews_embedded"].value == 0
-    pd.testing.assert_frame_equal(_table(settings, "top_k_contexts"), top)
-    pd.testing.assert_frame_equal(_table(settings, "restaurant_vectors"), vecs)
+    pd.testing.assert_frame_equal(read_table(settings, "top_k_contexts"), top)
+    pd.testing.assert_frame_equal(read_table(settings, "restaurant_vectors"), vecs)
 
     # a changed review re-embeds only its restaurant; the store keeps one point per review
     extra = "review_id,restaurant_id,text,rating\nnew1,r010,새로 생긴 리뷰: 주차가 편해요,5\n"
     (settings.incoming_dir / "more.csv").write_text(extra)
     third = job.execute_in_process(instance=instance, tags=range_tags(keys), asset_selection=VECTOR_ASSETS)
-    md3 = _materialization(third, "review_embeddings").metadata
+    md3 = materialization_metadata(third, "review_embeddings")
     assert md3["restaurants_embedded"].value == 1 and md3["reviews_embedded"].value == n_reviews["r010"] + 1
     store = EdgeVectorStore(settings.qdrant_path)
     try:

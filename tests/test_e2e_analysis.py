@@ -17,7 +17,7 @@ from reviewlens_dagster.defs.automation import PIPELINE_JOB, range_tags
 from reviewlens_dagster.defs.partitions import RESTAURANTS
 from reviewlens_dagster.definitions import build_defs
 
-from .conftest import make_settings
+from .conftest import make_settings, materialization_metadata, read_table
 
 pytestmark = pytest.mark.llm
 
@@ -41,17 +41,8 @@ def _write(incoming):
                 w.writerow([f"{rid}-{i}", rid, t, rating, cat, area, f"2025-05-{i + 1:02d}"])
 
 
-def _table(settings, name):
-    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
-    try:
-        return con.execute(f"select * from reviewlens.{name} order by all").df()
-    finally:
-        con.close()
 
 
-def _meta(result, key):
-    mats = [e.event_specific_data.materialization for e in result.all_events if e.is_step_materialization]
-    return next(m for m in mats if m.asset_key == dg.AssetKey(key)).metadata
 
 
 def test_pipeline_end_to_end_with_real_tiny_engine(workdir, instance):
@@ -70,19 +61,19 @@ def test_pipeline_end_to_end_with_real_tiny_engine(workdir, instance):
         assert evals[name].passed, (name, evals[name].metadata)
     assert "agreement" in evals["sentiment_agrees_with_ratings"].metadata  # visible even when the model is weak
 
-    top = _table(settings, "top_k_contexts")
-    sent = _table(settings, "sentiments")
+    top = read_table(settings, "top_k_contexts")
+    sent = read_table(settings, "sentiments")
     assert len(sent) == len(top) == 12 and set(sent["review_id"]) == set(top["review_id"])
-    summ = _table(settings, "summaries")
+    summ = read_table(settings, "summaries")
     assert sorted(summ.groupby("restaurant_id").size().tolist()) == [3, 3, 3]
     allowed = top.groupby("restaurant_id")["review_id"].apply(set).to_dict()
     for r in summ.itertuples():
         assert len(r.review_ids) >= 1 and set(r.review_ids) <= allowed[r.restaurant_id]
-    md = _meta(first, "sentiments")
+    md = materialization_metadata(first, "sentiments")
     assert md["llm_calls"].value == 12 + 3 + 3 and md["cache_hits"].value == 0
     assert md["llm_requests"].value == 18 and md["llm_output_tokens"].value > 0
-    comps = _table(settings, "comparisons")
-    strengths = _table(settings, "strengths")
+    comps = read_table(settings, "comparisons")
+    strengths = read_table(settings, "strengths")
     assert len(comps) == (strengths["polarity"] == "strength").sum()
     if len(comps):
         assert comps["share_with_similar"].between(0, 1).all()
@@ -97,14 +88,14 @@ def test_pipeline_end_to_end_with_real_tiny_engine(workdir, instance):
     # re-run with unchanged contexts: every LLM output comes from the cache, no engine starts
     second = job.execute_in_process(instance=instance, tags=range_tags(keys))
     assert second.success
-    md2 = _meta(second, "summaries")
+    md2 = materialization_metadata(second, "summaries")
     assert md2["llm_calls"].value == 0 and md2["cache_hits"].value == 18
     assert len(MetricsStore(settings.metrics_path).frame()) == 18
     assert not any("starting vLLM" in (e.message or "") for e in second.all_events if e.message)
-    summ2 = _table(settings, "summaries")
+    summ2 = read_table(settings, "summaries")
     assert summ2.drop(columns="cached").equals(summ.drop(columns="cached"))
 
     report = defs.resolve_job_def("reporting_job").execute_in_process(instance=instance)
     assert report.success
-    rep = _table(settings, "llm_serving_report")
+    rep = read_table(settings, "llm_serving_report")
     assert rep["requests"].sum() == 18 and rep["model"].tolist() == ["SmolLM2-135M-Instruct"]

@@ -18,6 +18,8 @@ def _tables(con) -> set[str]:
 
 
 def restaurant_report(warehouse: Path, ids: list[str]) -> pd.DataFrame:
+    """restaurant, name, reviews, avg rating, rejected, sentiment ratios, overall summary, and
+    the most distinctive strength (lowest share of the comparison group with a similar one)."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         tables = _tables(con)
@@ -35,6 +37,25 @@ def restaurant_report(warehouse: Path, ids: list[str]) -> pd.DataFrame:
             ).df()
             df = df.merge(rej, on="restaurant_id", how="left")
             df["rejected"] = df["rejected"].fillna(0).astype(int)
+        if "sentiments" in tables:
+            s = con.execute(
+                f"""select restaurant_id,
+                       round(avg((label = 'positive')::int), 2) as pos,
+                       round(avg((label = 'negative')::int), 2) as neg,
+                       round(avg((label = 'neutral')::int), 2) as neu
+                    from {SCHEMA}.sentiments group by restaurant_id"""
+            ).df()
+            df = df.merge(s, on="restaurant_id", how="left")
+        if "summaries" in tables:
+            s = con.execute(f"select restaurant_id, text as overall_summary from {SCHEMA}.summaries where kind = 'overall'").df()
+            df = df.merge(s, on="restaurant_id", how="left")
+        if "comparisons" in tables:
+            s = con.execute(
+                f"""select restaurant_id, aspect || ': ' || strength
+                           || ' (share ' || round(share_with_similar, 2) || ')' as distinctive_strength
+                    from {SCHEMA}.comparisons where rank_in_restaurant = 1"""
+            ).df()
+            df = df.merge(s, on="restaurant_id", how="left")
     finally:
         con.close()
     return df[df["restaurant_id"].isin(ids)].sort_values("restaurant_id").reset_index(drop=True)

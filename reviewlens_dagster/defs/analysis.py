@@ -13,7 +13,7 @@ from ..core.analysis.prompts import PROMPT_VERSION
 from ..core.analysis.schemas import LABELS
 from ..core.analysis.tasks import contexts_from_top_k, run_analyses, sentiment_ratios
 from ..core.config import validate_restaurant_ids
-from .metadata import frame_metadata, preview
+from .metadata import bar_chart, frame_metadata, preview
 from .partitions import OWNERS, restaurants_partitions, single_run
 from .resources import LLMEngineResource, ReviewLensSettings
 
@@ -83,6 +83,9 @@ def llm_analyses(context: dg.AssetExecutionContext, top_k_contexts: pd.DataFrame
     yield dg.Output(s, output_name="sentiments", metadata=frame_metadata(
         s[["restaurant_id", "review_id", "label", "confidence", "rating"]],
         per_restaurant=preview(ratios.round(3), rows=50),
+        sentiment_chart=bar_chart(ratios["restaurant_id"].tolist(),
+                                  {lab: ratios[f"{lab}_ratio"].tolist() for lab in LABELS},
+                                  "Sentiment of TOP-K reviews", "share"),
         positive_ratio=float((s["label"] == "positive").mean()) if len(s) else 0.0,
         agreement_with_ratings=agreement if agreement is not None else float("nan"),
         cache_hits_task=out.cache_hits["sentiment"], **usage))

@@ -4,7 +4,7 @@ import dagster as dg
 import pandas as pd
 
 from ..core.metrics import MetricsStore, serving_report, summarize
-from .metadata import frame_metadata
+from .metadata import bar_chart, frame_metadata
 from .partitions import OWNERS
 from .resources import LLMEngineResource
 
@@ -16,6 +16,11 @@ def llm_serving_report(context: dg.AssetExecutionContext, llm: LLMEngineResource
     df = MetricsStore(llm.metrics_db).frame()
     report = serving_report(df, llm.sla_ttft_ms)
     overall = summarize(df, None, llm.sla_ttft_ms) if len(df) else {"requests": 0}
+    chart = {}
+    if len(report):
+        labels = [f"{d} {m[:18]}" for d, m in zip(report["day"], report["model"])]
+        chart["throughput_chart"] = bar_chart(labels, {"output tokens/s": report["output_tokens_per_s"].tolist()},
+                                              "LLM output tokens/s per day and model", "tokens/s")
     return dg.Output(report, metadata=frame_metadata(
-        report, sla_ttft_ms=llm.sla_ttft_ms, runs=int(df["run_id"].nunique()) if len(df) else 0,
+        report, **chart, sla_ttft_ms=llm.sla_ttft_ms, runs=int(df["run_id"].nunique()) if len(df) else 0,
         **{f"all_{k}": v for k, v in overall.items() if isinstance(v, (int, float)) and v is not None}))

@@ -9,7 +9,7 @@ TOP-K context, and validated again after decoding: a summary can only cite revie
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -59,8 +59,6 @@ def strength_schema(aliases: list[str]) -> dict:
             "required": ["strengths", "weaknesses"], "additionalProperties": False}
 
 
-class _Grounded(BaseModel):
-    review_ids: list[str] = Field(min_length=1)
 
 
 def _clean(v: str, limit: int) -> str:
@@ -70,13 +68,21 @@ def _clean(v: str, limit: int) -> str:
     return v if len(v) <= limit else v[: limit - 1] + "…"
 
 
-class SummaryPart(_Grounded):
+class _GroundedText(BaseModel):
+    """A text with the review ids it rests on; the text is folded and capped at ``max_chars``."""
+
+    max_chars: ClassVar[int] = MAX_SUMMARY_CHARS
     text: str
+    review_ids: list[str] = Field(min_length=1)
 
     @field_validator("text")
     @classmethod
     def _text(cls, v: str) -> str:
-        return _clean(v, MAX_SUMMARY_CHARS)
+        return _clean(v, cls.max_chars)
+
+
+class SummaryPart(_GroundedText):
+    max_chars: ClassVar[int] = MAX_SUMMARY_CHARS
 
 
 class SummaryOut(BaseModel):
@@ -85,14 +91,9 @@ class SummaryOut(BaseModel):
     negative: SummaryPart
 
 
-class StrengthItem(_Grounded):
+class StrengthItem(_GroundedText):
+    max_chars: ClassVar[int] = MAX_ITEM_CHARS
     aspect: str
-    text: str
-
-    @field_validator("text")
-    @classmethod
-    def _text(cls, v: str) -> str:
-        return _clean(v, MAX_ITEM_CHARS)
 
 
 class StrengthOut(BaseModel):

@@ -21,7 +21,7 @@ STRENGTH_COLUMNS = ["restaurant_id", "polarity", "aspect", "text", "review_ids",
 
 #: output budgets: sized so that the schema's longest valid answer fits (texts are bounded by
 #: maxLength; ~1 token per Hangul syllable for Qwen's tokenizer)
-MAX_TOKENS = {"sentiment": 24, "summary": 1024, "strength": 768}
+MAX_TOKENS = {"sentiment": 24, "summary": 1280, "strength": 1024}
 
 
 @dataclass
@@ -82,18 +82,16 @@ def plan_jobs(contexts: dict[str, Context], model: str, prompt_version: str = PR
         if not ctx.aliases:
             continue
         summary_v, strength_v = grounded(ctx.aliases)
-        if "summary" in tasks:
-            key = cache_key("summary", model, prompt_version, ctx.fingerprint())
-            jobs.append(Job("summary", rid, key, LLMRequest(
-                request_id=f"summary:{rid}", messages=summary_messages(ctx.items(), ctx.lang),
-                json_schema=summary_schema(ctx.aliases), max_tokens=MAX_TOKENS["summary"],
-                tags={**tags, "asset": "summaries"}), summary_v))
-        if "strength" in tasks:
-            key = cache_key("strength", model, prompt_version, ctx.fingerprint())
-            jobs.append(Job("strength", rid, key, LLMRequest(
-                request_id=f"strength:{rid}", messages=strength_messages(ctx.items(), ctx.lang),
-                json_schema=strength_schema(ctx.aliases), max_tokens=MAX_TOKENS["strength"],
-                tags={**tags, "asset": "strengths"}), strength_v))
+        per_restaurant = (("summary", "summaries", summary_messages, summary_schema, summary_v),
+                          ("strength", "strengths", strength_messages, strength_schema, strength_v))
+        for task, asset, messages, schema, validator in per_restaurant:
+            if task not in tasks:
+                continue
+            key = cache_key(task, model, prompt_version, ctx.fingerprint())
+            jobs.append(Job(task, rid, key, LLMRequest(
+                request_id=f"{task}:{rid}", messages=messages(ctx.items(), ctx.lang),
+                json_schema=schema(ctx.aliases), max_tokens=MAX_TOKENS[task],
+                tags={**tags, "asset": asset}), validator))
     return jobs
 
 

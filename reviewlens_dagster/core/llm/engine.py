@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import time
+from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from .scheduler import SchedulerConfig, order_requests, plan_batches, run_with_split
@@ -45,6 +46,16 @@ class LLMBackend(Protocol):
 # --------------------------------------------------------------------------- in-process vLLM
 
 
+def cpu_has_bf16() -> bool:
+    """True when the CPU computes bf16 natively (AVX-512 BF16 or AMX). Elsewhere (e.g. AVX2-only
+    machines) bf16 is emulated and ~10x slower than float32, so the CPU engine runs in float32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def on_cpu() -> bool:
     try:
         import torch
@@ -62,6 +73,8 @@ class VLLMOfflineBackend:
                  max_num_seqs: int | None = None, seed: int = 0, **engine_kwargs: Any) -> None:
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        # CPU: vLLM's KV cache is a fixed allocation (GiB); its default can take most of a laptop's RAM
+        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")
         from vllm import LLM
 
         cpu = on_cpu()
@@ -70,6 +83,7 @@ class VLLMOfflineBackend:
             disable_log_stats=False,  # per-request metrics (TTFT, queue) come from these stats
             enforce_eager=cpu if enforce_eager is None else enforce_eager,  # CPU: compiling costs ~60 s per start
             seed=seed,
+            dtype="auto" if not cpu or cpu_has_bf16() else "float32",
             # compact JSON: small models otherwise spend their token budget on indentation
             structured_outputs_config={"backend": "xgrammar", "disable_any_whitespace": True},
         )
@@ -82,12 +96,21 @@ class VLLMOfflineBackend:
         self.max_model_len = max_model_len
         self.llm = LLM(**kwargs)
         self.tokenizer = self.llm.get_tokenizer()
+        self._ids: dict[str, list[int]] = {}
 
     def prompt_ids(self, messages: list[dict]) -> list[int]:
-        ids = self.tokenizer.apply_chat_template(messages, tokenize=True, add_generation_prompt=True)
-        if hasattr(ids, "keys"):  # BatchEncoding in newer transformers
-            ids = ids["input_ids"]
-        return list(ids)
+        """Token ids of the chat-templated prompt; memoized between counting and generating."""
+        key = json.dumps(messages, ensure_ascii=False, sort_keys=True)
+        ids = self._ids.get(key)
+        if ids is None:
+            ids = self.tokenizer.apply_chat_template(messages, tokenize=True, add_generation_prompt=True)
+            if hasattr(ids, "keys"):  # BatchEncoding in newer transformers
+                ids = ids["input_ids"]
+            ids = list(ids)
+            if len(self._ids) >= 100_000:
+                self._ids.clear()
+            self._ids[key] = ids
+        return ids
 
     def count_prompt_tokens(self, messages: list[dict]) -> int:
         return len(self.prompt_ids(messages))
@@ -107,6 +130,8 @@ class VLLMOfflineBackend:
             for r in requests
         ]
         outputs = self.llm.generate(prompts, params, priority=list(priorities), use_tqdm=False)
+        for r in requests:
+            self._ids.pop(json.dumps(r.messages, ensure_ascii=False, sort_keys=True), None)
         results = []
         for req, pri, out in zip(requests, priorities, outputs):
             comp = out.outputs[0]
