@@ -20,7 +20,7 @@ def _settings(root: Path):
 
     base = Settings.from_env()
     return replace(base, data_dir=root, incoming_dir=root / "incoming", warehouse_path=root / "w.duckdb",
-                   metrics_path=root / "m.duckdb", qdrant_path=root / "qdrant", qdrant_url=None)
+                   metrics_path=root / "m.duckdb", llm_cache_path=root / "c.duckdb", qdrant_path=root / "qdrant", qdrant_url=None)
 
 
 def bench_asset_vs_raw() -> dict:

@@ -42,6 +42,7 @@ def make_settings(root: Path, **overrides) -> Settings:
         incoming_dir=root / "incoming",
         warehouse_path=root / "warehouse.duckdb",
         metrics_path=root / "metrics.duckdb",
+        llm_cache_path=root / "llm_cache.duckdb",
         qdrant_path=root / "qdrant",
         qdrant_url=None,
         **overrides,
