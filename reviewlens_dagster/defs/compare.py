@@ -4,8 +4,10 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
+from ..core.analysis.tasks import STRENGTH_COLUMNS
 from ..core.compare import GroupConfig, compare_strengths, comparison_group
 from ..core.config import validate_restaurant_ids
+from ..core.report import read_partitions
 from ..core.vectorstore import STRENGTHS, VectorPoint
 from .metadata import frame_metadata
 from .partitions import OWNERS, restaurants_partitions, single_run
@@ -19,15 +21,17 @@ COLUMNS = ["restaurant_id", "aspect", "strength", "group_level", "group_size", "
     partitions_def=restaurants_partitions, backfill_policy=single_run, owners=OWNERS,
     io_manager_key="warehouse_io_manager", metadata={"partition_expr": "restaurant_id"},
     group_name="analysis", kinds={"python", "qdrant", "duckdb"},
-    deps=["restaurant_vectors"],
+    deps=["strengths"],
 )
-def comparisons(context: dg.AssetExecutionContext, strengths: pd.DataFrame, restaurant_vectors: pd.DataFrame,
+def comparisons(context: dg.AssetExecutionContext, restaurant_vectors: pd.DataFrame,
                 vector_store: VectorStoreResource, embedder: EmbedderResource, settings: ReviewLensSettings):
     """For each strength: its highest similarity to the comparison group's strengths and the share
     of group restaurants with a similar one (group: same category and area, else same category,
     else all; see core/compare.py). Low share = distinctive, high share = table stakes.
     Strengths are embedded into the Qdrant collection `strengths`."""
     keys = validate_restaurant_ids(context.partition_keys)
+    # read directly: a run where no restaurant has a strength writes no `strengths` table
+    strengths = read_partitions(settings.warehouse_path, "strengths", keys, STRENGTH_COLUMNS)
     store = vector_store.get()
     emb = embedder.get()
     store.ensure_collection(STRENGTHS, emb.dim, emb.model_id)

@@ -19,6 +19,7 @@ class ReviewLensSettings(dg.ConfigurableResource):
     """Paths and thresholds of the pipeline (defaults come from REVIEWLENS_* env vars)."""
 
     incoming_dir: str
+    warehouse_path: str = "data/warehouse.duckdb"
     max_text_chars: int = 5000
     reject_share_threshold: float = 0.2
     top_k: int = 20
@@ -85,6 +86,7 @@ def build_resources(settings: Settings) -> dict:
     return {
         "settings": ReviewLensSettings(
             incoming_dir=str(settings.incoming_dir),
+            warehouse_path=str(settings.warehouse_path),
             max_text_chars=settings.max_text_chars,
             reject_share_threshold=settings.reject_share_threshold,
             top_k=settings.top_k,
