@@ -35,7 +35,8 @@ def _answer(req):
     if req.request_id.startswith("summary"):
         part = {"text": "요약입니다.", "review_ids": ["R1", "R2"]}
         return json.dumps({"overall": part, "positive": part, "negative": part})
-    return json.dumps({"strengths": [{"aspect": "맛", "text": "맛있다", "review_ids": ["R1"]}], "weaknesses": []})
+    return json.dumps({"strengths": [{"aspect": "맛", "text": "맛있다", "review_ids": ["R1"]}],
+                       "weaknesses": [{"aspect": "서비스", "text": "불친절", "review_ids": ["R2"]}]})
 
 
 def _runner(backend):

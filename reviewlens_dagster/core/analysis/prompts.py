@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ..aspects import ASPECTS
 
-PROMPT_VERSION = "2026-11-24.1"
+PROMPT_VERSION = "2026-11-24.2"
 _HANGUL = (0xAC00, 0xD7A3)
 
 
@@ -66,10 +66,10 @@ SUMMARY_TASK = {
 
 STRENGTH_TASK = {
     "ko": ("다음은 한 음식점의 대표 리뷰들입니다.\n\n{reviews}\n\n"
-           "이 음식점의 강점(strengths)과 약점(weaknesses)을 각각 최대 3개 찾으세요. aspect는 다음 중 하나입니다: "
+           "이 음식점의 강점(strengths)과 약점(weaknesses)을 각각 1~3개 찾으세요. aspect는 다음 중 하나입니다: "
            + ", ".join(ASPECTS) + ". text에는 짧은 설명을, review_ids에는 근거 리뷰 id(R1 같은 형식)를 적으세요."),
     "en": ("These are the most representative reviews of one restaurant.\n\n{reviews}\n\n"
-           "Find up to 3 strengths and up to 3 weaknesses. aspect must be one of: " + ", ".join(ASPECTS)
+           "Find 1 to 3 strengths and 1 to 3 weaknesses. aspect must be one of: " + ", ".join(ASPECTS)
            + " (taste, portion, price, service, cleanliness, atmosphere, delivery, waiting time, parking). "
            "Give a short text and the ids (like R1) of the reviews that show it in review_ids."),
 }

@@ -54,7 +54,7 @@ def strength_schema(aliases: list[str]) -> dict:
                            "text": {"type": "string", "minLength": 1, "maxLength": MAX_ITEM_CHARS},
                            "review_ids": _evidence(aliases, 4)},
             "required": ["aspect", "text", "review_ids"], "additionalProperties": False}
-    arr = {"type": "array", "items": item, "minItems": 0, "maxItems": 3}
+    arr = {"type": "array", "items": item, "minItems": 1, "maxItems": 3}
     return {"type": "object", "properties": {"strengths": arr, "weaknesses": arr},
             "required": ["strengths", "weaknesses"], "additionalProperties": False}
 
@@ -97,8 +97,8 @@ class StrengthItem(_GroundedText):
 
 
 class StrengthOut(BaseModel):
-    strengths: list[StrengthItem] = Field(max_length=3)
-    weaknesses: list[StrengthItem] = Field(max_length=3)
+    strengths: list[StrengthItem] = Field(min_length=1, max_length=3)
+    weaknesses: list[StrengthItem] = Field(min_length=1, max_length=3)
 
 
 def grounded(aliases: list[str]):
