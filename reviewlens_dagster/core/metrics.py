@@ -15,8 +15,8 @@ from typing import Sequence
 import duckdb
 import numpy as np
 import pandas as pd
-import tenacity
 
+from .db import retry_locked
 from .llm.types import LLMResult
 
 COLUMNS = ["run_id", "asset", "partition", "request_id", "model", "prompt_tokens", "output_tokens", "queue_ms",
@@ -53,10 +53,7 @@ class MetricsStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
 
-    @tenacity.retry(
-        retry=tenacity.retry_if_exception_type(duckdb.IOException),  # "Could not set lock on file"
-        wait=tenacity.wait_exponential(multiplier=0.2, max=5), stop=tenacity.stop_after_delay(120), reraise=True,
-    )
+    @retry_locked
     def _write(self, df: pd.DataFrame) -> None:
         con = duckdb.connect(str(self.path))
         try:
@@ -72,10 +69,7 @@ class MetricsStore:
         self._write(results_frame(run_id, results))
         return len(results)
 
-    @tenacity.retry(
-        retry=tenacity.retry_if_exception_type(duckdb.IOException),
-        wait=tenacity.wait_exponential(multiplier=0.2, max=5), stop=tenacity.stop_after_delay(120), reraise=True,
-    )
+    @retry_locked
     def frame(self, run_id: str | None = None) -> pd.DataFrame:
         if not self.path.exists():
             return pd.DataFrame(columns=COLUMNS)

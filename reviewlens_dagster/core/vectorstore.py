@@ -18,7 +18,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -255,8 +255,8 @@ class QdrantServerVectorStore:
             return None
         coll = self._client.get_collection(name)
         params = coll.config.params.vectors
-        meta = coll.config.metadata or {} if hasattr(coll.config, "metadata") else {}
-        info = {"dim": int(params.size), "model_id": (meta or {}).get("model_id", "unknown")}
+        meta = getattr(coll.config, "metadata", None) or {}
+        info = {"dim": int(params.size), "model_id": meta.get("model_id", "unknown")}
         self._info[name] = info
         return info
 
@@ -268,11 +268,10 @@ class QdrantServerVectorStore:
             if info["dim"] != dim:
                 raise VectorStoreError(f"collection {name!r} holds {info['dim']}-d vectors, the embedder gives {dim}-d")
             return
-        kwargs = {}
         try:
             self._client.create_collection(
                 name, vectors_config=models.VectorParams(size=dim, distance=models.Distance.COSINE),
-                metadata={"model_id": model_id}, **kwargs,
+                metadata={"model_id": model_id},
             )
         except TypeError:  # older servers/clients without collection metadata
             self._client.create_collection(name, vectors_config=models.VectorParams(size=dim, distance=models.Distance.COSINE))
@@ -349,7 +348,3 @@ def open_vector_store(path: Path | str | None = None, url: str | None = None, ap
         raise ValueError("open_vector_store needs a path (embedded) or a url (server)")
     return EdgeVectorStore(path)
 
-
-def iter_batches(items: list, size: int) -> Iterable[list]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]

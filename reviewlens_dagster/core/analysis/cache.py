@@ -12,15 +12,12 @@ import json
 from pathlib import Path
 
 import duckdb
-import tenacity
+from ..db import retry_locked
 
 DDL = """create table if not exists llm_cache (
     key varchar primary key, task varchar, model varchar, prompt_version varchar,
     output json, created_at timestamp default current_timestamp)"""
 
-_retry = tenacity.retry(retry=tenacity.retry_if_exception_type(duckdb.IOException),
-                        wait=tenacity.wait_exponential(multiplier=0.2, max=5),
-                        stop=tenacity.stop_after_delay(120), reraise=True)
 
 
 def cache_key(task: str, model: str, prompt_version: str, context: list[tuple[str, str]]) -> str:
@@ -33,7 +30,7 @@ class LLMCache:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
 
-    @_retry
+    @retry_locked
     def get_many(self, keys: list[str]) -> dict[str, dict]:
         if not keys or not self.path.exists():
             return {}
@@ -46,7 +43,7 @@ class LLMCache:
             con.close()
         return {k: json.loads(v) for k, v in rows}
 
-    @_retry
+    @retry_locked
     def put_many(self, entries: list[tuple[str, str, str, str, dict]]) -> None:
         """entries: (key, task, model, prompt_version, output)."""
         if not entries:

@@ -205,16 +205,22 @@ class OpenAIServerBackend:
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._sync = httpx.Client(base_url=self.base_url, timeout=timeout_s, headers=self._headers)
 
-    def _retrying(self):
+    def _retry_policy(self) -> dict:
+        """429 / 5xx, timeouts and transport errors: exponential backoff, then the error."""
         import httpx
         import tenacity
 
-        return tenacity.Retrying(
+        return dict(
             stop=tenacity.stop_after_attempt(self.max_attempts),
             wait=tenacity.wait_exponential(multiplier=0.5, max=20),
             retry=tenacity.retry_if_exception_type((RetryableHTTPError, httpx.TimeoutException, httpx.TransportError)),
             reraise=True,
         )
+
+    def _retrying(self):
+        import tenacity
+
+        return tenacity.Retrying(**self._retry_policy())
 
     def count_prompt_tokens(self, messages: list[dict]) -> int:
         """Exact count from the server's tokenizer (vLLM's /tokenize applies the chat template)."""
@@ -263,7 +269,6 @@ class OpenAIServerBackend:
         return [r for r in results if r is not None]
 
     async def _one(self, client, req: LLMRequest, priority: int, queue_ms: float) -> LLMResult:
-        import httpx
         import tenacity
 
         body: dict[str, Any] = {
@@ -275,12 +280,7 @@ class OpenAIServerBackend:
             body["response_format"] = {"type": "json_schema",
                                        "json_schema": {"name": "output", "schema": req.json_schema, "strict": True}}
         attempts = 0
-        async for attempt in tenacity.AsyncRetrying(
-            stop=tenacity.stop_after_attempt(self.max_attempts),
-            wait=tenacity.wait_exponential(multiplier=0.5, max=20),
-            retry=tenacity.retry_if_exception_type((RetryableHTTPError, httpx.TimeoutException, httpx.TransportError)),
-            reraise=True,
-        ):
+        async for attempt in tenacity.AsyncRetrying(**self._retry_policy()):
             with attempt:
                 attempts += 1
                 t0 = time.monotonic()
