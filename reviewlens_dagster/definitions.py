@@ -7,8 +7,9 @@ from .defs import analysis, automation, checks, compare, ingest, reporting, vect
 from .defs.resources import build_resources
 
 
-def build_defs(settings: Settings | None = None) -> dg.Definitions:
-    """Definitions for the given settings (default: from REVIEWLENS_* environment variables)."""
+def build_defs(settings: Settings | None = None, resources: dict | None = None) -> dg.Definitions:
+    """Definitions for the given settings (default: from REVIEWLENS_* environment variables);
+    ``resources`` replaces resources by key (tests, other deployments)."""
     settings = settings or Settings.from_env()
     return dg.Definitions(
         assets=[
@@ -17,10 +18,11 @@ def build_defs(settings: Settings | None = None) -> dg.Definitions:
             analysis.llm_analyses, compare.comparisons, reporting.llm_serving_report,
         ],
         asset_checks=checks.review_checks,
-        jobs=[automation.pipeline_job, automation.quarantine_job, automation.reporting_job],
-        sensors=[automation.make_incoming_sensor(str(settings.incoming_dir), settings.max_text_chars)],
+        jobs=[automation.pipeline_job, automation.ingest_job, automation.quarantine_job, automation.reporting_job],
+        sensors=[automation.make_incoming_sensor(str(settings.incoming_dir), settings.max_text_chars),
+                 automation.automation_sensor],
         schedules=[automation.nightly_refresh_schedule, automation.nightly_quarantine_schedule],
-        resources=build_resources(settings),
+        resources={**build_resources(settings), **(resources or {})},
         executor=dg.in_process_executor,
     )
 

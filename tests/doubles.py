@@ -64,3 +64,15 @@ def req(rid: str, words: int, schema: dict | None = None, age_s: float = 0.0, **
     r = LLMRequest(rid, [{"role": "user", "content": " ".join(["w"] * words)}], json_schema=schema, **kw)
     r.submitted_at = time.monotonic() - age_s
     return r
+
+
+def analysis_answer(req: LLMRequest) -> str:
+    """Schema-valid answers for the three analysis tasks (ids R1/R2 exist in any context of >= 2 reviews)."""
+    if req.request_id.startswith("sentiment"):
+        return json.dumps({"label": "negative" if "불친절" in req.messages[-1]["content"] else "positive",
+                           "confidence": "high"})
+    if req.request_id.startswith("summary"):
+        part = {"text": "요약입니다.", "review_ids": ["R1", "R2"]}
+        return json.dumps({"overall": part, "positive": part, "negative": part})
+    return json.dumps({"strengths": [{"aspect": "맛", "text": "맛있다", "review_ids": ["R1"]}],
+                       "weaknesses": [{"aspect": "서비스", "text": "불친절", "review_ids": ["R2"]}]})

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from reviewlens_dagster.defs import checks
-from reviewlens_dagster.defs.automation import PIPELINE_JOB, QUARANTINE_JOB, range_tags
+from reviewlens_dagster.defs.automation import INGEST_JOB, PIPELINE_JOB, QUARANTINE_JOB, range_tags
 from reviewlens_dagster.defs.partitions import RESTAURANTS
 from reviewlens_dagster.definitions import build_defs
 
@@ -148,8 +148,8 @@ def test_sensor_adds_partitions_and_requests_changed_restaurants(settings, insta
     (settings.incoming_dir / "broken.csv").write_bytes(b"\x00\x01junk")
     result = sensor(dg.build_sensor_context(instance=instance, cursor=None, definitions=defs))
     assert isinstance(result, dg.SensorResult)
-    pipeline = sorted(r.partition_key for r in result.run_requests if r.job_name == PIPELINE_JOB)
-    assert pipeline == ["r001", "r002"]
+    ingest = sorted(r.partition_key for r in result.run_requests if r.job_name == INGEST_JOB)
+    assert ingest == ["r001", "r002"]
     assert any(r.job_name == QUARANTINE_JOB for r in result.run_requests)
     assert result.dynamic_partitions_requests[0].partition_keys == ["r001", "r002"]
     cursor = result.cursor
@@ -164,17 +164,17 @@ def test_sensor_adds_partitions_and_requests_changed_restaurants(settings, insta
         json.dumps({"review_id": "late1", "restaurant_id": "r002", "text": "새 리뷰", "rating": 5}, ensure_ascii=False) + "\n"
     )
     result = sensor(dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs))
-    assert sorted(r.partition_key for r in result.run_requests if r.job_name == PIPELINE_JOB) == ["r002"]
+    assert sorted(r.partition_key for r in result.run_requests if r.job_name == INGEST_JOB) == ["r002"]
     assert not result.dynamic_partitions_requests  # r002 is already known
-    run_key = [r.run_key for r in result.run_requests if r.job_name == PIPELINE_JOB][0]
+    run_key = [r.run_key for r in result.run_requests if r.job_name == INGEST_JOB][0]
     # the same state evaluated again gives the same run key (idempotent ticks)
     again = sensor(dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs))
-    assert [r.run_key for r in again.run_requests if r.job_name == PIPELINE_JOB] == [run_key]
+    assert [r.run_key for r in again.run_requests if r.job_name == INGEST_JOB] == [run_key]
 
     # a deleted file refreshes the restaurants it held
     (settings.incoming_dir / "late.jsonl").unlink()
     result2 = sensor(dg.build_sensor_context(instance=instance, cursor=result.cursor, definitions=defs))
-    assert sorted(r.partition_key for r in result2.run_requests if r.job_name == PIPELINE_JOB) == ["r002"]
+    assert sorted(r.partition_key for r in result2.run_requests if r.job_name == INGEST_JOB) == ["r002"]
 
 
 def test_nightly_schedule_requests_one_range(settings, instance):

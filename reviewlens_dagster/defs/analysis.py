@@ -14,7 +14,7 @@ from ..core.analysis.schemas import LABELS
 from ..core.analysis.tasks import contexts_from_top_k, run_analyses, sentiment_ratios
 from ..core.config import validate_restaurant_ids
 from .metadata import bar_chart, frame_metadata, preview
-from .partitions import OWNERS, restaurants_partitions, single_run
+from .partitions import EAGER, OWNERS, restaurants_partitions, single_run
 from .resources import LLMEngineResource, ReviewLensSettings
 
 STORED = {"partition_expr": "restaurant_id"}
@@ -49,13 +49,13 @@ def _grounding(rows: pd.DataFrame, top_k: pd.DataFrame) -> list[str]:
 @dg.multi_asset(
     outs={
         "sentiments": dg.AssetOut(io_manager_key="warehouse_io_manager", metadata=STORED, group_name="analysis",
-                                  kinds={"vllm", "duckdb"}, owners=OWNERS,
+                                  automation_condition=EAGER, kinds={"vllm", "duckdb"}, owners=OWNERS,
                                   description="Label (positive/negative/neutral) and confidence of each TOP-K review."),
         "summaries": dg.AssetOut(io_manager_key="warehouse_io_manager", metadata=STORED, group_name="analysis",
-                                 kinds={"vllm", "duckdb"}, owners=OWNERS,
+                                 automation_condition=EAGER, kinds={"vllm", "duckdb"}, owners=OWNERS,
                                  description="Overall, positive and negative summaries citing TOP-K review ids."),
         "strengths": dg.AssetOut(io_manager_key="warehouse_io_manager", metadata=STORED, group_name="analysis",
-                                 kinds={"vllm", "duckdb"}, owners=OWNERS,
+                                 automation_condition=EAGER, kinds={"vllm", "duckdb"}, owners=OWNERS,
                                  description="Strengths and weaknesses over the aspect vocabulary, with evidence ids."),
     },
     partitions_def=restaurants_partitions,

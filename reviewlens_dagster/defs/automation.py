@@ -1,4 +1,11 @@
-"""Jobs, the incoming-folder sensor and the nightly schedules."""
+"""Jobs, the incoming-folder sensor, the automation sensor and the nightly schedules.
+
+A new file in the incoming folder flows without clicks: `incoming_reviews_sensor` adds the new
+restaurant partitions and materializes `reviews` for the restaurants whose rows changed; the
+automation sensor then refreshes, for those partitions only, every downstream asset (their
+`AutomationCondition`s, see partitions.EAGER) in one run per tick (a single-run backfill).
+`pipeline_job` runs the whole chain on demand (`reviewlens run`, nightly schedule, UI).
+"""
 
 
 import json
@@ -11,7 +18,9 @@ from ..core.incoming import detect_changes, load_cursor
 from .partitions import RESTAURANTS, WRITER_TAGS, restaurants_partitions
 
 PIPELINE_JOB = "reviewlens_pipeline"
+INGEST_JOB = "ingest_job"
 QUARANTINE_JOB = "quarantine_job"
+AUTOMATION_SENSOR = "reviewlens_automation"
 
 pipeline_job = dg.define_asset_job(
     PIPELINE_JOB,
@@ -20,6 +29,15 @@ pipeline_job = dg.define_asset_job(
     executor_def=dg.in_process_executor,  # one LLM engine / one vector store per run
     tags=WRITER_TAGS,
     description="Every per-restaurant asset, from reviews to comparisons.",
+)
+
+ingest_job = dg.define_asset_job(
+    INGEST_JOB,
+    selection=dg.AssetSelection.assets("reviews"),
+    partitions_def=restaurants_partitions,
+    executor_def=dg.in_process_executor,
+    tags=WRITER_TAGS,
+    description="`reviews` and its checks; the automation sensor refreshes everything downstream.",
 )
 
 quarantine_job = dg.define_asset_job(
@@ -50,7 +68,7 @@ def range_tags(keys: list[str]) -> dict[str, str]:
 def make_incoming_sensor(incoming_dir: str, max_text_chars: int = 5000):
     @dg.sensor(
         name="incoming_reviews_sensor",
-        jobs=[pipeline_job, quarantine_job],
+        jobs=[ingest_job, quarantine_job],
         minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=f"Watches {incoming_dir} for new or changed review files.",
@@ -68,7 +86,7 @@ def make_incoming_sensor(incoming_dir: str, max_text_chars: int = 5000):
         digest = changes.digest
         requests = [
             dg.RunRequest(
-                job_name=PIPELINE_JOB,
+                job_name=INGEST_JOB,
                 partition_key=rid,
                 run_key=f"{rid}:{digest}",
                 tags={"reviewlens/trigger": "incoming_file"},
@@ -87,6 +105,16 @@ def make_incoming_sensor(incoming_dir: str, max_text_chars: int = 5000):
         )
 
     return incoming_reviews_sensor
+
+
+automation_sensor = dg.AutomationConditionSensorDefinition(
+    AUTOMATION_SENSOR,
+    target=dg.AssetSelection.all(),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    run_tags=WRITER_TAGS,
+    description="Evaluates the assets' automation conditions: refreshes the partitions whose upstream changed.",
+)
 
 
 @dg.schedule(

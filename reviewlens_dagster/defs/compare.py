@@ -10,18 +10,20 @@ from ..core.config import validate_restaurant_ids
 from ..core.report import read_partitions
 from ..core.vectorstore import STRENGTHS, VectorPoint
 from .metadata import frame_metadata
-from .partitions import OWNERS, restaurants_partitions, single_run
+from .partitions import EAGER, OWNERS, restaurants_partitions, single_run
 from .resources import EmbedderResource, ReviewLensSettings, VectorStoreResource
 
 COLUMNS = ["restaurant_id", "aspect", "strength", "group_level", "group_size", "max_similarity",
            "most_similar_restaurant", "share_with_similar", "distinctiveness", "rank_in_restaurant"]
+NUMERIC = {"group_size": "int64", "max_similarity": "float64", "share_with_similar": "float64",
+           "distinctiveness": "float64", "rank_in_restaurant": "int64"}
 
 
 @dg.asset(
     partitions_def=restaurants_partitions, backfill_policy=single_run, owners=OWNERS,
     io_manager_key="warehouse_io_manager", metadata={"partition_expr": "restaurant_id"},
     group_name="analysis", kinds={"python", "qdrant", "duckdb"},
-    deps=["strengths"],
+    deps=["strengths"], automation_condition=EAGER,
 )
 def comparisons(context: dg.AssetExecutionContext, restaurant_vectors: pd.DataFrame,
                 vector_store: VectorStoreResource, embedder: EmbedderResource, settings: ReviewLensSettings):
@@ -71,7 +73,7 @@ def comparisons(context: dg.AssetExecutionContext, restaurant_vectors: pd.DataFr
                          "group_level": level, "group_size": len(members), **f, "rank_in_restaurant": rank})
         if n % 10 == 0 or n == len(keys):
             context.log.info(f"compared {n}/{len(keys)} restaurants")
-    out = pd.DataFrame(rows, columns=COLUMNS)
+    out = pd.DataFrame(rows, columns=COLUMNS).astype(NUMERIC)  # typed even when every value is missing
     return dg.Output(out, metadata=frame_metadata(
         out[["restaurant_id", "aspect", "strength", "group_level", "share_with_similar"]],
         similarity_threshold=cfg.threshold, min_group_size=cfg.min_group_size,

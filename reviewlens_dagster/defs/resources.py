@@ -5,7 +5,6 @@ from pathlib import Path
 from typing import Optional
 
 import dagster as dg
-from dagster_duckdb_pandas import DuckDBPandasIOManager
 from pydantic import PrivateAttr
 
 from ..core.config import Settings
@@ -13,6 +12,7 @@ from ..core.embed import Embedder, EmbedderSpec, make_embedder
 from ..core.ingest import ScanResult, scan_folder
 from ..core.represent import WeightConfig
 from ..core.vectorstore import VectorStore, open_vector_store
+from .warehouse import WarehouseIOManager
 
 
 class ReviewLensSettings(dg.ConfigurableResource):
@@ -77,9 +77,9 @@ class EmbedderResource(dg.ConfigurableResource):
         return self._embedder
 
 
-def warehouse_io_manager(settings: Settings) -> DuckDBPandasIOManager:
+def warehouse_io_manager(settings: Settings) -> WarehouseIOManager:
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    return DuckDBPandasIOManager(database=str(settings.warehouse_path), schema="reviewlens")
+    return WarehouseIOManager(database=str(settings.warehouse_path), schema="reviewlens")
 
 
 def build_resources(settings: Settings) -> dict:

@@ -10,10 +10,11 @@ from ..core.config import validate_restaurant_ids
 from ..core.represent import estimate_tokens, mmr, review_weights, weighted_mean
 from ..core.vectorstore import RESTAURANT_VECTORS, REVIEWS, VectorPoint
 from .metadata import frame_metadata
-from .partitions import OWNERS, restaurants_partitions, single_run
+from .partitions import EAGER, OWNERS, restaurants_partitions, single_run
 from .resources import EmbedderResource, ReviewLensSettings, VectorStoreResource
 
-PARTITIONED = dict(partitions_def=restaurants_partitions, backfill_policy=single_run, owners=OWNERS)
+PARTITIONED = dict(partitions_def=restaurants_partitions, backfill_policy=single_run, owners=OWNERS,
+                   automation_condition=EAGER)
 STORED = dict(io_manager_key="warehouse_io_manager", metadata={"partition_expr": "restaurant_id"})
 NORM_TOLERANCE = 1e-3
 
@@ -226,7 +227,8 @@ def top_k_contexts(
             bad[rid] = f"{len(hits)} contexts, expected {expected}"
         tokens_all += sum(estimate_tokens(t) for t in df["text"])
         tokens_top += sum(estimate_tokens(text_by.get(h.key) or "") for h in hits)
-    out = pd.DataFrame(rows, columns=["restaurant_id", "rank", "review_id", "score", "text", "rating"])
+    out = pd.DataFrame(rows, columns=["restaurant_id", "rank", "review_id", "score", "text", "rating"]).astype(
+        {"rank": "int64", "score": "float64", "rating": "float64"})
     saving = 100.0 * (1 - tokens_top / tokens_all) if tokens_all else 0.0
     yield dg.Output(out, metadata=frame_metadata(
         out, top_k=k, mmr_lambda=settings.mmr_lambda,

@@ -162,7 +162,10 @@ def _rows(jobs, parsed, contexts, model, version):
                     stren.append({"restaurant_id": j.restaurant_id, "polarity": polarity, "aspect": item.aspect,
                                   "text": item.text.strip(),
                                   "review_ids": [ctx.alias_to_id[a] for a in dict.fromkeys(item.review_ids)], **common})
-    return (pd.DataFrame(sent, columns=SENTIMENT_COLUMNS), pd.DataFrame(summ, columns=SUMMARY_COLUMNS),
+    # typed even when every value of a partition is missing (no star ratings): see defs/warehouse.py
+    sent_df = pd.DataFrame(sent, columns=SENTIMENT_COLUMNS).astype(
+        {"rank": "int64", "confidence": "float64", "rating": "float64", "agrees_with_rating": "boolean"})
+    return (sent_df, pd.DataFrame(summ, columns=SUMMARY_COLUMNS),
             pd.DataFrame(stren, columns=STRENGTH_COLUMNS))
 
 
