@@ -16,7 +16,7 @@ export TOKENIZERS_PARALLELISM := false
 # pip warns about every package missing from the local mirrors: keep the logs readable
 QUIET_PIP := grep -v "is ignored: it is neither" || true
 
-.PHONY: install run test test-fast ui bench bench-vectors bench-llm eval sample clean
+.PHONY: install run test test-fast test-ui ui bench bench-vectors bench-llm eval sample clean
 
 install: $(STAMP)
 
@@ -42,7 +42,11 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not llm and not slow"
+	$(BIN)/python -m pytest -q -m "not llm and not slow and not ui"
+
+# the browser test alone (needs Debian's chromium: apt-get install chromium fonts-nanum)
+test-ui: $(STAMP)
+	$(BIN)/python -m pytest -q -m ui
 
 ui: $(STAMP)
 	mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml

@@ -55,6 +55,15 @@ def _env_float(name: str, default: float) -> float:
         raise ValueError(f"environment variable {name}={raw!r} is not a number") from exc
 
 
+def _env_switch(name: str, default: bool) -> bool:
+    raw = _env(name, "on" if default else "off").strip().lower()
+    if raw in ("on", "true", "1", "yes"):
+        return True
+    if raw in ("off", "false", "0", "no"):
+        return False
+    raise ValueError(f"environment variable {name}={raw!r} must be on or off")
+
+
 def _env_int(name: str, default: int) -> int:
     raw = _env(name, str(default))
     try:
@@ -88,6 +97,8 @@ class Settings:
     agreement_threshold: float = 0.6
     strength_sim_threshold: float = 0.7
     min_group_size: int = 3
+    #: sensors (incoming folder, automation) start running; REVIEWLENS_AUTOMATION=off starts them stopped
+    automation: bool = True
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -119,4 +130,5 @@ class Settings:
             agreement_threshold=_env_float("REVIEWLENS_AGREEMENT_THRESHOLD", 0.6),
             strength_sim_threshold=_env_float("REVIEWLENS_STRENGTH_SIM_THRESHOLD", 0.7),
             min_group_size=_env_int("REVIEWLENS_MIN_GROUP_SIZE", 3),
+            automation=_env_switch("REVIEWLENS_AUTOMATION", True),
         )

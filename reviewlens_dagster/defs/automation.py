@@ -65,12 +65,16 @@ def range_tags(keys: list[str]) -> dict[str, str]:
     }
 
 
-def make_incoming_sensor(incoming_dir: str, max_text_chars: int = 5000):
+def _status(running: bool) -> dg.DefaultSensorStatus:
+    return dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED
+
+
+def make_incoming_sensor(incoming_dir: str, max_text_chars: int = 5000, running: bool = True):
     @dg.sensor(
         name="incoming_reviews_sensor",
         jobs=[ingest_job, quarantine_job],
         minimum_interval_seconds=30,
-        default_status=dg.DefaultSensorStatus.RUNNING,
+        default_status=_status(running),
         description=f"Watches {incoming_dir} for new or changed review files.",
     )
     def incoming_reviews_sensor(context: dg.SensorEvaluationContext):
@@ -107,14 +111,15 @@ def make_incoming_sensor(incoming_dir: str, max_text_chars: int = 5000):
     return incoming_reviews_sensor
 
 
-automation_sensor = dg.AutomationConditionSensorDefinition(
-    AUTOMATION_SENSOR,
-    target=dg.AssetSelection.all(),
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=30,
-    run_tags=WRITER_TAGS,
-    description="Evaluates the assets' automation conditions: refreshes the partitions whose upstream changed.",
-)
+def make_automation_sensor(running: bool = True) -> dg.AutomationConditionSensorDefinition:
+    return dg.AutomationConditionSensorDefinition(
+        AUTOMATION_SENSOR,
+        target=dg.AssetSelection.all(),
+        default_status=_status(running),
+        minimum_interval_seconds=30,
+        run_tags=WRITER_TAGS,
+        description="Evaluates the assets' automation conditions: refreshes the partitions whose upstream changed.",
+    )
 
 
 @dg.schedule(

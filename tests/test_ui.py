@@ -1,0 +1,206 @@
+"""The Dagster UI in a real browser: `dagster dev` (the `make ui` settings) on 127.0.0.1 and headless
+Debian Chromium driven by Playwright (no browser download).
+
+Flow: open the asset graph and expand every group, launch a materialization of one `reviews`
+partition from the asset page's launch dialog, wait for the run to succeed, then read the
+partition's metadata and the asset checks in the UI. Screenshots land in artifacts/ui/
+(REVIEWLENS_TEST_ARTIFACTS). The server is stopped by its process group id.
+
+Needs /usr/bin/chromium (CHROMIUM): `.ci/run` installs Debian's package and sets
+REVIEWLENS_REQUIRE_UI=1, so a missing browser fails there instead of skipping.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+pytestmark = pytest.mark.ui
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(os.environ.get("REVIEWLENS_TEST_ARTIFACTS", ROOT / "artifacts")) / "ui"
+ROWS = [
+    ("ua-0", "ua", "바삭하고 맛있어요", 5, "치킨", "강남", "2026-05-01"),
+    ("ua-1", "ua", "배달이 빨라요", 4, "치킨", "강남", "2026-05-02"),
+    ("ub-0", "ub", "분위기가 좋아요", 5, "카페", "홍대", "2026-05-03"),
+]
+ASSETS = ["reviews", "rejected_reviews", "review_embeddings", "restaurant_vectors", "top_k_contexts",
+          "sentiments", "summaries", "strengths", "comparisons", "llm_serving_report"]
+REVIEW_CHECKS = ["rejected_share_below_threshold", "reviews_rating_in_range", "reviews_text_not_empty",
+                 "reviews_unique_review_id"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"dagster dev exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"{url} not up after {timeout_s} s:\n{log.read_text()[-3000:]}")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGINT to the server's process group (dagster dev shuts its daemon and webserver down), then SIGKILL."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # children left behind, if any
+    except ProcessLookupError:
+        return
+
+
+@pytest.fixture
+def dagster_dev(workdir):
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("REVIEWLENS_REQUIRE_UI") == "1":
+            pytest.fail(f"{CHROMIUM} not found (install Debian's chromium package)")
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium package to run the browser test")
+    home, data = workdir / "dagster_home", workdir / "data"
+    (data / "incoming").mkdir(parents=True)
+    home.mkdir()
+    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    with open(data / "incoming" / "ui.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["review_id", "restaurant_id", "text", "rating", "category", "area", "created_at"])
+        w.writerows(ROWS)
+    # partitions exist already and sensors start stopped: the only run is the one launched in the browser
+    with dg.DagsterInstance.from_config(str(home)) as inst:
+        inst.add_dynamic_partitions("restaurants", ["ua", "ub"])
+    port = _free_port()
+    env = {**os.environ, "DAGSTER_HOME": str(home), "REVIEWLENS_DATA_DIR": str(data),
+           "REVIEWLENS_AUTOMATION": "off", "REVIEWLENS_LLM_PRESET": "tiny"}
+    log = workdir / "dagster_dev.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1",
+             "-p", str(port)],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            # a shell that started us in the background may have set SIGINT to ignored: restore it
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+    try:
+        _wait_http(f"http://127.0.0.1:{port}/server_info", proc, log)
+        yield f"http://127.0.0.1:{port}", proc
+    finally:
+        _stop(proc)
+
+
+def _dismiss_welcome(page) -> None:
+    """A fresh instance greets the first visitor with a community dialog; skip it when it shows."""
+    skip = page.get_by_role("button", name="Skip")
+    try:
+        skip.wait_for(state="visible", timeout=4000)
+    except Exception as exc:  # playwright TimeoutError: the dialog did not show
+        if "Timeout" not in type(exc).__name__:
+            raise
+        return
+    skip.click()
+
+
+def test_materialize_partition_from_the_ui(dagster_dev):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, proc = dagster_dev
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1800, "height": 1100})
+        page.set_default_timeout(30_000)
+
+        # the asset graph, every group expanded
+        page.goto(f"{url}/asset-groups", wait_until="networkidle")
+        _dismiss_welcome(page)
+        for group in ("ingest", "vectors", "analysis", "reporting"):
+            expect(page.locator("foreignObject").get_by_text(group, exact=True).first).to_be_visible()
+        unfold = page.locator("foreignObject [aria-label=unfold_more]")
+        for _ in range(8):
+            if not unfold.count():
+                break
+            unfold.first.click()
+            page.wait_for_timeout(500)
+        assert unfold.count() == 0
+        # the expanded groups are remembered: a reload lays out and fits the whole graph
+        page.reload(wait_until="networkidle")
+        page.wait_for_timeout(1500)
+        page.screenshot(path=str(ARTIFACTS / "1_asset_graph.png"))
+        expect(page.locator("foreignObject").get_by_text("comparisons", exact=True).first).to_be_attached()
+
+        # every asset is in the catalog
+        page.goto(f"{url}/assets", wait_until="networkidle")
+        for asset in ASSETS:
+            expect(page.get_by_text(asset, exact=True).first).to_be_visible()
+
+        # launch `reviews` for partition ua from the asset page
+        page.goto(f"{url}/assets/reviews", wait_until="networkidle")
+        page.get_by_role("button", name="Materialize…").click()
+        dialog = page.locator(".dagster-dialog")
+        expect(dialog.get_by_text("Launch runs to materialize reviews")).to_be_visible()
+        dialog.get_by_text("Select a partition or create one").click()
+        popover = page.locator(".dagster-popover")
+        popover.get_by_role("textbox").fill("ua")
+        popover.locator("span", has_text="ua").first.click()
+        page.keyboard.press("Escape")
+        expect(dialog.get_by_text("1 partition", exact=True)).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "2_launch_dialog.png"))
+        dialog.get_by_role("button", name=re.compile(r"^Launch")).click()
+        expect(page.get_by_text(re.compile(r"Launched run [0-9a-f]{8}"))).to_be_visible()
+
+        # the daemon dequeues and runs it (the only run of this instance): wait for its final status
+        deadline = time.monotonic() + 180
+        status = None
+        while status is None and time.monotonic() < deadline:
+            page.goto(f"{url}/runs", wait_until="networkidle")
+            expect(page.get_by_text("partition: ua").first).to_be_visible()
+            for final in ("Success", "Failure", "Canceled"):
+                if page.get_by_text(final, exact=True).count():
+                    status = final
+            assert proc.poll() is None, "dagster dev died"
+            page.wait_for_timeout(1000)
+        page.screenshot(path=str(ARTIFACTS / "3_runs.png"))
+        assert status == "Success", status
+
+        # metadata of the materialized partition
+        page.goto(f"{url}/assets/reviews?partition=ua", wait_until="networkidle")
+        expect(page.get_by_text("Latest materialization")).to_be_visible()
+        for key in ("preview", "rejected_share", "reviews_per_restaurant", "dagster/partition_row_count"):
+            expect(page.get_by_text(key, exact=True).first).to_be_visible()
+        expect(page.get_by_text("바삭하고 맛있어요").first).to_be_visible()  # the markdown preview, rendered
+        page.screenshot(path=str(ARTIFACTS / "4_asset_metadata.png"), full_page=True)
+
+        # the asset checks and their results
+        page.goto(f"{url}/assets/reviews?view=checks", wait_until="networkidle")
+        for name in REVIEW_CHECKS:
+            expect(page.get_by_text(name, exact=True).first).to_be_visible()
+        expect(page.get_by_text("Succeeded")).to_have_count(len(REVIEW_CHECKS))
+        expect(page.get_by_text("Passed").first).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "5_asset_checks.png"), full_page=True)
+        browser.close()
