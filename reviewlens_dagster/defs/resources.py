@@ -82,6 +82,13 @@ def warehouse_io_manager(settings: Settings) -> WarehouseIOManager:
     return WarehouseIOManager(database=str(settings.warehouse_path), schema="reviewlens")
 
 
+def _secret(name: str, value: Optional[str]):
+    """A secret taken from the environment stays an EnvVar: the UI shows its name, never its value."""
+    if value and os.environ.get(name) == value:
+        return dg.EnvVar(name)
+    return value
+
+
 def build_resources(settings: Settings) -> dict:
     return {
         "settings": ReviewLensSettings(
@@ -99,14 +106,15 @@ def build_resources(settings: Settings) -> dict:
         ),
         "llm": LLMEngineResource(
             preset=settings.llm_preset, server_url=settings.llm_url,
-            api_key=os.environ.get("REVIEWLENS_LLM_API_KEY") or None,
+            api_key=_secret("REVIEWLENS_LLM_API_KEY", os.environ.get("REVIEWLENS_LLM_API_KEY") or None),
             served_model_name=os.environ.get("REVIEWLENS_LLM_SERVED_MODEL") or None,
             model_cache_dir=str(settings.model_cache_dir), metrics_db=str(settings.metrics_path),
             policy=os.environ.get("REVIEWLENS_LLM_POLICY", "sjf"), sla_ttft_ms=settings.sla_ttft_ms,
         ),
         "warehouse_io_manager": warehouse_io_manager(settings),
         "vector_store": VectorStoreResource(
-            path=str(settings.qdrant_path), url=settings.qdrant_url, api_key=settings.qdrant_api_key
+            path=str(settings.qdrant_path), url=settings.qdrant_url,
+            api_key=_secret("REVIEWLENS_QDRANT_API_KEY", settings.qdrant_api_key),
         ),
         "embedder": EmbedderResource(
             backend=settings.embedder, model=settings.embed_model, batch_size=settings.embed_batch_size
