@@ -16,7 +16,7 @@ export TOKENIZERS_PARALLELISM := false
 # pip warns about every package missing from the local mirrors: keep the logs readable
 QUIET_PIP := grep -v "is ignored: it is neither" || true
 
-.PHONY: install run test test-fast test-ui browser ui bench bench-vectors bench-llm eval sample clean
+.PHONY: install run test test-fast test-ui browser smoke-automation ui bench bench-vectors bench-llm eval sample clean
 
 install: $(STAMP)
 
@@ -69,6 +69,10 @@ bench-llm: $(STAMP)
 	$(BIN)/python benchmarks/bench_llm.py $(BENCH_ARGS)
 
 bench: bench-vectors bench-llm
+
+# declarative automation with the real daemon: file -> sensor -> runs -> only that restaurant refreshed
+smoke-automation: $(STAMP)
+	$(BIN)/python benchmarks/automation_smoke.py
 
 eval: $(SMALL_STAMP)
 	$(BIN)/python benchmarks/eval.py $(EVAL_ARGS)

@@ -81,3 +81,33 @@ def test_vector_stage_end_to_end(settings, instance, sample_dir):
         assert store.count(REVIEWS) == len(reviews) + 1
     finally:
         store.close()
+
+
+def test_chunks_keep_restaurants_whole():
+    from reviewlens_dagster.defs.vectors import _chunks
+
+    groups = {k: pd.DataFrame({"text": ["t"] * n}) for k, n in {"a": 300, "b": 300, "c": 10, "d": 600, "e": 1}.items()}
+    chunks = list(_chunks(list(groups), groups, 512))
+    assert chunks == [["a", "b"], ["c", "d"], ["e"]]
+    assert sum(len(groups[k]) for c in chunks for k in c) == 1211
+
+
+def test_store_failure_in_the_writer_thread_fails_the_step(settings, instance, sample_dir, monkeypatch):
+    """A write error raised in the background writer reaches the run (never swallowed)."""
+    from reviewlens_dagster.core.vectorstore import VectorStoreError
+
+    copy_sample(sample_dir, settings.incoming_dir, {"r001", "r010"})
+    keys = ["r001", "r010"]
+    instance.add_dynamic_partitions(RESTAURANTS, keys)
+
+    def broken(self, name, restaurant_id, points, flush=True):
+        raise VectorStoreError(f"{name}: replacing points of restaurant {restaurant_id!r} failed: disk full")
+
+    monkeypatch.setattr(EdgeVectorStore, "replace_restaurant", broken)
+    job = build_defs(settings).resolve_job_def(PIPELINE_JOB)
+    result = job.execute_in_process(instance=instance, tags=range_tags(keys), asset_selection=VECTOR_ASSETS,
+                                    raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "disk full" in str(failure.event_specific_data.error)
+    assert failure.step_key == "review_embeddings"

@@ -16,20 +16,18 @@ import csv
 import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import dagster as dg
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect, sync_playwright
+
+from reviewlens_dagster.devserver import ROOT, dagster_dev
 
 pytestmark = pytest.mark.ui
 
-ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("REVIEWLENS_TEST_ARTIFACTS", ROOT / "artifacts")) / "ui"
 ROWS = [
@@ -43,43 +41,8 @@ REVIEW_CHECKS = ["rejected_share_below_threshold", "reviews_rating_in_range", "r
                  "reviews_unique_review_id"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"dagster dev exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"{url} not up after {timeout_s} s:\n{log.read_text()[-3000:]}")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """SIGINT to the server's process group (dagster dev shuts its daemon and webserver down), then SIGKILL."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)  # children left behind, if any
-    except ProcessLookupError:
-        return
-
-
 @pytest.fixture
-def dagster_dev(workdir):
+def dev_server(workdir):
     if not Path(CHROMIUM).exists():
         if os.environ.get("REVIEWLENS_REQUIRE_UI") == "1":
             pytest.fail(f"{CHROMIUM} not found (install Debian's chromium package)")
@@ -95,23 +58,9 @@ def dagster_dev(workdir):
     # partitions exist already and sensors start stopped: the only run is the one launched in the browser
     with dg.DagsterInstance.from_config(str(home)) as inst:
         inst.add_dynamic_partitions("restaurants", ["ua", "ub"])
-    port = _free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(home), "REVIEWLENS_DATA_DIR": str(data),
-           "REVIEWLENS_AUTOMATION": "off", "REVIEWLENS_LLM_PRESET": "tiny"}
-    log = workdir / "dagster_dev.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1",
-             "-p", str(port)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            # a shell that started us in the background may have set SIGINT to ignored: restore it
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        )
-    try:
-        _wait_http(f"http://127.0.0.1:{port}/server_info", proc, log)
-        yield f"http://127.0.0.1:{port}", proc
-    finally:
-        _stop(proc)
+    env = {"REVIEWLENS_DATA_DIR": str(data), "REVIEWLENS_AUTOMATION": "off", "REVIEWLENS_LLM_PRESET": "tiny"}
+    with dagster_dev(home, env, workdir / "dagster_dev.log") as (url, proc):
+        yield url, proc
 
 
 def _dismiss_welcome(page) -> None:
@@ -119,17 +68,13 @@ def _dismiss_welcome(page) -> None:
     skip = page.get_by_role("button", name="Skip")
     try:
         skip.wait_for(state="visible", timeout=4000)
-    except Exception as exc:  # playwright TimeoutError: the dialog did not show
-        if "Timeout" not in type(exc).__name__:
-            raise
-        return
+    except PlaywrightTimeout:
+        return  # not shown
     skip.click()
 
 
-def test_materialize_partition_from_the_ui(dagster_dev):
-    from playwright.sync_api import expect, sync_playwright
-
-    url, proc = dagster_dev
+def test_materialize_partition_from_the_ui(dev_server):
+    url, proc = dev_server
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])

@@ -64,7 +64,9 @@ class Hit:
 class VectorStore(Protocol):
     def ensure_collection(self, name: str, dim: int, model_id: str) -> None: ...
     def collection_info(self, name: str) -> dict | None: ...
-    def replace_restaurant(self, name: str, restaurant_id: str, points: list[VectorPoint]) -> int: ...
+    def replace_restaurant(self, name: str, restaurant_id: str, points: list[VectorPoint],
+                           flush: bool = True) -> int: ...
+    def flush(self, name: str) -> None: ...
     def search(self, name: str, vector: np.ndarray, limit: int, restaurant_id: str | None = None,
                with_vectors: bool = False) -> list[Hit]: ...
     def fetch(self, name: str, restaurant_id: str, with_vectors: bool = True) -> list[Hit]: ...
@@ -156,7 +158,9 @@ class EdgeVectorStore:
             return None
         return Filter(must=[FieldCondition(key=TENANT_FIELD, match=MatchValue(restaurant_id))])
 
-    def replace_restaurant(self, name: str, restaurant_id: str, points: list[VectorPoint]) -> int:
+    def replace_restaurant(self, name: str, restaurant_id: str, points: list[VectorPoint], flush: bool = True) -> int:
+        """Delete the restaurant's points and upsert ``points``; ``flush=False`` leaves persisting
+        to a later ``flush(name)`` (one flush per run instead of one per restaurant)."""
         from qdrant_edge import Point, UpdateOperation
 
         shard = self._open(name)
@@ -169,10 +173,19 @@ class EdgeVectorStore:
                     for p in points[i : i + self.upsert_batch]
                 ]
                 shard.update(UpdateOperation.upsert_points(batch))
-            shard.flush()
+            if flush:
+                shard.flush()
         except Exception as exc:
             raise VectorStoreError(f"{name}: replacing points of restaurant {restaurant_id!r} failed: {exc}") from exc
         return len(points)
+
+    def flush(self, name: str) -> None:
+        try:
+            self._open(name).flush()
+        except VectorStoreError:
+            raise
+        except Exception as exc:
+            raise VectorStoreError(f"{name}: flush failed: {exc}") from exc
 
     def search(self, name, vector, limit, restaurant_id=None, with_vectors=False) -> list[Hit]:
         from qdrant_edge import Query, QueryRequest
@@ -293,7 +306,8 @@ class QdrantServerVectorStore:
         if self.collection_info(name) is None:
             raise CollectionMissingError(f"collection {name!r} does not exist: materialize review_embeddings first")
 
-    def replace_restaurant(self, name, restaurant_id, points) -> int:
+    def replace_restaurant(self, name, restaurant_id, points, flush: bool = True) -> int:
+        """Writes are acknowledged by the server (wait=True): ``flush`` has nothing to add here."""
         from qdrant_client import models
 
         self._require(name)
@@ -309,6 +323,9 @@ class QdrantServerVectorStore:
         except Exception as exc:
             raise VectorStoreError(f"{name}: replacing points of restaurant {restaurant_id!r} failed: {exc}") from exc
         return len(points)
+
+    def flush(self, name: str) -> None:
+        self._require(name)
 
     def search(self, name, vector, limit, restaurant_id=None, with_vectors=False) -> list[Hit]:
         self._require(name)

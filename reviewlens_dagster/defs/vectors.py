@@ -1,6 +1,7 @@
 """Stage 2: `review_embeddings` (Qdrant), `restaurant_vectors`, `top_k_contexts`."""
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 import numpy as np
@@ -22,6 +23,33 @@ NORM_TOLERANCE = 1e-3
 def _groups(df: pd.DataFrame, keys: list[str]) -> dict[str, pd.DataFrame]:
     g = {k: v for k, v in df.groupby("restaurant_id", sort=False)}
     return {k: g.get(k, df.iloc[0:0]) for k in keys}
+
+
+ENCODE_CHUNK = 512  # reviews per encode call: big enough for the encoder, small enough to overlap writes
+
+
+def _chunks(todo: list[str], groups: dict[str, pd.DataFrame], size: int):
+    """Whole restaurants, about ``size`` reviews per chunk."""
+    chunk, n = [], 0
+    for rid in todo:
+        chunk.append(rid)
+        n += len(groups[rid])
+        if n >= size:
+            yield chunk
+            chunk, n = [], 0
+    if chunk:
+        yield chunk
+
+
+def _store_chunk(store, chunk: list[str], groups: dict[str, pd.DataFrame], vectors: np.ndarray, model_id: str) -> None:
+    offset = 0
+    for rid in chunk:
+        df = groups[rid]
+        vecs = vectors[offset : offset + len(df)]
+        offset += len(df)
+        points = [VectorPoint(row.review_id, v, {**_payload(row), "model_id": model_id})
+                  for row, v in zip(df.itertuples(index=False), vecs)]
+        store.replace_restaurant(REVIEWS, rid, points, flush=False)
 
 
 def _payload(row) -> dict:
@@ -73,25 +101,25 @@ def review_embeddings(
     context.log.info(f"embedding {len(texts)} reviews of {len(todo)}/{len(keys)} restaurant(s) "
                      f"({skipped} unchanged, skipped) with {emb.model_id}")
     t1 = time.perf_counter()
-    vectors = np.zeros((0, emb.dim), dtype=np.float32)
-    batch = 2048
-    parts = []
-    for i in range(0, len(texts), batch):
-        parts.append(emb.encode(texts[i : i + batch]))
-        context.log.info(f"encoded {min(i + batch, len(texts))}/{len(texts)} reviews")
-    if parts:
-        vectors = np.vstack(parts)
-    encode_s = time.perf_counter() - t1
-    offset = 0
-    for n, rid in enumerate(todo, start=1):
-        df = groups[rid]
-        vecs = vectors[offset : offset + len(df)]
-        offset += len(df)
-        points = [VectorPoint(row.review_id, v, {**_payload(row), "model_id": emb.model_id})
-                  for row, v in zip(df.itertuples(index=False), vecs)]
-        store.replace_restaurant(REVIEWS, rid, points)
-        if n % 10 == 0 or n == len(todo):
-            context.log.info(f"stored {n}/{len(todo)} restaurants")
+    encode_s = 0.0
+    done = 0
+    # encode chunk i+1 while a writer thread stores chunk i (the encoder and Qdrant both release
+    # the GIL); one flush per run instead of one per restaurant
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="qdrant-writer") as writer:
+        pending = []
+        for chunk in _chunks(todo, groups, ENCODE_CHUNK):
+            texts_chunk = [t for rid in chunk for t in groups[rid]["text"].tolist()]
+            t_enc = time.perf_counter()
+            vectors = emb.encode(texts_chunk)
+            encode_s += time.perf_counter() - t_enc
+            pending.append(writer.submit(_store_chunk, store, chunk, groups, vectors, emb.model_id))
+            done += len(texts_chunk)
+            context.log.info(f"encoded {done}/{len(texts)} reviews")
+        for fut in pending:
+            fut.result()  # a failed write fails the step, with the store's error
+        if pending:
+            context.log.info(f"stored {len(todo)}/{len(todo)} restaurants")
+    store.flush(REVIEWS)
     total_s = time.perf_counter() - t1
 
     # checks: count parity and vector sanity, on what the store now holds
