@@ -78,4 +78,4 @@ eval: $(SMALL_STAMP)
 	$(BIN)/python benchmarks/eval.py $(EVAL_ARGS)
 
 clean:
-	rm -rf .dagster_home data/incoming data/*.duckdb data/qdrant
+	rm -rf .dagster_home data/incoming data/*.duckdb data/qdrant data/parsed

@@ -20,7 +20,8 @@ def _settings(root: Path):
 
     base = Settings.from_env()
     return replace(base, data_dir=root, incoming_dir=root / "incoming", warehouse_path=root / "w.duckdb",
-                   metrics_path=root / "m.duckdb", llm_cache_path=root / "c.duckdb", qdrant_path=root / "qdrant", qdrant_url=None)
+                   metrics_path=root / "m.duckdb", llm_cache_path=root / "c.duckdb", qdrant_path=root / "qdrant", qdrant_url=None,
+                   parse_cache_dir=root / "parsed")
 
 
 def _asset_once(base: Path) -> dict:

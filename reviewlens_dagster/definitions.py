@@ -19,8 +19,9 @@ def build_defs(settings: Settings | None = None, resources: dict | None = None) 
         ],
         asset_checks=checks.review_checks,
         jobs=[automation.pipeline_job, automation.ingest_job, automation.quarantine_job, automation.reporting_job],
-        sensors=[automation.make_incoming_sensor(str(settings.incoming_dir), settings.max_text_chars,
-                                                 running=settings.automation),
+        sensors=[automation.make_incoming_sensor(
+                     str(settings.incoming_dir), settings.max_text_chars, running=settings.automation,
+                     parse_cache_dir=str(settings.parse_cache_dir) if settings.parse_cache_dir else None),
                  automation.make_automation_sensor(running=settings.automation)],
         schedules=[automation.nightly_refresh_schedule, automation.nightly_quarantine_schedule],
         resources={**build_resources(settings), **(resources or {})},

@@ -43,6 +43,7 @@ def make_settings(root: Path, **overrides) -> Settings:
         warehouse_path=root / "warehouse.duckdb",
         metrics_path=root / "metrics.duckdb",
         llm_cache_path=root / "llm_cache.duckdb",
+        parse_cache_dir=root / "parsed",
         qdrant_path=root / "qdrant",
         qdrant_url=None,
         **overrides,

@@ -128,6 +128,12 @@ def test_new_file_refreshes_only_its_restaurant(automated, instance):
     requests = daemon.tick_incoming()
     assert sorted(r.partition_key for r in requests if r.job_name == INGEST_JOB) == ["ra", "rb", "rc"]
     assert _materializations(instance, "review_embeddings", "ra") == 0
+    # the sensor parsed the file once; the three ingest runs read it from the parse cache
+    assert len(list(settings.parse_cache_dir.glob("*.parsed.json"))) == 1
+    for rid in REVIEWS:
+        (record,) = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey("reviews"), asset_partitions=[rid]), limit=5).records
+        assert record.asset_materialization.metadata["files_from_parse_cache"].value == 1
     # the automation sensor takes the chain from there, in one tick (downstream of requested counts)
     requested = daemon.tick_automation()
     assert requested == {name: {"ra", "rb", "rc"} for name in DOWNSTREAM}

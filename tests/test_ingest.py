@@ -105,3 +105,53 @@ def test_sample_generator_is_deterministic_and_realistic(tmp_path):
     assert len(scan.reviews) == sum(counts.values()) == len(reviews)
     assert scan.rejected.empty
     assert json.loads((tmp_path / "ground_truth.json").read_text())["seed"] == 7
+
+
+def test_parse_cache_gives_identical_scans(tmp_path, sample_dir):
+    """Cached scans equal fresh parses (bad-input corpus + the CP949/BOM/JSONL sample), then hit."""
+    from reviewlens_dagster.core.parse_cache import ParsedFileCache
+
+    folder = tmp_path / "incoming"
+    corpus = write_corpus(folder)
+    for f in sample_dir.glob("reviews_*"):
+        (folder / f.name).write_bytes(f.read_bytes())
+    fresh = scan_folder(folder)
+    cache = ParsedFileCache(tmp_path / "parsed")
+    first = scan_folder(folder, cache=cache)
+    n_files = len(fresh.files)
+    assert (cache.hits, cache.misses, first.files_from_cache) == (0, n_files, 0)
+    second = scan_folder(folder, cache=ParsedFileCache(tmp_path / "parsed"))
+    assert second.files_from_cache == n_files == len(corpus) + 3
+    for got in (first, second):
+        pd.testing.assert_frame_equal(got.reviews, fresh.reviews)
+        pd.testing.assert_frame_equal(got.rejected, fresh.rejected)
+
+
+def test_parse_cache_misses_on_change_prunes_and_survives_corruption(tmp_path):
+    from reviewlens_dagster.core.parse_cache import ParsedFileCache
+
+    folder, store = tmp_path / "incoming", tmp_path / "parsed"
+    folder.mkdir()
+    (folder / "a.csv").write_text("review_id,restaurant_id,text,rating\na1,r1,맛있어요,5\n", encoding="utf-8")
+    (folder / "b.csv").write_text("review_id,restaurant_id,text,rating\nb1,r2,별로예요,1\n", encoding="utf-8")
+    scan_folder(folder, cache=ParsedFileCache(store))
+    assert len(list(store.glob("*.parsed.json"))) == 2
+
+    # a changed byte is a miss, and the new content is what the scan returns
+    (folder / "a.csv").write_text("review_id,restaurant_id,text,rating\na1,r1,정말 맛있어요,5\n", encoding="utf-8")
+    cache = ParsedFileCache(store)
+    scan = scan_folder(folder, cache=cache)
+    assert (cache.hits, cache.misses) == (1, 1)
+    assert scan.reviews.set_index("review_id").loc["a1", "text"] == "정말 맛있어요"
+    assert len(list(store.glob("*.parsed.json"))) == 2  # the old a.csv entry was pruned
+
+    # a removed file's entry goes; a corrupt entry is re-parsed, not an error
+    (folder / "b.csv").unlink()
+    scan_folder(folder, cache=ParsedFileCache(store))
+    (entry,) = store.glob("*.parsed.json")
+    entry.write_text("{not json", encoding="utf-8")
+    cache = ParsedFileCache(store)
+    scan = scan_folder(folder, cache=cache)
+    assert cache.misses == 1 and list(scan.reviews["review_id"]) == ["a1"]
+    assert entry.read_text(encoding="utf-8").startswith("{")  # rewritten
+    assert scan_folder(folder, cache=ParsedFileCache(store)).files_from_cache == 1

@@ -94,6 +94,7 @@ class Settings:
     half_life_days: float = 180.0
     embed_batch_size: int = 64
     llm_cache_path: Path | None = None
+    parse_cache_dir: Path | None = None
     agreement_threshold: float = 0.6
     strength_sim_threshold: float = 0.7
     min_group_size: int = 3
@@ -127,6 +128,7 @@ class Settings:
             half_life_days=_env_float("REVIEWLENS_HALF_LIFE_DAYS", 180.0),
             embed_batch_size=_env_int("REVIEWLENS_EMBED_BATCH_SIZE", 64),
             llm_cache_path=_env_path("REVIEWLENS_LLM_CACHE", str(data_dir / "llm_cache.duckdb")),
+            parse_cache_dir=_env_path("REVIEWLENS_PARSE_CACHE", str(data_dir / "parsed")),
             agreement_threshold=_env_float("REVIEWLENS_AGREEMENT_THRESHOLD", 0.6),
             strength_sim_threshold=_env_float("REVIEWLENS_STRENGTH_SIM_THRESHOLD", 0.7),
             min_group_size=_env_int("REVIEWLENS_MIN_GROUP_SIZE", 3),

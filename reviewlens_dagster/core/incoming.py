@@ -51,8 +51,9 @@ def load_cursor(raw: str | None) -> dict[str, list]:
     return data if isinstance(data, dict) else {}
 
 
-def detect_changes(folder: Path, cursor: dict[str, list], max_text_chars: int = 5000) -> FolderChanges:
-    """Compare the folder with the cursor; parse only new or changed files."""
+def detect_changes(folder: Path, cursor: dict[str, list], max_text_chars: int = 5000, cache=None) -> FolderChanges:
+    """Compare the folder with the cursor; parse only new or changed files (through ``cache``, a
+    parse_cache.ParsedFileCache, when given: the runs the sensor requests then find them parsed)."""
     folder = Path(folder)
     out = FolderChanges()
     present: set[str] = set()
@@ -64,7 +65,7 @@ def detect_changes(folder: Path, cursor: dict[str, list], max_text_chars: int = 
         if previous and previous[0] == fp:
             out.cursor[name] = previous
             continue
-        result = read_review_file(path, name, max_text_chars)
+        result = (cache.load if cache is not None else read_review_file)(path, name, max_text_chars)
         ids = sorted({r["restaurant_id"] for r in result.rows})
         out.changed_files.append(name)
         out.restaurant_ids.update(ids)

@@ -435,6 +435,7 @@ class ScanResult:
     reviews: pd.DataFrame
     rejected: pd.DataFrame
     files: list[FileResult]
+    files_from_cache: int = 0
 
     @property
     def restaurant_ids(self) -> list[str]:
@@ -449,8 +450,12 @@ def _content_hash(row: dict) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
-def scan_folder(folder: Path, max_text_chars: int = 5000, files: list[Path] | None = None) -> ScanResult:
+def scan_folder(folder: Path, max_text_chars: int = 5000, files: list[Path] | None = None,
+                cache=None) -> ScanResult:
     """Parse every file in ``folder``; deduplicate by review_id (newest wins).
+
+    ``cache`` (a parse_cache.ParsedFileCache) serves files parsed before, by content; after a
+    full scan its entries of files no longer in the folder are pruned.
 
     "Newest" is the latest ``created_at``; ties (or missing dates) go to the later file
     (sorted by name) and the later row. Superseded duplicates are quarantined with a reason
@@ -458,7 +463,12 @@ def scan_folder(folder: Path, max_text_chars: int = 5000, files: list[Path] | No
     """
     folder = Path(folder)
     paths = files if files is not None else list_review_files(folder)
-    results = [read_review_file(p, _relative_name(p, folder), max_text_chars) for p in paths]
+    read = cache.load if cache is not None else read_review_file
+    hits_before = cache.hits if cache is not None else 0
+    results = [read(p, _relative_name(p, folder), max_text_chars) for p in paths]
+    from_cache = cache.hits - hits_before if cache is not None else 0
+    if cache is not None and files is None:
+        cache.prune(cache.seen)
     rows: list[dict] = []
     rejections: list[Rejection] = []
     for order, fr in enumerate(results):
@@ -486,7 +496,7 @@ def scan_folder(folder: Path, max_text_chars: int = 5000, files: list[Path] | No
         reviews = reviews[~dup_mask].drop(columns=["_ts"])
     reviews = normalize_reviews_frame(reviews.drop(columns=["_order"]))
     rejected = rejections_frame(rejections)
-    return ScanResult(reviews, rejected, results)
+    return ScanResult(reviews, rejected, results, from_cache)
 
 
 def _relative_name(path: Path, folder: Path) -> str:

@@ -15,6 +15,7 @@ import dagster as dg
 
 from ..core.config import RESTAURANT_ID_PATTERN
 from ..core.incoming import detect_changes, load_cursor
+from ..core.parse_cache import ParsedFileCache
 from .partitions import RESTAURANTS, WRITER_TAGS, restaurants_partitions
 
 PIPELINE_JOB = "reviewlens_pipeline"
@@ -69,7 +70,8 @@ def _status(running: bool) -> dg.DefaultSensorStatus:
     return dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED
 
 
-def make_incoming_sensor(incoming_dir: str, max_text_chars: int = 5000, running: bool = True):
+def make_incoming_sensor(incoming_dir: str, max_text_chars: int = 5000, running: bool = True,
+                         parse_cache_dir: str | None = None):
     @dg.sensor(
         name="incoming_reviews_sensor",
         jobs=[ingest_job, quarantine_job],
@@ -79,7 +81,8 @@ def make_incoming_sensor(incoming_dir: str, max_text_chars: int = 5000, running:
     )
     def incoming_reviews_sensor(context: dg.SensorEvaluationContext):
         cursor = load_cursor(context.cursor)
-        changes = detect_changes(Path(incoming_dir), cursor, max_text_chars)
+        cache = ParsedFileCache(parse_cache_dir) if parse_cache_dir else None
+        changes = detect_changes(Path(incoming_dir), cursor, max_text_chars, cache=cache)
         if not changes.any:
             return dg.SkipReason(f"no new or changed files in {incoming_dir}")
         for name, reason in changes.quarantined_files.items():

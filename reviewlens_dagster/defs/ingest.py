@@ -51,6 +51,7 @@ def reviews(context: dg.AssetExecutionContext, settings: ReviewLensSettings):
             df[["restaurant_id", "review_id", "rating", "text"]],
             restaurants=len(keys),
             files_scanned=len(scan.files),
+            files_from_parse_cache=scan.files_from_cache,
             rejected_rows=len(rejected),
             rejected_share=float(round(share, 4)),
             restaurants_without_reviews=len(empty),
@@ -95,6 +96,7 @@ def rejected_reviews(context: dg.AssetExecutionContext, settings: ReviewLensSett
         metadata=frame_metadata(
             rej,
             files_scanned=len(scan.files),
+            files_from_parse_cache=scan.files_from_cache,
             files_quarantined=len(fatal),
             accepted_rows=len(scan.reviews),
             reasons=dg.MetadataValue.md(reasons.rename("rows").to_frame().to_markdown()) if len(rej) else preview(rej),

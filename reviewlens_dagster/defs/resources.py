@@ -10,6 +10,7 @@ from pydantic import PrivateAttr
 from ..core.config import Settings
 from ..core.embed import Embedder, EmbedderSpec, make_embedder
 from ..core.ingest import ScanResult, scan_folder
+from ..core.parse_cache import ParsedFileCache
 from ..core.represent import WeightConfig
 from ..core.vectorstore import VectorStore, open_vector_store
 from .warehouse import WarehouseIOManager
@@ -26,12 +27,16 @@ class ReviewLensSettings(dg.ConfigurableResource):
     mmr_lambda: float = 1.0
     half_life_days: float = 180.0
     llm_cache_path: str = "data/llm_cache.duckdb"
+    parse_cache_dir: Optional[str] = None
     agreement_threshold: float = 0.6
     strength_sim_threshold: float = 0.7
     min_group_size: int = 3
 
+    def parse_cache(self) -> Optional[ParsedFileCache]:
+        return ParsedFileCache(self.parse_cache_dir) if self.parse_cache_dir else None
+
     def scan(self) -> ScanResult:
-        return scan_folder(Path(self.incoming_dir), self.max_text_chars)
+        return scan_folder(Path(self.incoming_dir), self.max_text_chars, cache=self.parse_cache())
 
     def weights(self) -> WeightConfig:
         return WeightConfig(half_life_days=self.half_life_days)
@@ -100,6 +105,7 @@ def build_resources(settings: Settings) -> dict:
             mmr_lambda=settings.mmr_lambda,
             half_life_days=settings.half_life_days,
             llm_cache_path=str(settings.llm_cache_path or settings.data_dir / "llm_cache.duckdb"),
+            parse_cache_dir=str(settings.parse_cache_dir) if settings.parse_cache_dir else None,
             agreement_threshold=settings.agreement_threshold,
             strength_sim_threshold=settings.strength_sim_threshold,
             min_group_size=settings.min_group_size,

@@ -108,6 +108,9 @@ def review_embeddings(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="qdrant-writer") as writer:
         pending = []
         for chunk in _chunks(todo, groups, ENCODE_CHUNK):
+            for fut in pending:  # stop encoding as soon as a write has failed
+                if fut.done() and fut.exception() is not None:
+                    fut.result()
             texts_chunk = [t for rid in chunk for t in groups[rid]["text"].tolist()]
             t_enc = time.perf_counter()
             vectors = emb.encode(texts_chunk)
