@@ -16,7 +16,7 @@ export TOKENIZERS_PARALLELISM := false
 # pip warns about every package missing from the local mirrors: keep the logs readable
 QUIET_PIP := grep -v "is ignored: it is neither" || true
 
-.PHONY: install run test test-fast test-ui browser smoke-automation ui bench bench-vectors bench-llm eval sample clean
+.PHONY: install run test test-fast test-ui browser lint smoke-automation ui bench bench-vectors bench-llm eval sample clean
 
 install: $(STAMP)
 
@@ -38,8 +38,11 @@ $(SMALL_STAMP): $(STAMP)
 run: $(SMALL_STAMP)
 	$(BIN)/reviewlens run $(if $(LLM_RESTAURANTS),--llm-restaurants $(LLM_RESTAURANTS))
 
-test: $(STAMP) browser
+test: $(STAMP) browser lint
 	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check reviewlens_dagster tests benchmarks
 
 # Debian's Chromium (+ Korean fonts) for the browser test; without it that test is skipped
 browser:

@@ -187,7 +187,7 @@ def _review_texts(settings: Settings, review_ids: list[str]) -> dict[str, str]:
         return {}  # a run holds the warehouse: print ids and scores only
     try:
         rows = con.execute("select review_id, text from reviewlens.reviews where review_id in "
-                           f"(select unnest(?::varchar[]))", [review_ids]).fetchall()
+                           "(select unnest(?::varchar[]))", [review_ids]).fetchall()
     finally:
         con.close()
     return dict(rows)

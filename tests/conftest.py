@@ -74,8 +74,6 @@ def instance(workdir):
 
 def copy_sample(sample_dir: Path, incoming: Path, restaurants: set[str] | None = None) -> None:
     """Copy sample files into ``incoming``; with ``restaurants``, keep only their rows (as CSV)."""
-    import pandas as pd
-
     from reviewlens_dagster.core.ingest import scan_folder
 
     if restaurants is None:

@@ -8,7 +8,6 @@ import os
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pandas as pd
 import pytest
 
@@ -17,10 +16,9 @@ from reviewlens_dagster.defs.automation import INGEST_JOB, PIPELINE_JOB, QUARANT
 from reviewlens_dagster.defs.partitions import RESTAURANTS
 from reviewlens_dagster.definitions import build_defs
 
-from .conftest import copy_sample, materialization_metadata, read_table
+from .conftest import copy_sample, read_table
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
-INGEST_ONLY = dg.AssetSelection.assets("reviews").with_checks() if hasattr(dg.AssetSelection, "with_checks") else None
 
 
 def graph_snapshot(defs: dg.Definitions) -> dict:

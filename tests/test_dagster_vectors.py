@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dagster as dg
-import duckdb
 import numpy as np
 import pandas as pd
 

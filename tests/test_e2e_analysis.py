@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import csv
 
-import dagster as dg
-import duckdb
 import pytest
 
 from reviewlens_dagster.core.metrics import MetricsStore
