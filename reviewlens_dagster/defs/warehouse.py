@@ -16,15 +16,9 @@ from dagster_duckdb_pandas.duckdb_pandas_type_handler import DuckDBPandasTypeHan
 
 def with_text_columns(df: pd.DataFrame) -> pd.DataFrame:
     """Object columns whose values are all str or missing -> `string` dtype (other columns unchanged)."""
-    out = df
-    for col in df.columns:
-        s = df[col]
-        if s.dtype == object and s.map(lambda v: v is None or isinstance(v, str) or v is pd.NA
-                                       or (isinstance(v, float) and v != v)).all():
-            if out is df:
-                out = df.copy()
-            out[col] = s.astype("string")
-    return out
+    text = [c for c in df.columns
+            if df[c].dtype == object and pd.api.types.infer_dtype(df[c], skipna=True) in ("string", "empty")]
+    return df.astype({c: "string" for c in text}) if text else df
 
 
 class TypedPandasTypeHandler(DuckDBPandasTypeHandler):

@@ -12,12 +12,12 @@ import json
 from pathlib import Path
 
 import duckdb
+
 from ..db import retry_locked
 
 DDL = """create table if not exists llm_cache (
     key varchar primary key, task varchar, model varchar, prompt_version varchar,
     output json, created_at timestamp default current_timestamp)"""
-
 
 
 def cache_key(task: str, model: str, prompt_version: str, context: list[tuple[str, str]]) -> str:

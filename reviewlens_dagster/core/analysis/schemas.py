@@ -59,8 +59,6 @@ def strength_schema(aliases: list[str]) -> dict:
             "required": ["strengths", "weaknesses"], "additionalProperties": False}
 
 
-
-
 def _clean(v: str, limit: int) -> str:
     v = " ".join(v.split())
     if not v:

@@ -56,6 +56,10 @@ def cpu_has_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def _messages_key(messages: list[dict]) -> str:
+    return json.dumps(messages, ensure_ascii=False, sort_keys=True)
+
+
 def on_cpu() -> bool:
     try:
         import torch
@@ -100,7 +104,7 @@ class VLLMOfflineBackend:
 
     def prompt_ids(self, messages: list[dict]) -> list[int]:
         """Token ids of the chat-templated prompt; memoized between counting and generating."""
-        key = json.dumps(messages, ensure_ascii=False, sort_keys=True)
+        key = _messages_key(messages)
         ids = self._ids.get(key)
         if ids is None:
             ids = self.tokenizer.apply_chat_template(messages, tokenize=True, add_generation_prompt=True)
@@ -131,7 +135,7 @@ class VLLMOfflineBackend:
         ]
         outputs = self.llm.generate(prompts, params, priority=list(priorities), use_tqdm=False)
         for r in requests:
-            self._ids.pop(json.dumps(r.messages, ensure_ascii=False, sort_keys=True), None)
+            self._ids.pop(_messages_key(r.messages), None)
         results = []
         for req, pri, out in zip(requests, priorities, outputs):
             comp = out.outputs[0]
