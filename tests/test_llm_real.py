@@ -86,11 +86,12 @@ def test_openai_server_backend_against_real_vllm_server(tiny_model_path, tmp_pat
         while True:
             assert proc.poll() is None, (tmp_path / "server.log").read_text()[-3000:]
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "server did not start"
+                status = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code
+            except httpx.HTTPError as exc:  # not listening yet
+                status = repr(exc)
+            if status == 200:
+                break
+            assert time.monotonic() < deadline, f"server did not start: {status}"
             time.sleep(1)
         backend = OpenAIServerBackend(f"http://127.0.0.1:{port}/v1", "tiny", concurrency=2, timeout_s=120,
                                       max_model_len=1024)

@@ -151,14 +151,11 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         raise ValueError("binary content (NUL bytes): not a text file")
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp949"), "cp949"
-    except UnicodeDecodeError:
-        pass
+    for encoding in ("utf-8", "cp949"):  # the common cases first, then detection
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()

@@ -170,11 +170,10 @@ class VLLMOfflineBackend:
         gc.collect()
         try:
             import torch
-
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()  # the GPU is free as soon as the run ends
         except ImportError:
-            pass
+            return  # no torch in this environment: no GPU memory to give back
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()  # the GPU is free as soon as the run ends
 
 
 # --------------------------------------------------------------------------- OpenAI-compatible server
