@@ -1,12 +1,16 @@
-"""`make eval`: quality of the analyses. Prints tables; asserts nothing.
+"""`make eval`: quality of the analyses. Prints tables (n, preset, date); asserts nothing.
 
-1. Sample data (ground truth written by the generator): sentiment accuracy of the TOP-K reviews
-   analysed by the last `make run`, and recall of the planted strengths and weaknesses.
+1. Sample data (the generator's ground truth), from the tables of the last `make run`:
+   per-review aspect detection precision / recall, aspect polarity accuracy (by source:
+   lexicon, LLM), review sentiment accuracy, recall and precision of the planted strengths and
+   weaknesses, and prevalence error (share of positive mentions vs the realized share).
+   The sample data is the development set: thresholds and prompts were tuned on it.
 2. NSMC real reviews (`../shared/data/nsmc/reviews.csv`; rating 1-4 negative, 9-10 positive):
-   sentiment accuracy and macro-F1 on a deterministic sample of the SECOND half of the movies
-   (the first half is for prompt development and is never reported).
+   sentiment accuracy through the product's extraction request, on a deterministic sample of the
+   movies of one half: `--split test` (default, the second half: the reported figure) or
+   `--split dev` (the first half: the one to tune prompts on).
 
-    python benchmarks/eval.py [--preset small] [--nsmc-limit 200] [--skip-nsmc]
+    python benchmarks/eval.py [--preset small] [--nsmc-limit 200] [--split test|dev] [--skip-nsmc] [--skip-sample]
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 NSMC = ROOT.parent / "shared" / "data" / "nsmc" / "reviews.csv"
+POL = {1: "positive", -1: "negative", 0: "neutral"}
 
 
 def macro_f1(truth: list[str], pred: list[str], labels=("positive", "negative")) -> float:
@@ -40,94 +45,159 @@ def macro_f1(truth: list[str], pred: list[str], labels=("positive", "negative"))
     return sum(f1s) / len(f1s)
 
 
+def _table(rows: list[tuple[str, float | None, int]]) -> None:
+    print("| metric | value | n |")
+    print("|---|---:|---:|")
+    for name, value, n in rows:
+        v = "n/a" if value is None or value != value else f"{value:.3f}"
+        print(f"| {name} | {v} | {n} |")
+
+
+def _read(warehouse: Path, tables: list[str]) -> dict[str, pd.DataFrame]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        have = {r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'reviewlens'").fetchall()}
+        return {t: con.execute(f"select * from reviewlens.{t}").df() for t in tables if t in have}
+    finally:
+        con.close()
+
+
 def eval_sample(warehouse: Path, truth_path: Path) -> None:
-    print("\n## Sample data (ground truth), outputs of the last `make run`")
+    print("\n## Sample data (development set; ground truth of the generator), tables of the last `make run`")
     if not warehouse.exists() or not truth_path.exists():
         print(f"(no {warehouse.name} or ground truth: run `make run` first)")
         return
     truth = json.loads(truth_path.read_text())
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        tables = {r[0] for r in con.execute("select table_name from information_schema.tables").fetchall()}
-        if "sentiments" not in tables:
-            print("(no sentiments table: run `make run` first)")
-            return
-        sent = con.execute("select review_id, label, model from reviewlens.sentiments").df()
-        strengths = con.execute("select restaurant_id, polarity, aspect from reviewlens.strengths").df() \
-            if "strengths" in tables else pd.DataFrame(columns=["restaurant_id", "polarity", "aspect"])
-    finally:
-        con.close()
-    sent = sent[sent["review_id"].isin(truth["reviews"])]
-    sent["truth"] = sent["review_id"].map(lambda r: truth["reviews"][r]["sentiment"])
-    acc = (sent["label"] == sent["truth"]).mean()
-    binary = sent[sent["truth"] != "neutral"]
-    print(f"model: {', '.join(sorted(sent['model'].unique()))}")
-    print("| metric | value | n |")
-    print("|---|---:|---:|")
-    print(f"| sentiment accuracy, 3-way | {acc:.3f} | {len(sent)} |")
-    print(f"| sentiment accuracy, positive/negative reviews only | {(binary['label'] == binary['truth']).mean():.3f} | {len(binary)} |")
-    print(f"| macro-F1 (positive, negative, neutral) | {macro_f1(sent['truth'].tolist(), sent['label'].tolist(), ('positive', 'negative', 'neutral')):.3f} | {len(sent)} |")
-    for polarity, key in (("strength", "strengths"), ("weakness", "weaknesses")):
-        found = planted = 0
-        for rid, r in truth["restaurants"].items():
-            got = set(strengths[(strengths.restaurant_id == rid) & (strengths.polarity == polarity)]["aspect"])
-            if rid not in set(sent["review_id"].map(lambda x: truth["reviews"][x]["restaurant_id"])):
-                continue
-            planted += len(r[key])
-            found += len(set(r[key]) & got)
-        print(f"| recall of planted {key} | {found / planted if planted else float('nan'):.3f} | {planted} |")
+    t = _read(warehouse, ["sentiments", "aspect_mentions", "aspect_prevalence", "strengths"])
+    if "aspect_mentions" not in t or "sentiments" not in t:
+        print("(no aspect_mentions / sentiments table: run `make run` first)")
+        return
+    sent, men = t["sentiments"], t["aspect_mentions"]
+    analysed = sorted(set(sent["restaurant_id"]))
+    print(f"model: {', '.join(sorted(sent['model'].unique()))}; restaurants analysed: {len(analysed)} "
+          f"({', '.join(analysed[:8])}{'…' if len(analysed) > 8 else ''})")
+    men = men[men["restaurant_id"].isin(analysed)]
+    rows = []
+    # per-review aspect detection, over every review of the analysed restaurants
+    reviews = {rid: r for rid, r in truth["reviews"].items() if r["restaurant_id"] in analysed}
+    got = {(r.review_id, r.aspect): r for r in men.itertuples()}
+    planted = {(rid, a): p for rid, r in reviews.items() for a, p in r["aspects"].items()}
+    tp = sum(1 for k in got if k in planted)
+    rows.append(("aspect detection precision (all reviews)", tp / len(got) if got else None, len(got)))
+    rows.append(("aspect detection recall (all reviews)", tp / len(planted) if planted else None, len(planted)))
+    for label, sel in (("all decided", lambda r: r.polarity is not None and r.polarity == r.polarity),
+                       ("lexicon-decided", lambda r: r.polarity_source == "lexicon"),
+                       ("LLM-decided", lambda r: r.polarity_source == "llm")):
+        pairs = [(POL[planted[k]], r.polarity) for k, r in got.items() if k in planted and sel(r)]
+        rows.append((f"aspect polarity accuracy, {label}", sum(a == b for a, b in pairs) / len(pairs) if pairs else None,
+                     len(pairs)))
+    llm_all = [(POL[planted[k]], r.llm_polarity) for k, r in got.items()
+               if k in planted and isinstance(r.llm_polarity, str)]
+    rows.append(("aspect polarity accuracy, LLM alone (every mention it judged)",
+                 sum(a == b for a, b in llm_all) / len(llm_all) if llm_all else None, len(llm_all)))
+    undecided = int(men["polarity"].isna().sum())
+    rows.append(("undecided mention share", undecided / len(men) if len(men) else None, len(men)))
+    # review sentiment (the LLM's label) on the sampled reviews
+    s = sent[sent["review_id"].isin(truth["reviews"])].copy()
+    s["truth"] = s["review_id"].map(lambda r: truth["reviews"][r]["sentiment"])
+    rows.append(("review sentiment accuracy, 3-way", (s["label"] == s["truth"]).mean() if len(s) else None, len(s)))
+    b = s[s["truth"] != "neutral"]
+    rows.append(("review sentiment accuracy, positive/negative reviews", (b["label"] == b["truth"]).mean()
+                 if len(b) else None, len(b)))
+    # strengths and weaknesses: recall of the planted ones, precision of the reported ones
+    st = t.get("strengths", pd.DataFrame(columns=["restaurant_id", "polarity", "aspect"]))
+    for pol, key in (("strength", "strengths"), ("weakness", "weaknesses")):
+        plant = {(rid, a) for rid in analysed for a in truth["restaurants"][rid][key]}
+        rep = {(r.restaurant_id, r.aspect) for r in st[st["polarity"] == pol].itertuples() if r.restaurant_id in analysed}
+        rows.append((f"recall of planted {key}", len(plant & rep) / len(plant) if plant else None, len(plant)))
+        rows.append((f"precision of reported {key}", len(plant & rep) / len(rep) if rep else None, len(rep)))
+    # prevalence: measured positive share vs the realized share of each planted aspect
+    prev = t.get("aspect_prevalence")
+    if prev is not None:
+        errs = []
+        for r in prev[prev["restaurant_id"].isin(analysed)].itertuples():
+            real = truth["restaurants"][r.restaurant_id]["realized"].get(r.aspect)
+            planted_aspects = truth["restaurants"][r.restaurant_id]["strengths"] + \
+                truth["restaurants"][r.restaurant_id]["weaknesses"]
+            if real and real["mentions"] and r.aspect in planted_aspects and r.positive_share == r.positive_share:
+                errs.append(abs(r.positive_share - real["positive"] / real["mentions"]))
+        rows.append(("planted aspects: |positive share - realized| <= 0.15", sum(e <= 0.15 for e in errs) / len(errs)
+                     if errs else None, len(errs)))
+        rows.append(("planted aspects: mean |positive share - realized|", sum(errs) / len(errs) if errs else None,
+                     len(errs)))
+    _table(rows)
 
 
-def eval_nsmc(preset: str, limit: int) -> None:
-    print(f"\n## NSMC real reviews, second half of the movies (preset {preset})")
+def nsmc_split(split: str, limit: int) -> pd.DataFrame:
+    df = pd.read_csv(NSMC)
+    movies = sorted(df["movie_id"].unique())
+    half = movies[len(movies) // 2:] if split == "test" else movies[: len(movies) // 2]
+    part = df[df["movie_id"].isin(half)]
+    part = part[(part["rating"] <= 4) | (part["rating"] >= 9)].copy()
+    part["truth"] = part["rating"].map(lambda r: "negative" if r <= 4 else "positive")
+    per = max(1, limit // 2)
+    return pd.concat([g.sample(min(per, len(g)), random_state=0) for _, g in part.groupby("truth")])
+
+
+def eval_nsmc(preset: str, limit: int, split: str) -> None:
+    print(f"\n## NSMC real reviews, {'second (held-out)' if split == 'test' else 'first (development)'} half of "
+          f"the movies (preset {preset})")
     if not NSMC.exists():
         print(f"({NSMC} not found)")
         return
-    from reviewlens_dagster.core.analysis.prompts import language_of, sentiment_messages
-    from reviewlens_dagster.core.analysis.schemas import SentimentOut, sentiment_schema
+    from reviewlens_dagster.core.analysis.extract import extraction_request
+    from reviewlens_dagster.core.analysis.lexicon import detect
+    from reviewlens_dagster.core.analysis.schemas import extract_validator
     from reviewlens_dagster.core.config import Settings
     from reviewlens_dagster.core.llm.factory import LLMConfig, build_engine
-    from reviewlens_dagster.core.llm.types import LLMRequest
 
-    df = pd.read_csv(NSMC)
-    movies = sorted(df["movie_id"].unique())
-    test = df[df["movie_id"].isin(movies[len(movies) // 2:])]
-    test = test[(test["rating"] <= 4) | (test["rating"] >= 9)].copy()
-    test["truth"] = test["rating"].map(lambda r: "negative" if r <= 4 else "positive")
-    per = max(1, limit // 2)
-    sample = pd.concat([g.sample(min(per, len(g)), random_state=0) for _, g in test.groupby("truth")])
+    sample = nsmc_split(split, limit)
     settings = Settings.from_env()
     engine = build_engine(LLMConfig(preset=preset, model_cache_dir=settings.model_cache_dir), progress=lambda m: None)
-    reqs = [LLMRequest(f"nsmc:{r.review_id}", sentiment_messages(str(r.review), language_of([str(r.review)])),
-                       json_schema=sentiment_schema(), max_tokens=24) for r in sample.itertuples()]
+    reqs, validators = [], {}
+    for r in sample.itertuples():
+        aspects = [m.aspect for m in detect(str(r.review))]
+        q = extraction_request(f"nsmc:{r.review_id}", str(r.review), aspects)
+        reqs.append(q)
+        validators[q.request_id] = extract_validator(aspects)
     t = time.perf_counter()
-    res = engine.run(reqs, {q.request_id: SentimentOut.model_validate for q in reqs})
+    res = engine.run(reqs, validators)
     wall = time.perf_counter() - t
     engine.close()
     pred = [r.parsed.label for r in res]
     truth = sample["truth"].tolist()
-    acc = sum(p == t for p, t in zip(pred, truth)) / len(truth)
-    print(f"model: {engine.model_name}; {len(res)} reviews in {wall:.0f} s")
-    print("| metric | value | n |")
-    print("|---|---:|---:|")
-    print(f"| accuracy (neutral counts as wrong) | {acc:.3f} | {len(truth)} |")
-    print(f"| macro-F1 (positive, negative) | {macro_f1(truth, pred):.3f} | {len(truth)} |")
-    print(f"| share predicted neutral | {pred.count('neutral') / len(pred):.3f} | {len(pred)} |")
+    cached = sum(r.cached_prompt_tokens or 0 for r in res)
+    prompt = sum(r.prompt_tokens for r in res)
+    print(f"model: {engine.model_name}; {len(res)} reviews in {wall:.0f} s; prompt tokens {prompt:,}, "
+          f"of which served from the prefix cache {cached:,}")
+    _table([("accuracy (neutral counts as wrong)", sum(p == t for p, t in zip(pred, truth)) / len(truth), len(truth)),
+            ("macro-F1 (positive, negative)", macro_f1(truth, pred), len(truth)),
+            ("share predicted neutral", pred.count("neutral") / len(pred), len(pred)),
+            ("accuracy on negative reviews", sum(p == t for p, t in zip(pred, truth) if t == "negative")
+             / max(1, truth.count("negative")), truth.count("negative")),
+            ("accuracy on positive reviews", sum(p == t for p, t in zip(pred, truth) if t == "positive")
+             / max(1, truth.count("positive")), truth.count("positive"))])
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--preset", default=os.environ.get("REVIEWLENS_LLM_PRESET", "small"))
     ap.add_argument("--nsmc-limit", type=int, default=200)
+    ap.add_argument("--split", choices=("test", "dev"), default="test")
     ap.add_argument("--skip-nsmc", action="store_true")
+    ap.add_argument("--skip-sample", action="store_true")
     args = ap.parse_args()
+    from reviewlens_dagster.core.analysis.prompts import PROMPT_VERSION
     from reviewlens_dagster.core.config import Settings
 
     s = Settings.from_env()
-    print(f"# eval  {time.strftime('%Y-%m-%d %H:%M')}  {platform.node()}  {os.cpu_count()} CPU")
-    eval_sample(s.warehouse_path, ROOT / "data" / "sample" / "ground_truth.json")
+    print(f"# eval  {time.strftime('%Y-%m-%d %H:%M')}  {platform.node()}  {os.cpu_count()} CPU  "
+          f"prompt {PROMPT_VERSION}  load {os.getloadavg()[0]:.1f}")
+    if not args.skip_sample:
+        eval_sample(s.warehouse_path, ROOT / "data" / "sample" / "ground_truth.json")
     if not args.skip_nsmc:
-        eval_nsmc(args.preset, args.nsmc_limit)
+        eval_nsmc(args.preset, args.nsmc_limit, args.split)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ def build_defs(settings: Settings | None = None, resources: dict | None = None) 
         assets=[
             ingest.reviews, ingest.rejected_reviews,
             vectors.review_embeddings, vectors.restaurant_vectors, vectors.top_k_contexts,
-            analysis.llm_analyses, compare.comparisons, reporting.llm_serving_report,
+            analysis.review_extractions, analysis.aspect_highlights, analysis.summaries,
+            compare.comparisons, reporting.llm_serving_report,
         ],
         asset_checks=checks.review_checks,
         jobs=[automation.pipeline_job, automation.ingest_job, automation.quarantine_job, automation.reporting_job],

@@ -67,12 +67,14 @@ def req(rid: str, words: int, schema: dict | None = None, age_s: float = 0.0, **
 
 
 def analysis_answer(req: LLMRequest) -> str:
-    """Schema-valid answers for the three analysis tasks (ids R1/R2 exist in any context of >= 2 reviews)."""
-    if req.request_id.startswith("sentiment"):
-        return json.dumps({"label": "negative" if "불친절" in req.messages[-1]["content"] else "positive",
-                           "confidence": "high"})
+    """Schema-valid answers for the analysis tasks: extraction (negative when the review says
+    "불친절" or "bad", every aspect asked about with the review's label) and summary (cites Q1)."""
     if req.request_id.startswith("summary"):
-        part = {"text": "요약입니다.", "review_ids": ["R1", "R2"]}
-        return json.dumps({"overall": part, "positive": part, "negative": part})
-    return json.dumps({"strengths": [{"aspect": "맛", "text": "맛있다", "review_ids": ["R1"]}],
-                       "weaknesses": [{"aspect": "서비스", "text": "불친절", "review_ids": ["R2"]}]})
+        return json.dumps({"text": "요약입니다.", "quote_ids": ["Q1"]})
+    review = req.messages[-1]["content"].rsplit("<review>", 1)[-1]
+    label = "negative" if ("불친절" in review or "bad" in review.lower()) else "positive"
+    out = {"label": label, "confidence": "high"}
+    aspects = req.json_schema.get("properties", {}).get("aspects")
+    if aspects:
+        out["aspects"] = {a: label for a in aspects["required"]}
+    return json.dumps(out, ensure_ascii=False)

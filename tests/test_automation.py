@@ -22,8 +22,8 @@ from reviewlens_dagster.definitions import build_defs
 from .conftest import make_settings, read_table
 from .doubles import DoubleBackend, analysis_answer
 
-DOWNSTREAM = ["review_embeddings", "restaurant_vectors", "top_k_contexts", "sentiments", "summaries",
-              "strengths", "comparisons"]
+DOWNSTREAM = ["review_embeddings", "restaurant_vectors", "top_k_contexts", "sentiments", "aspect_mentions",
+              "aspect_prevalence", "strengths", "summaries", "comparisons"]
 REVIEWS = {
     "ra": ("치킨", "강남", ["바삭하고 맛있어요", "배달이 빨라요", "양이 많아요", "사장님이 친절해요"]),
     "rb": ("치킨", "강남", ["양념이 맛있어요", "가격이 착해요", "포장이 깔끔해요"]),

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reviewlens_dagster.core.analysis.schemas import SentimentOut, sentiment_schema
+from reviewlens_dagster.core.analysis.schemas import ExtractOut, extract_schema, extract_validator
 from reviewlens_dagster.core.config import Settings
 from reviewlens_dagster.core.llm.engine import LLMEngine, OpenAIServerBackend, VLLMOfflineBackend
 from reviewlens_dagster.core.llm.models import get_preset, resolve_model
@@ -51,16 +51,16 @@ def test_model_conversion_is_cached_and_verified(tiny_model_path):
 def test_real_engine_structured_outputs_and_metrics(tiny_backend):
     recorded = []
     engine = LLMEngine(tiny_backend, metrics_sink=recorded.extend)
-    reqs = [LLMRequest(f"s{i}", _msgs(t), json_schema=sentiment_schema(), max_tokens=24) for i, t in enumerate(REVIEWS)]
+    reqs = [LLMRequest(f"s{i}", _msgs(t), json_schema=extract_schema([]), max_tokens=24) for i, t in enumerate(REVIEWS)]
     reqs.append(LLMRequest("free", [{"role": "user", "content": "Say hello."}], max_tokens=8))
-    results = engine.run(reqs, {f"s{i}": SentimentOut.model_validate for i in range(len(REVIEWS))})
+    results = engine.run(reqs, {f"s{i}": extract_validator([]) for i in range(len(REVIEWS))})
     assert [r.request_id for r in results] == [r.request_id for r in reqs]
     for r, q in zip(results, reqs):
         assert r.status == "ok" and r.model == "tiny"
         assert r.prompt_tokens == tiny_backend.count_prompt_tokens(q.messages) == r.priority  # SJF priority
         assert r.output_tokens > 0 and r.ttft_ms > 0 and r.e2e_ms >= r.ttft_ms and r.queue_ms is not None
     for r in results[:-1]:
-        assert isinstance(r.parsed, SentimentOut) and r.parsed.label in ("positive", "negative", "neutral")
+        assert isinstance(r.parsed, ExtractOut) and r.parsed.label in ("positive", "negative", "neutral")
     assert len(recorded) == len(reqs)
 
 
@@ -96,11 +96,11 @@ def test_openai_server_backend_against_real_vllm_server(tiny_model_path, tmp_pat
         backend = OpenAIServerBackend(f"http://127.0.0.1:{port}/v1", "tiny", concurrency=2, timeout_s=120,
                                       max_model_len=1024)
         engine = LLMEngine(backend)
-        reqs = [LLMRequest(f"s{i}", _msgs(t), json_schema=sentiment_schema(), max_tokens=24) for i, t in enumerate(REVIEWS[:3])]
-        results = engine.run(reqs, {r.request_id: SentimentOut.model_validate for r in reqs})
+        reqs = [LLMRequest(f"s{i}", _msgs(t), json_schema=extract_schema([]), max_tokens=24) for i, t in enumerate(REVIEWS[:3])]
+        results = engine.run(reqs, {r.request_id: extract_validator([]) for r in reqs})
         assert [r.request_id for r in results] == ["s0", "s1", "s2"]
         for r in results:
-            assert isinstance(r.parsed, SentimentOut)
+            assert isinstance(r.parsed, ExtractOut)
             assert r.prompt_tokens > 0 and r.priority == r.prompt_tokens and r.ttft_ms > 0 and r.output_tokens > 0
         with pytest.raises(Exception, match="HTTP 4"):
             OpenAIServerBackend(f"http://127.0.0.1:{port}", "no-such-model", max_attempts=1).count_prompt_tokens(_msgs("x"))

@@ -1,15 +1,22 @@
-"""Comparison-group similarity math for strengths (no Dagster, no store: plain numpy).
+"""Comparisons of a restaurant against its comparison group (no Dagster, no store: plain numpy).
 
-Comparison group of restaurant R (documented default, configurable):
-1. restaurants of the same category AND area; if fewer than ``min_group_size`` of them have
-   strengths,
+Comparison group of restaurant R for a figure (documented default, configurable):
+1. restaurants of the same category AND area that have the figure; if fewer than
+   ``min_group_size`` of them,
 2. restaurants of the same category; if still fewer,
-3. all restaurants.
-R itself is never in its group. For each strength s of R:
-- ``max_similarity``: the highest cosine similarity between s and any strength of the group;
-- ``share_with_similar``: the share of group restaurants having at least one strength with
-  similarity >= ``threshold`` to s. Rare strengths (low share) are distinctive; common ones
-  are table stakes. ``distinctiveness = 1 - share_with_similar``.
+3. all restaurants; if still fewer, the group is **too small**: it is reported as such
+   (``group_level = "too_small"``, its size) and no lift or distinctiveness is computed.
+R itself is never in its group.
+
+Per aspect (:func:`aspect_comparisons`): R's positive share of the aspect (over its reviews
+with a decided polarity) against the mean positive share of the group restaurants that have at
+least ``min_mentions`` decided mentions of it: ``difference = own - group`` and
+``lift = own / group``.
+
+Per strength (:func:`compare_strengths`, the embedding view): the highest cosine similarity
+between the strength and any strength of the group, and the share of group restaurants with a
+strength at least ``threshold`` similar. Rare strengths (low share) are distinctive
+(``distinctiveness = 1 - share``); common ones are table stakes.
 """
 
 from __future__ import annotations
@@ -20,34 +27,44 @@ import numpy as np
 import pandas as pd
 
 LEVELS = ("category_area", "category", "all")
+TOO_SMALL = "too_small"
+ASPECT_COMPARISON_COLUMNS = ["restaurant_id", "aspect", "status", "positive_share", "decided", "group_level",
+                             "group_definition", "group_size", "group_positive_share", "difference", "lift",
+                             "max_similarity", "most_similar_restaurant", "share_with_similar", "distinctiveness"]
 
 
 @dataclass(frozen=True)
 class GroupConfig:
     min_group_size: int = 3
     threshold: float = 0.7
+    min_mentions: int = 3
     levels: tuple[str, ...] = LEVELS
 
 
-def comparison_group(rid: str, meta: pd.DataFrame, available: set[str], cfg: GroupConfig = GroupConfig()) -> tuple[str, list[str]]:
-    """(level, member ids). ``meta``: restaurant_id, category, area. ``available``: restaurants with strengths."""
-    m = meta.set_index("restaurant_id")
+def comparison_group(rid: str, meta: pd.DataFrame, available: set[str],
+                     cfg: GroupConfig = GroupConfig()) -> tuple[str, list[str], str]:
+    """(level, member ids, definition). ``meta``: restaurant_id, category, area. ``available``:
+    restaurants that have the figure compared. ``level`` is ``too_small`` when even the widest
+    level has fewer than ``min_group_size`` members (the members are still returned)."""
+    m = meta.drop_duplicates("restaurant_id").set_index("restaurant_id")
     others = [r for r in sorted(available) if r != rid and r in m.index]
     me = m.loc[rid] if rid in m.index else None
-    last: tuple[str, list[str]] = ("all", others)
+    members: list[str] = others
     for level in cfg.levels:
         if level == "category_area" and me is not None:
             members = [r for r in others if m.at[r, "category"] == me["category"] and m.at[r, "area"] == me["area"]]
+            definition = f"category={me['category']}, area={me['area']}"
         elif level == "category" and me is not None:
             members = [r for r in others if m.at[r, "category"] == me["category"]]
+            definition = f"category={me['category']}"
         elif level == "all":
             members = others
+            definition = "all restaurants"
         else:
             continue
-        last = (level, members)
         if len(members) >= cfg.min_group_size:
-            return level, members
-    return last
+            return level, members, definition
+    return TOO_SMALL, members, f"fewer than {cfg.min_group_size} restaurants to compare with"
 
 
 def compare_strengths(own: np.ndarray, group: dict[str, np.ndarray], threshold: float) -> list[dict]:
@@ -59,12 +76,53 @@ def compare_strengths(own: np.ndarray, group: dict[str, np.ndarray], threshold: 
         for r, mat in group.items():
             if len(mat) == 0:
                 continue
-            sims = mat @ v
-            top = float(sims.max())
+            top = float((mat @ v).max())
             if top > best:
                 best, best_r = top, r
             similar += int(top >= threshold)
-        share = similar / len(group) if group else 0.0
+        share = similar / len(group) if group else None
         out.append({"max_similarity": round(best, 4) if best_r else None, "most_similar_restaurant": best_r,
-                    "share_with_similar": round(share, 4), "distinctiveness": round(1 - share, 4)})
+                    "share_with_similar": None if share is None else round(share, 4),
+                    "distinctiveness": None if share is None else round(1 - share, 4)})
     return out
+
+
+def aspect_comparisons(keys: list[str], prevalence: pd.DataFrame, meta: pd.DataFrame,
+                       cfg: GroupConfig = GroupConfig(),
+                       strength_vectors: dict[tuple[str, str], np.ndarray] | None = None) -> pd.DataFrame:
+    """One row per (restaurant of ``keys``, aspect it has decided mentions of).
+
+    ``prevalence``: the aspect_prevalence rows of every restaurant (this run's and earlier ones).
+    ``strength_vectors``: (restaurant, aspect) -> normalized embedding of each strength, for the
+    embedding view of strengths (optional)."""
+    rows = []
+    decided = prevalence[prevalence["decided"] > 0]
+    share = {(r.restaurant_id, r.aspect): r.positive_share for r in decided.itertuples()}
+    enough = decided[decided["decided"] >= cfg.min_mentions]
+    have = enough.groupby("aspect")["restaurant_id"].apply(set).to_dict()
+    vecs = strength_vectors or {}
+    with_strengths: dict[str, np.ndarray] = {}
+    for (r, _a), v in vecs.items():
+        with_strengths[r] = np.vstack([with_strengths[r], v]) if r in with_strengths else v[None, :]
+    for p in decided[decided["restaurant_id"].isin(keys)].itertuples():
+        level, members, definition = comparison_group(p.restaurant_id, meta, have.get(p.aspect, set()), cfg)
+        group_share = float(np.mean([share[(m, p.aspect)] for m in members])) if members and level != TOO_SMALL else None
+        row = {"restaurant_id": p.restaurant_id, "aspect": p.aspect, "status": p.status,
+               "positive_share": float(p.positive_share), "decided": int(p.decided), "group_level": level,
+               "group_definition": definition, "group_size": len(members), "group_positive_share": group_share,
+               "difference": None if group_share is None else float(p.positive_share) - group_share,
+               "lift": None if not group_share else float(p.positive_share) / group_share,
+               "max_similarity": None, "most_similar_restaurant": None, "share_with_similar": None,
+               "distinctiveness": None}
+        key = (p.restaurant_id, p.aspect)
+        if key in vecs:
+            s_level, s_members, _ = comparison_group(p.restaurant_id, meta, set(with_strengths), cfg)
+            fig = compare_strengths(vecs[key][None, :], {m: with_strengths[m] for m in s_members}, cfg.threshold)[0]
+            if s_level == TOO_SMALL:
+                fig["distinctiveness"] = None
+            row.update(fig)
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=ASPECT_COMPARISON_COLUMNS)
+    return out.astype({"positive_share": "float64", "decided": "int64", "group_size": "int64",
+                       "group_positive_share": "float64", "difference": "float64", "lift": "float64",
+                       "max_similarity": "float64", "share_with_similar": "float64", "distinctiveness": "float64"})

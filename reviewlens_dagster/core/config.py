@@ -72,6 +72,20 @@ def _env_int(name: str, default: int) -> int:
         raise ValueError(f"environment variable {name}={raw!r} is not an integer") from exc
 
 
+def _env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = _env(name, default).lower()
+    if raw not in choices:
+        raise ValueError(f"environment variable {name}={raw!r} must be one of {', '.join(choices)}")
+    return raw
+
+
+def resolve_scope(scope: str, llm_preset: str, llm_url: str | None) -> str:
+    """'auto' -> 'all' where the engine can afford every review (GPU preset or a server), else 'sample'."""
+    if scope != "auto":
+        return scope
+    return "all" if llm_url or llm_preset == "prod" else "sample"
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -98,6 +112,17 @@ class Settings:
     agreement_threshold: float = 0.6
     strength_sim_threshold: float = 0.7
     min_group_size: int = 3
+    #: which reviews the LLM reads: "sample" (a stratified sample of sample_size per restaurant),
+    #: "all", or "auto" (all with a GPU preset or an LLM server, else a sample)
+    analysis_scope: str = "auto"
+    sample_size: int = 20
+    #: strengths / weaknesses rule (core/analysis/prevalence.py HighlightRule)
+    min_mentions: int = 3
+    min_mention_share: float = 0.05
+    strength_share: float = 0.7
+    weakness_share: float = 0.6
+    #: LLM requests per committed chunk (results are cached chunk by chunk)
+    llm_chunk_size: int = 32
     #: sensors (incoming folder, automation) start running; REVIEWLENS_AUTOMATION=off starts them stopped
     automation: bool = True
     extra: dict = field(default_factory=dict)
@@ -132,5 +157,12 @@ class Settings:
             agreement_threshold=_env_float("REVIEWLENS_AGREEMENT_THRESHOLD", 0.6),
             strength_sim_threshold=_env_float("REVIEWLENS_STRENGTH_SIM_THRESHOLD", 0.7),
             min_group_size=_env_int("REVIEWLENS_MIN_GROUP_SIZE", 3),
+            analysis_scope=_env_choice("REVIEWLENS_ANALYSIS_SCOPE", "auto", ("auto", "sample", "all")),
+            sample_size=_env_int("REVIEWLENS_SAMPLE_SIZE", 20),
+            min_mentions=_env_int("REVIEWLENS_MIN_MENTIONS", 3),
+            min_mention_share=_env_float("REVIEWLENS_MIN_MENTION_SHARE", 0.05),
+            strength_share=_env_float("REVIEWLENS_STRENGTH_SHARE", 0.7),
+            weakness_share=_env_float("REVIEWLENS_WEAKNESS_SHARE", 0.6),
+            llm_chunk_size=_env_int("REVIEWLENS_LLM_CHUNK_SIZE", 32),
             automation=_env_switch("REVIEWLENS_AUTOMATION", True),
         )

@@ -1,6 +1,6 @@
 """LLM serving metrics in a DuckDB database of their own (not the warehouse).
 
-Per request: run_id, asset, partition, request_id, model, prompt_tokens, output_tokens,
+Per request: run_id, asset, partition, request_id, model, prompt_tokens, cached_prompt_tokens (served from vLLM's prefix cache), output_tokens,
 queue_ms, ttft_ms, tpot_ms, e2e_ms, tokens_per_s, priority, status, error, recorded_at.
 Per run / day / model: throughput, goodput (requests that met the SLA per second), SLA
 compliance (TTFT below ``sla_ttft_ms``, default 2,000 ms), p50/p95 TTFT and TPOT.
@@ -19,15 +19,17 @@ import pandas as pd
 from .db import retry_locked
 from .llm.types import LLMResult
 
-COLUMNS = ["run_id", "asset", "partition", "request_id", "model", "prompt_tokens", "output_tokens", "queue_ms",
-           "ttft_ms", "tpot_ms", "e2e_ms", "tokens_per_s", "priority", "status", "error", "started_at", "finished_at", "recorded_at"]
+COLUMNS = ["run_id", "asset", "partition", "request_id", "model", "prompt_tokens", "cached_prompt_tokens",
+           "output_tokens", "queue_ms", "ttft_ms", "tpot_ms", "e2e_ms", "tokens_per_s", "priority", "status", "error", "started_at", "finished_at", "recorded_at"]
 DDL = """
 create table if not exists llm_requests (
     run_id varchar, asset varchar, partition varchar, request_id varchar, model varchar,
     prompt_tokens integer, output_tokens integer, queue_ms double, ttft_ms double, tpot_ms double,
     e2e_ms double, tokens_per_s double, priority integer, status varchar, error varchar,
     started_at double, finished_at double, recorded_at timestamp
-)
+);
+-- added 2026-11-26: prompt tokens served from vLLM's prefix cache (files written before get the column)
+alter table llm_requests add column if not exists cached_prompt_tokens integer;
 """
 
 
@@ -36,11 +38,13 @@ def results_frame(run_id: str, results: Sequence[LLMResult]) -> pd.DataFrame:
     rows = [{
         "run_id": run_id, "asset": r.tags.get("asset"), "partition": r.tags.get("partition"),
         "request_id": r.request_id, "model": r.model, "prompt_tokens": r.prompt_tokens,
+        "cached_prompt_tokens": r.cached_prompt_tokens,
         "output_tokens": r.output_tokens, "queue_ms": r.queue_ms, "ttft_ms": r.ttft_ms, "tpot_ms": r.tpot_ms,
         "e2e_ms": r.e2e_ms, "tokens_per_s": r.tokens_per_s, "priority": r.priority, "status": r.status,
         "error": r.error, "started_at": r.started_at, "finished_at": r.finished_at, "recorded_at": now,
     } for r in results]
     df = pd.DataFrame(rows, columns=COLUMNS)
+    df["cached_prompt_tokens"] = pd.to_numeric(df["cached_prompt_tokens"], errors="coerce").astype("Int64")
     for c in ("queue_ms", "ttft_ms", "tpot_ms", "e2e_ms", "tokens_per_s", "started_at", "finished_at"):
         df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
     return df
@@ -59,7 +63,8 @@ class MetricsStore:
         try:
             con.execute(DDL)
             con.register("incoming_rows", df)
-            con.execute(f"insert into llm_requests select {', '.join(COLUMNS)} from incoming_rows")
+            cols = ", ".join(COLUMNS)
+            con.execute(f"insert into llm_requests ({cols}) select {cols} from incoming_rows")
         finally:
             con.close()
 
@@ -112,6 +117,9 @@ def summarize(df: pd.DataFrame, wall_s: float | None = None, sla_ttft_ms: float 
         "requests": n,
         "errors": int(n - len(ok)),
         "prompt_tokens": int(df["prompt_tokens"].sum()),
+        # prompt tokens the engine computed (not served from its prefix cache)
+        "cached_prompt_tokens": int(pd.to_numeric(df["cached_prompt_tokens"], errors="coerce").fillna(0).sum())
+        if "cached_prompt_tokens" in df else 0,
         "output_tokens": int(df["output_tokens"].sum()),
         "wall_s": round(wall, 3),
         "throughput_req_s": round(len(ok) / wall, 3),

@@ -18,8 +18,8 @@ def _tables(con) -> set[str]:
 
 
 def restaurant_report(warehouse: Path, ids: list[str]) -> pd.DataFrame:
-    """restaurant, name, reviews, avg rating, rejected, sentiment ratios, overall summary, and
-    the most distinctive strength (lowest share of the comparison group with a similar one)."""
+    """restaurant, name, reviews, avg rating, rejected, sentiment shares (sample size), strengths and
+    weaknesses with their prevalence, and the overall summary."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         tables = _tables(con)
@@ -38,23 +38,27 @@ def restaurant_report(warehouse: Path, ids: list[str]) -> pd.DataFrame:
             df = df.merge(rej, on="restaurant_id", how="left")
             df["rejected"] = df["rejected"].fillna(0).astype(int)
         if "sentiments" in tables:
+            # shares estimated for the whole restaurant: the sample's weights
+            s = con.execute(
+                f"""select restaurant_id, count(*) as n_sample,
+                       round(sum(weight * (label = 'positive')::int) / sum(weight), 2) as pos,
+                       round(sum(weight * (label = 'negative')::int) / sum(weight), 2) as neg,
+                       round(sum(weight * (label = 'neutral')::int) / sum(weight), 2) as neu
+                    from {SCHEMA}.sentiments group by restaurant_id"""
+            ).df()
+            df = df.merge(s, on="restaurant_id", how="left")
+        if "strengths" in tables:
             s = con.execute(
                 f"""select restaurant_id,
-                       round(avg((label = 'positive')::int), 2) as pos,
-                       round(avg((label = 'negative')::int), 2) as neg,
-                       round(avg((label = 'neutral')::int), 2) as neu
-                    from {SCHEMA}.sentiments group by restaurant_id"""
+                       string_agg(prevalence, '; ' order by supporting desc) filter (where polarity = 'strength')
+                           as strengths,
+                       string_agg(prevalence, '; ' order by supporting desc) filter (where polarity = 'weakness')
+                           as weaknesses
+                    from {SCHEMA}.strengths group by restaurant_id"""
             ).df()
             df = df.merge(s, on="restaurant_id", how="left")
         if "summaries" in tables:
             s = con.execute(f"select restaurant_id, text as overall_summary from {SCHEMA}.summaries where kind = 'overall'").df()
-            df = df.merge(s, on="restaurant_id", how="left")
-        if "comparisons" in tables:
-            s = con.execute(
-                f"""select restaurant_id, aspect || ': ' || strength
-                           || ' (share ' || round(share_with_similar, 2) || ')' as distinctive_strength
-                    from {SCHEMA}.comparisons where rank_in_restaurant = 1"""
-            ).df()
             df = df.merge(s, on="restaurant_id", how="left")
     finally:
         con.close()
@@ -71,5 +75,19 @@ def read_partitions(warehouse: Path | str, table: str, restaurant_ids: list[str]
             return pd.DataFrame(columns=columns)
         return con.execute(f"select * from {SCHEMA}.{table} where restaurant_id in (select unnest(?::varchar[]))",
                            [list(restaurant_ids)]).df()
+    finally:
+        con.close()
+
+
+def read_table(warehouse: Path | str, table: str, columns: list[str]) -> pd.DataFrame:
+    """Every row of ``table`` (all partitions); an empty frame when the table does not exist.
+    For figures that span partitions (comparison groups), which a partitioned input cannot give."""
+    if not Path(warehouse).exists():
+        return pd.DataFrame(columns=columns)
+    con = duckdb.connect(str(warehouse))
+    try:
+        if table not in _tables(con):
+            return pd.DataFrame(columns=columns)
+        return con.execute(f"select * from {SCHEMA}.{table}").df()
     finally:
         con.close()

@@ -1,123 +1,226 @@
-"""Stage 3: `sentiments`, `summaries`, `strengths` — one step, one engine call.
+"""Stage 3: the analyses. Each asset body reads inputs, calls one core function, returns output + metadata.
 
-The three assets are computed together so that every LLM request of every restaurant in the
-run reaches the engine at once: the shortest-prefill-first scheduler then interleaves the many
-short sentiment requests with the long summary / strength prompts across restaurants.
+- `sentiments` + `aspect_mentions` (one step, the LLM's per-review extraction): every review's
+  aspect mentions (lexicon over all reviews, the LLM deciding what the lexicon cannot for the
+  reviews in scope) and the overall label of each review in scope (stratified sample or all).
+- `aspect_prevalence` + `strengths` (no LLM): counts per aspect, and strengths / weaknesses
+  derived from them by a documented rule, each with its prevalence, evidence and a quote.
+- `summaries` (LLM): an overall summary written from the counts and a few quotes, checked
+  against the counts; positive / negative summaries from the strengths / weaknesses.
 """
+
+import time
 
 import dagster as dg
 import pandas as pd
 
 from ..core.analysis.cache import LLMCache
-from ..core.analysis.prompts import PROMPT_VERSION
+from ..core.analysis.extract import analyse_reviews, sentiment_ratios
+from ..core.analysis.prevalence import aspect_prevalence, highlights, highlights_markdown
+from ..core.analysis.prompts import PROMPT_VERSION, language_of
 from ..core.analysis.schemas import LABELS
-from ..core.analysis.tasks import contexts_from_top_k, run_analyses, sentiment_ratios
+from ..core.analysis.summarize import build_briefs, contradictions, copies_review, write_summaries
+from ..core.aspects import ASPECTS
 from ..core.config import validate_restaurant_ids
 from .metadata import bar_chart, frame_metadata, preview
 from .partitions import EAGER, OWNERS, restaurants_partitions, single_run
 from .resources import LLMEngineResource, ReviewLensSettings
 
 STORED = {"partition_expr": "restaurant_id"}
+WITH_IDS = {**STORED, "list_columns": ["review_ids"]}
+
+
+def _out(description: str, kinds: set[str], metadata: dict = STORED) -> dg.AssetOut:
+    return dg.AssetOut(io_manager_key="warehouse_io_manager", metadata=metadata, group_name="analysis",
+                       automation_condition=EAGER, kinds=kinds, owners=OWNERS, description=description)
 
 
 def _spec(name, asset, blocking, description):
     return dg.AssetCheckSpec(name, asset=asset, blocking=blocking, description=description)
 
 
-CHECKS = [
+def _of_run(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    return df[df["restaurant_id"].isin(keys)].reset_index(drop=True)
+
+
+EXTRACTION_CHECKS = [
     _spec("sentiments_match_schema", "sentiments", True, "Labels and confidences are from the schema's values."),
-    _spec("sentiment_ratios_sum_to_one", "sentiments", True, "Per restaurant, label ratios sum to 1."),
+    _spec("sentiment_ratios_sum_to_one", "sentiments", True, "Per restaurant, weighted label shares sum to 1."),
     _spec("sentiment_agrees_with_ratings", "sentiments", False,
           "Agreement between LLM labels and star ratings is above the threshold (weak models show here)."),
-    _spec("summaries_grounded", "summaries", True, "Every cited review id is in the restaurant's TOP-K context."),
-    _spec("summaries_not_empty", "summaries", False, "Every restaurant has three non-empty summaries."),
-    _spec("strengths_grounded", "strengths", True,
-          "Every strength cites review ids of the TOP-K context and an aspect of the vocabulary."),
+    _spec("quotes_are_substrings", "aspect_mentions", True,
+          "Every quote is copied from its review and every aspect is from the vocabulary."),
 ]
-
-
-def _grounding(rows: pd.DataFrame, top_k: pd.DataFrame) -> list[str]:
-    allowed = top_k.groupby("restaurant_id")["review_id"].apply(set).to_dict()
-    bad = []
-    for r in rows.itertuples():
-        ids = list(r.review_ids)
-        if not ids or not set(ids) <= allowed.get(r.restaurant_id, set()):
-            bad.append(f"{r.restaurant_id}: {ids}")
-    return bad
 
 
 @dg.multi_asset(
     outs={
-        "sentiments": dg.AssetOut(io_manager_key="warehouse_io_manager", metadata=STORED, group_name="analysis",
-                                  automation_condition=EAGER, kinds={"vllm", "duckdb"}, owners=OWNERS,
-                                  description="Label (positive/negative/neutral) and confidence of each TOP-K review."),
-        "summaries": dg.AssetOut(io_manager_key="warehouse_io_manager", metadata=STORED, group_name="analysis",
-                                 automation_condition=EAGER, kinds={"vllm", "duckdb"}, owners=OWNERS,
-                                 description="Overall, positive and negative summaries citing TOP-K review ids."),
-        "strengths": dg.AssetOut(io_manager_key="warehouse_io_manager", metadata=STORED, group_name="analysis",
-                                 automation_condition=EAGER, kinds={"vllm", "duckdb"}, owners=OWNERS,
-                                 description="Strengths and weaknesses over the aspect vocabulary, with evidence ids."),
+        "sentiments": _out("Overall label (positive/negative/neutral), confidence and sample weight of each review "
+                           "the LLM read (a stratified sample per restaurant, or all reviews).", {"vllm", "duckdb"}),
+        "aspect_mentions": _out("One row per review x aspect mentioned: polarity (lexicon, else LLM, else "
+                                "undecided) and the quote it rests on.", {"vllm", "duckdb"}),
     },
-    partitions_def=restaurants_partitions,
-    backfill_policy=single_run,
-    check_specs=CHECKS,
+    partitions_def=restaurants_partitions, backfill_policy=single_run, check_specs=EXTRACTION_CHECKS,
     can_subset=False,
 )
-def llm_analyses(context: dg.AssetExecutionContext, top_k_contexts: pd.DataFrame,
-                 llm: LLMEngineResource, settings: ReviewLensSettings):
+def review_extractions(context: dg.AssetExecutionContext, reviews: pd.DataFrame, llm: LLMEngineResource,
+                       settings: ReviewLensSettings):
     keys = validate_restaurant_ids(context.partition_keys)
-    top_k = top_k_contexts[top_k_contexts["restaurant_id"].isin(keys)]
-    contexts = contexts_from_top_k(top_k)
-    missing = sorted(set(keys) - set(contexts))
-    if missing:
-        context.log.warning(f"{len(missing)} restaurant(s) without TOP-K context: {missing[:10]}")
-    context.log.info(f"analysing {len(contexts)} restaurant(s) with {llm.model_name} (prompt {PROMPT_VERSION})")
-    out = run_analyses(contexts, llm.run, LLMCache(settings.llm_cache_path), llm.model_name)
-    context.log.info(f"cache hits {out.cache_hits}, LLM calls {out.llm_calls}")
-    usage = {**out.usage, "prompt_version": PROMPT_VERSION,
-             "cache_hits": sum(out.cache_hits.values()), "llm_calls": sum(out.llm_calls.values())}
-
-    ratios = sentiment_ratios(out.sentiments)
-    s = out.sentiments
-    agreement = float(s["agrees_with_rating"].dropna().mean()) if s["agrees_with_rating"].notna().any() else None
+    rev = _of_run(reviews, keys)
+    size = settings.llm_sample_size()
+    context.log.info(f"extracting {len(rev):,} reviews of {rev['restaurant_id'].nunique()} restaurant(s) with "
+                     f"{llm.model_name} (prompt {PROMPT_VERSION}); LLM scope: "
+                     f"{'all reviews' if size is None else f'a stratified sample of {size} per restaurant'}")
+    t0 = time.perf_counter()
+    out = analyse_reviews(rev, size, llm.run, LLMCache(settings.llm_cache_path), llm.model_name,
+                          chunk_size=settings.llm_chunk_size, progress=context.log.info)
+    usage = {**llm.usage(out.jobs.results, time.perf_counter() - t0), "prompt_version": PROMPT_VERSION,
+             "cache_hits": out.jobs.cache_hits, "llm_calls": out.jobs.llm_calls, "llm_chunks": out.jobs.chunks}
+    context.log.info(f"cache hits {out.jobs.cache_hits}, LLM calls {out.jobs.llm_calls}")
+    s, m = out.sentiments, out.aspect_mentions
+    ratios = sentiment_ratios(s, out.review_counts)
+    rated = s["agrees_with_rating"].dropna()
+    agreement = float(rated.astype(bool).mean()) if len(rated) else None
     yield dg.Output(s, output_name="sentiments", metadata=frame_metadata(
-        s[["restaurant_id", "review_id", "label", "confidence", "rating"]],
+        s[["restaurant_id", "review_id", "label", "confidence", "rating", "weight"]],
         per_restaurant=preview(ratios.round(3), rows=50),
         sentiment_chart=bar_chart(ratios["restaurant_id"].tolist(),
                                   {lab: ratios[f"{lab}_ratio"].tolist() for lab in LABELS},
-                                  "Sentiment of TOP-K reviews", "share"),
-        positive_ratio=float((s["label"] == "positive").mean()) if len(s) else 0.0,
-        agreement_with_ratings=agreement if agreement is not None else float("nan"),
-        cache_hits_task=out.cache_hits["sentiment"], **usage))
-    yield dg.Output(out.summaries, output_name="summaries", metadata=frame_metadata(
-        out.summaries[["restaurant_id", "kind", "text"]], cache_hits_task=out.cache_hits["summary"], **usage))
-    yield dg.Output(out.strengths, output_name="strengths", metadata=frame_metadata(
-        out.strengths[["restaurant_id", "polarity", "aspect", "text"]], cache_hits_task=out.cache_hits["strength"],
-        **usage))
+                                  "Sentiment share (weighted sample)", "share"),
+        llm_scope="all" if size is None else f"sample of {size}", reviews_in_scope=len(s),
+        agreement_with_ratings=agreement if agreement is not None else float("nan"), **usage))
+    by_source = m["polarity_source"].value_counts().to_dict()
+    yield dg.Output(m, output_name="aspect_mentions", metadata=frame_metadata(
+        m[["restaurant_id", "review_id", "aspect", "polarity", "polarity_source", "quote"]],
+        mentions_by_source=dg.MetadataValue.json({k: int(v) for k, v in by_source.items()}),
+        dropped_quotes=out.dropped_quotes, reviews_read=len(rev), **usage))
 
     bad_schema = s[~s["label"].isin(LABELS) | ~s["confidence"].between(0, 1)]
     yield dg.AssetCheckResult(asset_key="sentiments", check_name="sentiments_match_schema", passed=bad_schema.empty,
                               metadata={"bad_rows": len(bad_schema), "rows": len(s)})
     sums = ratios[["positive_ratio", "negative_ratio", "neutral_ratio"]].sum(axis=1)
     off = ratios[(sums - 1).abs() > 1e-9]
+    missing = sorted(set(rev["restaurant_id"]) - set(ratios["restaurant_id"]))
     yield dg.AssetCheckResult(asset_key="sentiments", check_name="sentiment_ratios_sum_to_one",
-                              passed=off.empty and len(ratios) == len(contexts),
-                              metadata={"restaurants": len(ratios), "off": str(off["restaurant_id"].tolist()[:10])})
+                              passed=off.empty and not missing,
+                              metadata={"restaurants": len(ratios), "off": str(off["restaurant_id"].tolist()[:10]),
+                                        "without_sentiments": str(missing[:10])})
     yield dg.AssetCheckResult(
         asset_key="sentiments", check_name="sentiment_agrees_with_ratings", severity=dg.AssetCheckSeverity.WARN,
         passed=agreement is None or agreement >= settings.agreement_threshold,
         metadata={"agreement": agreement if agreement is not None else float("nan"),
-                  "threshold": settings.agreement_threshold, "rated_reviews": int(s["agrees_with_rating"].notna().sum()),
-                  "model": llm.model_name})
-    bad = _grounding(out.summaries, top_k)
-    yield dg.AssetCheckResult(asset_key="summaries", check_name="summaries_grounded", passed=not bad,
-                              metadata={"ungrounded": str(bad[:10]), "summaries": len(out.summaries)})
-    empty = out.summaries[out.summaries["text"].fillna("").str.strip() == ""]
-    counts = out.summaries.groupby("restaurant_id").size()
-    incomplete = [r for r in contexts if counts.get(r, 0) != 3]
-    yield dg.AssetCheckResult(asset_key="summaries", check_name="summaries_not_empty",
-                              severity=dg.AssetCheckSeverity.WARN, passed=empty.empty and not incomplete,
-                              metadata={"empty": len(empty), "incomplete_restaurants": str(incomplete[:10])})
-    bad = _grounding(out.strengths, top_k)
-    yield dg.AssetCheckResult(asset_key="strengths", check_name="strengths_grounded", passed=not bad,
-                              metadata={"ungrounded": str(bad[:10]), "items": len(out.strengths)})
+                  "threshold": settings.agreement_threshold, "rated_reviews": len(rated), "model": llm.model_name})
+    text_by = dict(zip(rev["review_id"], rev["text"].fillna("")))
+    bad = m[[not (isinstance(q, str) and q and q in text_by.get(r, "")) or a not in ASPECTS
+             for r, a, q in zip(m["review_id"], m["aspect"], m["quote"])]]
+    yield dg.AssetCheckResult(asset_key="aspect_mentions", check_name="quotes_are_substrings", passed=bad.empty,
+                              metadata={"bad_rows": len(bad), "rows": len(m),
+                                        "examples": str(bad[["review_id", "aspect", "quote"]].head(5).values.tolist())})
+
+
+HIGHLIGHT_CHECKS = [
+    _spec("strengths_follow_counts", "strengths", True,
+          "Every strength/weakness cites reviews whose mention of the aspect has that polarity, and its prevalence "
+          "equals the aspect_prevalence counts."),
+]
+
+
+@dg.multi_asset(
+    outs={
+        "aspect_prevalence": _out("Per restaurant and aspect: mentions over all reviews, positive / negative / "
+                                  "neutral / undecided counts and shares, and the derived status.", {"python", "duckdb"}),
+        "strengths": _out("Strengths and weaknesses derived from aspect_prevalence by a documented rule, each with "
+                          "its prevalence, evidence review ids and a representative quote.", {"python", "duckdb"},
+                          WITH_IDS),
+    },
+    partitions_def=restaurants_partitions, backfill_policy=single_run, check_specs=HIGHLIGHT_CHECKS,
+    can_subset=False,
+)
+def aspect_highlights(context: dg.AssetExecutionContext, aspect_mentions: pd.DataFrame, reviews: pd.DataFrame,
+                      top_k_contexts: pd.DataFrame, settings: ReviewLensSettings):
+    keys = validate_restaurant_ids(context.partition_keys)
+    rev, men, top = _of_run(reviews, keys), _of_run(aspect_mentions, keys), _of_run(top_k_contexts, keys)
+    rule = settings.highlight_rule()
+    counts = rev.groupby("restaurant_id").size().to_dict()
+    prev = aspect_prevalence(men, counts, rule)
+    langs = {rid: language_of(g["text"].fillna("").head(50).tolist()) for rid, g in rev.groupby("restaurant_id")}
+    hl = highlights(prev, men, dict(zip(top["review_id"], top["rank"])), langs)
+    yield dg.Output(prev, output_name="aspect_prevalence", metadata=frame_metadata(
+        prev[["restaurant_id", "aspect", "mentions", "positive", "negative", "neutral", "undecided", "status"]],
+        rule=str(rule), restaurants=len(counts)))
+    md = "\n\n".join(highlights_markdown(hl, rid) for rid in sorted(counts)[:20])
+    yield dg.Output(hl, output_name="strengths", metadata=frame_metadata(
+        hl[["restaurant_id", "polarity", "aspect", "prevalence"]], highlights=dg.MetadataValue.md(md or "_none_"),
+        strengths=int((hl["polarity"] == "strength").sum()), weaknesses=int((hl["polarity"] == "weakness").sum()),
+        restaurants_without_weakness=len(set(counts) - set(hl.loc[hl["polarity"] == "weakness", "restaurant_id"])),
+        rule=str(rule)))
+    problems = []
+    pol_of = {(r.review_id, r.aspect): r.polarity for r in men.itertuples()}
+    want = {"strength": "positive", "weakness": "negative"}
+    prev_by = prev.set_index(["restaurant_id", "aspect"])
+    for r in hl.itertuples():
+        if not len(r.review_ids) or any(pol_of.get((i, r.aspect)) != want[r.polarity] for i in r.review_ids):
+            problems.append(f"{r.restaurant_id}/{r.aspect}: evidence")
+        p = prev_by.loc[(r.restaurant_id, r.aspect)]
+        if p["status"] != r.polarity or int(p[want[r.polarity]]) != r.supporting or int(p["decided"]) != r.decided:
+            problems.append(f"{r.restaurant_id}/{r.aspect}: counts")
+    yield dg.AssetCheckResult(asset_key="strengths", check_name="strengths_follow_counts", passed=not problems,
+                              metadata={"problems": str(problems[:10]), "items": len(hl)})
+
+
+SUMMARY_CHECKS = [
+    _spec("summaries_grounded", "summaries", True,
+          "Every cited review id is a review of the restaurant, and an LLM-written summary cites at least one."),
+    _spec("summaries_agree_with_counts", "summaries", True,
+          "No summary describes an aspect with the polarity opposite to aspect_prevalence, or an aspect no review "
+          "mentions."),
+    _spec("summaries_distinct", "summaries", False, "No two restaurants share the same overall summary."),
+    _spec("summaries_not_copied", "summaries", False, "No summary copies a review verbatim."),
+]
+
+
+@dg.asset(
+    partitions_def=restaurants_partitions, backfill_policy=single_run, io_manager_key="warehouse_io_manager",
+    metadata=WITH_IDS, group_name="analysis", kinds={"vllm", "duckdb"}, owners=OWNERS, automation_condition=EAGER,
+    check_specs=SUMMARY_CHECKS,
+)
+def summaries(context: dg.AssetExecutionContext, aspect_prevalence: pd.DataFrame, strengths: pd.DataFrame,
+              sentiments: pd.DataFrame, top_k_contexts: pd.DataFrame, reviews: pd.DataFrame,
+              llm: LLMEngineResource, settings: ReviewLensSettings):
+    """Overall (LLM, written from the counts and quotes, replaced by a template if it contradicts
+    them), positive and negative (from strengths / weaknesses with their prevalence)."""
+    keys = validate_restaurant_ids(context.partition_keys)
+    rev, prev, hl = _of_run(reviews, keys), _of_run(aspect_prevalence, keys), _of_run(strengths, keys)
+    counts = rev.groupby("restaurant_id").size().to_dict()
+    briefs = build_briefs(prev, hl, _of_run(top_k_contexts, keys), counts,
+                          sentiment_ratios(_of_run(sentiments, keys), counts))
+    t0 = time.perf_counter()
+    out = write_summaries(briefs, prev, hl, llm.run, LLMCache(settings.llm_cache_path), llm.model_name,
+                          chunk_size=settings.llm_chunk_size, progress=context.log.info)
+    usage = {**llm.usage(out.jobs.results, time.perf_counter() - t0), "prompt_version": PROMPT_VERSION,
+             "cache_hits": out.jobs.cache_hits, "llm_calls": out.jobs.llm_calls}
+    s = out.summaries
+    for rid, why in out.replaced.items():
+        context.log.warning(f"{rid}: LLM summary replaced by the template: {'; '.join(why)}")
+    yield dg.Output(s, metadata=frame_metadata(
+        s[["restaurant_id", "kind", "source", "text"]], replaced_by_template=len(out.replaced),
+        replaced=dg.MetadataValue.json({k: v for k, v in list(out.replaced.items())[:20]}), **usage))
+
+    ids_of = rev.groupby("restaurant_id")["review_id"].apply(set).to_dict()
+    bad = [f"{r.restaurant_id}/{r.kind}" for r in s.itertuples()
+           if not set(r.review_ids) <= ids_of.get(r.restaurant_id, set()) or (r.source == "llm" and not len(r.review_ids))]
+    yield dg.AssetCheckResult(check_name="summaries_grounded", passed=not bad,
+                              metadata={"ungrounded": str(bad[:10]), "summaries": len(s)})
+    overall = s[s["kind"] == "overall"]
+    wrong = {r.restaurant_id: contradictions(r.text, prev[prev["restaurant_id"] == r.restaurant_id])
+             for r in overall.itertuples()}
+    wrong = {k: v for k, v in wrong.items() if v}
+    yield dg.AssetCheckResult(check_name="summaries_agree_with_counts", passed=not wrong,
+                              metadata={"contradictions": dg.MetadataValue.json(dict(list(wrong.items())[:10]))})
+    dup = overall[overall.duplicated("text", keep=False)]
+    yield dg.AssetCheckResult(check_name="summaries_distinct", severity=dg.AssetCheckSeverity.WARN, passed=dup.empty,
+                              metadata={"restaurants_sharing_a_summary": str(sorted(dup["restaurant_id"])[:10])})
+    texts = rev.groupby("restaurant_id")["text"].apply(lambda t: t.fillna("").tolist()).to_dict()
+    copied = [r.restaurant_id for r in overall.itertuples() if copies_review(r.text, texts.get(r.restaurant_id, []))]
+    yield dg.AssetCheckResult(check_name="summaries_not_copied", severity=dg.AssetCheckSeverity.WARN, passed=not copied,
+                              metadata={"copied": str(copied[:10])})

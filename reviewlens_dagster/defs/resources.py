@@ -7,7 +7,8 @@ from typing import Optional
 import dagster as dg
 from pydantic import PrivateAttr
 
-from ..core.config import Settings
+from ..core.analysis.prevalence import HighlightRule
+from ..core.config import Settings, resolve_scope
 from ..core.embed import Embedder, EmbedderSpec, make_embedder
 from ..core.ingest import ScanResult, scan_folder
 from ..core.parse_cache import ParsedFileCache
@@ -31,6 +32,21 @@ class ReviewLensSettings(dg.ConfigurableResource):
     agreement_threshold: float = 0.6
     strength_sim_threshold: float = 0.7
     min_group_size: int = 3
+    analysis_scope: str = "sample"
+    sample_size: int = 20
+    min_mentions: int = 3
+    min_mention_share: float = 0.05
+    strength_share: float = 0.7
+    weakness_share: float = 0.6
+    llm_chunk_size: int = 32
+
+    def highlight_rule(self) -> HighlightRule:
+        return HighlightRule(min_mentions=self.min_mentions, min_mention_share=self.min_mention_share,
+                             strength_share=self.strength_share, weakness_share=self.weakness_share)
+
+    def llm_sample_size(self) -> Optional[int]:
+        """Reviews per restaurant the LLM reads: None = all."""
+        return None if self.analysis_scope == "all" else self.sample_size
 
     def parse_cache(self) -> Optional[ParsedFileCache]:
         return ParsedFileCache(self.parse_cache_dir) if self.parse_cache_dir else None
@@ -109,6 +125,13 @@ def build_resources(settings: Settings) -> dict:
             agreement_threshold=settings.agreement_threshold,
             strength_sim_threshold=settings.strength_sim_threshold,
             min_group_size=settings.min_group_size,
+            analysis_scope=resolve_scope(settings.analysis_scope, settings.llm_preset, settings.llm_url),
+            sample_size=settings.sample_size,
+            min_mentions=settings.min_mentions,
+            min_mention_share=settings.min_mention_share,
+            strength_share=settings.strength_share,
+            weakness_share=settings.weakness_share,
+            llm_chunk_size=settings.llm_chunk_size,
         ),
         "llm": LLMEngineResource(
             preset=settings.llm_preset, server_url=settings.llm_url,
@@ -193,22 +216,25 @@ class LLMEngineResource(dg.ConfigurableResource):
         return self._engine
 
     def run(self, requests, validators=None):
-        """Run requests through the engine; returns (results, usage metadata for the asset)."""
-        import time as _time
+        """Run requests through the engine (started on first use); results in request order."""
+        if not requests:
+            return []
+        return self.engine().run(requests, validators)
 
+    def usage(self, results, wall_s: float) -> dict:
+        """Serving figures of this step's results, for the asset's metadata."""
         from ..core.metrics import results_frame, summarize
 
-        if not requests:
-            return [], {"llm_requests": 0}
-        t0 = _time.perf_counter()
-        results = self.engine().run(requests, validators)
-        wall = _time.perf_counter() - t0
-        s = summarize(results_frame(self._run_id, results), wall, self.sla_ttft_ms)
+        if not results:
+            return {"llm_requests": 0}
+        s = summarize(results_frame(self._run_id, results), wall_s, self.sla_ttft_ms)
         meta = {
             "llm_model": self.model_name, "llm_requests": s["requests"],
-            "llm_prompt_tokens": s["prompt_tokens"], "llm_output_tokens": s["output_tokens"],
+            "llm_prompt_tokens": s["prompt_tokens"], "llm_cached_prompt_tokens": s["cached_prompt_tokens"],
+            "llm_computed_prompt_tokens": s["prompt_tokens"] - s["cached_prompt_tokens"],
+            "llm_output_tokens": s["output_tokens"],
             "llm_wall_s": s["wall_s"], "llm_output_tokens_per_s": s["output_tokens_per_s"],
             "llm_goodput_req_s": s["goodput_req_s"], "llm_sla_compliance": s["sla_compliance"],
             "llm_ttft_p95_ms": s["ttft_p95_ms"], "llm_tpot_p95_ms": s["tpot_p95_ms"],
         }
-        return results, {k: v for k, v in meta.items() if v is not None}
+        return {k: v for k, v in meta.items() if v is not None}

@@ -5,25 +5,39 @@ An object column that holds only None in that first write (a restaurant with no 
 comparison without a group) would become a column of type NULL, and every later partition with
 a real value would fail to insert. Text columns are therefore written as pandas' `string` dtype
 (VARCHAR even when empty); numeric columns are typed by the assets themselves.
+
+An empty frame still creates its table (dagster-duckdb skips it), so a downstream asset reads an
+empty table instead of failing on a missing one (a run where no restaurant has a weakness). List
+columns cannot be told from an empty object column: an asset names them in its output metadata
+(`list_columns`), and they are written as `VARCHAR[]`.
 """
 
 from collections.abc import Sequence
 
 import pandas as pd
+import pyarrow as pa
 from dagster_duckdb_pandas import DuckDBPandasIOManager
 from dagster_duckdb_pandas.duckdb_pandas_type_handler import DuckDBPandasTypeHandler
 
 
-def with_text_columns(df: pd.DataFrame) -> pd.DataFrame:
-    """Object columns whose values are all str or missing -> `string` dtype (other columns unchanged)."""
-    text = [c for c in df.columns
-            if df[c].dtype == object and pd.api.types.infer_dtype(df[c], skipna=True) in ("string", "empty")]
-    return df.astype({c: "string" for c in text}) if text else df
+LIST_OF_TEXT = pd.ArrowDtype(pa.list_(pa.string()))
+
+
+def with_text_columns(df: pd.DataFrame, list_columns: Sequence[str] = ()) -> pd.DataFrame:
+    """Object columns whose values are all str or missing -> `string` dtype, ``list_columns`` of
+    an empty frame -> list of strings (other columns unchanged)."""
+    lists = {c: LIST_OF_TEXT for c in list_columns if c in df.columns and df.empty}
+    text = {c: "string" for c in df.columns if c not in lists and df[c].dtype == object
+            and pd.api.types.infer_dtype(df[c], skipna=True) in ("string", "empty")}
+    return df.astype({**text, **lists}) if text or lists else df
 
 
 class TypedPandasTypeHandler(DuckDBPandasTypeHandler):
     def handle_output(self, context, table_slice, obj: pd.DataFrame, connection):
-        super().handle_output(context, table_slice, with_text_columns(obj), connection)
+        obj = with_text_columns(obj, (context.definition_metadata or {}).get("list_columns") or ())
+        if obj.empty:
+            connection.execute(f"create table if not exists {table_slice.schema}.{table_slice.table} as select * from obj")
+        super().handle_output(context, table_slice, obj, connection)
 
 
 class WarehouseIOManager(DuckDBPandasIOManager):

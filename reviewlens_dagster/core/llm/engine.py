@@ -87,6 +87,9 @@ class VLLMOfflineBackend:
             disable_log_stats=False,  # per-request metrics (TTFT, queue) come from these stats
             enforce_eager=cpu if enforce_eager is None else enforce_eager,  # CPU: compiling costs ~60 s per start
             seed=seed,
+            # every analysis prompt starts with the same system text, instructions and examples:
+            # computed once, then served from the prefix cache (num_cached_tokens per request)
+            enable_prefix_caching=True,
             dtype="auto" if not cpu or cpu_has_bf16() else "float32",
             # compact JSON: small models otherwise spend their token budget on indentation
             structured_outputs_config={"backend": "xgrammar", "disable_any_whitespace": True},
@@ -151,7 +154,7 @@ class VLLMOfflineBackend:
                 e2e_ms = ttft_ms + decode_s * 1000.0
             results.append(LLMResult(
                 request_id=req.request_id, text=comp.text, prompt_tokens=len(out.prompt_token_ids or []),
-                output_tokens=n_out, queue_ms=queue_ms, ttft_ms=ttft_ms, tpot_ms=tpot_ms, e2e_ms=e2e_ms,
+                output_tokens=n_out, cached_prompt_tokens=getattr(out, "num_cached_tokens", None), queue_ms=queue_ms, ttft_ms=ttft_ms, tpot_ms=tpot_ms, e2e_ms=e2e_ms,
                 priority=pri, model=self.model_name, finish_reason=comp.finish_reason, tags=dict(req.tags),
             ))
         return results
@@ -319,6 +322,7 @@ class OpenAIServerBackend:
         return LLMResult(
             request_id=req.request_id, text="".join(parts), prompt_tokens=int(usage.get("prompt_tokens", req.prompt_tokens or 0)),
             output_tokens=n_out, queue_ms=queue_ms, ttft_ms=ttft, tpot_ms=tpot, e2e_ms=e2e, priority=priority,
+            cached_prompt_tokens=(usage.get("prompt_tokens_details") or {}).get("cached_tokens"),
             model=self.model_name, finish_reason=finish, tags=dict(req.tags), attempts=attempts,
         )
 

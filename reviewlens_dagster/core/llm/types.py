@@ -27,6 +27,8 @@ class LLMResult:
     parsed: Any = None
     prompt_tokens: int = 0
     output_tokens: int = 0
+    #: prompt tokens served from the engine's prefix cache (vLLM ``num_cached_tokens``; None = unknown)
+    cached_prompt_tokens: int | None = None
     queue_ms: float | None = None
     ttft_ms: float | None = None
     tpot_ms: float | None = None

@@ -1,0 +1,137 @@
+"""Per-review extraction: the review's overall label and its aspect mentions.
+
+1. The lexicon (``lexicon.py``) reads **every** review of the restaurant: it finds the aspects
+   mentioned, a quote for each (the clause, a substring of the review) and, where the wording is
+   clear, the polarity.
+2. The LLM reads the reviews in scope (a stratified sample, or all of them, see
+   ``sampling.py``): one short request per review answers the review's overall label and, for
+   each aspect the lexicon found, its polarity (one explicit field per aspect, guided JSON).
+3. A mention's polarity is the lexicon's where it decided one (its cues are explicit words, more
+   reliable than a 1.5B model on this narrow question: see README "Evaluation"), else the LLM's
+   for reviews it read, else it stays undecided and is counted as such. Both opinions are kept
+   in columns (``lexicon_polarity``, ``llm_polarity``), with ``polarity_source``.
+Quotes are validated against the review text; a quote that is not a substring is dropped and
+counted, never invented or repaired into something the reviewer did not write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import pandas as pd
+
+from ..llm.types import LLMRequest
+from .cache import LLMCache, cache_key
+from .lexicon import Mention, detect
+from .prompts import PROMPT_VERSION, extract_messages, language_of
+from .runner import Job, JobsOutcome, Runner, run_jobs
+from .sampling import stratified_sample
+from .schemas import CONFIDENCE, extract_schema, extract_validator
+
+SENTIMENT_COLUMNS = ["restaurant_id", "review_id", "label", "confidence", "rating", "rating_label",
+                     "agrees_with_rating", "stratum", "weight", "model", "prompt_version", "cached"]
+MENTION_COLUMNS = ["restaurant_id", "review_id", "aspect", "polarity", "polarity_source", "lexicon_polarity",
+                   "llm_polarity", "quote", "in_scope", "prompt_version"]
+#: output budget: label + confidence + ~10 tokens per aspect field
+BASE_TOKENS, TOKENS_PER_ASPECT = 24, 10
+
+
+def rating_label(rating: float | None) -> str | None:
+    if rating is None or pd.isna(rating):
+        return None
+    return "positive" if rating >= 4 else "negative" if rating <= 2 else "neutral"
+
+
+def extraction_request(request_id: str, text: str, aspects: list[str], tags: dict | None = None) -> LLMRequest:
+    return LLMRequest(request_id=request_id, messages=extract_messages(text, aspects, language_of([text])),
+                      json_schema=extract_schema(aspects), max_tokens=BASE_TOKENS + TOKENS_PER_ASPECT * len(aspects),
+                      tags=dict(tags or {}))
+
+
+@dataclass
+class ExtractionOutput:
+    sentiments: pd.DataFrame
+    aspect_mentions: pd.DataFrame
+    review_counts: dict[str, int]
+    sample_sizes: dict[str, int]
+    dropped_quotes: int
+    jobs: JobsOutcome
+
+
+def plan_extraction(reviews: pd.DataFrame, sample: pd.DataFrame, mentions: dict[str, list[Mention]], model: str,
+                    prompt_version: str = PROMPT_VERSION) -> list[Job]:
+    text_by = dict(zip(reviews["review_id"], reviews["text"].fillna("")))
+    jobs = []
+    for r in sample.itertuples():
+        text = text_by[r.review_id]
+        aspects = [m.aspect for m in mentions.get(r.review_id, [])]
+        key = cache_key("extract", model, prompt_version, [(r.review_id, text)])
+        jobs.append(Job("extract", r.restaurant_id, key, extraction_request(
+            f"extract:{r.restaurant_id}:{r.review_id}", text, aspects,
+            {"partition": r.restaurant_id, "asset": "sentiments"}), extract_validator(aspects),
+            {"review_id": r.review_id}))
+    return jobs
+
+
+def analyse_reviews(reviews: pd.DataFrame, sample_size: int | None, runner: Runner, cache: LLMCache | None,
+                    model: str, prompt_version: str = PROMPT_VERSION, chunk_size: int = 32,
+                    progress: Callable[[str], None] | None = None) -> ExtractionOutput:
+    """``reviews``: restaurant_id, review_id, text, rating. ``sample_size`` None or <= 0: every review."""
+    reviews = reviews.reset_index(drop=True)
+    mentions = {rid: detect(t) for rid, t in zip(reviews["review_id"], reviews["text"].fillna(""))}
+    sample = stratified_sample(reviews[["restaurant_id", "review_id", "rating"]], sample_size)
+    jobs = plan_extraction(reviews, sample, mentions, model, prompt_version)
+    outcome = run_jobs(jobs, runner, cache, model, prompt_version, chunk_size, progress)
+    by_review = {j.extra["review_id"]: outcome.parsed[j.request.request_id] for j in jobs}
+
+    rating_by = dict(zip(reviews["review_id"], reviews["rating"]))
+    sent = []
+    for r in sample.itertuples():
+        obj, was_cached = by_review[r.review_id]
+        rating = rating_by.get(r.review_id)
+        rating = None if rating is None or pd.isna(rating) else float(rating)
+        rl = rating_label(rating)
+        sent.append({"restaurant_id": r.restaurant_id, "review_id": r.review_id, "label": obj.label,
+                     "confidence": CONFIDENCE[obj.confidence], "rating": rating, "rating_label": rl,
+                     "agrees_with_rating": None if rl is None else rl == obj.label, "stratum": r.stratum,
+                     "weight": r.weight, "model": model, "prompt_version": prompt_version, "cached": was_cached})
+    rows, dropped = [], 0
+    for rid, review_id, text in zip(reviews["restaurant_id"], reviews["review_id"], reviews["text"].fillna("")):
+        llm = by_review.get(review_id)
+        for m in mentions[review_id]:
+            if not m.quote or m.quote not in text:
+                dropped += 1
+                continue
+            llm_pol = llm[0].aspects.get(m.aspect) if llm else None
+            polarity, source = ((m.polarity, "lexicon") if m.polarity else (llm_pol, "llm") if llm_pol
+                                else (None, "undecided"))
+            rows.append({"restaurant_id": rid, "review_id": review_id, "aspect": m.aspect, "polarity": polarity,
+                         "polarity_source": source, "lexicon_polarity": m.polarity, "llm_polarity": llm_pol,
+                         "quote": m.quote, "in_scope": llm is not None, "prompt_version": prompt_version})
+    sent_df = pd.DataFrame(sent, columns=SENTIMENT_COLUMNS).astype(
+        {"confidence": "float64", "rating": "float64", "agrees_with_rating": "boolean", "weight": "float64"})
+    mention_df = pd.DataFrame(rows, columns=MENTION_COLUMNS).astype({"in_scope": "bool"})
+    return ExtractionOutput(sent_df, mention_df, reviews.groupby("restaurant_id").size().to_dict(),
+                            sample.groupby("restaurant_id").size().to_dict(), dropped, outcome)
+
+
+def sentiment_ratios(sentiments: pd.DataFrame, review_counts: dict[str, int] | None = None) -> pd.DataFrame:
+    """Per restaurant: the sample size, the restaurant's review count, and each label's share
+    estimated for the whole restaurant (sample weights), plus agreement with star ratings."""
+    cols = ["restaurant_id", "n_sample", "n_reviews", "positive_ratio", "negative_ratio", "neutral_ratio",
+            "rated", "agreement"]
+    if sentiments.empty:
+        return pd.DataFrame(columns=cols)
+    rows = []
+    for rid, g in sentiments.groupby("restaurant_id", sort=True):
+        w = g["weight"].fillna(1.0)
+        total = float(w.sum()) or 1.0
+        rated = g.dropna(subset=["rating_label"])
+        rows.append({"restaurant_id": rid, "n_sample": len(g),
+                     "n_reviews": int((review_counts or {}).get(rid, round(total))),
+                     **{f"{lab}_ratio": float(w[g["label"] == lab].sum()) / total
+                        for lab in ("positive", "negative", "neutral")},
+                     "rated": len(rated),
+                     "agreement": float(rated["agrees_with_rating"].astype(bool).mean()) if len(rated) else None})
+    return pd.DataFrame(rows, columns=cols)

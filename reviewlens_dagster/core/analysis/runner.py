@@ -1,0 +1,102 @@
+"""Run analysis jobs through the LLM cache and the engine, committing as results complete.
+
+A job is one LLM request with its cache key and validator. Cached jobs make no call. The misses
+go to the engine shortest-first in chunks: the first chunk holds a single request, so the
+prompt prefix every request shares (system text, instructions, examples) is computed once and
+reused by vLLM's prefix cache for the rest; later chunks hold ``chunk_size`` requests. Each
+chunk's validated results are written to the cache before the next chunk starts, so a run that
+is killed loses at most the chunk in flight and a re-run calls the engine only for the rest.
+Progress (x/N requests, restaurants complete, output tokens/s, ETA) is logged after each chunk.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..llm.types import LLMRequest, LLMResult
+from .cache import LLMCache
+
+#: (requests, validators by request id) -> results in request order
+Runner = Callable[[list[LLMRequest], dict[str, Callable[[Any], Any]]], list[LLMResult]]
+
+
+@dataclass
+class Job:
+    task: str
+    restaurant_id: str
+    key: str
+    request: LLMRequest
+    validator: Callable[[Any], Any]
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class JobsOutcome:
+    parsed: dict[str, tuple[Any, bool]]  # request id -> (validated object, came from the cache)
+    results: list[LLMResult]  # the engine's results of this run (misses only)
+    wall_s: float
+    chunks: int
+
+    @property
+    def cache_hits(self) -> int:
+        return sum(1 for _, cached in self.parsed.values() if cached)
+
+    @property
+    def llm_calls(self) -> int:
+        return len(self.results)
+
+
+def _prompt_chars(job: Job) -> int:
+    return sum(len(m.get("content", "")) for m in job.request.messages)
+
+
+def _eta(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+
+
+def run_jobs(jobs: list[Job], runner: Runner, cache: LLMCache | None, model: str, prompt_version: str,
+             chunk_size: int = 32, progress: Callable[[str], None] | None = None) -> JobsOutcome:
+    """Validated outputs of every job: cached ones read back, the others computed and committed."""
+    ids = [j.request.request_id for j in jobs]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"duplicate request ids among {len(ids)} jobs")
+    cached = cache.get_many([j.key for j in jobs]) if cache else {}
+    parsed: dict[str, tuple[Any, bool]] = {}
+    for j in jobs:
+        if j.key in cached:
+            parsed[j.request.request_id] = (j.validator(cached[j.key]), True)
+    misses = sorted((j for j in jobs if j.request.request_id not in parsed), key=_prompt_chars)
+    if not misses:
+        return JobsOutcome(parsed, [], 0.0, 0)
+    per_restaurant: dict[str, int] = {}
+    for j in misses:
+        per_restaurant[j.restaurant_id] = per_restaurant.get(j.restaurant_id, 0) + 1
+    chunks = [misses[:1]] + [misses[i:i + max(1, chunk_size)] for i in range(1, len(misses), max(1, chunk_size))]
+    chunks = [c for c in chunks if c]
+    say = progress or (lambda m: None)
+    results: list[LLMResult] = []
+    t0 = time.perf_counter()
+    out_tokens = 0
+    for n, chunk in enumerate(chunks, start=1):
+        res = runner([j.request for j in chunk], {j.request.request_id: j.validator for j in chunk})
+        by_id = {r.request_id: r for r in res}
+        entries = []
+        for j in chunk:
+            obj = by_id[j.request.request_id].parsed
+            parsed[j.request.request_id] = (obj, False)
+            entries.append((j.key, j.task, model, prompt_version, obj.model_dump()))
+            per_restaurant[j.restaurant_id] -= 1
+        if cache:
+            cache.put_many(entries)  # committed: a crash after this line loses nothing of this chunk
+        results.extend(res)
+        out_tokens += sum(r.output_tokens for r in res)
+        done = len(results)
+        elapsed = time.perf_counter() - t0
+        complete = sum(1 for v in per_restaurant.values() if v == 0)
+        rate = out_tokens / elapsed if elapsed > 0 else 0.0
+        eta = elapsed / done * (len(misses) - done)
+        say(f"LLM {done:,}/{len(misses):,} requests, {complete}/{len(per_restaurant)} restaurants complete, "
+            f"{rate:.1f} output tok/s, ETA {_eta(eta)}")
+    return JobsOutcome(parsed, results, time.perf_counter() - t0, len(chunks))

@@ -1,0 +1,185 @@
+"""Summaries written from the counts, not from raw reviews.
+
+Per restaurant three rows:
+- ``overall``: written by the LLM from the aspect table (mentions, positive / negative / neutral
+  counts, status) and a few quotes: the representative quote of each strength and weakness (so
+  a minority complaint can be quoted) and the restaurant's most representative review (TOP-K
+  rank 1). The text is then read back with the lexicon: if it describes an aspect with the
+  polarity opposite to the counts, or an aspect nobody mentioned, it is replaced by the
+  template below (``source = template``, the reason in ``note``), never published as is.
+- ``positive`` / ``negative``: deterministic text from the strengths / weaknesses with their
+  prevalence, or an explicit "no clear weakness found in N reviews".
+Cited review ids are the quotes' reviews.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import pandas as pd
+
+from .cache import LLMCache, cache_key
+from .lexicon import polarity_of_text
+from .prompts import PROMPT_VERSION, language_of, summary_messages
+from .runner import Job, JobsOutcome, Runner, run_jobs
+from .schemas import MAX_SUMMARY_CHARS, summary_schema, summary_validator
+from ..llm.types import LLMRequest
+
+SUMMARY_COLUMNS = ["restaurant_id", "kind", "text", "review_ids", "language", "source", "note", "model",
+                   "prompt_version", "cached"]
+MAX_TOKENS = 320  # 250 characters of Korean plus the JSON around them
+STATUS_WORD = {"ko": {"strength": "장점", "weakness": "단점", "mixed": "엇갈림", "too_few": "언급 적음"},
+               "en": {"strength": "strength", "weakness": "weakness", "mixed": "mixed", "too_few": "few mentions"}}
+MIN_COPY_CHARS = 20
+
+
+@dataclass
+class Brief:
+    """What the summary of one restaurant may say: the facts and the quotes it may cite."""
+
+    restaurant_id: str
+    lang: str
+    n_reviews: int
+    facts: str
+    quotes: list[tuple[str, str, str]]  # (quote id, review id, text)
+
+
+def facts_text(prev: pd.DataFrame, n_reviews: int, ratios: dict | None, lang: str) -> str:
+    words = STATUS_WORD[lang]
+    rows = prev.sort_values("mentions", ascending=False)
+    if lang == "ko":
+        lines = [f"리뷰 {n_reviews}개."]
+        if ratios:
+            lines.append(f"전체 평가 (리뷰 {ratios['n_sample']}개 표본으로 추정): 긍정 {ratios['positive_ratio']:.0%}, "
+                         f"부정 {ratios['negative_ratio']:.0%}, 보통 {ratios['neutral_ratio']:.0%}.")
+        lines.append("측면별 집계 (언급 / 긍정 / 부정 / 보통 → 판정):")
+        lines += [f"- {r.aspect}: {r.mentions} / {r.positive} / {r.negative} / {r.neutral} → {words[r.status]}"
+                  for r in rows.itertuples()]
+    else:
+        lines = [f"{n_reviews} reviews."]
+        if ratios:
+            lines.append(f"Overall (estimated from a sample of {ratios['n_sample']}): positive "
+                         f"{ratios['positive_ratio']:.0%}, negative {ratios['negative_ratio']:.0%}, "
+                         f"neutral {ratios['neutral_ratio']:.0%}.")
+        lines.append("Aspects (mentions / positive / negative / neutral -> verdict):")
+        lines += [f"- {r.aspect}: {r.mentions} / {r.positive} / {r.negative} / {r.neutral} -> {words[r.status]}"
+                  for r in rows.itertuples()]
+    return "\n".join(lines)
+
+
+def build_briefs(prevalence: pd.DataFrame, strengths: pd.DataFrame, top_k: pd.DataFrame,
+                 review_counts: dict[str, int], ratios: pd.DataFrame | None = None) -> dict[str, Brief]:
+    ratio_by = {} if ratios is None or ratios.empty else ratios.set_index("restaurant_id").to_dict("index")
+    out = {}
+    for rid in sorted(review_counts):
+        prev = prevalence[prevalence["restaurant_id"] == rid]
+        hl = strengths[strengths["restaurant_id"] == rid]
+        tk = top_k[top_k["restaurant_id"] == rid].sort_values("rank")
+        quotes: list[tuple[str, str]] = [(ids[0], q) for ids, q in zip(hl["review_ids"], hl["quote"]) if len(ids)]
+        for review_id, text in zip(tk["review_id"].head(1), tk["text"].head(1)):
+            quotes.append((review_id, str(text)[:160]))
+        seen, unique = set(), []
+        for review_id, text in quotes:
+            if (review_id, text) not in seen and text:
+                seen.add((review_id, text))
+                unique.append((review_id, text))
+        lang = language_of([t for _, t in unique] or tk["text"].fillna("").tolist())
+        ratio = ratio_by.get(rid)
+        out[rid] = Brief(rid, lang, int(review_counts[rid]),
+                         facts_text(prev, int(review_counts[rid]), {**ratio, "restaurant_id": rid} if ratio else None,
+                                    lang),
+                         [(f"Q{i}", r, t) for i, (r, t) in enumerate(unique, start=1)])
+    return out
+
+
+def template_parts(rid: str, strengths: pd.DataFrame, n_reviews: int, lang: str) -> dict[str, tuple[str, list[str]]]:
+    """kind -> (text, review ids) for the deterministic positive / negative / fallback overall text."""
+    g = strengths[strengths["restaurant_id"] == rid]
+    parts = {}
+    for pol, kind in (("strength", "positive"), ("weakness", "negative")):
+        items = g[g["polarity"] == pol]
+        ids = [i for ids in items["review_ids"] for i in list(ids)[:2]]
+        if items.empty:
+            text = (f"리뷰 {n_reviews}개에서 뚜렷한 {'장점' if pol == 'strength' else '단점'}은 확인되지 않았습니다."
+                    if lang == "ko" else f"No clear {pol} found in {n_reviews} reviews.")
+        else:
+            label = ("장점" if pol == "strength" else "단점") if lang == "ko" else (
+                "Strengths" if pol == "strength" else "Weaknesses")
+            text = f"{label}: " + "; ".join(items["prevalence"]) + "."
+        parts[kind] = (text[:MAX_SUMMARY_CHARS], ids)
+    prefix = f"리뷰 {n_reviews}개 기준. " if lang == "ko" else f"Based on {n_reviews} reviews. "
+    parts["overall"] = ((prefix + parts["positive"][0] + " " + parts["negative"][0])[:MAX_SUMMARY_CHARS],
+                        parts["positive"][1] + parts["negative"][1])
+    return parts
+
+
+def contradictions(text: str, prevalence: pd.DataFrame) -> list[str]:
+    """Aspects the text describes against the counts (praise of a weakness, complaint about a
+    strength) or that no review of the restaurant mentions."""
+    status = dict(zip(prevalence["aspect"], prevalence["status"]))
+    problems = []
+    for aspect, pol in polarity_of_text(text).items():
+        if aspect not in status:
+            problems.append(f"{aspect} is not mentioned in the reviews")
+        elif pol == "positive" and status[aspect] == "weakness":
+            problems.append(f"{aspect} is praised but counted as a weakness")
+        elif pol == "negative" and status[aspect] == "strength":
+            problems.append(f"{aspect} is criticised but counted as a strength")
+    return problems
+
+
+def copies_review(text: str, reviews: list[str]) -> bool:
+    return any(len(r) >= MIN_COPY_CHARS and r in text for r in reviews)
+
+
+@dataclass
+class SummaryOutput:
+    summaries: pd.DataFrame
+    jobs: JobsOutcome
+    replaced: dict[str, list[str]]  # restaurant -> reasons its LLM text was replaced
+
+
+def write_summaries(briefs: dict[str, Brief], prevalence: pd.DataFrame, strengths: pd.DataFrame, runner: Runner,
+                    cache: LLMCache | None, model: str, prompt_version: str = PROMPT_VERSION, chunk_size: int = 32,
+                    progress: Callable[[str], None] | None = None) -> SummaryOutput:
+    jobs = []
+    for rid, b in briefs.items():
+        qids = [q for q, _, _ in b.quotes]
+        if not qids:
+            continue
+        messages = summary_messages(b.facts, [(q, t) for q, _, t in b.quotes], b.lang)
+        key = cache_key("summary", model, prompt_version, [(b.facts, "")] + [(r, t) for _, r, t in b.quotes])
+        jobs.append(Job("summary", rid, key, LLMRequest(
+            request_id=f"summary:{rid}", messages=messages, json_schema=summary_schema(qids), max_tokens=MAX_TOKENS,
+            tags={"partition": rid, "asset": "summaries"}), summary_validator(qids)))
+    outcome = run_jobs(jobs, runner, cache, model, prompt_version, chunk_size, progress)
+    by_rid = {j.restaurant_id: outcome.parsed[j.request.request_id] for j in jobs}
+    rows, replaced = [], {}
+    for rid, b in briefs.items():
+        prev = prevalence[prevalence["restaurant_id"] == rid]
+        tmpl = template_parts(rid, strengths, b.n_reviews, b.lang)
+        common = {"restaurant_id": rid, "language": b.lang, "model": model, "prompt_version": prompt_version}
+        if rid in by_rid:
+            obj, was_cached = by_rid[rid]
+            qmap = {q: r for q, r, _ in b.quotes}
+            problems = contradictions(obj.text, prev)
+            if problems:
+                replaced[rid] = problems
+                text, ids = tmpl["overall"]
+                rows.append({**common, "kind": "overall", "text": text, "review_ids": list(dict.fromkeys(ids)),
+                             "source": "template", "note": "LLM summary replaced: " + "; ".join(problems),
+                             "cached": was_cached})
+            else:
+                rows.append({**common, "kind": "overall", "text": obj.text,
+                             "review_ids": list(dict.fromkeys(qmap[q] for q in obj.quote_ids)), "source": "llm",
+                             "note": None, "cached": was_cached})
+        else:
+            text, ids = tmpl["overall"]
+            rows.append({**common, "kind": "overall", "text": text, "review_ids": list(dict.fromkeys(ids)),
+                         "source": "template", "note": "nothing to quote", "cached": False})
+        for kind in ("positive", "negative"):
+            text, ids = tmpl[kind]
+            rows.append({**common, "kind": kind, "text": text, "review_ids": list(dict.fromkeys(ids)),
+                         "source": "counts", "note": None, "cached": False})
+    return SummaryOutput(pd.DataFrame(rows, columns=SUMMARY_COLUMNS), outcome, replaced)
