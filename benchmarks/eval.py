@@ -106,12 +106,11 @@ def eval_sample(warehouse: Path, truth_path: Path) -> None:
     rows.append(("review sentiment accuracy, positive/negative reviews", (b["label"] == b["truth"]).mean()
                  if len(b) else None, len(b)))
     # strengths and weaknesses: recall of the planted ones, precision of the reported ones
+    from reviewlens_dagster.core.config import Settings
+    from reviewlens_dagster.defs.resources import build_resources
+
     st = t.get("strengths", pd.DataFrame(columns=["restaurant_id", "polarity", "aspect"]))
-    for pol, key in (("strength", "strengths"), ("weakness", "weaknesses")):
-        plant = {(rid, a) for rid in analysed for a in truth["restaurants"][rid][key]}
-        rep = {(r.restaurant_id, r.aspect) for r in st[st["polarity"] == pol].itertuples() if r.restaurant_id in analysed}
-        rows.append((f"recall of planted {key}", len(plant & rep) / len(plant) if plant else None, len(plant)))
-        rows.append((f"precision of reported {key}", len(plant & rep) / len(rep) if rep else None, len(rep)))
+    rows += highlight_scores(truth, st, analysed, build_resources(Settings.from_env())["settings"].highlight_rule())
     # prevalence: measured positive share vs the realized share of each planted aspect
     prev = t.get("aspect_prevalence")
     if prev is not None:
@@ -127,6 +126,59 @@ def eval_sample(warehouse: Path, truth_path: Path) -> None:
         rows.append(("planted aspects: mean |positive share - realized|", sum(errs) / len(errs) if errs else None,
                      len(errs)))
     _table(rows)
+
+
+def highlight_scores(truth: dict, st: pd.DataFrame, analysed: list[str], rule) -> list[tuple[str, float | None, int]]:
+    """Recall / precision of strengths and weaknesses against the planted ones, and precision
+    against the rule applied to the true mentions (a background aspect that the reviews, by
+    chance, praise often enough is a strength by the rule: not a pipeline error)."""
+    from reviewlens_dagster.core.analysis.prevalence import aspect_prevalence
+
+    true_rows = [(r["restaurant_id"], rid, a, POL[p], "") for rid, r in truth["reviews"].items()
+                 if r["restaurant_id"] in analysed for a, p in r["aspects"].items()]
+    true_prev = aspect_prevalence(pd.DataFrame(true_rows, columns=["restaurant_id", "review_id", "aspect", "polarity",
+                                                                   "quote"]),
+                                  {rid: truth["restaurants"][rid]["n_reviews"] for rid in analysed}, rule)
+    rows = []
+    for pol, key in (("strength", "strengths"), ("weakness", "weaknesses")):
+        plant = {(rid, a) for rid in analysed for a in truth["restaurants"][rid][key]}
+        by_rule = {(r.restaurant_id, r.aspect) for r in true_prev[true_prev["status"] == pol].itertuples()}
+        rep = {(r.restaurant_id, r.aspect) for r in st[st["polarity"] == pol].itertuples() if r.restaurant_id in analysed}
+        rows.append((f"recall of planted {key}", len(plant & rep) / len(plant) if plant else None, len(plant)))
+        rows.append((f"precision of reported {key} (vs planted)", len(plant & rep) / len(rep) if rep else None, len(rep)))
+        rows.append((f"precision of reported {key} (vs the rule on the true mentions)",
+                     len(by_rule & rep) / len(rep) if rep else None, len(rep)))
+    return rows
+
+
+def eval_lexicon_all(truth: dict) -> None:
+    """Every restaurant of the sample, no LLM: the lexicon's mentions (undecided ones stay
+    undecided) -> prevalence -> strengths, with the configured rule."""
+    from reviewlens_dagster.core.analysis.lexicon import detect
+    from reviewlens_dagster.core.analysis.prevalence import aspect_prevalence, highlights
+    from reviewlens_dagster.core.config import Settings
+    from reviewlens_dagster.defs.resources import build_resources
+    from reviewlens_dagster.sample import generate
+
+    print("\n## Sample data, every restaurant, lexicon only (no LLM: what the LLM would decide stays undecided)")
+    reviews, _ = generate(truth["seed"], len(truth["restaurants"]))
+    rule = build_resources(Settings.from_env())["settings"].highlight_rule()
+    rows = [(r["restaurant_id"], r["review_id"], m.aspect, m.polarity, m.quote) for r in reviews for m in detect(r["text"])]
+    men = pd.DataFrame(rows, columns=["restaurant_id", "review_id", "aspect", "polarity", "quote"])
+    counts = pd.DataFrame(reviews).groupby("restaurant_id").size().to_dict()
+    prev = aspect_prevalence(men, counts, rule)
+    st = highlights(prev, men)
+    analysed = sorted(counts)
+    print(f"restaurants: {len(analysed)}; reviews: {len(reviews)}; rule: {rule}")
+    out = highlight_scores(truth, st, analysed, rule)
+    errs = []
+    for r in prev.itertuples():
+        x = truth["restaurants"][r.restaurant_id]
+        real = x["realized"].get(r.aspect)
+        if r.aspect in x["strengths"] + x["weaknesses"] and real and real["mentions"] and r.positive_share == r.positive_share:
+            errs.append(abs(r.positive_share - real["positive"] / real["mentions"]))
+    out.append(("planted aspects: |positive share - realized| <= 0.15", sum(e <= 0.15 for e in errs) / len(errs), len(errs)))
+    _table(out)
 
 
 def nsmc_split(split: str, limit: int) -> pd.DataFrame:
@@ -146,7 +198,8 @@ def eval_nsmc(preset: str, limit: int, split: str) -> None:
     if not NSMC.exists():
         print(f"({NSMC} not found)")
         return
-    from reviewlens_dagster.core.analysis.extract import extraction_request
+    from reviewlens_dagster.core.analysis.extract import LabelCalibration, extraction_request, final_label
+    from reviewlens_dagster.core.llm.models import get_preset
     from reviewlens_dagster.core.analysis.lexicon import detect
     from reviewlens_dagster.core.analysis.schemas import extract_validator
     from reviewlens_dagster.core.config import Settings
@@ -165,13 +218,19 @@ def eval_nsmc(preset: str, limit: int, split: str) -> None:
     res = engine.run(reqs, validators)
     wall = time.perf_counter() - t
     engine.close()
-    pred = [r.parsed.label for r in res]
+    cal = get_preset(preset).label_calibration
+    calibration = LabelCalibration(*cal) if cal else None
+    raw = [r.parsed.label for r in res]
+    pred = [final_label(r.parsed.model_copy(update={"label_logprobs": r.choice_logprobs}), calibration) for r in res]
     truth = sample["truth"].tolist()
     cached = sum(r.cached_prompt_tokens or 0 for r in res)
     prompt = sum(r.prompt_tokens for r in res)
     print(f"model: {engine.model_name}; {len(res)} reviews in {wall:.0f} s; prompt tokens {prompt:,}, "
           f"of which served from the prefix cache {cached:,}")
-    _table([("accuracy (neutral counts as wrong)", sum(p == t for p, t in zip(pred, truth)) / len(truth), len(truth)),
+    print(f"label decision: {calibration or 'the generated label (no calibration for this preset)'}")
+    _table([("accuracy of the generated label, before calibration", sum(p == t for p, t in zip(raw, truth))
+             / len(truth), len(truth)),
+            ("accuracy (neutral counts as wrong)", sum(p == t for p, t in zip(pred, truth)) / len(truth), len(truth)),
             ("macro-F1 (positive, negative)", macro_f1(truth, pred), len(truth)),
             ("share predicted neutral", pred.count("neutral") / len(pred), len(pred)),
             ("accuracy on negative reviews", sum(p == t for p, t in zip(pred, truth) if t == "negative")
@@ -195,7 +254,9 @@ def main() -> None:
     print(f"# eval  {time.strftime('%Y-%m-%d %H:%M')}  {platform.node()}  {os.cpu_count()} CPU  "
           f"prompt {PROMPT_VERSION}  load {os.getloadavg()[0]:.1f}")
     if not args.skip_sample:
-        eval_sample(s.warehouse_path, ROOT / "data" / "sample" / "ground_truth.json")
+        truth_path = ROOT / "data" / "sample" / "ground_truth.json"
+        eval_sample(s.warehouse_path, truth_path)
+        eval_lexicon_all(json.loads(truth_path.read_text()))
     if not args.skip_nsmc:
         eval_nsmc(args.preset, args.nsmc_limit, args.split)
 

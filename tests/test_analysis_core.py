@@ -149,10 +149,10 @@ def _mentions(rows):
 
 def test_strengths_and_weaknesses_follow_the_counts():
     rows = [("r", f"v{i}", "맛", "positive", "맛있어요") for i in range(8)] + [("r", "v8", "맛", "negative", "짜요")]
-    rows += [("r", f"v{i}", "주차", "negative", "주차 불편") for i in range(10, 13)]  # a minority complaint: 3 of 40
+    rows += [("r", f"v{i}", "주차", "negative", "주차 불편") for i in range(10, 13)]  # a minority complaint: 3 of 30
     rows += [("r", "v20", "양", "positive", "많아요"), ("r", "v21", "양", None, "양")]
     rows += [("r", f"v{i}", "가격", p, "가격") for i, p in zip(range(30, 36), ["positive", "negative"] * 3)]
-    prev = aspect_prevalence(_mentions(rows), {"r": 40})
+    prev = aspect_prevalence(_mentions(rows), {"r": 30})
     status = dict(zip(prev["aspect"], prev["status"]))
     assert status == {"맛": "strength", "양": "too_few", "가격": "mixed", "주차": "weakness"}
     p = prev.set_index("aspect")
@@ -163,7 +163,7 @@ def test_strengths_and_weaknesses_follow_the_counts():
     assert taste.review_ids[0] == "v3" and len(taste.review_ids) == 5  # TOP-K review first, 5 at most
     assert hl[hl.aspect == "주차"].iloc[0].supporting == 3
     # nothing is forced: with a stricter rule no weakness is reported
-    strict = aspect_prevalence(_mentions(rows), {"r": 40}, HighlightRule(min_mention_share=0.1))
+    strict = aspect_prevalence(_mentions(rows), {"r": 30}, HighlightRule(min_mention_share=0.15))
     assert "weakness" not in set(strict["status"])
 
 
@@ -175,8 +175,10 @@ def test_summaries_checked_against_counts(tmp_path):
     hl = highlights(prev, men)
     top = pd.DataFrame({"restaurant_id": ["r"], "rank": [1], "review_id": ["v0"], "text": ["국물이 진해요"]})
     briefs = build_briefs(prev, hl, top, {"r": 20})
-    assert "주차: 4 / 0 / 4 / 0 → 단점" in briefs["r"].facts
+    assert briefs["r"].facts == "리뷰 20개.\n장점: 맛 (언급 6개 중 6개 긍정)\n단점: 주차 (언급 4개 중 4개 부정)"
     assert [t for _, _, t in briefs["r"].quotes] == ["국물이 진해요", "주차할 곳이 없어요"]
+    none = build_briefs(prev.iloc[0:0], hl.iloc[0:0], top, {"r": 20})  # nothing stands out: the TOP-K review
+    assert none["r"].quotes == [("Q1", "v0", "국물이 진해요")] and "단점: 없음" in none["r"].facts
     assert contradictions("국물 맛이 좋고 주차도 편해요", prev) == ["주차 is praised but counted as a weakness"]
     assert contradictions("맛은 좋지만 주차가 불편합니다", prev) == []
     assert contradictions("직원이 친절해요", prev) == ["서비스 is not mentioned in the reviews"]
@@ -194,6 +196,12 @@ def test_summaries_checked_against_counts(tmp_path):
     s = bad.summaries.set_index("kind")
     assert s.at["overall", "source"] == "template" and "주차 is praised" in s.at["overall", "note"]
     assert "단점: 주차" in s.at["overall", "text"] and bad.replaced == {"r": ["주차 is praised but counted as a weakness"]}
+    copied = write_summaries(briefs, prev, hl, _runner(DoubleBackend(answers={"*": answer("주차할 곳이 없어요")})), None,
+                             "double")
+    assert copied.replaced["r"] == ["copies a quote: 주차할 곳이 없어요"]
+    omits = write_summaries(briefs, prev, hl, _runner(DoubleBackend(answers={"*": answer("국물이 맛있다는 평이 많아요. 다들 국물이 맛있다는 평이 많아요.")})),
+                            None, "double")
+    assert omits.replaced["r"] == ["leaves out the weaknesses ['주차']", "repeats a sentence"]
     assert copies_review("좋아요. 이 집은 국물이 진하고 면이 쫄깃해요 정말로", ["이 집은 국물이 진하고 면이 쫄깃해요"])
     assert not copies_review("국물이 진해요", ["국물이 진해요"])  # too short to call a copy
 
@@ -229,3 +237,24 @@ def test_compare_strengths_math():
     assert rows[0]["share_with_similar"] == pytest.approx(2 / 3, abs=1e-4)  # x (1.0) and z (0.707)
     assert rows[1]["share_with_similar"] == 0 and rows[1]["distinctiveness"] == 1
     assert compare_strengths(own, {}, 0.7)[0]["distinctiveness"] is None  # no group, no figure
+
+
+def test_label_calibration_and_server_logprobs():
+    from reviewlens_dagster.core.analysis.extract import LabelCalibration, final_label
+    from reviewlens_dagster.core.analysis.schemas import ExtractOut
+    from reviewlens_dagster.core.llm.engine import choice_logprobs_from_tokens
+
+    cal = LabelCalibration(bias=1.5, neutral_margin=2.0)
+    assert cal.decide({"positive": -0.2, "negative": -1.0, "neutral": -5}) == "negative"  # 0.8 < bias
+    assert cal.decide({"positive": -0.1, "negative": -3.0, "neutral": -5}) == "positive"
+    assert cal.decide({"positive": -4.0, "negative": -5.0, "neutral": -0.5}) == "neutral"
+    obj = ExtractOut(label="positive", confidence="high")
+    assert final_label(obj, cal) == "positive"  # no logprobs (e.g. an old cache entry): the generated label
+    assert final_label(obj.model_copy(update={"label_logprobs": {"positive": -1, "negative": -0.5, "neutral": -9}}),
+                       cal) == "negative"
+    content = [{"token": '{"', "logprob": 0.0, "top_logprobs": []},
+               {"token": "positive", "logprob": -0.3, "top_logprobs": [
+                   {"token": "positive", "logprob": -0.3}, {"token": "neg", "logprob": -1.6}]}]
+    lp = choice_logprobs_from_tokens(("positive", "negative", "neutral"), content)
+    assert lp == {"positive": -0.3, "negative": -1.6, "neutral": pytest.approx(-2.6)}
+    assert choice_logprobs_from_tokens(("positive",), [{"token": "x", "logprob": 0.0}]) is None

@@ -64,6 +64,8 @@ def test_pipeline_end_to_end_with_real_tiny_engine(workdir, instance):
     # the sample size (20) exceeds every restaurant's review count: the LLM read every review
     sent = read_table(settings, "sentiments")
     assert len(sent) == n_reviews and (sent["weight"] == 1).all()
+    # the engine reports the label's log-probabilities (the small preset decides on them)
+    assert sent[["logprob_positive", "logprob_negative", "logprob_neutral"]].notna().all().all()
     mentions = read_table(settings, "aspect_mentions")
     texts = dict(zip(sent["review_id"], [t for v in RESTAURANTS_EN.values() for t in v[2]]))
     reviews = read_table(settings, "reviews")

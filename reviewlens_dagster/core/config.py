@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .analysis.prevalence import HighlightRule
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 #: restaurant ids become partition keys, and partition keys reach SQL and file paths.
@@ -117,10 +119,10 @@ class Settings:
     analysis_scope: str = "auto"
     sample_size: int = 20
     #: strengths / weaknesses rule (core/analysis/prevalence.py HighlightRule)
-    min_mentions: int = 3
-    min_mention_share: float = 0.05
-    strength_share: float = 0.7
-    weakness_share: float = 0.6
+    min_mentions: int = HighlightRule.min_mentions
+    min_mention_share: float = HighlightRule.min_mention_share
+    strength_share: float = HighlightRule.strength_share
+    weakness_share: float = HighlightRule.weakness_share
     #: LLM requests per committed chunk (results are cached chunk by chunk)
     llm_chunk_size: int = 32
     #: sensors (incoming folder, automation) start running; REVIEWLENS_AUTOMATION=off starts them stopped
@@ -159,10 +161,10 @@ class Settings:
             min_group_size=_env_int("REVIEWLENS_MIN_GROUP_SIZE", 3),
             analysis_scope=_env_choice("REVIEWLENS_ANALYSIS_SCOPE", "auto", ("auto", "sample", "all")),
             sample_size=_env_int("REVIEWLENS_SAMPLE_SIZE", 20),
-            min_mentions=_env_int("REVIEWLENS_MIN_MENTIONS", 3),
-            min_mention_share=_env_float("REVIEWLENS_MIN_MENTION_SHARE", 0.05),
-            strength_share=_env_float("REVIEWLENS_STRENGTH_SHARE", 0.7),
-            weakness_share=_env_float("REVIEWLENS_WEAKNESS_SHARE", 0.6),
+            min_mentions=_env_int("REVIEWLENS_MIN_MENTIONS", HighlightRule.min_mentions),
+            min_mention_share=_env_float("REVIEWLENS_MIN_MENTION_SHARE", HighlightRule.min_mention_share),
+            strength_share=_env_float("REVIEWLENS_STRENGTH_SHARE", HighlightRule.strength_share),
+            weakness_share=_env_float("REVIEWLENS_WEAKNESS_SHARE", HighlightRule.weakness_share),
             llm_chunk_size=_env_int("REVIEWLENS_LLM_CHUNK_SIZE", 32),
             automation=_env_switch("REVIEWLENS_AUTOMATION", True),
         )

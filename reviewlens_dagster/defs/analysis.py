@@ -72,8 +72,9 @@ def review_extractions(context: dg.AssetExecutionContext, reviews: pd.DataFrame,
                      f"{llm.model_name} (prompt {PROMPT_VERSION}); LLM scope: "
                      f"{'all reviews' if size is None else f'a stratified sample of {size} per restaurant'}")
     t0 = time.perf_counter()
+    calibration = llm.label_calibration()
     out = analyse_reviews(rev, size, llm.run, LLMCache(settings.llm_cache_path), llm.model_name,
-                          chunk_size=settings.llm_chunk_size, progress=context.log.info)
+                          chunk_size=settings.llm_chunk_size, progress=context.log.info, calibration=calibration)
     usage = {**llm.usage(out.jobs.results, time.perf_counter() - t0), "prompt_version": PROMPT_VERSION,
              "cache_hits": out.jobs.cache_hits, "llm_calls": out.jobs.llm_calls, "llm_chunks": out.jobs.chunks}
     context.log.info(f"cache hits {out.jobs.cache_hits}, LLM calls {out.jobs.llm_calls}")
@@ -88,6 +89,7 @@ def review_extractions(context: dg.AssetExecutionContext, reviews: pd.DataFrame,
                                   {lab: ratios[f"{lab}_ratio"].tolist() for lab in LABELS},
                                   "Sentiment share (weighted sample)", "share"),
         llm_scope="all" if size is None else f"sample of {size}", reviews_in_scope=len(s),
+        label_calibration=str(calibration) if calibration else "none (generated label)",
         agreement_with_ratings=agreement if agreement is not None else float("nan"), **usage))
     by_source = m["polarity_source"].value_counts().to_dict()
     yield dg.Output(m, output_name="aspect_mentions", metadata=frame_metadata(

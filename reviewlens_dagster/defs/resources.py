@@ -34,10 +34,10 @@ class ReviewLensSettings(dg.ConfigurableResource):
     min_group_size: int = 3
     analysis_scope: str = "sample"
     sample_size: int = 20
-    min_mentions: int = 3
-    min_mention_share: float = 0.05
-    strength_share: float = 0.7
-    weakness_share: float = 0.6
+    min_mentions: int = HighlightRule.min_mentions
+    min_mention_share: float = HighlightRule.min_mention_share
+    strength_share: float = HighlightRule.strength_share
+    weakness_share: float = HighlightRule.weakness_share
     llm_chunk_size: int = 32
 
     def highlight_rule(self) -> HighlightRule:
@@ -195,6 +195,16 @@ class LLMEngineResource(dg.ConfigurableResource):
             max_model_len=self.max_model_len, policy=self.policy, starvation_s=self.starvation_s,
             batch_token_budget=self.batch_token_budget, concurrency=self.concurrency,
         )
+
+    def label_calibration(self):
+        """The preset's review-label calibration, when the engine serves the preset's own model."""
+        from ..core.analysis.extract import LabelCalibration
+        from ..core.llm.models import get_preset
+
+        preset = get_preset(self.preset)
+        if preset.label_calibration is None or self.model_name != preset.display_name:
+            return None
+        return LabelCalibration(*preset.label_calibration)
 
     @property
     def model_name(self) -> str:

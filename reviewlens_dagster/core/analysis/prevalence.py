@@ -34,8 +34,10 @@ MAX_EVIDENCE = 5
 
 @dataclass(frozen=True)
 class HighlightRule:
+    """Defaults set on the sample data (the development set): `make eval`, "every restaurant"."""
+
     min_mentions: int = 3
-    min_mention_share: float = 0.05
+    min_mention_share: float = 0.08
     strength_share: float = 0.7
     weakness_share: float = 0.6
 

@@ -1,7 +1,8 @@
 """Run analysis jobs through the LLM cache and the engine, committing as results complete.
 
 A job is one LLM request with its cache key and validator. Cached jobs make no call. The misses
-go to the engine shortest-first in chunks: the first chunk holds a single request, so the
+go to the engine shortest-first in chunks: the first chunk holds a single request (when there
+are more than two), so the
 prompt prefix every request shares (system text, instructions, examples) is computed once and
 reused by vLLM's prefix cache for the rest; later chunks hold ``chunk_size`` requests. Each
 chunk's validated results are written to the cache before the next chunk starts, so a run that
@@ -30,6 +31,8 @@ class Job:
     request: LLMRequest
     validator: Callable[[Any], Any]
     extra: dict = field(default_factory=dict)
+    #: (validated object, engine result) -> object to keep and cache, e.g. with the result's logprobs
+    attach: Callable[[Any, LLMResult], Any] | None = None
 
 
 @dataclass
@@ -73,7 +76,9 @@ def run_jobs(jobs: list[Job], runner: Runner, cache: LLMCache | None, model: str
     per_restaurant: dict[str, int] = {}
     for j in misses:
         per_restaurant[j.restaurant_id] = per_restaurant.get(j.restaurant_id, 0) + 1
-    chunks = [misses[:1]] + [misses[i:i + max(1, chunk_size)] for i in range(1, len(misses), max(1, chunk_size))]
+    size = max(1, chunk_size)
+    warm = 1 if len(misses) > 2 else 0  # a lone first request computes the shared prefix once
+    chunks = [misses[:warm]] + [misses[i:i + size] for i in range(warm, len(misses), size)]
     chunks = [c for c in chunks if c]
     say = progress or (lambda m: None)
     results: list[LLMResult] = []
@@ -84,7 +89,8 @@ def run_jobs(jobs: list[Job], runner: Runner, cache: LLMCache | None, model: str
         by_id = {r.request_id: r for r in res}
         entries = []
         for j in chunk:
-            obj = by_id[j.request.request_id].parsed
+            res_j = by_id[j.request.request_id]
+            obj = j.attach(res_j.parsed, res_j) if j.attach else res_j.parsed
             parsed[j.request.request_id] = (obj, False)
             entries.append((j.key, j.task, model, prompt_version, obj.model_dump()))
             per_restaurant[j.restaurant_id] -= 1

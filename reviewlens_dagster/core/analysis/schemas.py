@@ -38,6 +38,8 @@ class ExtractOut(BaseModel):
     label: Polarity
     confidence: Literal["low", "medium", "high"]
     aspects: dict[str, Polarity] = Field(default_factory=dict)
+    #: the engine's log-probabilities of each label where the label was generated (not model output)
+    label_logprobs: dict[str, float] | None = None
 
 
 def extract_validator(aspects: list[str]):

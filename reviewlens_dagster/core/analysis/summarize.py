@@ -14,13 +14,14 @@ Cited review ids are the quotes' reviews.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable
 
 import pandas as pd
 
 from .cache import LLMCache, cache_key
-from .lexicon import polarity_of_text
+from .lexicon import detect, polarity_of_text
 from .prompts import PROMPT_VERSION, language_of, summary_messages
 from .runner import Job, JobsOutcome, Runner, run_jobs
 from .schemas import MAX_SUMMARY_CHARS, summary_schema, summary_validator
@@ -29,9 +30,8 @@ from ..llm.types import LLMRequest
 SUMMARY_COLUMNS = ["restaurant_id", "kind", "text", "review_ids", "language", "source", "note", "model",
                    "prompt_version", "cached"]
 MAX_TOKENS = 320  # 250 characters of Korean plus the JSON around them
-STATUS_WORD = {"ko": {"strength": "장점", "weakness": "단점", "mixed": "엇갈림", "too_few": "언급 적음"},
-               "en": {"strength": "strength", "weakness": "weakness", "mixed": "mixed", "too_few": "few mentions"}}
-MIN_COPY_CHARS = 20
+MIN_COPY_CHARS = 20  # a summary containing a review this long, verbatim, copies it
+MIN_QUOTE_COPY_CHARS = 12  # ... or one of the quotes it was given
 
 
 @dataclass
@@ -45,26 +45,39 @@ class Brief:
     quotes: list[tuple[str, str, str]]  # (quote id, review id, text)
 
 
+def _items(rows: pd.DataFrame, pol: str, lang: str) -> str:
+    key = "positive" if pol == "strength" else "negative"
+    if lang == "ko":
+        word = "긍정" if pol == "strength" else "부정"
+        return ", ".join(f"{r.aspect} (언급 {r.decided}개 중 {getattr(r, key)}개 {word})" for r in rows.itertuples())
+    return ", ".join(f"{r.aspect} ({getattr(r, key)} of {r.decided} mentions {key})" for r in rows.itertuples())
+
+
 def facts_text(prev: pd.DataFrame, n_reviews: int, ratios: dict | None, lang: str) -> str:
-    words = STATUS_WORD[lang]
+    """The counts as a few plain lines: strengths, weaknesses and mixed aspects (aspects with too
+    few mentions are left out: a summary has no room for them)."""
     rows = prev.sort_values("mentions", ascending=False)
+    strengths, weaknesses = rows[rows["status"] == "strength"], rows[rows["status"] == "weakness"]
+    mixed = rows[rows["status"] == "mixed"]["aspect"].tolist()
     if lang == "ko":
         lines = [f"리뷰 {n_reviews}개."]
         if ratios:
             lines.append(f"전체 평가 (리뷰 {ratios['n_sample']}개 표본으로 추정): 긍정 {ratios['positive_ratio']:.0%}, "
                          f"부정 {ratios['negative_ratio']:.0%}, 보통 {ratios['neutral_ratio']:.0%}.")
-        lines.append("측면별 집계 (언급 / 긍정 / 부정 / 보통 → 판정):")
-        lines += [f"- {r.aspect}: {r.mentions} / {r.positive} / {r.negative} / {r.neutral} → {words[r.status]}"
-                  for r in rows.itertuples()]
+        lines.append("장점: " + (_items(strengths, "strength", lang) or "없음"))
+        lines.append("단점: " + (_items(weaknesses, "weakness", lang) or "없음"))
+        if mixed:
+            lines.append("평가가 엇갈리는 측면: " + ", ".join(mixed))
     else:
         lines = [f"{n_reviews} reviews."]
         if ratios:
             lines.append(f"Overall (estimated from a sample of {ratios['n_sample']}): positive "
                          f"{ratios['positive_ratio']:.0%}, negative {ratios['negative_ratio']:.0%}, "
                          f"neutral {ratios['neutral_ratio']:.0%}.")
-        lines.append("Aspects (mentions / positive / negative / neutral -> verdict):")
-        lines += [f"- {r.aspect}: {r.mentions} / {r.positive} / {r.negative} / {r.neutral} -> {words[r.status]}"
-                  for r in rows.itertuples()]
+        lines.append("Strengths: " + (_items(strengths, "strength", lang) or "none"))
+        lines.append("Weaknesses: " + (_items(weaknesses, "weakness", lang) or "none"))
+        if mixed:
+            lines.append("Mixed opinions on: " + ", ".join(mixed))
     return "\n".join(lines)
 
 
@@ -77,8 +90,8 @@ def build_briefs(prevalence: pd.DataFrame, strengths: pd.DataFrame, top_k: pd.Da
         hl = strengths[strengths["restaurant_id"] == rid]
         tk = top_k[top_k["restaurant_id"] == rid].sort_values("rank")
         quotes: list[tuple[str, str]] = [(ids[0], q) for ids, q in zip(hl["review_ids"], hl["quote"]) if len(ids)]
-        for review_id, text in zip(tk["review_id"].head(1), tk["text"].head(1)):
-            quotes.append((review_id, str(text)[:160]))
+        if not quotes:  # nothing stands out: the most representative review gives the prose its context
+            quotes = [(r, str(t)[:160]) for r, t in zip(tk["review_id"].head(2), tk["text"].head(2))]
         seen, unique = set(), []
         for review_id, text in quotes:
             if (review_id, text) not in seen and text:
@@ -133,6 +146,26 @@ def copies_review(text: str, reviews: list[str]) -> bool:
     return any(len(r) >= MIN_COPY_CHARS and r in text for r in reviews)
 
 
+def _sentences(text: str) -> list[str]:
+    return [p.strip() for p in re.split(r"(?<=[.!?。])\s+", text) if p.strip()]
+
+
+def summary_problems(text: str, prevalence: pd.DataFrame, quotes: list[str]) -> list[str]:
+    """Why an LLM-written overall summary cannot be published: it contradicts the counts, leaves
+    out every weakness, copies a quote, or repeats itself."""
+    problems = contradictions(text, prevalence)
+    weaknesses = set(prevalence.loc[prevalence["status"] == "weakness", "aspect"])
+    if weaknesses and not weaknesses & {m.aspect for m in detect(text)}:
+        problems.append(f"leaves out the weaknesses {sorted(weaknesses)}")
+    copied = [q for q in quotes if len(q) >= MIN_QUOTE_COPY_CHARS and q in text]
+    if copied or text.strip() in quotes:
+        problems.append(f"copies a quote: {(copied or [text])[0][:40]}")
+    sentences = _sentences(text)
+    if any(len(a) >= 15 and a in b for i, a in enumerate(sentences) for j, b in enumerate(sentences) if i != j):
+        problems.append("repeats a sentence")
+    return problems
+
+
 @dataclass
 class SummaryOutput:
     summaries: pd.DataFrame
@@ -163,7 +196,7 @@ def write_summaries(briefs: dict[str, Brief], prevalence: pd.DataFrame, strength
         if rid in by_rid:
             obj, was_cached = by_rid[rid]
             qmap = {q: r for q, r, _ in b.quotes}
-            problems = contradictions(obj.text, prev)
+            problems = summary_problems(obj.text, prev, [t for _, _, t in b.quotes])
             if problems:
                 replaced[rid] = problems
                 text, ids = tmpl["overall"]

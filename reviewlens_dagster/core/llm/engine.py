@@ -32,6 +32,8 @@ from .scheduler import SchedulerConfig, order_requests, plan_batches, run_with_s
 from .types import (EngineOverloadedError, LLMError, LLMRequest, LLMResult, StructuredOutputError)
 
 log = logging.getLogger(__name__)
+#: top log-probabilities returned per generated token for requests with ``choices``
+TOP_LOGPROBS = 20
 
 
 class LLMBackend(Protocol):
@@ -131,6 +133,7 @@ class VLLMOfflineBackend:
         params = [
             SamplingParams(
                 max_tokens=r.max_tokens, temperature=r.temperature, seed=0,
+                logprobs=TOP_LOGPROBS if r.choices else None,
                 structured_outputs=(StructuredOutputsParams(json=r.json_schema, disable_any_whitespace=True)
                                     if r.json_schema else None),
             )
@@ -156,8 +159,20 @@ class VLLMOfflineBackend:
                 request_id=req.request_id, text=comp.text, prompt_tokens=len(out.prompt_token_ids or []),
                 output_tokens=n_out, cached_prompt_tokens=getattr(out, "num_cached_tokens", None), queue_ms=queue_ms, ttft_ms=ttft_ms, tpot_ms=tpot_ms, e2e_ms=e2e_ms,
                 priority=pri, model=self.model_name, finish_reason=comp.finish_reason, tags=dict(req.tags),
+                choice_logprobs=self._choice_logprobs(req.choices, comp) if req.choices else None,
             ))
         return results
+
+    def _choice_logprobs(self, choices: tuple[str, ...], completion) -> dict[str, float] | None:
+        """Log-probabilities of each choice's first token where the first of them was generated."""
+        first = {c: self.tokenizer.encode(c, add_special_tokens=False)[0] for c in choices}
+        wanted = set(first.values())
+        for i, tid in enumerate(completion.token_ids):
+            if tid in wanted and completion.logprobs and i < len(completion.logprobs):
+                top = completion.logprobs[i]
+                floor = min(lp.logprob for lp in top.values()) - 1.0  # below everything in the top-k
+                return {c: float(top[t].logprob) if t in top else floor for c, t in first.items()}
+        return None
 
     def close(self) -> None:
         llm = getattr(self, "llm", None)
@@ -180,6 +195,26 @@ class VLLMOfflineBackend:
 
 
 # --------------------------------------------------------------------------- OpenAI-compatible server
+
+
+def choice_logprobs_from_tokens(choices: tuple[str, ...], content: list[dict]) -> dict[str, float] | None:
+    """The server's per-token logprobs (OpenAI ``logprobs.content``) -> each choice's logprob at
+    the first token that starts one of the choices (matched by token text)."""
+    def starts(token: str) -> list[str]:
+        t = token.strip().strip('"')
+        return [c for c in choices if len(t) >= 2 and c.startswith(t)]
+
+    for item in content:
+        if not starts(item.get("token", "")):
+            continue
+        top = item.get("top_logprobs") or []
+        floor = min((float(x["logprob"]) for x in top), default=float(item["logprob"])) - 1.0
+        out = {c: floor for c in choices}
+        for x in top:
+            for c in starts(x.get("token", "")):
+                out[c] = max(out[c], float(x["logprob"]))
+        return out
+    return None
 
 
 class RetryableHTTPError(Exception):
@@ -282,6 +317,8 @@ class OpenAIServerBackend:
             "temperature": req.temperature, "priority": priority, "stream": True, "seed": 0,
             "stream_options": {"include_usage": True},
         }
+        if req.choices:
+            body["logprobs"], body["top_logprobs"] = True, TOP_LOGPROBS
         if req.json_schema:
             body["response_format"] = {"type": "json_schema",
                                        "json_schema": {"name": "output", "schema": req.json_schema, "strict": True}}
@@ -292,6 +329,7 @@ class OpenAIServerBackend:
                 t0 = time.monotonic()
                 first = last = None
                 parts: list[str] = []
+                token_logprobs: list[dict] = []
                 usage: dict = {}
                 finish = None
                 async with client.stream("POST", "/v1/chat/completions", json=body) as r:
@@ -308,6 +346,7 @@ class OpenAIServerBackend:
                         if chunk.get("usage"):
                             usage = chunk["usage"]
                         for ch in chunk.get("choices") or []:
+                            token_logprobs.extend((ch.get("logprobs") or {}).get("content") or [])
                             delta = (ch.get("delta") or {}).get("content")
                             if delta:
                                 now = time.monotonic()
@@ -323,6 +362,7 @@ class OpenAIServerBackend:
             request_id=req.request_id, text="".join(parts), prompt_tokens=int(usage.get("prompt_tokens", req.prompt_tokens or 0)),
             output_tokens=n_out, queue_ms=queue_ms, ttft_ms=ttft, tpot_ms=tpot, e2e_ms=e2e, priority=priority,
             cached_prompt_tokens=(usage.get("prompt_tokens_details") or {}).get("cached_tokens"),
+            choice_logprobs=choice_logprobs_from_tokens(req.choices, token_logprobs) if req.choices else None,
             model=self.model_name, finish_reason=finish, tags=dict(req.tags), attempts=attempts,
         )
 
@@ -396,7 +436,7 @@ class LLMEngine:
                 src = by_id[rid]
                 repairs.append(LLMRequest(
                     request_id=rid, json_schema=src.json_schema, max_tokens=src.max_tokens, temperature=src.temperature,
-                    tags={**src.tags, "repair": "1"},
+                    tags={**src.tags, "repair": "1"}, choices=src.choices,
                     messages=[*src.messages, {"role": "assistant", "content": results[rid].text},
                               {"role": "user", "content": REPAIR_INSTRUCTION.format(error=err[:300])}],
                 ))

@@ -18,6 +18,9 @@ class LLMRequest:
     submitted_at: float = field(default_factory=time.monotonic)
     #: filled by the engine: exact prompt token count (the model's tokenizer, chat template applied)
     prompt_tokens: int | None = None
+    #: candidate answers (e.g. the labels of an enum) whose log-probabilities are recorded at the
+    #: first generated token that starts one of them (for calibrated decisions, see LLMResult)
+    choices: tuple[str, ...] = ()
 
 
 @dataclass
@@ -40,6 +43,9 @@ class LLMResult:
     finish_reason: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
     attempts: int = 1
+    #: log-probability of the first token of each of the request's ``choices`` at the position where
+    #: the answer starts (raw logits, before the grammar mask); None when not requested or not found
+    choice_logprobs: dict[str, float] | None = None
     #: wall-clock (epoch seconds) when the request was handed to the backend, and when it finished
     started_at: float | None = None
     finished_at: float | None = None
