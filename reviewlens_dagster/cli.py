@@ -45,7 +45,13 @@ def _instance():
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import signal
+
     from .core.ingest import scan_folder
+
+    # SIGTERM (a scheduler stopping the job, `kill`) stops the run like Ctrl-C: the LLM results
+    # committed so far stay in the cache and the engine is shut down by the resource's teardown
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     from .defs.automation import PIPELINE_JOB, QUARANTINE_JOB, range_tags
     from .defs.partitions import RESTAURANTS
     from .definitions import build_defs

@@ -73,7 +73,7 @@ def analysis_answer(req: LLMRequest) -> str:
         return json.dumps({"text": "요약입니다.", "quote_ids": ["Q1"]})
     review = req.messages[-1]["content"].rsplit("<review>", 1)[-1]
     label = "negative" if ("불친절" in review or "bad" in review.lower()) else "positive"
-    out = {"label": label, "confidence": "high"}
+    out = {"label": label}
     aspects = req.json_schema.get("properties", {}).get("aspects")
     if aspects:
         out["aspects"] = {a: label for a in aspects["required"]}

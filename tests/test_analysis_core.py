@@ -93,6 +93,7 @@ def test_extraction_rows_cache_and_incremental_commits(tmp_path):
     s = out.sentiments.set_index("review_id")
     assert s.loc["ra-2", "label"] == "negative" and s.loc["ra-2", "agrees_with_rating"]
     assert pd.isna(s.loc["ra-3", "rating_label"]) and (s["weight"] == 1).all()
+    assert s["confidence"].isna().all()  # the double gives no log-probabilities: no made-up confidence
     m = out.aspect_mentions
     assert set(m["aspect"]) <= {"맛", "양", "서비스", "가격"} and m["in_scope"].all()
     assert m.set_index(["review_id", "aspect"]).loc[("ra-2", "서비스"), "polarity"] == "negative"
@@ -248,7 +249,7 @@ def test_label_calibration_and_server_logprobs():
     assert cal.decide({"positive": -0.2, "negative": -1.0, "neutral": -5}) == "negative"  # 0.8 < bias
     assert cal.decide({"positive": -0.1, "negative": -3.0, "neutral": -5}) == "positive"
     assert cal.decide({"positive": -4.0, "negative": -5.0, "neutral": -0.5}) == "neutral"
-    obj = ExtractOut(label="positive", confidence="high")
+    obj = ExtractOut(label="positive")
     assert final_label(obj, cal) == "positive"  # no logprobs (e.g. an old cache entry): the generated label
     assert final_label(obj.model_copy(update={"label_logprobs": {"positive": -1, "negative": -0.5, "neutral": -9}}),
                        cal) == "negative"

@@ -66,6 +66,7 @@ def test_pipeline_end_to_end_with_real_tiny_engine(workdir, instance):
     assert len(sent) == n_reviews and (sent["weight"] == 1).all()
     # the engine reports the label's log-probabilities (the small preset decides on them)
     assert sent[["logprob_positive", "logprob_negative", "logprob_neutral"]].notna().all().all()
+    assert sent["confidence"].between(0, 1).all()  # the label's probability among the three
     mentions = read_table(settings, "aspect_mentions")
     texts = dict(zip(sent["review_id"], [t for v in RESTAURANTS_EN.values() for t in v[2]]))
     reviews = read_table(settings, "reviews")

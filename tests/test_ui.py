@@ -36,7 +36,8 @@ ROWS = [
     ("ub-0", "ub", "분위기가 좋아요", 5, "카페", "홍대", "2026-05-03"),
 ]
 ASSETS = ["reviews", "rejected_reviews", "review_embeddings", "restaurant_vectors", "top_k_contexts",
-          "sentiments", "summaries", "strengths", "comparisons", "llm_serving_report"]
+          "sentiments", "aspect_mentions", "aspect_prevalence", "strengths", "summaries", "comparisons",
+          "llm_serving_report"]
 REVIEW_CHECKS = ["rejected_share_below_threshold", "reviews_rating_in_range", "reviews_text_not_empty",
                  "reviews_unique_review_id"]
 

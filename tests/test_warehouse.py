@@ -40,3 +40,32 @@ def test_with_text_columns_leaves_other_columns():
     assert str(out["t"].dtype) == "string" and out["n"].dtype == "int64"
     assert out["l"].dtype == object and out["m"].dtype == df["m"].dtype
     assert df["t"].dtype == object  # input unchanged
+
+
+@dg.asset(partitions_def=parts, metadata={"partition_expr": "restaurant_id", "list_columns": ["review_ids"]})
+def sometimes_empty(context: dg.AssetExecutionContext) -> pd.DataFrame:
+    """No rows for one partition (e.g. no weakness found), rows with a list column for the other."""
+    if context.partition_key == "empty":
+        return pd.DataFrame({"restaurant_id": pd.Series([], dtype=object), "aspect": pd.Series([], dtype=object),
+                             "review_ids": pd.Series([], dtype=object), "share": pd.Series([], dtype="float64")})
+    return pd.DataFrame({"restaurant_id": ["full"], "aspect": ["맛"], "review_ids": [["v1", "v2"]], "share": [0.8]})
+
+
+@dg.asset(partitions_def=parts, io_manager_key="mem")
+def reader(sometimes_empty: pd.DataFrame) -> int:
+    return len(sometimes_empty)
+
+
+def test_an_empty_first_write_creates_the_table_with_its_list_columns(workdir):
+    db = str(workdir / "w.duckdb")
+    resources = {"io_manager": WarehouseIOManager(database=db, schema="s"), "mem": dg.InMemoryIOManager()}
+    # the downstream asset reads an empty table instead of failing on a missing one
+    res = dg.materialize([sometimes_empty, reader], partition_key="empty", resources=resources)
+    assert res.success and res.output_for_node("reader") == 0
+    assert dg.materialize([sometimes_empty, reader], partition_key="full", resources=resources).success
+    con = duckdb.connect(db, read_only=True)
+    types = {r[0]: r[1] for r in con.execute("describe s.sometimes_empty").fetchall()}
+    rows = con.execute("select restaurant_id, review_ids from s.sometimes_empty").fetchall()
+    con.close()
+    assert types == {"restaurant_id": "VARCHAR", "aspect": "VARCHAR", "review_ids": "VARCHAR[]", "share": "DOUBLE"}
+    assert rows == [("full", ["v1", "v2"])]

@@ -10,6 +10,7 @@
 """
 
 import time
+from contextlib import contextmanager
 
 import dagster as dg
 import pandas as pd
@@ -22,11 +23,15 @@ from ..core.analysis.schemas import LABELS
 from ..core.analysis.summarize import build_briefs, contradictions, copies_review, write_summaries
 from ..core.aspects import ASPECTS
 from ..core.config import validate_restaurant_ids
+from ..core.llm.types import LLMUnavailableError
 from .metadata import bar_chart, frame_metadata, preview
 from .partitions import EAGER, OWNERS, restaurants_partitions, single_run
 from .resources import LLMEngineResource, ReviewLensSettings
 
 STORED = {"partition_expr": "restaurant_id"}
+#: an LLM server that stays unavailable after the client's own retries (429 / 5xx / timeouts):
+#: the step is retried this many times, this long apart; what was committed is not asked again
+LLM_STEP_RETRIES, LLM_RETRY_WAIT_S = 2, 60
 WITH_IDS = {**STORED, "list_columns": ["review_ids"]}
 
 
@@ -39,12 +44,21 @@ def _spec(name, asset, blocking, description):
     return dg.AssetCheckSpec(name, asset=asset, blocking=blocking, description=description)
 
 
+@contextmanager
+def retry_when_unavailable():
+    try:
+        yield
+    except LLMUnavailableError as exc:
+        raise dg.RetryRequested(max_retries=LLM_STEP_RETRIES, seconds_to_wait=LLM_RETRY_WAIT_S) from exc
+
+
 def _of_run(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return df[df["restaurant_id"].isin(keys)].reset_index(drop=True)
 
 
 EXTRACTION_CHECKS = [
-    _spec("sentiments_match_schema", "sentiments", True, "Labels and confidences are from the schema's values."),
+    _spec("sentiments_match_schema", "sentiments", True,
+          "Labels are from the schema's values; confidences (where the engine gives log-probabilities) in [0, 1]."),
     _spec("sentiment_ratios_sum_to_one", "sentiments", True, "Per restaurant, weighted label shares sum to 1."),
     _spec("sentiment_agrees_with_ratings", "sentiments", False,
           "Agreement between LLM labels and star ratings is above the threshold (weak models show here)."),
@@ -55,7 +69,7 @@ EXTRACTION_CHECKS = [
 
 @dg.multi_asset(
     outs={
-        "sentiments": _out("Overall label (positive/negative/neutral), confidence and sample weight of each review "
+        "sentiments": _out("Overall label (positive/negative/neutral), its probability and the sample weight of each review "
                            "the LLM read (a stratified sample per restaurant, or all reviews).", {"vllm", "duckdb"}),
         "aspect_mentions": _out("One row per review x aspect mentioned: polarity (lexicon, else LLM, else "
                                 "undecided) and the quote it rests on.", {"vllm", "duckdb"}),
@@ -73,8 +87,9 @@ def review_extractions(context: dg.AssetExecutionContext, reviews: pd.DataFrame,
                      f"{'all reviews' if size is None else f'a stratified sample of {size} per restaurant'}")
     t0 = time.perf_counter()
     calibration = llm.label_calibration()
-    out = analyse_reviews(rev, size, llm.run, LLMCache(settings.llm_cache_path), llm.model_name,
-                          chunk_size=settings.llm_chunk_size, progress=context.log.info, calibration=calibration)
+    with retry_when_unavailable():
+        out = analyse_reviews(rev, size, llm.run, LLMCache(settings.llm_cache_path), llm.model_name,
+                              chunk_size=settings.llm_chunk_size, progress=context.log.info, calibration=calibration)
     usage = {**llm.usage(out.jobs.results, time.perf_counter() - t0), "prompt_version": PROMPT_VERSION,
              "cache_hits": out.jobs.cache_hits, "llm_calls": out.jobs.llm_calls, "llm_chunks": out.jobs.chunks}
     context.log.info(f"cache hits {out.jobs.cache_hits}, LLM calls {out.jobs.llm_calls}")
@@ -97,7 +112,7 @@ def review_extractions(context: dg.AssetExecutionContext, reviews: pd.DataFrame,
         mentions_by_source=dg.MetadataValue.json({k: int(v) for k, v in by_source.items()}),
         dropped_quotes=out.dropped_quotes, reviews_read=len(rev), **usage))
 
-    bad_schema = s[~s["label"].isin(LABELS) | ~s["confidence"].between(0, 1)]
+    bad_schema = s[~s["label"].isin(LABELS) | (s["confidence"].notna() & ~s["confidence"].between(0, 1))]
     yield dg.AssetCheckResult(asset_key="sentiments", check_name="sentiments_match_schema", passed=bad_schema.empty,
                               metadata={"bad_rows": len(bad_schema), "rows": len(s)})
     sums = ratios[["positive_ratio", "negative_ratio", "neutral_ratio"]].sum(axis=1)
@@ -197,8 +212,9 @@ def summaries(context: dg.AssetExecutionContext, aspect_prevalence: pd.DataFrame
     briefs = build_briefs(prev, hl, _of_run(top_k_contexts, keys), counts,
                           sentiment_ratios(_of_run(sentiments, keys), counts))
     t0 = time.perf_counter()
-    out = write_summaries(briefs, prev, hl, llm.run, LLMCache(settings.llm_cache_path), llm.model_name,
-                          chunk_size=settings.llm_chunk_size, progress=context.log.info)
+    with retry_when_unavailable():
+        out = write_summaries(briefs, prev, hl, llm.run, LLMCache(settings.llm_cache_path), llm.model_name,
+                              chunk_size=settings.llm_chunk_size, progress=context.log.info)
     usage = {**llm.usage(out.jobs.results, time.perf_counter() - t0), "prompt_version": PROMPT_VERSION,
              "cache_hits": out.jobs.cache_hits, "llm_calls": out.jobs.llm_calls}
     s = out.summaries

@@ -16,6 +16,7 @@ counted, never invented or repaired into something the reviewer did not write.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -27,15 +28,15 @@ from .lexicon import Mention, detect
 from .prompts import PROMPT_VERSION, extract_messages, language_of
 from .runner import Job, JobsOutcome, Runner, run_jobs
 from .sampling import stratified_sample
-from .schemas import CONFIDENCE, LABELS, ExtractOut, extract_schema, extract_validator
+from .schemas import LABELS, ExtractOut, extract_schema, extract_validator
 
 SENTIMENT_COLUMNS = ["restaurant_id", "review_id", "label", "llm_label", "confidence", "logprob_positive",
                      "logprob_negative", "logprob_neutral", "rating", "rating_label", "agrees_with_rating", "stratum",
                      "weight", "model", "prompt_version", "cached"]
 MENTION_COLUMNS = ["restaurant_id", "review_id", "aspect", "polarity", "polarity_source", "lexicon_polarity",
                    "llm_polarity", "quote", "in_scope", "prompt_version"]
-#: output budget: label + confidence + ~10 tokens per aspect field
-BASE_TOKENS, TOKENS_PER_ASPECT = 24, 10
+#: output budget: the label + ~10 tokens per aspect field
+BASE_TOKENS, TOKENS_PER_ASPECT = 16, 10
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,14 @@ def final_label(obj: ExtractOut, calibration: LabelCalibration | None) -> str:
     if calibration is None or not obj.label_logprobs:
         return obj.label
     return calibration.decide(obj.label_logprobs)
+
+
+def confidence_of(label: str, lp: dict[str, float] | None) -> float | None:
+    """The probability of ``label`` among the three labels, from their log-probabilities."""
+    if not lp:
+        return None
+    z = {k: math.exp(v) for k, v in lp.items()}
+    return z[label] / sum(z.values())
 
 
 def _with_logprobs(obj: ExtractOut, result) -> ExtractOut:
@@ -126,7 +135,8 @@ def analyse_reviews(reviews: pd.DataFrame, sample_size: int | None, runner: Runn
         label = final_label(obj, calibration)
         lp = obj.label_logprobs or {}
         sent.append({"restaurant_id": r.restaurant_id, "review_id": r.review_id, "label": label, "llm_label": obj.label,
-                     "confidence": CONFIDENCE[obj.confidence], **{f"logprob_{k}": lp.get(k) for k in LABELS},
+                     "confidence": confidence_of(label, obj.label_logprobs),
+                     **{f"logprob_{k}": lp.get(k) for k in LABELS},
                      "rating": rating, "rating_label": rl,
                      "agrees_with_rating": None if rl is None else rl == label, "stratum": r.stratum,
                      "weight": r.weight, "model": model, "prompt_version": prompt_version, "cached": was_cached})

@@ -21,7 +21,7 @@ part of the cache key.
 
 from __future__ import annotations
 
-PROMPT_VERSION = "2026-11-26.6"
+PROMPT_VERSION = "2026-11-26.7"
 _HANGUL = (0xAC00, 0xD7A3)
 
 
@@ -51,26 +51,26 @@ SYSTEM = {
 # The examples are deliberately generic (not the sample data's sentences): a clearly worded
 # opinion is positive or negative, sarcasm and curt put-downs are negative, "neutral" is for
 # reviews that state no preference, and a mixed review takes the side that dominates. Chosen on
-# the first (development) half of the NSMC movies: 0.63 -> 0.67 for the generated label, n=200.
+# the first (development) half of the NSMC movies: 0.63 -> 0.69 for the generated label, n=200
+# (with the sarcasm examples, and without a confidence field).
 EXTRACT_TASK = {
     "ko": (
         "리뷰 하나를 읽고 답하세요.\n"
         "- label: 글쓴이가 만족했으면 positive, 불만족하거나 실망했으면 negative. 비꼬는 말, 짧은 혹평, 다른 것과 "
         "비교한 깎아내림도 negative입니다. 만족인지 불만족인지 전혀 알 수 없을 때만 neutral.\n"
-        "- confidence: low, medium, high.\n"
         "- aspects: 주어진 측면마다 리뷰가 그 측면을 좋게 말하면 positive, 나쁘게 말하면 negative, "
         "좋지도 나쁘지도 않게 말하면 neutral.\n\n"
         "예시\n<review>\n육수가 깊고 진해서 해장으로 딱이에요. 대신 자리가 좁아서 불편했어요\n</review>\n"
         "측면: 맛, 분위기\n"
-        '답: {"label":"positive","confidence":"medium","aspects":{"맛":"positive","분위기":"negative"}}\n\n'
+        '답: {"label":"positive","aspects":{"맛":"positive","분위기":"negative"}}\n\n'
         "예시\n<review>\n와 이 돈 받고 이걸 파시네요 대단하십니다\n</review>\n측면: 없음\n"
-        '답: {"label":"negative","confidence":"high"}\n\n'
+        '답: {"label":"negative"}\n\n'
         "예시\n<review>\n비추\n</review>\n측면: 없음\n"
-        '답: {"label":"negative","confidence":"high"}\n\n'
+        '답: {"label":"negative"}\n\n'
         "예시\n<review>\n점심 메뉴는 세 가지 있고 가격은 동네 평균이에요\n</review>\n측면: 가격\n"
-        '답: {"label":"neutral","confidence":"medium","aspects":{"가격":"neutral"}}\n\n'
+        '답: {"label":"neutral","aspects":{"가격":"neutral"}}\n\n'
         "예시\n<review>\n인생 최고의 한 끼 ㅠㅠ 감동\n</review>\n측면: 없음\n"
-        '답: {"label":"positive","confidence":"high"}\n\n'
+        '답: {"label":"positive"}\n\n'
         "이제 이 리뷰에 답하세요.\n"
     ),
     "en": (
@@ -78,16 +78,15 @@ EXTRACT_TASK = {
         "- label: positive if the writer was satisfied, negative if dissatisfied or disappointed; sarcasm, curt "
         "put-downs and unfavourable comparisons are negative too. neutral only when satisfaction cannot be told at "
         "all.\n"
-        "- confidence: low, medium or high.\n"
         "- aspects: for each given aspect, positive if the review speaks well of it, negative if badly, "
         "neutral if neither.\n\n"
         "Example\n<review>\nRich broth, perfect on a cold day. The seats were cramped though\n</review>\n"
         "Aspects: 맛, 분위기\n"
-        'Answer: {"label":"positive","confidence":"medium","aspects":{"맛":"positive","분위기":"negative"}}\n\n'
+        'Answer: {"label":"positive","aspects":{"맛":"positive","분위기":"negative"}}\n\n'
         "Example\n<review>\nWow, they actually charge money for this. Impressive\n</review>\nAspects: none\n"
-        'Answer: {"label":"negative","confidence":"high"}\n\n'
+        'Answer: {"label":"negative"}\n\n'
         "Example\n<review>\nThree lunch options, prices like anywhere else around here\n</review>\nAspects: 가격\n"
-        'Answer: {"label":"neutral","confidence":"medium","aspects":{"가격":"neutral"}}\n\n'
+        'Answer: {"label":"neutral","aspects":{"가격":"neutral"}}\n\n'
         "Now answer for this review.\n"
     ),
 }

@@ -14,16 +14,16 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator
 
 LABELS = ("positive", "negative", "neutral")
-CONFIDENCE = {"low": 0.5, "medium": 0.75, "high": 0.95}
 MAX_SUMMARY_CHARS = 250
 
 Polarity = Literal["positive", "negative", "neutral"]
 
 
 def extract_schema(aspects: list[str]) -> dict:
-    props: dict = {"label": {"type": "string", "enum": list(LABELS)},
-                   "confidence": {"type": "string", "enum": list(CONFIDENCE)}}
-    required = ["label", "confidence"]
+    # no confidence field: it would cost ~6 output tokens per review, and the label's own
+    # log-probabilities give a calibrated one (extract.py)
+    props: dict = {"label": {"type": "string", "enum": list(LABELS)}}
+    required = ["label"]
     if aspects:
         props["aspects"] = {
             "type": "object",
@@ -36,7 +36,6 @@ def extract_schema(aspects: list[str]) -> dict:
 
 class ExtractOut(BaseModel):
     label: Polarity
-    confidence: Literal["low", "medium", "high"]
     aspects: dict[str, Polarity] = Field(default_factory=dict)
     #: the engine's log-probabilities of each label where the label was generated (not model output)
     label_logprobs: dict[str, float] | None = None

@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any, Callable, Protocol
 
 from .scheduler import SchedulerConfig, order_requests, plan_batches, run_with_split
-from .types import (EngineOverloadedError, LLMError, LLMRequest, LLMResult, StructuredOutputError)
+from .types import (EngineOverloadedError, LLMError, LLMRequest, LLMResult, LLMUnavailableError,
+                    StructuredOutputError)
 
 log = logging.getLogger(__name__)
 #: top log-probabilities returned per generated token for requests with ``choices``
@@ -98,6 +99,10 @@ class VLLMOfflineBackend:
         )
         if not cpu:
             kwargs["gpu_memory_utilization"] = gpu_memory_utilization
+        else:
+            # vLLM's CPU default is 128-token KV blocks, and the prefix cache only reuses whole blocks:
+            # 32 lets a review-sized suffix reuse all but <32 tokens of the shared prompt prefix
+            kwargs["block_size"] = 32
         if max_num_seqs:
             kwargs["max_num_seqs"] = max_num_seqs
         kwargs.update(engine_kwargs)
@@ -263,14 +268,23 @@ class OpenAIServerBackend:
 
         return tenacity.Retrying(**self._retry_policy())
 
+    def _transient(self):
+        import httpx
+
+        return (RetryableHTTPError, httpx.TimeoutException, httpx.TransportError)
+
     def count_prompt_tokens(self, messages: list[dict]) -> int:
         """Exact count from the server's tokenizer (vLLM's /tokenize applies the chat template)."""
-        for attempt in self._retrying():
-            with attempt:
-                r = self._sync.post("/tokenize", json={"model": self.model_name, "messages": messages,
-                                                       "add_generation_prompt": True})
-                self._raise_for_status(r)
-                return int(r.json()["count"])
+        try:
+            for attempt in self._retrying():
+                with attempt:
+                    r = self._sync.post("/tokenize", json={"model": self.model_name, "messages": messages,
+                                                           "add_generation_prompt": True})
+                    self._raise_for_status(r)
+                    return int(r.json()["count"])
+        except self._transient() as exc:
+            raise LLMUnavailableError(f"LLM server {self.base_url} unavailable after {self.max_attempts} attempts "
+                                      f"(tokenize): {type(exc).__name__}: {exc}") from exc
         raise AssertionError("unreachable")
 
     @staticmethod
@@ -281,7 +295,12 @@ class OpenAIServerBackend:
             raise LLMError(f"HTTP {r.status_code} from the LLM server: {r.text[:500]}")
 
     def generate(self, requests: list[LLMRequest], priorities: list[int]) -> list[LLMResult]:
-        return asyncio.run(self._generate(requests, priorities))
+        try:
+            return asyncio.run(self._generate(requests, priorities))
+        except self._transient() as exc:
+            raise LLMUnavailableError(
+                f"LLM server {self.base_url} unavailable after {self.max_attempts} attempts: "
+                f"{type(exc).__name__}: {exc}", [r.request_id for r in requests]) from exc
 
     async def _generate(self, requests: list[LLMRequest], priorities: list[int]) -> list[LLMResult]:
         import httpx

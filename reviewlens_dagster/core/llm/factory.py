@@ -11,7 +11,22 @@ from typing import Callable
 from .engine import LLMEngine, OpenAIServerBackend, VLLMOfflineBackend
 from .models import get_preset, resolve_model
 from .scheduler import SchedulerConfig
-from .types import LLMResult
+from .types import EngineStartError, LLMResult
+
+#: words in vLLM's start-up errors that mean the model and its KV cache do not fit
+_MEMORY_WORDS = ("memory", "kv cache", "out of memory", "oom", "num_gpu_blocks", "cache blocks")
+
+
+def start_error(model: str, path: str, exc: Exception) -> EngineStartError:
+    """What to change when vLLM cannot start, from its error."""
+    text = f"{type(exc).__name__}: {exc}"
+    if any(w in text.lower() for w in _MEMORY_WORDS):
+        hint = ("not enough memory for the model and its KV cache: on a CPU lower VLLM_CPU_KVCACHE_SPACE (GiB, "
+                "default 2) or free RAM; on a GPU lower gpu_memory_utilization or max_model_len, or use a GPU with "
+                "more memory")
+    else:
+        hint = f"check that {path} holds a complete model (delete it to convert again) and that vLLM is installed"
+    return EngineStartError(f"could not start vLLM with {model}: {hint}. Cause: {text[:500]}")
 
 log = logging.getLogger(__name__)
 
@@ -44,5 +59,9 @@ def build_engine(cfg: LLMConfig, metrics_sink: Callable[[list[LLMResult]], None]
     else:
         path = resolve_model(cfg.preset, cfg.model_cache_dir, progress)
         progress(f"starting vLLM with {preset.display_name} ({path})")
-        backend = VLLMOfflineBackend(path, preset.display_name, max_model_len=max_len, max_num_seqs=cfg.max_num_seqs)
+        try:
+            backend = VLLMOfflineBackend(path, preset.display_name, max_model_len=max_len,
+                                         max_num_seqs=cfg.max_num_seqs)
+        except Exception as exc:  # re-raised as EngineStartError with what to change
+            raise start_error(preset.display_name, str(path), exc) from exc
     return LLMEngine(backend, sched, metrics_sink=metrics_sink, progress=progress)

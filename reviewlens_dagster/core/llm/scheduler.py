@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Sequence, TypeVar
 
-from .types import EngineBatchError, LLMRequest
+from .types import EngineBatchError, LLMRequest, LLMUnavailableError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -77,8 +77,8 @@ def run_with_split(
     """
     try:
         return fn(batch)
-    except EngineBatchError:
-        raise
+    except (EngineBatchError, LLMUnavailableError):
+        raise  # already final, or the server is down: splitting would only multiply the waiting
     except Exception as exc:  # engine errors, out-of-memory: split and retry
         if len(batch) == 1:
             last = exc

@@ -75,3 +75,13 @@ class StructuredOutputError(LLMError):
 
 class EngineOverloadedError(LLMError):
     """More pending requests than the engine's bound."""
+
+
+class LLMUnavailableError(LLMError):
+    """The LLM server did not answer (429 / 5xx / timeouts / connection errors) even after the
+    client's own retries: transient, so the Dagster step asks for a retry (committed results are
+    kept in the LLM cache, the retry makes only the missing calls)."""
+
+
+class EngineStartError(LLMError):
+    """The in-process engine could not start; the message says what to change."""
