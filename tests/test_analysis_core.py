@@ -87,8 +87,8 @@ def test_extraction_rows_cache_and_incremental_commits(tmp_path):
     logs = []
     out = analyse_reviews(_reviews(), None, _runner(backend), cache, "double", chunk_size=2, progress=logs.append)
     assert out.jobs.llm_calls == 6 and out.jobs.cache_hits == 0
-    # the first chunk holds one request (it warms the shared prompt prefix), then chunks of 2
-    assert [len(c) for c in backend.calls] == [1, 2, 2, 1] and len(logs) == 4
+    # shortest first, in chunks of 2, each committed before the next
+    assert [len(c) for c in backend.calls] == [2, 2, 2] and len(logs) == 3
     assert logs[-1].startswith("LLM 6/6 requests, 2/2 restaurants complete")
     s = out.sentiments.set_index("review_id")
     assert s.loc["ra-2", "label"] == "negative" and s.loc["ra-2", "agrees_with_rating"]
@@ -102,7 +102,7 @@ def test_extraction_rows_cache_and_incremental_commits(tmp_path):
     assert np.allclose(ratios[["positive_ratio", "negative_ratio", "neutral_ratio"]].sum(axis=1), 1)
 
     again = analyse_reviews(_reviews(), None, _runner(backend), cache, "double")
-    assert again.jobs.llm_calls == 0 and again.jobs.cache_hits == 6 and len(backend.calls) == 4
+    assert again.jobs.llm_calls == 0 and again.jobs.cache_hits == 6 and len(backend.calls) == 3
     pd.testing.assert_frame_equal(again.aspect_mentions, out.aspect_mentions)
     other = analyse_reviews(_reviews(), None, _runner(backend), cache, "other-model")
     assert other.jobs.llm_calls == 6  # a new model misses the cache
@@ -123,13 +123,13 @@ def test_a_crash_mid_run_keeps_the_committed_chunks(tmp_path):
     with pytest.raises(RuntimeError, match="engine died"):
         analyse_reviews(_reviews(), None, failing, cache, "double", chunk_size=2)
     committed = {r for c in calls[:2] for r in c}
-    assert len(committed) == 3
+    assert len(committed) == 4
     rerun = []
     out = analyse_reviews(_reviews(), None, lambda q, v: rerun.append([r.request_id for r in q]) or
                           _runner(DoubleBackend(answers={"*": analysis_answer}))(q, v), cache, "double", chunk_size=2)
     assert {r for c in rerun for r in c} == {f"extract:{r.restaurant_id}:{r.review_id}" for r in _reviews().itertuples()} \
         - committed
-    assert out.jobs.cache_hits == 3 and out.jobs.llm_calls == 3
+    assert out.jobs.cache_hits == 4 and out.jobs.llm_calls == 2
 
 
 def test_review_text_is_delimited_as_data_and_shared_prefix_first():
@@ -158,6 +158,7 @@ def test_strengths_and_weaknesses_follow_the_counts():
     assert status == {"맛": "strength", "양": "too_few", "가격": "mixed", "주차": "weakness"}
     p = prev.set_index("aspect")
     assert (p.at["양", "undecided"], p.at["양", "decided"], p.at["맛", "positive_share"]) == (1, 1, pytest.approx(8 / 9))
+    assert p.at["주차", "evidence_review_ids"] == ["v10", "v11", "v12"] and len(p.at["맛", "evidence_review_ids"]) == 5
     hl = highlights(prev, _mentions(rows), {"v3": 1})
     taste = hl[hl.aspect == "맛"].iloc[0]
     assert taste.polarity == "strength" and taste.prevalence == "맛: 언급한 리뷰 9개 중 8개 긍정 (89%)"
@@ -259,3 +260,20 @@ def test_label_calibration_and_server_logprobs():
     lp = choice_logprobs_from_tokens(("positive", "negative", "neutral"), content)
     assert lp == {"positive": -0.3, "negative": -1.6, "neutral": pytest.approx(-2.6)}
     assert choice_logprobs_from_tokens(("positive",), [{"token": "x", "logprob": 0.0}]) is None
+
+
+def test_a_failing_chunk_does_not_stop_the_others(tmp_path):
+    """A request that stays invalid fails its chunk; the other chunks are committed and the error
+    names the restaurant concerned."""
+    from reviewlens_dagster.core.analysis.runner import PartialAnalysisError
+
+    def answer(req):
+        return '{"label": "posi' if req.request_id == "extract:ra:ra-2" else analysis_answer(req)
+
+    cache = LLMCache(tmp_path / "cache.duckdb")
+    with pytest.raises(PartialAnalysisError, match=r"failed for 1 restaurant\(s\) \(ra\)") as err:
+        analyse_reviews(_reviews(), None, _runner(DoubleBackend(answers={"*": answer})), cache, "double", chunk_size=2)
+    assert set(err.value.failed) == {"ra"} and "extract:ra:ra-2" in err.value.request_ids
+    again = analyse_reviews(_reviews(), None, _runner(DoubleBackend(answers={"*": analysis_answer})), cache, "double",
+                            chunk_size=2)
+    assert again.jobs.cache_hits == 4 and again.jobs.llm_calls == 2  # only the failed chunk is asked again

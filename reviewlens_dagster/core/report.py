@@ -65,20 +65,6 @@ def restaurant_report(warehouse: Path, ids: list[str]) -> pd.DataFrame:
     return df[df["restaurant_id"].isin(ids)].sort_values("restaurant_id").reset_index(drop=True)
 
 
-def read_partitions(warehouse: Path | str, table: str, restaurant_ids: list[str], columns: list[str]) -> pd.DataFrame:
-    """Rows of ``table`` for the given restaurants; an empty frame when the table does not exist."""
-    if not Path(warehouse).exists():
-        return pd.DataFrame(columns=columns)
-    con = duckdb.connect(str(warehouse))
-    try:
-        if table not in _tables(con):
-            return pd.DataFrame(columns=columns)
-        return con.execute(f"select * from {SCHEMA}.{table} where restaurant_id in (select unnest(?::varchar[]))",
-                           [list(restaurant_ids)]).df()
-    finally:
-        con.close()
-
-
 def read_table(warehouse: Path | str, table: str, columns: list[str]) -> pd.DataFrame:
     """Every row of ``table`` (all partitions); an empty frame when the table does not exist.
     For figures that span partitions (comparison groups), which a partitioned input cannot give."""

@@ -32,7 +32,7 @@ STORED = {"partition_expr": "restaurant_id"}
 #: an LLM server that stays unavailable after the client's own retries (429 / 5xx / timeouts):
 #: the step is retried this many times, this long apart; what was committed is not asked again
 LLM_STEP_RETRIES, LLM_RETRY_WAIT_S = 2, 60
-WITH_IDS = {**STORED, "list_columns": ["review_ids"]}
+WITH_IDS = {**STORED, "list_columns": ["review_ids", "evidence_review_ids"]}
 
 
 def _out(description: str, kinds: set[str], metadata: dict = STORED) -> dg.AssetOut:
@@ -145,7 +145,8 @@ HIGHLIGHT_CHECKS = [
 @dg.multi_asset(
     outs={
         "aspect_prevalence": _out("Per restaurant and aspect: mentions over all reviews, positive / negative / "
-                                  "neutral / undecided counts and shares, and the derived status.", {"python", "duckdb"}),
+                                  "neutral / undecided counts and shares, the derived status and evidence review "
+                                  "ids.", {"python", "duckdb"}, WITH_IDS),
         "strengths": _out("Strengths and weaknesses derived from aspect_prevalence by a documented rule, each with "
                           "its prevalence, evidence review ids and a representative quote.", {"python", "duckdb"},
                           WITH_IDS),

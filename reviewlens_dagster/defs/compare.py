@@ -58,7 +58,8 @@ def comparisons(context: dg.AssetExecutionContext, strengths: pd.DataFrame, rest
         if len(g):
             charts.append(grouped_bar_chart(g["aspect"].tolist(), {
                 rid: g["positive_share"].tolist(),
-                "comparison group": g["group_positive_share"].fillna(0.0).tolist()},
+                # no bar where the group is too small to give a figure
+                "comparison group": g["group_positive_share"].tolist()},
                 f"{rid}: positive share per aspect vs comparison group"))
     too_small = int((out["group_level"] == TOO_SMALL).sum())
     context.log.info(f"compared {out['restaurant_id'].nunique()}/{len(keys)} restaurants; "

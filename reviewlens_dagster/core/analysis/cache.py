@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from ..db import retry_locked
 
@@ -48,11 +49,14 @@ class LLMCache:
         """entries: (key, task, model, prompt_version, output)."""
         if not entries:
             return
+        rows = pd.DataFrame([(k, t, m, v, json.dumps(o, ensure_ascii=False)) for k, t, m, v, o in entries],
+                            columns=["key", "task", "model", "prompt_version", "output"])
         con = duckdb.connect(str(self.path))
         try:
             con.execute(DDL)
-            con.executemany(
-                "insert or replace into llm_cache (key, task, model, prompt_version, output) values (?, ?, ?, ?, ?)",
-                [(k, t, m, v, json.dumps(o, ensure_ascii=False)) for k, t, m, v, o in entries])
+            con.register("incoming_rows", rows)
+            # one statement for the chunk (a row-by-row executemany took ~0.1 s per 32 entries)
+            con.execute("insert or replace into llm_cache (key, task, model, prompt_version, output) "
+                        "select key, task, model, prompt_version, output::json from incoming_rows")
         finally:
             con.close()

@@ -26,7 +26,8 @@ import pandas as pd
 from ..aspects import ASPECTS
 
 PREVALENCE_COLUMNS = ["restaurant_id", "aspect", "n_reviews", "mentions", "mention_share", "positive", "negative",
-                      "neutral", "undecided", "decided", "positive_share", "negative_share", "neutral_share", "status"]
+                      "neutral", "undecided", "decided", "positive_share", "negative_share", "neutral_share", "status",
+                      "evidence_review_ids"]
 HIGHLIGHT_COLUMNS = ["restaurant_id", "polarity", "aspect", "text", "prevalence", "supporting", "decided", "mentions",
                      "n_reviews", "share", "mention_share", "review_ids", "quote"]
 MAX_EVIDENCE = 5
@@ -64,6 +65,9 @@ def aspect_prevalence(mentions: pd.DataFrame, review_counts: dict[str, int],
                "decided": decided,
                **{f"{p}_share": (counts[p] / decided if decided else None) for p in ("positive", "negative", "neutral")}}
         row["status"] = status_of({**row, **{k: v or 0.0 for k, v in row.items() if k.endswith("_share")}}, rule)
+        # evidence: reviews holding the aspect's prevailing opinion (of its decided mentions)
+        side = "negative" if row["status"] == "weakness" else max(counts, key=lambda p: (counts[p], p == "positive"))
+        row["evidence_review_ids"] = g.loc[g["polarity"] == side, "review_id"].head(MAX_EVIDENCE).tolist()
         rows.append(row)
     out = pd.DataFrame(rows, columns=PREVALENCE_COLUMNS)
     out["_order"] = out["aspect"].map(lambda a: ASPECTS.index(a) if a in ASPECTS else len(ASPECTS))
