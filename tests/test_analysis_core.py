@@ -15,6 +15,7 @@ from reviewlens_dagster.core.analysis.lexicon import clauses, detect
 from reviewlens_dagster.core.analysis.prevalence import HighlightRule, aspect_prevalence, highlights
 from reviewlens_dagster.core.analysis.prompts import extract_messages, language_of
 from reviewlens_dagster.core.analysis.sampling import allocate, stratified_sample
+from reviewlens_dagster.core.analysis.schemas import extract_schema, extract_validator
 from reviewlens_dagster.core.analysis.summarize import build_briefs, contradictions, copies_review, write_summaries
 from reviewlens_dagster.core.compare import TOO_SMALL, GroupConfig, aspect_comparisons, compare_strengths, comparison_group
 from reviewlens_dagster.core.llm.engine import LLMEngine
@@ -277,3 +278,18 @@ def test_a_failing_chunk_does_not_stop_the_others(tmp_path):
     again = analyse_reviews(_reviews(), None, _runner(DoubleBackend(answers={"*": analysis_answer})), cache, "double",
                             chunk_size=2)
     assert again.jobs.cache_hits == 4 and again.jobs.llm_calls == 2  # only the failed chunk is asked again
+
+
+def test_a_cached_output_that_no_longer_validates_is_asked_again(tmp_path):
+    from reviewlens_dagster.core.analysis.runner import Job, run_jobs
+    from reviewlens_dagster.core.llm.types import LLMRequest
+
+    cache = LLMCache(tmp_path / "cache.duckdb")
+    cache.put_many([("k1", "extract", "double", "v", {"label": "positive", "aspects": {"맛": "positive"}})])
+    req = LLMRequest("extract:r:v1", [{"role": "user", "content": "양이 많아요"}],
+                     json_schema=extract_schema(["양"]), max_tokens=30)
+    logs = []
+    out = run_jobs([Job("extract", "r", "k1", req, extract_validator(["양"]))],
+                   _runner(DoubleBackend(answers={"*": analysis_answer})), cache, "double", "v", progress=logs.append)
+    assert out.llm_calls == 1 and out.parsed["extract:r:v1"][0].aspects == {"양": "positive"}
+    assert logs[0] == "1 cached LLM output(s) no longer valid: asked again"

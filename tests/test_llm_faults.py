@@ -21,8 +21,7 @@ import pytest
 from reviewlens_dagster.core.analysis.schemas import extract_schema, extract_validator
 from reviewlens_dagster.core.llm import factory
 from reviewlens_dagster.core.llm.engine import LLMEngine, OpenAIServerBackend
-from reviewlens_dagster.core.llm.types import (EngineStartError, LLMRequest, LLMUnavailableError,
-                                               StructuredOutputError)
+from reviewlens_dagster.core.llm.types import EngineStartError, LLMRequest, LLMUnavailableError
 from reviewlens_dagster.defs import analysis as analysis_defs
 
 from . import fault_worker
@@ -205,13 +204,16 @@ def test_server_down_for_good_raises_unavailable(server):
 def test_malformed_json_from_the_server_fails_loudly_and_commits_nothing(server, tmp_path):
     from reviewlens_dagster.core.analysis.cache import LLMCache
     from reviewlens_dagster.core.analysis.extract import analyse_reviews
+    from reviewlens_dagster.core.analysis.runner import PartialAnalysisError
 
     _Server.answer = '{"label":"posi'  # cut off: not JSON, and the repair answer is cut off too
     engine = LLMEngine(_backend(server))
     reviews = pd.DataFrame({"restaurant_id": ["r"], "review_id": ["v1"], "text": ["맛있어요"], "rating": [5.0]})
     cache = LLMCache(tmp_path / "cache.duckdb")
-    with pytest.raises(StructuredOutputError, match="extract:r:v1"):
+    with pytest.raises(PartialAnalysisError, match=r"failed for 1 restaurant\(s\) \(r\).*StructuredOutputError.*"
+                                                   r"extract:r:v1") as err:
         analyse_reviews(reviews, None, lambda q, v: engine.run(q, v), cache, "m")
+    assert err.value.request_ids == ["extract:r:v1"]
     assert cache.get_many([]) == {} and not (tmp_path / "cache.duckdb").exists()  # nothing partial stored
 
 

@@ -105,7 +105,8 @@ def plan_extraction(reviews: pd.DataFrame, sample: pd.DataFrame, mentions: dict[
     for r in sample.itertuples():
         text = text_by[r.review_id]
         aspects = [m.aspect for m in mentions.get(r.review_id, [])]
-        key = cache_key("extract", model, prompt_version, [(r.review_id, text)])
+        # the aspects asked about are part of the key: a lexicon change asks again, never misreads
+        key = cache_key("extract", model, prompt_version, [(r.review_id, text), ("aspects", ",".join(aspects))])
         jobs.append(Job("extract", r.restaurant_id, key, extraction_request(
             f"extract:{r.restaurant_id}:{r.review_id}", text, aspects,
             {"partition": r.restaurant_id, "asset": "sentiments"}), extract_validator(aspects),

@@ -81,9 +81,16 @@ def run_jobs(jobs: list[Job], runner: Runner, cache: LLMCache | None, model: str
         raise ValueError(f"duplicate request ids among {len(ids)} jobs")
     cached = cache.get_many([j.key for j in jobs]) if cache else {}
     parsed: dict[str, tuple[Any, bool]] = {}
+    stale = 0
     for j in jobs:
         if j.key in cached:
-            parsed[j.request.request_id] = (j.validator(cached[j.key]), True)
+            try:
+                parsed[j.request.request_id] = (j.validator(cached[j.key]), True)
+            except ValueError:  # pydantic's ValidationError too: an entry this code cannot use is a miss
+                stale += 1
+    say = progress or (lambda m: None)
+    if stale:
+        say(f"{stale} cached LLM output(s) no longer valid: asked again")
     misses = sorted((j for j in jobs if j.request.request_id not in parsed), key=_prompt_chars)
     if not misses:
         return JobsOutcome(parsed, [], 0.0, 0)
@@ -92,7 +99,6 @@ def run_jobs(jobs: list[Job], runner: Runner, cache: LLMCache | None, model: str
         per_restaurant[j.restaurant_id] = per_restaurant.get(j.restaurant_id, 0) + 1
     size = max(1, chunk_size)
     chunks = [misses[i:i + size] for i in range(0, len(misses), size)]
-    say = progress or (lambda m: None)
     results: list[LLMResult] = []
     t0 = time.perf_counter()
     out_tokens = 0
