@@ -138,6 +138,7 @@ class VLLMOfflineBackend:
         params = [
             SamplingParams(
                 max_tokens=r.max_tokens, temperature=r.temperature, seed=0,
+                repetition_penalty=r.repetition_penalty,
                 logprobs=TOP_LOGPROBS if r.choices else None,
                 structured_outputs=(StructuredOutputsParams(json=r.json_schema, disable_any_whitespace=True)
                                     if r.json_schema else None),
@@ -338,6 +339,8 @@ class OpenAIServerBackend:
         }
         if req.choices:
             body["logprobs"], body["top_logprobs"] = True, TOP_LOGPROBS
+        if req.repetition_penalty != 1.0:
+            body["repetition_penalty"] = req.repetition_penalty  # a vLLM extension of the OpenAI API
         if req.json_schema:
             body["response_format"] = {"type": "json_schema",
                                        "json_schema": {"name": "output", "schema": req.json_schema, "strict": True}}
@@ -455,7 +458,7 @@ class LLMEngine:
                 src = by_id[rid]
                 repairs.append(LLMRequest(
                     request_id=rid, json_schema=src.json_schema, max_tokens=src.max_tokens, temperature=src.temperature,
-                    tags={**src.tags, "repair": "1"}, choices=src.choices,
+                    tags={**src.tags, "repair": "1"}, choices=src.choices, repetition_penalty=src.repetition_penalty,
                     messages=[*src.messages, {"role": "assistant", "content": results[rid].text},
                               {"role": "user", "content": REPAIR_INSTRUCTION.format(error=err[:300])}],
                 ))

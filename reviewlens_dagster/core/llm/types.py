@@ -14,6 +14,8 @@ class LLMRequest:
     json_schema: dict | None = None
     max_tokens: int = 256
     temperature: float = 0.0
+    #: > 1 discourages tokens already used (vLLM's repetition_penalty): small models loop in prose
+    repetition_penalty: float = 1.0
     tags: dict[str, str] = field(default_factory=dict)  # e.g. asset, partition
     submitted_at: float = field(default_factory=time.monotonic)
     #: filled by the engine: exact prompt token count (the model's tokenizer, chat template applied)
