@@ -111,6 +111,7 @@ class VLLMOfflineBackend:
         self.llm = LLM(**kwargs)
         self.tokenizer = self.llm.get_tokenizer()
         self._ids: dict[str, list[int]] = {}
+        self._first_tokens: dict[tuple[str, ...], dict[str, int]] = {}
 
     def prompt_ids(self, messages: list[dict]) -> list[int]:
         """Token ids of the chat-templated prompt; memoized between counting and generating."""
@@ -163,7 +164,8 @@ class VLLMOfflineBackend:
                 e2e_ms = ttft_ms + decode_s * 1000.0
             results.append(LLMResult(
                 request_id=req.request_id, text=comp.text, prompt_tokens=len(out.prompt_token_ids or []),
-                output_tokens=n_out, cached_prompt_tokens=getattr(out, "num_cached_tokens", None), queue_ms=queue_ms, ttft_ms=ttft_ms, tpot_ms=tpot_ms, e2e_ms=e2e_ms,
+                output_tokens=n_out, cached_prompt_tokens=getattr(out, "num_cached_tokens", None),
+                queue_ms=queue_ms, ttft_ms=ttft_ms, tpot_ms=tpot_ms, e2e_ms=e2e_ms,
                 priority=pri, model=self.model_name, finish_reason=comp.finish_reason, tags=dict(req.tags),
                 choice_logprobs=self._choice_logprobs(req.choices, comp) if req.choices else None,
             ))
@@ -171,7 +173,10 @@ class VLLMOfflineBackend:
 
     def _choice_logprobs(self, choices: tuple[str, ...], completion) -> dict[str, float] | None:
         """Log-probabilities of each choice's first token where the first of them was generated."""
-        first = {c: self.tokenizer.encode(c, add_special_tokens=False)[0] for c in choices}
+        first = self._first_tokens.get(choices)
+        if first is None:
+            first = self._first_tokens[choices] = {c: self.tokenizer.encode(c, add_special_tokens=False)[0]
+                                                   for c in choices}
         wanted = set(first.values())
         for i, tid in enumerate(completion.token_ids):
             if tid in wanted and completion.logprobs and i < len(completion.logprobs):
