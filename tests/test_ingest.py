@@ -155,3 +155,29 @@ def test_parse_cache_misses_on_change_prunes_and_survives_corruption(tmp_path):
     assert cache.misses == 1 and list(scan.reviews["review_id"]) == ["a1"]
     assert entry.read_text(encoding="utf-8").startswith("{")  # rewritten
     assert scan_folder(folder, cache=ParsedFileCache(store)).files_from_cache == 1
+
+
+@pytest.mark.parametrize("raw, expected", [("4점", 4.0), ("4.5 점", 4.5), ("4,5", 4.5), ("★★★★☆", 4.0), ("★☆☆☆☆", 1.0),
+                                           ("4/5", 4.0), ("8/10", 4.0), ("80/100", 4.0), (3, 3.0)])
+def test_korean_rating_notations(raw, expected):
+    from reviewlens_dagster.core.ingest import parse_rating
+
+    assert parse_rating(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["abc", "별 네 개", True, "4/7", "-1"])
+def test_rating_notations_that_stay_invalid(raw):
+    from reviewlens_dagster.core.ingest import parse_rating
+
+    with pytest.raises(ValueError):
+        parse_rating(raw)
+
+
+@pytest.mark.parametrize("raw, expected", [("2021년 7월 3일", "2021-07-03"), ("2021년7월3일 14:05", "2021-07-03 14:05"),
+                                           ("2021.07.03", "2021-07-03"), ("21.07.03.", "2021-07-03"),
+                                           ("2024-05-06T10:00:00+09:00", "2024-05-06T10:00:00+09:00"),
+                                           ("3일 전", "3일 전")])
+def test_korean_date_notations(raw, expected):
+    from reviewlens_dagster.core.ingest import normalize_date
+
+    assert normalize_date(raw) == expected

@@ -281,6 +281,43 @@ def _as_str(value) -> str:
     return str(value).strip()
 
 
+_STARS = re.compile(r"^\s*([★☆]+)\s*$")
+_POINTS = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*(?:점|stars?)?\s*(?:/\s*(5|10|100))?\s*$", re.IGNORECASE)
+_KO_DATE = re.compile(r"^\s*(\d{2}|\d{4})\s*년\s*(\d{1,2})\s*월\s*(\d{1,2})\s*일?(.*)$")
+_DOT_DATE = re.compile(r"^\s*(\d{2}|\d{4})[./](\d{1,2})[./](\d{1,2})\.?(\s.*)?$")
+
+
+def parse_rating(value) -> float:
+    """A star rating as Korean exports write it: ``4``, ``4.5``, ``4,5``, ``4점``, ``★★★★☆`` (full stars
+    counted), ``4/5``, ``8/10`` and ``80/100`` (scaled to 1-5). Raises ValueError otherwise."""
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not a rating")
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value)
+    stars = _STARS.match(text)
+    if stars:
+        return float(stars.group(1).count("★"))
+    m = _POINTS.match(text)
+    if not m:
+        raise ValueError(f"not a rating: {text[:40]!r}")
+    number = float(m.group(1).replace(",", "."))
+    return number * 5.0 / float(m.group(2)) if m.group(2) else number
+
+
+def normalize_date(text: str) -> str:
+    """Korean date notations to ISO before parsing: ``2021년 7월 3일`` and ``2021.07.03`` /
+    ``21.07.03.`` (two-digit years are 20xx) -> ``2021-07-03`` (a time after them is kept). Other
+    text is returned as it is. Relative dates ("3일 전", "어제") are not resolved here."""
+    for rx in (_KO_DATE, _DOT_DATE):
+        m = rx.match(text)
+        if m:
+            year = int(m.group(1)) + (2000 if len(m.group(1)) == 2 else 0)
+            rest = (m.group(4) or "").strip()
+            return f"{year:04d}-{int(m.group(2)):02d}-{int(m.group(3)):02d}" + (f" {rest}" if rest else "")
+    return text
+
+
 def validate_record(rec: dict, max_text_chars: int) -> tuple[dict | None, str | None]:
     """Validate one record with canonical keys. Returns (clean row, None) or (None, reason)."""
     out: dict = {}
@@ -318,7 +355,7 @@ def validate_record(rec: dict, max_text_chars: int) -> tuple[dict | None, str | 
         out["rating"] = None
     else:
         try:
-            value = float(str(rating).strip().replace(",", "."))
+            value = parse_rating(rating)
         except ValueError:
             return None, f"rating {str(rating)[:40]!r} is not a number"
         if math.isnan(value) or not 1.0 <= value <= 5.0:
@@ -330,7 +367,8 @@ def validate_record(rec: dict, max_text_chars: int) -> tuple[dict | None, str | 
         out["created_at"] = None
     else:
         try:
-            ts = pd.to_datetime(created, utc=True, format="mixed") if isinstance(created, str) else pd.to_datetime(created, utc=True)
+            ts = (pd.to_datetime(normalize_date(created), utc=True, format="mixed") if isinstance(created, str)
+                  else pd.to_datetime(created, utc=True))
         except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
             return None, f"created_at {str(created)[:40]!r} is not a date"
         if pd.isna(ts):
