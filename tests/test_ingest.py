@@ -181,3 +181,20 @@ def test_korean_date_notations(raw, expected):
     from reviewlens_dagster.core.ingest import normalize_date
 
     assert normalize_date(raw) == expected
+
+
+def test_relative_dates_count_back_from_the_file_time(tmp_path):
+    import os
+
+    from reviewlens_dagster.core.ingest import normalize_date, read_review_file
+
+    as_of = pd.Timestamp("2026-11-26 10:30", tz="UTC")
+    assert normalize_date("3일 전", as_of) == "2026-11-23T10:30:00+00:00"
+    assert normalize_date("2시간 전", as_of) == "2026-11-26T08:30:00+00:00"
+    assert normalize_date("어제", as_of) == "2026-11-25T00:00:00+00:00"
+    assert normalize_date("3일 전") == "3일 전"  # no reference time: left as it is (and rejected)
+    f = tmp_path / "app.csv"
+    f.write_text("review_id,restaurant_id,text,created_at\nx1,r1,좋아요,3일 전\nx2,r1,좋아요,1개월 전\n", encoding="utf-8")
+    os.utime(f, (as_of.timestamp(), as_of.timestamp()))
+    rows = {r["review_id"]: r["created_at"] for r in read_review_file(f).rows}
+    assert rows == {"x1": pd.Timestamp("2026-11-23 10:30"), "x2": pd.Timestamp("2026-10-27 10:30")}

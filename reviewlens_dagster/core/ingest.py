@@ -305,10 +305,26 @@ def parse_rating(value) -> float:
     return number * 5.0 / float(m.group(2)) if m.group(2) else number
 
 
-def normalize_date(text: str) -> str:
+_RELATIVE = re.compile(r"^\s*(\d+)\s*(초|분|시간|일|주|달|개월|년)\s*전\s*$")
+_RELATIVE_WORDS = {"방금": 0, "방금 전": 0, "오늘": 0, "어제": 1, "그제": 2, "그저께": 2, "엊그제": 2}
+_UNIT_DAYS = {"초": 1 / 86400, "분": 1 / 1440, "시간": 1 / 24, "일": 1, "주": 7, "달": 30, "개월": 30, "년": 365}
+
+
+def normalize_date(text: str, as_of: pd.Timestamp | None = None) -> str:
     """Korean date notations to ISO before parsing: ``2021년 7월 3일`` and ``2021.07.03`` /
-    ``21.07.03.`` (two-digit years are 20xx) -> ``2021-07-03`` (a time after them is kept). Other
-    text is returned as it is. Relative dates ("3일 전", "어제") are not resolved here."""
+    ``21.07.03.`` (two-digit years are 20xx) -> ``2021-07-03`` (a time after them is kept).
+    Relative dates as delivery apps show them ("방금", "어제", "3일 전", "2시간 전", "1개월 전" =
+    30 days, "1년 전" = 365 days) are resolved against ``as_of`` (the file's modification time when
+    read from a file); without ``as_of`` they stay as they are. Other text is returned as it is."""
+    if as_of is not None:
+        t = text.strip()
+        days = _RELATIVE_WORDS.get(t)
+        m = _RELATIVE.match(t)
+        if m:
+            days = int(m.group(1)) * _UNIT_DAYS[m.group(2)]
+        if days is not None:
+            when = as_of - pd.Timedelta(days=days)
+            return (when.normalize() if t in _RELATIVE_WORDS and days else when).isoformat()
     for rx in (_KO_DATE, _DOT_DATE):
         m = rx.match(text)
         if m:
@@ -318,8 +334,10 @@ def normalize_date(text: str) -> str:
     return text
 
 
-def validate_record(rec: dict, max_text_chars: int) -> tuple[dict | None, str | None]:
-    """Validate one record with canonical keys. Returns (clean row, None) or (None, reason)."""
+def validate_record(rec: dict, max_text_chars: int,
+                    as_of: pd.Timestamp | None = None) -> tuple[dict | None, str | None]:
+    """Validate one record with canonical keys. Returns (clean row, None) or (None, reason).
+    ``as_of``: the time relative dates ("3일 전") count back from."""
     out: dict = {}
     rid = rec.get("review_id")
     if _is_missing(rid):
@@ -367,7 +385,7 @@ def validate_record(rec: dict, max_text_chars: int) -> tuple[dict | None, str | 
         out["created_at"] = None
     else:
         try:
-            ts = (pd.to_datetime(normalize_date(created), utc=True, format="mixed") if isinstance(created, str)
+            ts = (pd.to_datetime(normalize_date(created, as_of), utc=True, format="mixed") if isinstance(created, str)
                   else pd.to_datetime(created, utc=True))
         except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
             return None, f"created_at {str(created)[:40]!r} is not a date"
@@ -413,12 +431,14 @@ def read_review_file(path: Path, source_name: str | None = None, max_text_chars:
 
     rows: list[dict] = []
     rejections: list[Rejection] = []
+    # relative dates ("3일 전") count back from the file's modification time (UTC)
+    as_of = pd.Timestamp(path.stat().st_mtime, unit="s", tz="UTC")
     for number, rec, error, raw in records:
         if error is not None:
             rejections.append(Rejection(source, number, error, _preview(raw)))
             continue
         canon = {mapping[k]: v for k, v in rec.items() if k in mapping}
-        row, reason = validate_record(canon, max_text_chars)
+        row, reason = validate_record(canon, max_text_chars, as_of)
         if reason is not None:
             rid = canon.get("review_id")
             rest = canon.get("restaurant_id")

@@ -25,7 +25,7 @@ from .ingest import FileResult, Rejection, file_fingerprint, read_review_file
 log = logging.getLogger(__name__)
 
 #: bump when read_review_file / validate_record change what they produce for the same bytes
-PARSER_VERSION = "2026-11-26.1"  # Korean rating and date notations
+PARSER_VERSION = "2026-11-26.2"  # Korean rating, date and relative-date notations
 _SUFFIX = ".parsed.json"
 
 
