@@ -93,7 +93,6 @@ class ExtractionOutput:
     sentiments: pd.DataFrame
     aspect_mentions: pd.DataFrame
     review_counts: dict[str, int]
-    sample_sizes: dict[str, int]
     dropped_quotes: int
     jobs: JobsOutcome
 
@@ -158,8 +157,7 @@ def analyse_reviews(reviews: pd.DataFrame, sample_size: int | None, runner: Runn
         {"confidence": "float64", "rating": "float64", "agrees_with_rating": "boolean", "weight": "float64",
          **{f"logprob_{k}": "float64" for k in LABELS}})
     mention_df = pd.DataFrame(rows, columns=MENTION_COLUMNS).astype({"in_scope": "bool"})
-    return ExtractionOutput(sent_df, mention_df, reviews.groupby("restaurant_id").size().to_dict(),
-                            sample.groupby("restaurant_id").size().to_dict(), dropped, outcome)
+    return ExtractionOutput(sent_df, mention_df, reviews.groupby("restaurant_id").size().to_dict(), dropped, outcome)
 
 
 def sentiment_ratios(sentiments: pd.DataFrame, review_counts: dict[str, int] | None = None) -> pd.DataFrame:

@@ -1,12 +1,15 @@
 """Summaries written from the counts, not from raw reviews.
 
 Per restaurant three rows:
-- ``overall``: written by the LLM from the aspect table (mentions, positive / negative / neutral
-  counts, status) and a few quotes: the representative quote of each strength and weakness (so
-  a minority complaint can be quoted) and the restaurant's most representative review (TOP-K
-  rank 1). The text is then read back with the lexicon: if it describes an aspect with the
-  polarity opposite to the counts, or an aspect nobody mentioned, it is replaced by the
-  template below (``source = template``, the reason in ``note``), never published as is.
+- ``overall``: written by the LLM from the aspect table (strengths, weaknesses and mixed aspects
+  with their counts, the estimated sentiment shares) and a few quotes: the representative quote
+  of each strength and weakness, taken from the TOP-K context first (so a minority complaint can
+  be quoted); the two most representative reviews (TOP-K ranks 1-2) when no aspect stands out. A
+  whole review as context invites the model to copy it (seen with the `small` model), so it is
+  not added otherwise. The text is then read back (:func:`summary_problems`): if it describes an
+  aspect with the polarity opposite to the counts or an aspect nobody mentioned, leaves out every
+  weakness, copies a quote or repeats itself, it is replaced by the template below
+  (``source = template``, the reason in ``note``), never published as is.
 - ``positive`` / ``negative``: deterministic text from the strengths / weaknesses with their
   prevalence, or an explicit "no clear weakness found in N reviews".
 Cited review ids are the quotes' reviews.
@@ -145,8 +148,13 @@ def contradictions(text: str, prevalence: pd.DataFrame) -> list[str]:
     return problems
 
 
+def copied_from(text: str, sources: list[str], min_chars: int = MIN_COPY_CHARS) -> list[str]:
+    """The sources (reviews, quotes) of at least ``min_chars`` characters that ``text`` contains verbatim."""
+    return [src for src in sources if len(src) >= min_chars and src in text]
+
+
 def copies_review(text: str, reviews: list[str]) -> bool:
-    return any(len(r) >= MIN_COPY_CHARS and r in text for r in reviews)
+    return bool(copied_from(text, reviews))
 
 
 def _sentences(text: str) -> list[str]:
@@ -160,7 +168,7 @@ def summary_problems(text: str, prevalence: pd.DataFrame, quotes: list[str]) -> 
     weaknesses = set(prevalence.loc[prevalence["status"] == "weakness", "aspect"])
     if weaknesses and not weaknesses & {m.aspect for m in detect(text)}:
         problems.append(f"leaves out the weaknesses {sorted(weaknesses)}")
-    copied = [q for q in quotes if len(q) >= MIN_QUOTE_COPY_CHARS and q in text]
+    copied = copied_from(text, quotes, MIN_QUOTE_COPY_CHARS)
     if copied or text.strip() in quotes:
         problems.append(f"copies a quote: {(copied or [text])[0][:40]}")
     sentences = _sentences(text)
