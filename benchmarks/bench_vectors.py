@@ -21,7 +21,7 @@ def _settings(root: Path):
     base = Settings.from_env()
     return replace(base, data_dir=root, incoming_dir=root / "incoming", warehouse_path=root / "w.duckdb",
                    metrics_path=root / "m.duckdb", llm_cache_path=root / "c.duckdb", qdrant_path=root / "qdrant", qdrant_url=None,
-                   parse_cache_dir=root / "parsed")
+                   sources_path=root / "sources.yaml", manifest_path=root / "staged_files.json")
 
 
 def _asset_once(base: Path) -> dict:
@@ -37,13 +37,11 @@ def _asset_once(base: Path) -> dict:
     s = _settings(root)
     write_sample(s.incoming_dir)
     (s.incoming_dir / "ground_truth.json").unlink()
-    from reviewlens_dagster.core.ingest import scan_folder
-
-    keys = scan_folder(s.incoming_dir).restaurant_ids
     (root / "home").mkdir()
     with dg.instance_for_test(temp_dir=str(root / "home")) as inst:
-        inst.add_dynamic_partitions(RESTAURANTS, keys)
         defs = build_defs(s)
+        defs.resolve_job_def("staging_job").execute_in_process(instance=inst)  # adds the partitions
+        keys = inst.get_dynamic_partitions(RESTAURANTS)
         job = defs.resolve_job_def(PIPELINE_JOB)
         job.execute_in_process(instance=inst, tags=range_tags(keys), asset_selection=[dg.AssetKey("reviews")])
         res = job.execute_in_process(
@@ -56,7 +54,7 @@ def _asset_once(base: Path) -> dict:
 def bench_asset_vs_raw(reps: int = 5) -> dict:
     """Raw encoder vs the asset, interleaved ``reps`` times (paired ratios: robust to load drift)."""
     from reviewlens_dagster.core.embed import USEEmbedder
-    from reviewlens_dagster.core.ingest import scan_folder
+    from reviewlens_dagster.core.staging import scan_folder
     from reviewlens_dagster.sample import write_sample
 
     base = Path(tempfile.mkdtemp(prefix="bench-vec-"))

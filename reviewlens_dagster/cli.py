@@ -47,36 +47,32 @@ def _instance():
 def cmd_run(args: argparse.Namespace) -> int:
     import signal
 
-    from .core.ingest import scan_folder
-
     # SIGTERM (a scheduler stopping the job, `kill`) stops the run like Ctrl-C: the LLM results
     # committed so far stay in the cache and the engine is shut down by the resource's teardown
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    from .defs.automation import PIPELINE_JOB, QUARANTINE_JOB, range_tags
+    from .defs.automation import PIPELINE_JOB, STAGING_JOB, range_tags
     from .defs.partitions import RESTAURANTS
     from .definitions import build_defs
 
     settings = Settings.from_env()
     files = ensure_incoming(settings)
     print(f"incoming: {settings.incoming_dir} ({len(files)} file(s))")
-    scan = scan_folder(settings.incoming_dir, settings.max_text_chars)
-    ids = scan.restaurant_ids
+    instance = _instance()
+    defs = build_defs(settings)
+    t0 = time.perf_counter()
+    # stage once (new and changed files only; adds the restaurant partitions), then fan out
+    staged = defs.resolve_job_def(STAGING_JOB).execute_in_process(instance=instance, raise_on_error=True)
+    meta = materialization_metadata(staged, "staged_reviews")
+    print(f"{STAGING_JOB}: {meta.get('files_parsed', 0)} of {meta.get('files', 0)} file(s) parsed, "
+          f"{meta.get('dagster/row_count', 0)} reviews of {meta.get('restaurants', 0)} restaurant(s) staged")
+    ids = _staged_restaurants(defs)
     if args.restaurants:
         ids = ids[: args.restaurants]
     if not ids:
         print("no valid reviews in the incoming folder", file=sys.stderr)
         return 1
-    instance = _instance()
-    known = set(instance.get_dynamic_partitions(RESTAURANTS))
-    new = [i for i in ids if i not in known]
-    if new:
-        instance.add_dynamic_partitions(RESTAURANTS, new)
     # A range over dynamic partitions follows insertion order: run the restaurants as one range.
     ordered = [k for k in instance.get_dynamic_partitions(RESTAURANTS) if k in set(ids)]
-    defs = build_defs(settings)
-    t0 = time.perf_counter()
-    q = defs.resolve_job_def(QUARANTINE_JOB).execute_in_process(instance=instance, raise_on_error=True)
-    print(f"{QUARANTINE_JOB}: {'success' if q.success else 'FAILED'}")
     # one single-run backfill range over every restaurant; on a CPU the LLM stage (the slow
     # part: ~10 s of CPU per analysed review) covers the first N restaurants unless asked for all
     import dagster as dg
@@ -106,6 +102,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     print_report(settings, ordered)
     print_serving(settings)
     return 0 if ok else 1
+
+
+def materialization_metadata(result, key: str) -> dict:
+    """Metadata values of asset ``key``'s materialization in an execute_in_process result."""
+    for ev in result.get_asset_materialization_events():
+        mat = ev.event_specific_data.materialization
+        if mat.asset_key.to_user_string() == key:
+            return {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
+    return {}
+
+
+def _staged_restaurants(defs) -> list[str]:
+    """Every restaurant (partition key) in the staged table, in key order."""
+    from .defs.resources import ReviewLensSettings
+
+    settings: ReviewLensSettings = defs.resources["settings"]
+    with settings.staging_store() as store:
+        return store.restaurant_keys()
 
 
 def _default_llm_restaurants(settings: Settings) -> int:

@@ -13,18 +13,17 @@ def build_defs(settings: Settings | None = None, resources: dict | None = None) 
     settings = settings or Settings.from_env()
     return dg.Definitions(
         assets=[
-            ingest.reviews, ingest.rejected_reviews,
+            ingest.staging, ingest.reviews,
             vectors.review_embeddings, vectors.restaurant_vectors, vectors.top_k_contexts,
             analysis.review_extractions, analysis.aspect_highlights, analysis.summaries,
             compare.comparisons, reporting.llm_serving_report,
         ],
         asset_checks=checks.review_checks,
-        jobs=[automation.pipeline_job, automation.ingest_job, automation.quarantine_job, automation.reporting_job],
-        sensors=[automation.make_incoming_sensor(
-                     str(settings.incoming_dir), settings.max_text_chars, running=settings.automation,
-                     parse_cache_dir=str(settings.parse_cache_dir) if settings.parse_cache_dir else None),
+        jobs=[automation.pipeline_job, automation.ingest_job, automation.staging_job, automation.reporting_job],
+        sensors=[automation.make_incoming_sensor(settings),
+                 automation.make_fanout_sensor(running=settings.automation),
                  automation.make_automation_sensor(running=settings.automation)],
-        schedules=[automation.nightly_refresh_schedule, automation.nightly_quarantine_schedule],
+        schedules=[automation.nightly_refresh_schedule, automation.nightly_staging_schedule],
         resources={**build_resources(settings), **(resources or {})},
         executor=dg.in_process_executor,
     )

@@ -6,8 +6,10 @@ must be quarantined, and whether the whole file must be quarantined.
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
+import zipfile
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +25,7 @@ class Case:
     content: bytes
     valid_ids: set[str] = field(default_factory=set)
     rejected: int = 0
+    warnings: int = 0  # rows kept with an optional field set to NULL (or helpful_count to 0)
     fatal: bool = False
     why: str = ""
 
@@ -34,6 +37,14 @@ def _csv(rows: list[str], header: str = HEADER, encoding: str = "utf-8", newline
 
 def _jsonl(objs: list) -> bytes:
     return "".join((o if isinstance(o, str) else json.dumps(o, ensure_ascii=False)) + "\n" for o in objs).encode()
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
 
 
 def _parquet(df: pd.DataFrame) -> bytes:
@@ -60,7 +71,8 @@ def cases() -> list[Case]:
         Case("bad_ratings.csv", _csv([
             "br1,r_rate,좋아요,abc,", "br2,r_rate,좋아요,7,", "br3,r_rate,좋아요,0,", "br4,r_rate,좋아요,-1,",
             "br5,r_rate,좋아요,4.5,", "br6,r_rate,좋아요,,", "br7,r_rate,좋아요,NaN,",
-        ]), {"br5", "br6"}, rejected=5, why="ratings not numbers / out of 1-5"),
+        ]), {"br1", "br2", "br3", "br4", "br5", "br6", "br7"}, warnings=5,
+             why="an unreadable or out-of-range rating is NULL with a warning, the review is kept"),
         Case("duplicates.jsonl", _jsonl([
             {"review_id": "d1", "restaurant_id": "r_dup", "text": "첫 버전", "created_at": "2024-01-01"},
             {"review_id": "d1", "restaurant_id": "r_dup", "text": "최신 버전", "created_at": "2024-03-01"},
@@ -73,16 +85,16 @@ def cases() -> list[Case]:
             "s2,\"r1\"\"x\",맛있어요,5,",
             "\"s3' OR '1'='1\",r_sql,맛있어요,5,",
             "s4,r_sql,정상 리뷰,5,",
-        ]), {"s4"}, rejected=3, why="quotes and SQL in ids"),
+        ]), {"s1", "s2", "s4"}, rejected=1, why="quotes and SQL in restaurant ids get a safe key; in review ids rejected"),
         Case("weird..name...csv", _csv(["p1,../../etc/passwd,리뷰,5,", "p2,r_path,정상,5,", "p3,..,리뷰,3,"]),
-             {"p2"}, rejected=2, why="'../' in ids; dots in the file name are fine"),
+             {"p1", "p2", "p3"}, why="'../' in restaurant ids gets a safe key; dots in the file name are fine"),
         Case("mixed_types.jsonl", _jsonl([
             {"review_id": 101, "restaurant_id": "r_mixed", "text": "숫자 id", "rating": "5", "helpful_count": "3"},
             {"review_id": "m2", "restaurant_id": "r_mixed", "text": ["리스트"], "rating": 4},
             {"review_id": "m3", "restaurant_id": "r_mixed", "text": "불리언 별점", "rating": True},
             {"review_id": "m4", "restaurant_id": "r_mixed", "text": 12345, "rating": 3.0},
             {"review_id": "m5", "restaurant_id": "r_mixed", "text": "음수 도움", "helpful_count": -2},
-        ]), {"101", "m4"}, rejected=3, why="numbers as ids and text, lists, booleans"),
+        ]), {"101", "m3", "m4", "m5"}, rejected=1, warnings=2, why="numbers as ids and text, lists, booleans"),
         Case("bad_json.jsonl", _jsonl([
             '{"review_id": "j1", "restaurant_id": "r_json", "text": "좋아요"',
             '["not", "an", "object"]',
@@ -95,14 +107,15 @@ def cases() -> list[Case]:
         Case("missing_values.csv", _csv([",r_miss,리뷰,5,", "n2,,리뷰,5,", "n3,r_miss,   ,5,", "n4,r_miss,정상,,"]),
              {"n4"}, rejected=3, why="empty ids and whitespace text"),
         Case("bad_dates.csv", _csv(["dt1,r_date,리뷰,5,yesterday-ish", "dt2,r_date,리뷰,5,2024-13-45", "dt3,r_date,리뷰,5,2024-05-06T10:00:00+09:00"]),
-             {"dt3"}, rejected=2, why="unparseable dates"),
+             {"dt1", "dt2", "dt3"}, warnings=2, why="unparseable dates: NULL with a warning"),
         Case("korean_notations.csv", _csv(["kn1,r_kn,별점 표기,4점,2021년 7월 3일", "kn2,r_kn,별 표기,★★★★☆,21.07.03.",
                                            "kn3,r_kn,점 날짜,8/10,2021.07.03 14:05", "kn4,r_kn,틀린 별점,7점,2021.07.03",
                                            "kn5,r_kn,틀린 날짜,4점,2021년 13월 40일"]),
-             {"kn1", "kn2", "kn3"}, rejected=2, why="Korean rating and date notations; out-of-range ones still rejected"),
+             {"kn1", "kn2", "kn3", "kn4", "kn5"}, warnings=2,
+             why="Korean rating and date notations; out-of-range ones NULL with a warning"),
         Case("relative_dates.csv", _csv(["rd1,r_rel,배달앱,5,3일 전", "rd2,r_rel,배달앱,4,어제", "rd3,r_rel,배달앱,5,방금",
                                          "rd4,r_rel,배달앱,5,3일전에"]),
-             {"rd1", "rd2", "rd3"}, rejected=1, why="relative dates count back from the file's modification time"),
+             {"rd1", "rd2", "rd3", "rd4"}, warnings=1, why="relative dates count back from the file's modification time"),
         Case("aliases.csv", _csv(["a1,r_alias,별점 별칭 테스트,4,2024-01-01"], header="ID,Store_ID,Review,Stars,Date\n"),
              {"a1"}, why="common column aliases"),
         Case("korean_header.csv", _csv(["k1,r_kor,한글 헤더,5,2024-01-01"], header="리뷰id,식당id,내용,별점,작성일\n"),
@@ -114,6 +127,26 @@ def cases() -> list[Case]:
         Case("unclosed_quote.csv", _csv(["u1,r_quote,정상,5,", "u2,r_quote,\"닫히지 않은 따옴표,5,"]),
              {"u1"}, rejected=1, why="unterminated quote"),
         Case("header_only.csv", HEADER.encode(), why="no rows: nothing to ingest, nothing lost"),
+        Case("hangul_ids.csv", _csv(["hg1,교촌치킨-홍대점,바삭해요,5,2024-01-01", "hg2,Pizza Hut Gangnam,치즈가 많아요,4,",
+                                     "hg3,\"BBQ, 강남역점\",양념이 맛있어요,5,", "hg4,  ,빈 id,3,"]),
+             {"hg1", "hg2", "hg3"}, rejected=1, why="Hangul, spaces and commas in restaurant ids: safe partition keys"),
+        Case("semicolon.csv", "review_id;restaurant_id;text;rating\nsc1;r_semi;세미콜론, 쉼표도 있어요;5\n".encode(),
+             {"sc1"}, why="semicolon-delimited export (sniffed)"),
+        Case("pipe.csv", "review_id|restaurant_id|text\npp1|r_pipe|파이프 구분\npp2|r_pipe|두 번째\n".encode(),
+             {"pp1", "pp2"}, why="pipe-delimited export (sniffed)"),
+        Case("utf16le.csv", _csv(["w1,r_u16,유니코드 16,5,"], encoding="utf-16-le"), {"w1"}, why="UTF-16 LE without BOM"),
+        Case("utf16be.csv", _csv(["w2,r_u16,빅 엔디언,4,"], encoding="utf-16-be"), {"w2"}, why="UTF-16 BE without BOM"),
+        Case("stray_nul.csv", _csv([f"nul{i},r_nul,정상 리뷰 {i},5," for i in range(50)] + ["nulx,r_nul,널\x00바이트,4,",
+                                    "nul\x00y,r_nul,id에 널,4,"]),
+             {f"nul{i}" for i in range(50)} | {"nulx"}, rejected=1, why="a NUL byte is the row's problem, not the file's"),
+        Case("reviews.csv.gz", gzip.compress(_csv(["gz1,r_gz,압축 파일,5,2024-01-01", "gz2,r_gz,두 번째,4,"])),
+             {"gz1", "gz2"}, why="gzip-compressed CSV"),
+        Case("bad.csv.gz", b"\x1f\x8b\x08\x00 not really gzip", fatal=True, rejected=1, why="corrupt gzip"),
+        Case("export.zip", _zip({"a.csv": _csv(["z1,r_zip,압축 첫 파일,5,"]),
+                                 "b.jsonl": _jsonl([{"review_id": "z2", "restaurant_id": "r_zip", "text": "둘째"}])}),
+             {"z1", "z2"}, why="a .zip of a CSV and a JSONL"),
+        Case("odd.zip", _zip({"readme.md": b"# notes", "c.csv": _csv(["z3,r_zip2,정상,5,"])}),
+             {"z3"}, rejected=1, why="a member of an unsupported type is quarantined, the others are read"),
     ]
 
 

@@ -43,7 +43,8 @@ def make_settings(root: Path, **overrides) -> Settings:
         warehouse_path=root / "warehouse.duckdb",
         metrics_path=root / "metrics.duckdb",
         llm_cache_path=root / "llm_cache.duckdb",
-        parse_cache_dir=root / "parsed",
+        sources_path=root / "sources.yaml",
+        manifest_path=root / "staged_files.json",
         qdrant_path=root / "qdrant",
         qdrant_url=None,
         **overrides,
@@ -74,7 +75,7 @@ def instance(workdir):
 
 def copy_sample(sample_dir: Path, incoming: Path, restaurants: set[str] | None = None) -> None:
     """Copy sample files into ``incoming``; with ``restaurants``, keep only their rows (as CSV)."""
-    from reviewlens_dagster.core.ingest import scan_folder
+    from reviewlens_dagster.core.staging import scan_folder
 
     if restaurants is None:
         for f in sample_dir.glob("reviews_*"):
@@ -82,7 +83,8 @@ def copy_sample(sample_dir: Path, incoming: Path, restaurants: set[str] | None =
         return
     scan = scan_folder(sample_dir, files=sorted(sample_dir.glob("reviews_*")))
     df = scan.reviews[scan.reviews["restaurant_id"].isin(restaurants)]
-    df.drop(columns=["source_file", "source_row", "content_hash"]).to_csv(incoming / "subset.csv", index=False)
+    df.drop(columns=["source_file", "source_row", "content_hash", "source_restaurant_id"]).to_csv(
+        incoming / "subset.csv", index=False)
 
 
 def read_table(settings: Settings, name: str):
@@ -100,3 +102,10 @@ def materialization_metadata(result, key: str) -> dict:
     """Metadata of the materialization of asset ``key`` in an execute_in_process result."""
     mats = [e.event_specific_data.materialization for e in result.all_events if e.is_step_materialization]
     return next(m for m in mats if m.asset_key == dg.AssetKey(key)).metadata
+
+
+def stage(defs, instance) -> dict:
+    """Run the staging job (what the incoming sensor requests); returns staged_reviews' metadata."""
+    result = defs.resolve_job_def("staging_job").execute_in_process(instance=instance)
+    assert result.success
+    return materialization_metadata(result, "staged_reviews")

@@ -19,11 +19,10 @@ import dagster as dg
 
 from reviewlens_dagster.core.llm.engine import LLMEngine
 from reviewlens_dagster.defs.automation import PIPELINE_JOB, range_tags
-from reviewlens_dagster.defs.partitions import RESTAURANTS
 from reviewlens_dagster.defs.resources import LLMEngineResource
 from reviewlens_dagster.definitions import build_defs
 
-from .conftest import make_settings
+from .conftest import make_settings, stage
 from .doubles import DoubleBackend, analysis_answer
 
 REVIEWS = {
@@ -90,12 +89,11 @@ def run(workdir: Path, instance: dg.DagsterInstance, delay_s: float = 0.0, marke
         calls_log: str = "") -> dg.ExecuteInProcessResult:
     settings = make_settings(workdir, llm_chunk_size=CHUNK)
     write_reviews(settings.incoming_dir)
-    keys = list(REVIEWS)
-    known = set(instance.get_dynamic_partitions(RESTAURANTS))
-    instance.add_dynamic_partitions(RESTAURANTS, [k for k in keys if k not in known])
+    keys = sorted(REVIEWS)
     llm = FaultLLMResource(model_cache_dir=str(workdir / "models"), metrics_db=str(settings.metrics_path),
                            delay_s=delay_s, marker=marker, calls_log=calls_log)
     defs = build_defs(settings, resources={"llm": llm})
+    stage(defs, instance)  # adds the partitions; nothing to do on a re-run
     return defs.resolve_job_def(PIPELINE_JOB).execute_in_process(instance=instance, tags=range_tags(keys),
                                                                  raise_on_error=False)
 

@@ -14,12 +14,12 @@ import dagster as dg
 import pytest
 
 from reviewlens_dagster.core.llm.engine import LLMEngine
-from reviewlens_dagster.defs.automation import AUTOMATION_SENSOR, INGEST_JOB, PIPELINE_JOB
+from reviewlens_dagster.defs.automation import AUTOMATION_SENSOR, INGEST_JOB, PIPELINE_JOB, STAGING_JOB
 from reviewlens_dagster.defs.partitions import RESTAURANTS
 from reviewlens_dagster.defs.resources import LLMEngineResource
 from reviewlens_dagster.definitions import build_defs
 
-from .conftest import make_settings, read_table
+from .conftest import make_settings, read_table, stage
 from .doubles import DoubleBackend, analysis_answer
 
 DOWNSTREAM = ["review_embeddings", "restaurant_vectors", "top_k_contexts", "sentiments", "aspect_mentions",
@@ -57,22 +57,37 @@ class Daemon:
     def __init__(self, defs: dg.Definitions, instance: dg.DagsterInstance):
         self.defs, self.instance = defs, instance
         self.sensor = defs.resolve_sensor_def("incoming_reviews_sensor")
-        self.sensor_cursor = None
-        self.automation_cursor = None
+        self.fanout = defs.resolve_sensor_def("staged_changes_sensor")
+        self.sensor_cursor = self.fanout_cursor = self.automation_cursor = None
+        self.staging_runs = 0
 
-    def tick_incoming(self) -> list[dg.RunRequest]:
+    def tick_incoming(self) -> list[str]:
+        """The incoming sensor, the staging run it requests, then the fan-out sensor and the `reviews`
+        runs it requests; returns the partitions those runs refreshed."""
         result = self.sensor(dg.build_sensor_context(instance=self.instance, cursor=self.sensor_cursor,
                                                      definitions=self.defs))
         if isinstance(result, dg.SkipReason):
             return []
-        for req in result.dynamic_partitions_requests:
-            self.instance.add_dynamic_partitions(RESTAURANTS, list(req.partition_keys))
-        for req in result.run_requests:
-            job = self.defs.resolve_job_def(req.job_name)
-            kwargs = {"partition_key": req.partition_key} if req.partition_key else {}
-            assert job.execute_in_process(instance=self.instance, tags=req.tags, **kwargs).success
         self.sensor_cursor = result.cursor
-        return list(result.run_requests)
+        self.staging_runs += len(result.run_requests)
+        for req in result.run_requests:
+            assert req.job_name == STAGING_JOB
+            assert self.defs.resolve_job_def(STAGING_JOB).execute_in_process(instance=self.instance, tags=req.tags).success
+        fan = self.fanout(dg.build_sensor_context(instance=self.instance, cursor=self.fanout_cursor,
+                                                  definitions=self.defs))
+        self.fanout_cursor = fan.cursor
+        order = self.instance.get_dynamic_partitions(RESTAURANTS)
+        refreshed = []
+        for req in fan.run_requests or []:
+            job = self.defs.resolve_job_def(INGEST_JOB)
+            if req.partition_key:
+                assert job.execute_in_process(instance=self.instance, partition_key=req.partition_key).success
+                refreshed.append(req.partition_key)
+            else:
+                start, end = req.tags["dagster/asset_partition_range_start"], req.tags["dagster/asset_partition_range_end"]
+                assert job.execute_in_process(instance=self.instance, tags=req.tags).success
+                refreshed += order[order.index(start): order.index(end) + 1]
+        return sorted(refreshed)
 
     def tick_automation(self) -> dict[str, set[str]]:
         """One automation tick: executes the requested partitions, returns them per asset."""
@@ -124,16 +139,11 @@ def test_new_file_refreshes_only_its_restaurant(automated, instance):
 
     # the daemon is already ticking when the first file lands (conditions track changes between ticks)
     assert daemon.tick_automation() == {name: set() for name in DOWNSTREAM}
-    # first file: three new partitions, `reviews` only from the incoming sensor
-    requests = daemon.tick_incoming()
-    assert sorted(r.partition_key for r in requests if r.job_name == INGEST_JOB) == ["ra", "rb", "rc"]
+    # first file: one staging run, three new partitions, `reviews` from the fan-out sensor
+    assert daemon.tick_incoming() == ["ra", "rb", "rc"]
+    assert daemon.staging_runs == 1
     assert _materializations(instance, "review_embeddings", "ra") == 0
-    # the sensor parsed the file once; the three ingest runs read it from the parse cache
-    assert len(list(settings.parse_cache_dir.glob("*.parsed.json"))) == 1
-    for rid in REVIEWS:
-        (record,) = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=dg.AssetKey("reviews"), asset_partitions=[rid]), limit=5).records
-        assert record.asset_materialization.metadata["files_from_parse_cache"].value == 1
+    assert daemon.tick_incoming() == []  # nothing changed: no run at all
     # the automation sensor takes the chain from there, in one tick (downstream of requested counts)
     requested = daemon.tick_automation()
     assert requested == {name: {"ra", "rb", "rc"} for name in DOWNSTREAM}
@@ -147,8 +157,8 @@ def test_new_file_refreshes_only_its_restaurant(automated, instance):
 
     # a new file with a new (negative) review of `ra` only
     _write(settings.incoming_dir / "late.csv", [["ra-new", "ra", "직원이 불친절해요", 1, "치킨", "강남", "2026-06-01"]])
-    requests = daemon.tick_incoming()
-    assert sorted(r.partition_key for r in requests if r.job_name == INGEST_JOB) == ["ra"]
+    assert daemon.tick_incoming() == ["ra"]
+    assert daemon.staging_runs == 2
     requested = daemon.tick_automation()
     assert requested == {name: {"ra"} for name in DOWNSTREAM}
     assert daemon.tick_automation() == {name: set() for name in DOWNSTREAM}
@@ -164,12 +174,22 @@ def test_new_file_refreshes_only_its_restaurant(automated, instance):
     assert len(after_sent[after_sent["restaurant_id"] == "ra"]) == 5
 
 
-def test_manual_pipeline_run_leaves_nothing_for_automation(automated, instance):
+def test_manual_pipeline_run_leaves_nothing_for_sensors_or_automation(automated, instance):
+    """What `reviewlens run` does (staging, then the whole pipeline), then the daemon's ticks: nothing is
+    launched (no staging run for files already staged, no `reviews` run, no downstream run)."""
     settings, defs, daemon = automated
     _write(settings.incoming_dir / "first.csv", [["rb-0", "rb", "양념이 맛있어요", 5, "치킨", "강남", "2026-05-01"],
                                                  ["rb-1", "rb", "가격이 착해요", 4, "치킨", "강남", "2026-05-02"]])
-    instance.add_dynamic_partitions(RESTAURANTS, ["rb"])
     daemon.tick_automation()  # first evaluation: nothing upstream exists, nothing requested
+    stage(defs, instance)
     assert defs.resolve_job_def(PIPELINE_JOB).execute_in_process(instance=instance, partition_key="rb").success
+    runs_before = len(instance.get_run_records())
+    # the sensors start with no cursor (as after `make run`, then `make ui`)
+    assert daemon.tick_incoming() == [] and daemon.staging_runs == 0
+    assert isinstance(daemon.fanout(dg.build_sensor_context(instance=instance, definitions=defs)),
+                      (dg.SkipReason, dg.SensorResult))
+    assert not getattr(daemon.fanout(dg.build_sensor_context(instance=instance, definitions=defs)),
+                       "run_requests", None)
     # everything downstream was refreshed in the same run: automation does not repeat it
     assert daemon.tick_automation() == {name: set() for name in DOWNSTREAM}
+    assert len(instance.get_run_records()) == runs_before

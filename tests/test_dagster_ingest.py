@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import json
-from datetime import datetime
 import os
+from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
@@ -12,12 +13,13 @@ import pandas as pd
 import pytest
 
 from reviewlens_dagster.defs import checks
-from reviewlens_dagster.defs.automation import INGEST_JOB, PIPELINE_JOB, QUARANTINE_JOB, range_tags
+from reviewlens_dagster.defs.automation import INGEST_JOB, PIPELINE_JOB, STAGING_JOB, range_tags
 from reviewlens_dagster.defs.partitions import RESTAURANTS
 from reviewlens_dagster.definitions import build_defs
 
-from .conftest import copy_sample, read_table
+from .conftest import copy_sample, make_settings, materialization_metadata, read_table, stage
 
+FANOUT = "staged_changes_sensor"
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
 
 
@@ -65,8 +67,11 @@ def _run(defs, instance, keys, job=PIPELINE_JOB, selection=None):
 def test_reviews_materialize_idempotent(settings, instance, sample_dir):
     copy_sample(sample_dir, settings.incoming_dir)
     keys = ["r001", "r002", "r003"]
-    instance.add_dynamic_partitions(RESTAURANTS, keys)
     defs = build_defs(settings)
+    meta = stage(defs, instance)
+    assert meta["files_parsed"].value == 3 and meta["restaurants"].value == 32
+    assert set(keys) <= set(instance.get_dynamic_partitions(RESTAURANTS))  # staging added the partitions
+    staged = read_table(settings, "staged_reviews")
     snapshots = []
     for _ in range(3):
         result = _run(defs, instance, keys, selection=[dg.AssetKey("reviews")])
@@ -80,12 +85,20 @@ def test_reviews_materialize_idempotent(settings, instance, sample_dir):
     assert len(snapshots[0]) > 60 and set(snapshots[0]["restaurant_id"]) == set(keys)
     pd.testing.assert_frame_equal(snapshots[0], snapshots[1])
     pd.testing.assert_frame_equal(snapshots[0], snapshots[2])
+    # `reviews` is exactly the staged rows of its restaurants
+    mine = staged[staged["restaurant_id"].isin(keys)].sort_values(["restaurant_id", "review_id"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(snapshots[0].sort_values(["restaurant_id", "review_id"]).reset_index(drop=True), mine)
     # one partition re-run alone keeps the others
     _run(defs, instance, ["r002"], selection=[dg.AssetKey("reviews")])
     pd.testing.assert_frame_equal(read_table(settings, "reviews"), snapshots[0])
     mats = instance.fetch_materializations(dg.AssetKey("reviews"), limit=1).records
     md = mats[0].asset_materialization.metadata
     assert md["dagster/row_count"].value > 0 and "preview" in md
+    # staging again with nothing changed writes nothing and changes no restaurant
+    again = stage(defs, instance)
+    assert (again["files_parsed"].value, again["files_unchanged"].value, again["changed_restaurant_count"].value) == \
+        (0, 3, 0)
+    pd.testing.assert_frame_equal(read_table(settings, "staged_reviews"), staged)
 
 
 def test_quarantine_table_and_rejected_share_check(settings, instance):
@@ -93,17 +106,17 @@ def test_quarantine_table_and_rejected_share_check(settings, instance):
 
     corpus = write_corpus(settings.incoming_dir)
     defs = build_defs(settings)
-    defs.resolve_job_def(QUARANTINE_JOB).execute_in_process(instance=instance)
+    stage(defs, instance)
     rej = read_table(settings, "rejected_reviews")
-    assert len(rej) == sum(c.rejected for c in corpus)
+    assert (rej["severity"] == "rejected").sum() == sum(c.rejected for c in corpus)
+    assert (rej["severity"] == "warning").sum() == sum(c.warnings for c in corpus)
     assert rej["reason"].str.len().gt(0).all()
-    # r_rate: 2 valid rows, 5 quarantined -> the share check warns, the blocking checks pass
-    instance.add_dynamic_partitions(RESTAURANTS, ["r_rate"])
-    result = _run(defs, instance, ["r_rate"], selection=[dg.AssetKey("reviews")])
+    # r_dup: 2 valid reviews, 2 superseded duplicates -> the share check warns, the blocking checks pass
+    result = _run(defs, instance, ["r_dup"], selection=[dg.AssetKey("reviews")])
     evals = {e.check_name: e for e in result.get_asset_check_evaluations()}
     share = evals["rejected_share_below_threshold"]
     assert not share.passed and share.severity == dg.AssetCheckSeverity.WARN
-    assert share.metadata["rejected_share"].value == pytest.approx(5 / 7, abs=1e-3)
+    assert share.metadata["rejected_share"].value == pytest.approx(2 / 4, abs=1e-3)
     assert evals["reviews_rating_in_range"].passed
 
 
@@ -116,7 +129,7 @@ def test_invalid_partition_key_is_refused(settings, instance):
     )
     assert not result.success
     failure = [e for e in result.all_events if e.is_step_failure][0]
-    assert "invalid restaurant_id" in str(failure.event_specific_data.error.to_string())
+    assert "invalid restaurant partition key" in str(failure.event_specific_data.error.to_string())
 
 
 def test_blocking_checks_fail_on_bad_frames():
@@ -132,47 +145,202 @@ def test_blocking_checks_fail_on_bad_frames():
     assert checks.reviews_rating_in_range(good).passed and checks.reviews_unique_review_id(good).passed
 
 
-def _sensor(defs):
-    return defs.resolve_sensor_def("incoming_reviews_sensor")
+def _tick(defs, instance, name="incoming_reviews_sensor", cursor=None):
+    return defs.resolve_sensor_def(name)(dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs))
 
 
-def test_sensor_adds_partitions_and_requests_changed_restaurants(settings, instance, sample_dir):
+def test_incoming_sensor_fingerprints_files_and_requests_one_staging_run(settings, instance, sample_dir):
     defs = build_defs(settings)
-    sensor = _sensor(defs)
-    ctx = dg.build_sensor_context(instance=instance, cursor=None, definitions=defs)
-    assert isinstance(sensor(ctx), dg.SkipReason)  # empty folder
+    assert isinstance(_tick(defs, instance), dg.SkipReason)  # empty folder
 
     copy_sample(sample_dir, settings.incoming_dir, {"r001", "r002"})
     (settings.incoming_dir / "broken.csv").write_bytes(b"\x00\x01junk")
-    result = sensor(dg.build_sensor_context(instance=instance, cursor=None, definitions=defs))
+    result = _tick(defs, instance)
     assert isinstance(result, dg.SensorResult)
-    ingest = sorted(r.partition_key for r in result.run_requests if r.job_name == INGEST_JOB)
-    assert ingest == ["r001", "r002"]
-    assert any(r.job_name == QUARANTINE_JOB for r in result.run_requests)
-    assert result.dynamic_partitions_requests[0].partition_keys == ["r001", "r002"]
-    cursor = result.cursor
-    assert "broken.csv" in json.loads(cursor)  # remembered: not retried on every tick
+    (request,) = result.run_requests  # one staging run, whatever the number of files or restaurants
+    assert request.job_name == STAGING_JOB
+    assert _tick(defs, instance).run_requests[0].run_key == request.run_key  # same state, same run key
+    stage(defs, instance)
+    # staged (the broken file quarantined): nothing to do, no file is opened by the sensor
+    assert isinstance(_tick(defs, instance), dg.SkipReason)
+    rej = read_table(settings, "rejected_reviews")
+    assert (rej["source_file"] == "broken.csv").sum() == 1
 
-    # nothing changed: skip (the broken file is not retried)
-    assert isinstance(sensor(dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)), dg.SkipReason)
-
-    # a new file for one restaurant: only that restaurant is requested
-    instance.add_dynamic_partitions(RESTAURANTS, ["r001", "r002"])
+    # a new file: a new staging run key; staging re-reads that file only
     (settings.incoming_dir / "late.jsonl").write_text(
         json.dumps({"review_id": "late1", "restaurant_id": "r002", "text": "새 리뷰", "rating": 5}, ensure_ascii=False) + "\n"
     )
-    result = sensor(dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs))
-    assert sorted(r.partition_key for r in result.run_requests if r.job_name == INGEST_JOB) == ["r002"]
-    assert not result.dynamic_partitions_requests  # r002 is already known
-    run_key = [r.run_key for r in result.run_requests if r.job_name == INGEST_JOB][0]
-    # the same state evaluated again gives the same run key (idempotent ticks)
-    again = sensor(dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs))
-    assert [r.run_key for r in again.run_requests if r.job_name == INGEST_JOB] == [run_key]
+    again = _tick(defs, instance)
+    assert again.run_requests[0].run_key != request.run_key
+    meta = stage(defs, instance)
+    assert meta["files_parsed"].value == 1 and meta["changed_restaurants"].value == ["r002"]
+    assert isinstance(_tick(defs, instance), dg.SkipReason)
 
-    # a deleted file refreshes the restaurants it held
+    # a touched file (same bytes, new mtime) is hashed, not parsed, and changes nothing
+    os.utime(settings.incoming_dir / "late.jsonl", None)
+    assert _tick(defs, instance).run_requests
+    meta = stage(defs, instance)
+    assert (meta["files_parsed"].value, meta["files_touched"].value, meta["changed_restaurant_count"].value) == (0, 1, 0)
+
+    # a deleted file is a change too (what happens to its reviews: test_deleted_files_*)
     (settings.incoming_dir / "late.jsonl").unlink()
-    result2 = sensor(dg.build_sensor_context(instance=instance, cursor=result.cursor, definitions=defs))
-    assert sorted(r.partition_key for r in result2.run_requests if r.job_name == INGEST_JOB) == ["r002"]
+    assert _tick(defs, instance).run_requests
+
+
+def test_fanout_sensor_requests_changed_restaurants_once(settings, instance, sample_dir):
+    copy_sample(sample_dir, settings.incoming_dir, {"r001", "r002", "r003"})
+    defs = build_defs(settings)
+    assert isinstance(_tick(defs, instance, FANOUT), dg.SkipReason)  # no staging run yet
+    stage(defs, instance)
+    result = _tick(defs, instance, FANOUT)
+    (req,) = result.run_requests  # three new restaurants: one contiguous range, one run
+    assert req.job_name is None or req.job_name == INGEST_JOB
+    assert (req.tags["dagster/asset_partition_range_start"], req.tags["dagster/asset_partition_range_end"]) == \
+        ("r001", "r003")
+    cursor = result.cursor
+    assert isinstance(_tick(defs, instance, FANOUT, cursor), (dg.SkipReason, dg.SensorResult))
+    assert not getattr(_tick(defs, instance, FANOUT, cursor), "run_requests", None)
+
+    # one restaurant changes: only its partition
+    (settings.incoming_dir / "late.csv").write_text("review_id,restaurant_id,text\nlate1,r002,새 리뷰\n")
+    stage(defs, instance)
+    result = _tick(defs, instance, FANOUT, cursor)
+    assert [r.partition_key for r in result.run_requests] == ["r002"]
+
+    # refreshed since (as `reviewlens run` does after staging): nothing to request
+    _run(defs, instance, ["r002"], selection=[dg.AssetKey("reviews")])
+    done = _tick(defs, instance, FANOUT, cursor)
+    assert not getattr(done, "run_requests", None)
+
+
+def test_partition_ranges_merge_beyond_the_cap():
+    from reviewlens_dagster.core.staging import partition_ranges
+
+    order = [f"k{i}" for i in range(10)]
+    assert partition_ranges(order, ["k1", "k2", "k3", "k7"], 5) == [("k1", "k3"), ("k7", "k7")]
+    assert partition_ranges(order, ["k0", "k2", "k9", "k4"], 2) == [("k0", "k4"), ("k9", "k9")]
+    assert partition_ranges(order, ["zz"], 3) == []
+
+
+def test_hangul_and_space_ids_get_safe_round_tripping_partition_keys(settings, instance):
+    from reviewlens_dagster.core.config import PARTITION_KEY_PATTERN, partition_key_for
+
+    rows = [("k1", "교촌치킨-홍대점", "바삭해요"), ("k2", "Pizza Hut Gangnam", "치즈가 많아요"),
+            ("k3", "BBQ 강남역점 (2호)", "양념이 맛있어요"), ("k4", "../etc/passwd", "경로 같은 id"),
+            ("k5", "Pizza Hut Gangnam", "또 왔어요")]
+    with open(settings.incoming_dir / "ko.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["review_id", "restaurant_id", "text"])
+        w.writerows(rows)
+    defs = build_defs(settings)
+    stage(defs, instance)
+    keys = instance.get_dynamic_partitions(RESTAURANTS)
+    expected = {partition_key_for(r[1]) for r in rows}
+    assert set(keys) == expected and len(keys) == 4
+    assert "교촌치킨-홍대점" in keys  # readable where it is already safe
+    for k in keys:
+        assert PARTITION_KEY_PATTERN.fullmatch(k) and "/" not in k and "'" not in k and ".." not in k
+        assert partition_key_for(k) == k  # a key is its own key: stable across re-staging
+    _run(defs, instance, sorted(keys, key=keys.index), selection=[dg.AssetKey("reviews")])
+    got = read_table(settings, "reviews")
+    assert dict(zip(got["review_id"], got["source_restaurant_id"])) == {r[0]: r[1] for r in rows}
+    assert got.groupby("restaurant_id").size()[partition_key_for("Pizza Hut Gangnam")] == 2
+    md = instance.fetch_materializations(dg.AssetKey("reviews"), limit=1).records[0].asset_materialization.metadata
+    assert "Pizza Hut Gangnam" in md["reviews_per_restaurant"].value  # the original id in the UI
+
+
+EXPORT_HEADER = ",Category,Location,Restaurant,UserID,Menu,Review,Total,Taste,Quantity,Delivery,Date"
+SOURCES_YAML = """
+sources:
+  - name: delivery-export
+    files: "exports/*.csv"
+    columns: {restaurant_id: Restaurant, text: Review, rating: Total, created_at: Date, category: Category,
+              area: Location}
+    review_id_from: [Restaurant, UserID, Menu, Review]
+"""
+
+
+def _write_export(folder: Path, n: int = 12) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    dates = ["3일 전", "어제", "방금", "2021년 7월 3일", "2021.07.03", "1주 전"]
+    with open(folder / "yogiyo.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(EXPORT_HEADER.split(","))
+        for i in range(n):
+            store = ["교촌치킨-홍대점", "BBQ 강남역점"][i % 2]
+            w.writerow([i, "치킨", ["홍대", "강남"][i % 2], store, f"user{i}", "후라이드", f"바삭하고 맛있어요 {i}",
+                        5 - i % 3, 5, 4, 5, dates[i % len(dates)]])
+
+
+def test_export_header_through_staging_reviews_and_embeddings(settings, instance):
+    _write_export(settings.incoming_dir / "exports")
+    defs = build_defs(settings)
+    # without a mapping the export has no review ids: quarantined whole, with a hint
+    stage(defs, instance)
+    (reason,) = read_table(settings, "rejected_reviews")["reason"]
+    assert "missing required column(s) ['review_id']" in reason and "sources.yaml" in reason
+    # one sources.yaml entry makes it ingest
+    settings.sources_path.write_text(SOURCES_YAML, encoding="utf-8")
+    meta = stage(defs, instance)
+    assert meta["files_parsed"].value == 1 and meta["dagster/row_count"].value == 12
+    assert meta["source_mappings"].value["files_per_mapping"] == {"delivery-export": 1}
+    assert read_table(settings, "rejected_reviews").empty
+    keys = instance.get_dynamic_partitions(RESTAURANTS)
+    assert len(keys) == 2
+    job = defs.resolve_job_def(PIPELINE_JOB)
+    res = job.execute_in_process(instance=instance, tags=range_tags(keys), asset_selection=[
+        dg.AssetKey("reviews"), dg.AssetKey("review_embeddings")])
+    assert res.success
+    reviews = read_table(settings, "reviews")
+    assert len(reviews) == 12 and reviews["review_id"].str.fullmatch(r"h[0-9a-f]{16}").all()
+    assert reviews["created_at"].notna().all() and set(reviews["rating"]) <= {3.0, 4.0, 5.0}
+    assert set(reviews["source_restaurant_id"]) == {"교촌치킨-홍대점", "BBQ 강남역점"}
+    assert set(reviews["area"]) == {"홍대", "강남"}
+    emb = materialization_metadata(res, "review_embeddings")
+    assert emb["reviews_embedded"].value == 12
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("sources:\n  - name: x\n    files: '*.csv'\n    colums: {text: Review}\n", "colums"),
+    ("sources:\n  - name: x\n    files: '*.csv'\n    columns: {txt: Review}\n", "txt"),
+    ("sources:\n  - name: x\n    files: '*.csv'\n    rating_scale: 7\n", "rating_scale"),
+    ("sources: [oops", "not readable YAML"),
+])
+def test_invalid_sources_file_fails_staging_with_a_clear_error(settings, instance, bad, message):
+    settings.sources_path.write_text(bad, encoding="utf-8")
+    (settings.incoming_dir / "a.csv").write_text("review_id,restaurant_id,text\na1,r1,좋아요\n")
+    result = build_defs(settings).resolve_job_def(STAGING_JOB).execute_in_process(instance=instance,
+                                                                                  raise_on_error=False)
+    assert not result.success
+    error = str([e for e in result.all_events if e.is_step_failure][0].event_specific_data.error.to_string())
+    assert "sources.yaml" in error and message in error
+
+
+def test_sources_entry_naming_an_unknown_column_quarantines_the_file(settings, instance):
+    settings.sources_path.write_text(SOURCES_YAML.replace("text: Review", "text: Reviw"), encoding="utf-8")
+    _write_export(settings.incoming_dir / "exports")
+    stage(build_defs(settings), instance)
+    (reason,) = read_table(settings, "rejected_reviews")["reason"]
+    assert "'Reviw'" in reason and "delivery-export" in reason
+
+
+@pytest.mark.parametrize("policy", ["keep", "drop"])
+def test_deleted_files(workdir, instance, policy):
+    settings = make_settings(workdir, on_deleted_file=policy)
+    settings.incoming_dir.mkdir(parents=True)
+    (settings.incoming_dir / "a.csv").write_text("review_id,restaurant_id,text\na1,ra,좋아요\na2,rb,괜찮아요\n")
+    (settings.incoming_dir / "b.csv").write_text("review_id,restaurant_id,text\nb1,rb,맛있어요\n")
+    defs = build_defs(settings)
+    stage(defs, instance)
+    (settings.incoming_dir / "a.csv").unlink()
+    meta = stage(defs, instance)
+    assert meta["files_deleted"].value == 1
+    staged = read_table(settings, "staged_reviews")
+    if policy == "keep":  # the default: a moved or archived export does not delete reviews
+        assert set(staged["review_id"]) == {"a1", "a2", "b1"} and meta["changed_restaurant_count"].value == 0
+    else:
+        assert set(staged["review_id"]) == {"b1"} and meta["changed_restaurants"].value == ["ra", "rb"]
+    assert isinstance(_tick(defs, instance), dg.SkipReason)  # settled either way
 
 
 def test_nightly_schedule_requests_one_range(settings, instance):

@@ -8,10 +8,9 @@ import pandas as pd
 
 from reviewlens_dagster.core.vectorstore import REVIEWS, EdgeVectorStore
 from reviewlens_dagster.defs.automation import PIPELINE_JOB, range_tags
-from reviewlens_dagster.defs.partitions import RESTAURANTS
 from reviewlens_dagster.definitions import build_defs
 
-from .conftest import copy_sample, materialization_metadata, read_table
+from .conftest import copy_sample, materialization_metadata, read_table, stage
 
 VECTOR_ASSETS = [dg.AssetKey(k) for k in ("reviews", "review_embeddings", "restaurant_vectors", "top_k_contexts")]
 
@@ -24,8 +23,8 @@ def test_vector_stage_end_to_end(settings, instance, sample_dir):
     copy_sample(sample_dir, settings.incoming_dir, {"r001", "r010", "r014"})
     (settings.incoming_dir / "solo.csv").write_text("review_id,restaurant_id,text,rating\nsolo1,r_solo,혼자 남긴 리뷰,4\n")
     keys = ["r001", "r010", "r014", "r_solo"]
-    instance.add_dynamic_partitions(RESTAURANTS, keys)
     defs = build_defs(settings)
+    stage(defs, instance)
     job = defs.resolve_job_def(PIPELINE_JOB)
 
     first = job.execute_in_process(instance=instance, tags=range_tags(keys), asset_selection=VECTOR_ASSETS)
@@ -71,6 +70,7 @@ def test_vector_stage_end_to_end(settings, instance, sample_dir):
     # a changed review re-embeds only its restaurant; the store keeps one point per review
     extra = "review_id,restaurant_id,text,rating\nnew1,r010,새로 생긴 리뷰: 주차가 편해요,5\n"
     (settings.incoming_dir / "more.csv").write_text(extra)
+    stage(defs, instance)
     third = job.execute_in_process(instance=instance, tags=range_tags(keys), asset_selection=VECTOR_ASSETS)
     md3 = materialization_metadata(third, "review_embeddings")
     assert md3["restaurants_embedded"].value == 1 and md3["reviews_embedded"].value == n_reviews["r010"] + 1
@@ -97,7 +97,7 @@ def test_store_failure_in_the_writer_thread_fails_the_step(settings, instance, s
 
     copy_sample(sample_dir, settings.incoming_dir, {"r001", "r010"})
     keys = ["r001", "r010"]
-    instance.add_dynamic_partitions(RESTAURANTS, keys)
+    stage(build_defs(settings), instance)
 
     def broken(self, name, restaurant_id, points, flush=True):
         raise VectorStoreError(f"{name}: replacing points of restaurant {restaurant_id!r} failed: disk full")

@@ -12,10 +12,9 @@ import pytest
 
 from reviewlens_dagster.core.metrics import MetricsStore
 from reviewlens_dagster.defs.automation import PIPELINE_JOB, range_tags
-from reviewlens_dagster.defs.partitions import RESTAURANTS
 from reviewlens_dagster.definitions import build_defs
 
-from .conftest import make_settings, materialization_metadata, read_table
+from .conftest import make_settings, materialization_metadata, read_table, stage
 
 pytestmark = pytest.mark.llm
 
@@ -47,9 +46,9 @@ def test_pipeline_end_to_end_with_real_tiny_engine(workdir, instance):
     settings = make_settings(workdir, llm_preset="tiny", top_k=4)
     settings.incoming_dir.mkdir(parents=True)
     _write(settings.incoming_dir)
-    keys = list(RESTAURANTS_EN)
-    instance.add_dynamic_partitions(RESTAURANTS, keys)
+    keys = sorted(RESTAURANTS_EN)
     defs = build_defs(settings)
+    stage(defs, instance)
     job = defs.resolve_job_def(PIPELINE_JOB)
     n_reviews = sum(len(v[2]) for v in RESTAURANTS_EN.values())
 

@@ -20,10 +20,12 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect, sync_playwright
 
+from reviewlens_dagster.core.staging import StagingStore
 from reviewlens_dagster.devserver import ROOT, dagster_dev
 
 pytestmark = pytest.mark.ui
@@ -35,7 +37,7 @@ ROWS = [
     ("ua-1", "ua", "배달이 빨라요", 4, "치킨", "강남", "2026-05-02"),
     ("ub-0", "ub", "분위기가 좋아요", 5, "카페", "홍대", "2026-05-03"),
 ]
-ASSETS = ["reviews", "rejected_reviews", "review_embeddings", "restaurant_vectors", "top_k_contexts",
+ASSETS = ["staged_reviews", "rejected_reviews", "reviews", "review_embeddings", "restaurant_vectors", "top_k_contexts",
           "sentiments", "aspect_mentions", "aspect_prevalence", "strengths", "summaries", "comparisons",
           "llm_serving_report"]
 REVIEW_CHECKS = ["rejected_share_below_threshold", "reviews_rating_in_range", "reviews_text_not_empty",
@@ -56,9 +58,16 @@ def dev_server(workdir):
         w = csv.writer(fh)
         w.writerow(["review_id", "restaurant_id", "text", "rating", "category", "area", "created_at"])
         w.writerows(ROWS)
-    # partitions exist already and sensors start stopped: the only run is the one launched in the browser
+    # the folder is staged outside Dagster, the partitions exist and sensors start stopped: the only run
+    # is the one launched in the browser
+    con = duckdb.connect(str(data / "warehouse.duckdb"))
+    try:
+        StagingStore(con).stage(data / "incoming")
+    finally:
+        con.close()
     with dg.DagsterInstance.from_config(str(home)) as inst:
         inst.add_dynamic_partitions("restaurants", ["ua", "ub"])
+        inst.report_runless_asset_event(dg.AssetMaterialization("staged_reviews"))
     env = {"REVIEWLENS_DATA_DIR": str(data), "REVIEWLENS_AUTOMATION": "off", "REVIEWLENS_LLM_PRESET": "tiny"}
     with dagster_dev(home, env, workdir / "dagster_dev.log") as (url, proc):
         yield url, proc

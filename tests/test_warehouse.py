@@ -69,3 +69,18 @@ def test_an_empty_first_write_creates_the_table_with_its_list_columns(workdir):
     con.close()
     assert types == {"restaurant_id": "VARCHAR", "aspect": "VARCHAR", "review_ids": "VARCHAR[]", "share": "DOUBLE"}
     assert rows == [("full", ["v1", "v2"])]
+
+
+def test_table_from_an_older_release_gains_new_columns(tmp_path):
+    import duckdb
+
+    from reviewlens_dagster.defs.warehouse import align_with_table
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("create schema s; create table s.t (restaurant_id varchar, n bigint)")
+    con.execute("insert into s.t values ('old', 1)")
+    obj = pd.DataFrame({"n": [2], "restaurant_id": ["new"], "source_restaurant_id": ["새 id"]})
+    aligned = align_with_table(obj, "s", "t", con)
+    assert list(aligned.columns) == ["restaurant_id", "n", "source_restaurant_id"]
+    con.execute("insert into s.t select * from aligned")
+    assert con.execute("select * from s.t order by n").fetchall() == [("old", 1, None), ("new", 2, "새 id")]

@@ -6,8 +6,10 @@ table lists the same names; keep them in sync.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,22 +17,42 @@ from .analysis.prevalence import HighlightRule
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
-#: restaurant ids become partition keys, and partition keys reach SQL and file paths.
+#: partition keys (restaurants) reach SQL literals, Qdrant filters and file names: letters and
+#: digits of any script (NFC), '_', '-', '.', at most 64, starting with a letter or digit, no '..'
+PARTITION_KEY_PATTERN = re.compile(r"^(?!.*\.\.)[^\W_][\w.\-]{0,63}$")
+#: kept for ASCII-only consumers: an id of this shape is its own partition key
 RESTAURANT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 #: review ids reach payloads and UUIDs; keep them printable and bounded as well.
 REVIEW_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")
+_KEY_UNSAFE = re.compile(r"[^\w.\-]+|\.{2,}")
 
 
 class InvalidIdError(ValueError):
     """An id (partition key, restaurant id, review id) that does not match the safe pattern."""
 
 
+def partition_key_for(source_id: str) -> str:
+    """The partition key of a restaurant id as the source writes it (documented in README "Partition
+    keys"): the id itself when it is already safe (``r001``, ``교촌치킨-홍대점``); otherwise a slug of
+    it (runs of unsafe characters -> ``-``, at most 48 characters) plus ``-`` and 8 hex of the
+    sha256 of the NFC id, so that two ids never share a key by accident (``Pizza Hut Gangnam`` ->
+    ``Pizza-Hut-Gangnam-1f3e2a9c``). Stable across runs and machines; the original id is kept in
+    the ``source_restaurant_id`` column."""
+    s = unicodedata.normalize("NFC", source_id).strip()
+    if PARTITION_KEY_PATTERN.fullmatch(s):
+        return s
+    digest = hashlib.sha256(s.encode("utf-8")).hexdigest()[:8]
+    slug = _KEY_UNSAFE.sub("-", s)
+    slug = re.sub(r"-{2,}", "-", slug)[:48].strip("-._")
+    return f"{slug}-{digest}" if slug and PARTITION_KEY_PATTERN.fullmatch(f"{slug}-{digest}") else f"r-{digest}"
+
+
 def validate_restaurant_id(value: str) -> str:
-    """Return ``value`` if it is a safe restaurant id / partition key, else raise."""
-    if not isinstance(value, str) or not RESTAURANT_ID_PATTERN.fullmatch(value):
+    """Return ``value`` if it is a safe partition key, else raise."""
+    if not isinstance(value, str) or not PARTITION_KEY_PATTERN.fullmatch(value):
         raise InvalidIdError(
-            f"invalid restaurant_id {value!r}: expected 1-64 characters of letters, digits, "
-            "'_', '-', '.', starting with a letter or digit"
+            f"invalid restaurant partition key {value!r}: expected 1-64 letters or digits (any script), "
+            "'_', '-', '.', starting with a letter or digit, no '..' (see README 'Partition keys')"
         )
     return value
 
@@ -110,7 +132,12 @@ class Settings:
     half_life_days: float = 180.0
     embed_batch_size: int = 64
     llm_cache_path: Path | None = None
-    parse_cache_dir: Path | None = None
+    #: source mappings (core/sources.py); absent = every file read by column aliases
+    sources_path: Path | None = None
+    #: what staging remembers of each file, for the sensor (written by the staging asset)
+    manifest_path: Path | None = None
+    #: a file that leaves the incoming folder: "keep" its reviews (default) or "drop" them
+    on_deleted_file: str = "keep"
     agreement_threshold: float = 0.6
     strength_sim_threshold: float = 0.7
     min_group_size: int = 3
@@ -155,7 +182,9 @@ class Settings:
             half_life_days=_env_float("REVIEWLENS_HALF_LIFE_DAYS", 180.0),
             embed_batch_size=_env_int("REVIEWLENS_EMBED_BATCH_SIZE", 64),
             llm_cache_path=_env_path("REVIEWLENS_LLM_CACHE", str(data_dir / "llm_cache.duckdb")),
-            parse_cache_dir=_env_path("REVIEWLENS_PARSE_CACHE", str(data_dir / "parsed")),
+            sources_path=_env_path("REVIEWLENS_SOURCES", str(data_dir / "sources.yaml")),
+            manifest_path=_env_path("REVIEWLENS_STAGING_MANIFEST", str(data_dir / "staged_files.json")),
+            on_deleted_file=_env_choice("REVIEWLENS_ON_DELETED_FILE", "keep", ("keep", "drop")),
             agreement_threshold=_env_float("REVIEWLENS_AGREEMENT_THRESHOLD", 0.6),
             strength_sim_threshold=_env_float("REVIEWLENS_STRENGTH_SIM_THRESHOLD", 0.7),
             min_group_size=_env_int("REVIEWLENS_MIN_GROUP_SIZE", 3),

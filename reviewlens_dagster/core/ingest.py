@@ -1,18 +1,26 @@
-"""Readers for dropped review files, validation and quarantine rows.
+"""Readers for dropped review files, vectorized validation and quarantine rows.
 
 Contract (see README "Data contract"):
-- formats: ``.csv``, ``.jsonl`` / ``.ndjson``, ``.parquet``;
-- encodings: UTF-8 (with or without BOM), CP949 / EUC-KR (detected), others via charset detection;
-- columns: ``review_id``, ``restaurant_id``, ``text`` required; ``rating`` (1-5), ``created_at``,
-  ``restaurant_name``, ``category``, ``area``, ``helpful_count`` optional; common aliases accepted.
+- formats: ``.csv`` / ``.tsv`` (delimiter sniffed: ``,`` ``;`` ``|`` tab), ``.jsonl`` / ``.ndjson``,
+  ``.parquet``; any of them gzip-compressed (``.csv.gz``) or in a ``.zip`` (size-capped);
+- encodings: UTF-8 (with or without BOM), CP949 / EUC-KR, UTF-16 (with or without BOM), others by
+  detection;
+- columns: ``review_id``, ``restaurant_id``, ``text`` required; ``rating``, ``created_at``,
+  ``restaurant_name``, ``category``, ``area``, ``helpful_count`` optional; common aliases accepted,
+  or a mapping from ``sources.yaml`` (:mod:`.sources`).
 
-Nothing is dropped silently: every row that does not become a review becomes a
-:class:`Rejection` with the file, the row/line number, the raw content (truncated) and a reason.
+Reading and validating are split: :func:`read_parts` turns a file into :class:`Part` s (raw
+column values, one Python pass over the records), :func:`validate_parts` checks the rows of any
+number of parts at once with column operations. Nothing is dropped silently: a row that does not
+become a review becomes a rejection with the file, the row/line number, the raw content
+(truncated) and a reason; an optional field that cannot be read becomes NULL with a *warning*
+row (``severity = 'warning'``), and the review is kept.
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
 import hashlib
 import html
 import io
@@ -20,23 +28,36 @@ import json
 import math
 import re
 import unicodedata
-from dataclasses import asdict, dataclass
+import zipfile
+import zlib
+from dataclasses import asdict, dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from .config import RESTAURANT_ID_PATTERN, REVIEW_ID_PATTERN
+from .config import REVIEW_ID_PATTERN, partition_key_for
+from .sources import SourceSpec
 
 SUPPORTED_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+ARCHIVE_SUFFIXES = (".gz", ".zip")
 RAW_PREVIEW_CHARS = 500
+#: largest file, or largest decompressed content of a .gz / .zip (a zip bomb stops here)
 MAX_FILE_BYTES = 512 * 1024 * 1024
+MAX_ZIP_MEMBERS = 1000
+DELIMITERS = (",", ";", "|", "\t")
 
 REQUIRED_COLUMNS = ("review_id", "restaurant_id", "text")
 OPTIONAL_COLUMNS = ("rating", "created_at", "restaurant_name", "category", "area", "helpful_count")
-REVIEW_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS + ("source_file", "source_row", "content_hash")
-REJECT_COLUMNS = ("source_file", "row_number", "review_id", "restaurant_id", "reason", "raw")
+CANONICAL_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+#: ``restaurant_id`` is the partition key derived from ``source_restaurant_id`` (config.partition_key_for)
+REVIEW_COLUMNS = CANONICAL_COLUMNS + ("source_restaurant_id", "source_file", "source_row", "content_hash")
+REJECT_COLUMNS = ("source_file", "row_number", "review_id", "restaurant_id", "severity", "reason", "raw")
+REJECTED, WARNING = "rejected", "warning"
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "review_id": ("id", "reviewid", "review_no", "review_key", "리뷰id", "리뷰번호"),
@@ -52,7 +73,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "area": ("region", "location", "district", "neighborhood", "지역", "동네"),
     "helpful_count": ("helpful", "likes", "like_count", "useful", "upvotes", "도움", "좋아요"),
 }
-_ALIAS_TO_CANONICAL = {c: c for c in REQUIRED_COLUMNS + OPTIONAL_COLUMNS}
+_ALIAS_TO_CANONICAL = {c: c for c in CANONICAL_COLUMNS}
 for _canon, _names in ALIASES.items():
     for _n in _names:
         _ALIAS_TO_CANONICAL[_n] = _canon
@@ -66,17 +87,58 @@ class Rejection:
     raw: str
     review_id: str | None = None
     restaurant_id: str | None = None
+    severity: str = REJECTED  # or WARNING: the review was kept, the field named in the reason is NULL
+
+
+@dataclass
+class Part:
+    """One table read from a file (the file itself, or one member of a .zip): raw values per
+    canonical column, before validation."""
+
+    source_file: str
+    file: str = ""  # the file on disk it came from (relative name), when staged
+    columns: dict[str, list] = field(default_factory=dict)
+    row_numbers: list[int] = field(default_factory=list)
+    raws: list = field(default_factory=list)  # what a rejection shows of each row (or raw_of)
+    raw_of: Callable[[int], str] | None = None
+    rejections: list[Rejection] = field(default_factory=list)
+    encoding: str | None = None
+    fatal: str | None = None
+    source: str = "auto"  # the sources.yaml entry, or "auto" (aliases)
+    as_of: pd.Timestamp | None = None
+    rating_scale: float = 5.0
+    date_format: str | None = None
+    defaults: dict = field(default_factory=dict)  # restaurant_name / category / area when the file has none
+    bad_types: dict[str, list[int]] = field(default_factory=dict)  # column -> rows holding a list/object
+    table: dict | None = None  # columns of the fast CSV reader, while the part is being filled
+
+    def __len__(self) -> int:
+        return len(self.row_numbers)
+
+    def raw(self, i: int) -> str:
+        if self.raw_of is not None:
+            return preview(self.raw_of(i))
+        raw = self.raws[i]
+        return preview(raw[0].join(raw[1]) if isinstance(raw, tuple) else raw)
 
 
 @dataclass
 class FileResult:
-    """What one file produced: accepted rows (canonical columns) and rejections."""
+    """What one file produced: accepted rows (canonical columns, a DataFrame) and rejections."""
 
     source_file: str
-    rows: list[dict]
+    rows: pd.DataFrame
     rejections: list[Rejection]
     encoding: str | None = None
-    fatal: str | None = None  # set when the whole file was quarantined
+    fatal: str | None = None
+
+    @property
+    def errors(self) -> list[Rejection]:
+        return [r for r in self.rejections if r.severity == REJECTED]
+
+    @property
+    def warnings(self) -> list[Rejection]:
+        return [r for r in self.rejections if r.severity == WARNING]
 
 
 class _TextExtractor(HTMLParser):
@@ -93,7 +155,6 @@ class _TextExtractor(HTMLParser):
 
 
 _TAG_HINT = re.compile(r"<\s*/?\s*[A-Za-z][^>]*>")
-_WS = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -103,18 +164,16 @@ def clean_text(value: str) -> str:
     Emoji and every other printable character are kept.
     """
     text = value
-    if _TAG_HINT.search(text) or "&" in text:
+    if ("<" in text and _TAG_HINT.search(text)) or "&" in text:
         parser = _TextExtractor()
         parser.feed(text)
         parser.close()
-        text = "".join(parser.parts)
-        text = html.unescape(text)
-    text = _CONTROL.sub(" ", text)
-    text = unicodedata.normalize("NFC", text)
-    return _WS.sub(" ", text).strip()
+        text = html.unescape("".join(parser.parts))
+    text = " ".join(_CONTROL.sub(" ", text).split())  # str.split() folds what re's \s matches
+    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
 
 
-def _preview(raw) -> str:
+def preview(raw) -> str:
     if isinstance(raw, (dict, list)):
         raw = json.dumps(raw, ensure_ascii=False, default=str)
     text = str(raw)
@@ -126,11 +185,29 @@ def canonical_column(name: str) -> str | None:
     return _ALIAS_TO_CANONICAL.get(key) or _ALIAS_TO_CANONICAL.get(key.replace("_", ""))
 
 
-def map_columns(columns: Iterable[str]) -> tuple[dict[str, str], list[str]]:
-    """Map source column names to canonical ones. Returns (mapping, missing_required)."""
+def map_columns(columns: Iterable[str], spec: SourceSpec | None = None) -> tuple[dict[str, str], list[str]]:
+    """Map source column names to canonical ones: the ``sources.yaml`` entry's mapping first,
+    then aliases for the rest. Returns (source -> canonical, missing required canonical names).
+    Raises ValueError when the entry names a column the file does not have."""
+    columns = [str(c) for c in columns]
     mapping: dict[str, str] = {}
     taken: set[str] = set()
+    if spec is not None:
+        for canon, col in spec.columns.items():
+            if col not in columns:
+                raise ValueError(f"sources.yaml entry {spec.name!r} maps {canon} to column {col!r}, which the "
+                                 f"file does not have; columns: {columns[:20]}")
+            mapping[col] = canon
+            taken.add(canon)
+        for col in (spec.review_id_from or []) + (spec.restaurant_id_from or []):
+            if col not in columns:
+                raise ValueError(f"sources.yaml entry {spec.name!r} derives an id from column {col!r}, which the "
+                                 f"file does not have; columns: {columns[:20]}")
+        taken.update(c for c, cols in (("review_id", spec.review_id_from), ("restaurant_id", spec.restaurant_id_from))
+                     if cols)
     for col in columns:
+        if col in mapping:
+            continue
         canon = canonical_column(col)
         if canon and canon not in taken:
             mapping[col] = canon
@@ -140,31 +217,46 @@ def map_columns(columns: Iterable[str]) -> tuple[dict[str, str], list[str]]:
 
 
 def decode_bytes(data: bytes) -> tuple[str, str]:
-    """Decode file bytes: UTF-8 (BOM or not), then CP949 (a superset of EUC-KR), then detection.
+    """Decode file bytes: BOMs, UTF-16 without BOM (NUL-byte pattern), UTF-8, CP949 (a superset of
+    EUC-KR), then detection. Raises ``ValueError`` for binary data or an undetectable encoding.
 
-    Raises ``ValueError`` for binary data or an undetectable encoding.
-    """
-    if b"\x00" in data[:65536]:
-        # UTF-16 text has NULs too; accept it only with a BOM.
-        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            return data.decode("utf-16"), "utf-16"
-        raise ValueError("binary content (NUL bytes): not a text file")
+    A few stray NUL or control bytes in a text file are the rows' problem (they are cleaned out of
+    text, and an id holding one is rejected), not the file's."""
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
-    for encoding in ("utf-8", "cp949"):  # the common cases first, then detection
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "utf-16"
+    head = data[:65536]
+    if head.count(0) > len(head) // 8:  # UTF-16 text of a Latin or Hangul header has NULs at one parity
+        even, odd = head[0::2].count(0), head[1::2].count(0)
+        for encoding, ok in (("utf-16-le", odd > 4 * even), ("utf-16-be", even > 4 * odd)):
+            if ok:
+                try:
+                    return data.decode(encoding), encoding
+                except UnicodeDecodeError:
+                    break
+        raise ValueError("binary content (NUL bytes): not a text file")
+    text, encoding = None, None
+    for candidate in ("utf-8", "cp949"):  # the common cases first, then detection
         try:
-            return data.decode(encoding), encoding
+            text, encoding = data.decode(candidate), candidate
+            break
         except UnicodeDecodeError:
             continue
-    from charset_normalizer import from_bytes
+    if text is None:
+        from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
-    if best is None or best.encoding is None:
-        raise ValueError("cannot detect the text encoding (tried utf-8, cp949 and detection)")
-    return str(best), best.encoding
+        best = from_bytes(data).best()
+        if best is None or best.encoding is None:
+            raise ValueError("cannot detect the text encoding (tried utf-8, cp949, utf-16 and detection)")
+        text, encoding = str(best), best.encoding
+    sample = text[:65536]
+    if sample and len(_CONTROL.findall(sample)) > max(8, len(sample) // 20):
+        raise ValueError("binary content (control bytes): not a text file")
+    return text, encoding
 
 
-def file_fingerprint(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     """Content hash of a file (sha256, hex)."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -176,8 +268,70 @@ def file_fingerprint(path: Path) -> str:
 # --------------------------------------------------------------------------- readers
 
 
-def _iter_csv(text: str, source: str, delimiter: str) -> Iterator[tuple[int, dict | None, str | None, str]]:
-    """Yield (row_number, record or None, error or None, raw) for each data row of a CSV text."""
+def file_kind(name: str) -> tuple[str | None, str | None]:
+    """(format, compression) of a file name: ``reviews.csv.gz`` -> (csv, gz), ``a.zip`` -> (None, zip)."""
+    lower = name.lower()
+    if lower.endswith(".zip"):
+        return None, "zip"
+    compression = None
+    if lower.endswith(".gz"):
+        compression, lower = "gz", lower[:-3]
+    return SUPPORTED_SUFFIXES.get(Path(lower).suffix), compression
+
+
+def sniff_delimiter(header_line: str) -> str:
+    """The delimiter of a CSV: the candidate that splits the header into the most fields (a comma
+    on ties). The header is what every export has, and it rarely holds quoted delimiters."""
+    counts = {d: len(next(csv.reader([header_line], delimiter=d), [])) for d in DELIMITERS}
+    best = max(counts.values())
+    return "," if counts[","] == best else max(counts, key=counts.get)
+
+
+def _read_limited(fh, limit: int, what: str) -> bytes:
+    data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"{what} exceeds {limit} bytes once decompressed")
+    return data
+
+
+def _csv_fast(part: Part, text: str, utf8: bytes | None, delimiter: str) -> list[str] | None:
+    """pyarrow's CSV reader (C++, threaded) for the common case: a well-formed file with one record
+    per line. Returns the header, or None when the file needs the exact reader below (a malformed
+    row, a blank line or a quoted line break: the line numbers of its rejections must be exact)."""
+    import pyarrow.csv as pacsv
+
+    invalid = []
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(utf8 if utf8 is not None else text.encode("utf-8")),
+            read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 22),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
+                                              invalid_row_handler=lambda row: invalid.append(row) or "skip"),
+            convert_options=pacsv.ConvertOptions(column_types=None, strings_can_be_null=False,
+                                                 quoted_strings_can_be_null=False, auto_dict_encode=False,
+                                                 include_columns=None, check_utf8=True, timestamp_parsers=[]),
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeError):
+        return None
+    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    if invalid or lines != table.num_rows + 1 or "\r" in text.replace("\r\n", ""):
+        return None
+    table = table.cast(pa.schema([pa.field(f.name, pa.string()) for f in table.schema]))
+    header = [h.strip().lstrip("\ufeff") for h in table.column_names]
+    if not any(header):
+        return None
+    if len(set(header)) != len(header):
+        return None  # duplicate column names: the exact reader keeps the first
+    part.row_numbers = list(range(2, table.num_rows + 2))
+    columns = [c.combine_chunks() for c in table.columns]
+    part.raw_of = lambda i: delimiter.join(str(c[i].as_py()) for c in columns)
+    part.table = dict(zip(header, columns))
+    return header
+
+
+def _csv_part(part: Part, text: str, delimiter: str | None) -> tuple[list[str], list[list[str]]]:
+    first = text.split("\n", 1)[0]
+    delimiter = delimiter or sniff_delimiter(first)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     try:
         header = next(reader)
@@ -185,94 +339,253 @@ def _iter_csv(text: str, source: str, delimiter: str) -> Iterator[tuple[int, dic
         raise ValueError("empty file: no header row") from None
     except csv.Error as exc:
         raise ValueError(f"unreadable CSV header: {exc}") from None
-    header = [h.strip() for h in header]
+    header = [h.strip().lstrip("\ufeff") for h in header]
     if not any(header):
         raise ValueError("empty header row")
-    yield 0, {"__header__": header}, None, ""
+    width = len(header)
+    rows: list[list[str]] = []
+    append_row, append_no, append_raw = rows.append, part.row_numbers.append, part.raws.append
     while True:
         line = reader.line_num + 1
         try:
             fields = next(reader)
         except StopIteration:
-            return
+            break
         except csv.Error as exc:
-            yield line, None, f"malformed CSV: {exc}", ""
+            part.rejections.append(Rejection(part.source_file, line, f"malformed CSV: {exc}", ""))
             continue
-        if not fields or all(f.strip() == "" for f in fields):
+        if not fields or not "".join(fields).strip():
             continue  # blank line: nothing to keep
-        raw = delimiter.join(fields)
-        if len(fields) != len(header):
-            yield line, None, f"expected {len(header)} fields, found {len(fields)}", raw
+        if len(fields) != width:
+            part.rejections.append(Rejection(part.source_file, line, f"expected {width} fields, found {len(fields)}",
+                                             preview(delimiter.join(fields))))
             continue
-        yield line, dict(zip(header, fields)), None, raw
+        append_row(fields)
+        append_no(line)
+        append_raw(fields)
+    part.raws = [(delimiter, r) for r in part.raws]  # joined only for the rows that get rejected
+    return header, rows
 
 
-def _read_records(path: Path, kind: str) -> tuple[list[tuple[int, dict | None, str | None, str]], list[str], str | None]:
-    """Return (records, columns, encoding) of a file; raise ValueError if the file is unusable."""
-    size = path.stat().st_size
-    if size == 0:
-        raise ValueError("empty file")
-    if size > MAX_FILE_BYTES:
-        raise ValueError(f"file too large ({size} bytes > {MAX_FILE_BYTES})")
-    if kind == "parquet":
-        import pyarrow.parquet as pq
+def _read_csv(part: Part, data: bytes, text: str, spec: SourceSpec | None) -> None:
+    delimiter = (spec.delimiter if spec else None) or sniff_delimiter(text.split("\n", 1)[0])
+    utf8 = data[3:] if part.encoding == "utf-8-sig" else data if part.encoding == "utf-8" else None
+    header = _csv_fast(part, text, utf8, delimiter) if len(text) > 65536 else None
+    if header is not None:
+        mapping, _ = _mapping_or_fail(header, spec)
+        table = part.table
+        for col, canon in mapping.items():
+            part.columns[canon] = table[col]
+        _derive_ids(part, spec, lambda c: table[c].to_pylist())
+        part.table = None
+        return
+    part.row_numbers, part.raws, part.raw_of = [], [], None
+    header, rows = _csv_part(part, text, delimiter)
+    mapping, _ = _mapping_or_fail(header, spec)
+    index = {h: i for i, h in enumerate(header)}
+    for col, canon in mapping.items():
+        i = index[col]
+        part.columns[canon] = [r[i] for r in rows]
+    _derive_ids(part, spec, lambda c: [r[index[c]] for r in rows])
 
-        try:
-            table = pq.read_table(path)
-        except Exception as exc:  # pyarrow raises several types for corrupt files
-            raise ValueError(f"unreadable Parquet file: {type(exc).__name__}: {exc}") from None
-        df = table.to_pandas()
-        columns = [str(c) for c in df.columns]
-        records = [(i + 1, rec, None, "") for i, rec in enumerate(df.to_dict(orient="records"))]
-        return records, columns, None
-    text, encoding = decode_bytes(path.read_bytes())
-    if not text.strip():
-        raise ValueError("file has no content (only whitespace)")
-    if kind == "csv":
-        delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-        it = _iter_csv(text, path.name, delimiter)
-        _, head, _, _ = next(it)
-        columns = head["__header__"]
-        return list(it), columns, encoding
-    # JSONL
-    records = []
-    columns: list[str] = []
-    seen: set[str] = set()
+
+def _jsonl_part(part: Part, text: str) -> tuple[list[str], list[dict]]:
+    columns: dict[str, None] = {}
+    rows: list[dict] = []
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            records.append((lineno, None, f"invalid JSON: {exc.msg} at column {exc.colno}", line))
+            part.rejections.append(Rejection(part.source_file, lineno, f"invalid JSON: {exc.msg} at column {exc.colno}",
+                                             preview(line)))
             continue
         if not isinstance(obj, dict):
-            records.append((lineno, None, f"JSON line is a {type(obj).__name__}, expected an object", line))
+            part.rejections.append(Rejection(part.source_file, lineno,
+                                             f"JSON line is a {type(obj).__name__}, expected an object", preview(line)))
             continue
-        for k in obj:
-            if k not in seen:
-                seen.add(k)
-                columns.append(str(k))
-        records.append((lineno, obj, None, line))
-    if not any(rec is not None for _, rec, _, _ in records):
+        columns.update(dict.fromkeys(map(str, obj)))
+        rows.append(obj)
+        part.row_numbers.append(lineno)
+        part.raws.append(line)
+    if not rows:
+        part.rejections.clear()  # the whole file is quarantined with one row instead
         raise ValueError("no JSON object in the file")
-    return records, columns, encoding
+    return list(columns), rows
+
+
+def _fill_part(part: Part, kind: str, data: bytes, spec: SourceSpec | None) -> None:
+    """Read ``data`` (one table) into ``part``; raises ValueError when the whole table is unusable."""
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            df = pq.read_table(io.BytesIO(data)).to_pandas()
+        except Exception as exc:  # pyarrow raises several types for corrupt files
+            raise ValueError(f"unreadable Parquet file: {type(exc).__name__}: {exc}") from None
+        header = [str(c) for c in df.columns]
+        df.columns = header
+        mapping, missing = _mapping_or_fail(header, spec)
+        part.row_numbers = list(range(1, len(df) + 1))
+        part.raws = df.to_dict(orient="records")
+        _text_columns(part, mapping, lambda c: df[c].astype(object).tolist())
+        _derive_ids(part, spec, lambda c: [as_text(v)[0] for v in df[c].astype(object).tolist()])
+        return
+    text, part.encoding = decode_bytes(data)
+    if not text.strip():
+        raise ValueError("file has no content (only whitespace)")
+    if kind == "csv":
+        _read_csv(part, data, text, spec)
+        return
+    header, objs = _jsonl_part(part, text)
+    if not objs:
+        return
+    mapping, missing = _mapping_or_fail(header, spec)
+    _text_columns(part, mapping, lambda c: [o.get(c) for o in objs])
+    _derive_ids(part, spec, lambda c: [as_text(o.get(c))[0] for o in objs])
+
+
+def _text_columns(part: Part, mapping: dict[str, str], values) -> None:
+    """Typed values (JSON, Parquet) -> text as a CSV holds it, remembering wrong types."""
+    for col, canon in mapping.items():
+        texts, bad = [], []
+        for i, v in enumerate(values(col)):
+            t, wrong = as_text(v)
+            texts.append(t)
+            if wrong:
+                bad.append(i)
+        part.columns[canon] = texts
+        if bad:
+            part.bad_types[canon] = bad
+
+
+def _mapping_or_fail(header: list[str], spec: SourceSpec | None) -> tuple[dict[str, str], list[str]]:
+    mapping, missing = map_columns(header, spec)
+    if missing:
+        hint = "" if spec else " (map them in sources.yaml: see README 'Source mappings')"
+        raise ValueError(f"missing required column(s) {missing}; found {header[:20]}{hint}")
+    return mapping, missing
+
+
+def derived_review_id(values: Iterable) -> str:
+    """A review id for exports that carry none: ``h`` + 16 hex of the sha256 of the named columns."""
+    payload = "\x1f".join("" if v is None else str(v).strip() for v in values)
+    return "h" + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+
+def _derive_ids(part: Part, spec: SourceSpec | None, column) -> None:
+    if spec is None:
+        return
+    if spec.review_id_from:
+        cols = [column(c) for c in spec.review_id_from]
+        part.columns["review_id"] = [derived_review_id(vals) for vals in zip(*cols)] if cols[0] else []
+    if spec.restaurant_id_from:
+        cols = [column(c) for c in spec.restaurant_id_from]
+        part.columns["restaurant_id"] = [
+            " ".join(s for s in ("" if v is None else str(v).strip() for v in vals) if s) for vals in zip(*cols)
+        ] if cols[0] else []
+
+
+def _table_bytes(path: Path, compression: str | None) -> list[tuple[str, str | None, bytes]]:
+    """(member name or '', kind, bytes) of each table in a file; raises ValueError if unusable."""
+    size = path.stat().st_size
+    if size == 0:
+        raise ValueError("empty file")
+    if size > MAX_FILE_BYTES:
+        raise ValueError(f"file too large ({size} bytes > {MAX_FILE_BYTES})")
+    if compression == "gz":
+        try:
+            with gzip.open(path, "rb") as fh:
+                data = _read_limited(fh, MAX_FILE_BYTES, "the .gz content")
+        except (OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
+            raise ValueError(f"unreadable .gz file: {exc}") from None
+        if not data:
+            raise ValueError("empty file (inside the .gz)")
+        return [("", file_kind(path.name)[0], data)]
+    if compression == "zip":
+        try:
+            zf = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise ValueError(f"unreadable .zip file: {exc}") from None
+        with zf:
+            members = [m for m in zf.infolist() if not m.is_dir() and not Path(m.filename).name.startswith((".", "__"))]
+            if len(members) > MAX_ZIP_MEMBERS:
+                raise ValueError(f"zip holds {len(members)} files (> {MAX_ZIP_MEMBERS})")
+            declared = sum(m.file_size for m in members)
+            if declared > MAX_FILE_BYTES:
+                raise ValueError(f"zip content is {declared} bytes once decompressed (> {MAX_FILE_BYTES})")
+            out, budget = [], MAX_FILE_BYTES
+            for m in members:
+                try:
+                    with zf.open(m) as fh:
+                        data = _read_limited(fh, budget, "the .zip content")
+                except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError) as exc:
+                    raise ValueError(f"unreadable member {m.filename!r} of the .zip: {exc}") from None
+                budget -= len(data)
+                out.append((m.filename, file_kind(m.filename)[0], data))
+            if not out:
+                raise ValueError("the .zip holds no file")
+            return out
+    return [("", file_kind(path.name)[0], path.read_bytes())]
+
+
+def read_parts(path: Path, source_name: str | None = None, spec: SourceSpec | None = None,
+               as_of: pd.Timestamp | None = None) -> list[Part]:
+    """Read one file into parts (one per table: a .zip gives one per member). Never raises for bad
+    content: a table that cannot be used is a part with ``fatal`` set and one whole-file rejection.
+    ``as_of``: the time relative dates ("3일 전") count back from (default: the file's
+    modification time, or the source's ``as_of``)."""
+    path = Path(path)
+    source = source_name or path.name
+    kind, compression = file_kind(path.name)
+
+    def failed(name: str, reason: str, raw: str = "") -> Part:
+        reason = f"file quarantined: {reason}"
+        return Part(name, rejections=[Rejection(name, 0, reason, preview(raw))], fatal=reason,
+                    source=spec.name if spec else "auto")
+
+    if kind is None and compression != "zip":
+        suffixes = sorted(SUPPORTED_SUFFIXES) + [s + ".gz" for s in sorted(SUPPORTED_SUFFIXES)] + [".zip"]
+        return [failed(source, f"unsupported file type {''.join(path.suffixes) or '(none)'!r}; expected one of "
+                               f"{suffixes}")]
+    try:
+        tables = _table_bytes(path, compression)
+    except (ValueError, OSError) as exc:
+        return [failed(source, str(exc), _head_bytes(path))]
+    if as_of is None:
+        as_of = (pd.Timestamp(spec.as_of) if spec and spec.as_of is not None
+                 else pd.Timestamp(path.stat().st_mtime, unit="s", tz="UTC"))
+    if as_of.tzinfo is None:
+        as_of = as_of.tz_localize("UTC")
+    parts = []
+    for member, member_kind, data in tables:
+        name = f"{source}:{member}" if member else source
+        if member_kind is None:
+            parts.append(failed(name, f"unsupported file type in the archive: {member!r}"))
+            continue
+        part = Part(name, source=spec.name if spec else "auto", as_of=as_of,
+                    rating_scale=float(spec.rating_scale) if spec else 5.0,
+                    date_format=spec.date_format if spec else None,
+                    defaults=spec.defaults.model_dump(exclude_none=True) if spec else {})
+        try:
+            _fill_part(part, member_kind, data, spec)
+        except ValueError as exc:
+            parts.append(failed(name, str(exc), data[:200].decode("utf-8", errors="replace")))
+            continue
+        parts.append(part)
+    return parts
+
+
+def _head_bytes(path: Path) -> str:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(200).decode("utf-8", errors="replace")
+    except OSError:
+        return ""
 
 
 # --------------------------------------------------------------------------- validation
-
-
-def _is_missing(value) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    try:
-        if value is pd.NaT or (not isinstance(value, (str, bytes, list, dict)) and pd.isna(value)):
-            return True
-    except (TypeError, ValueError):
-        return False
-    return isinstance(value, str) and value.strip() == ""
 
 
 def _as_str(value) -> str:
@@ -281,19 +594,44 @@ def _as_str(value) -> str:
     return str(value).strip()
 
 
+def as_text(value) -> tuple[str | None, bool]:
+    """A JSON / Parquet value as the text a CSV would hold: (text or None when missing, wrong type).
+    Lists and objects are a wrong type; booleans are kept as text (``True``) and refused where a
+    number is expected."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None, False
+    if isinstance(value, str):
+        return value, False
+    if isinstance(value, (list, dict, tuple, bytes)):
+        return None, True
+    try:
+        if pd.isna(value):
+            return None, False
+    except (TypeError, ValueError):
+        return None, True
+    if isinstance(value, bool):
+        return str(value), False
+    if isinstance(value, (pd.Timestamp, np.datetime64)):
+        return pd.Timestamp(value).isoformat(), False
+    return _as_str(value), False
+
+
 _STARS = re.compile(r"^\s*([★☆]+)\s*$")
 _POINTS = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*(?:점|stars?)?\s*(?:/\s*(5|10|100))?\s*$", re.IGNORECASE)
 _KO_DATE = re.compile(r"^\s*(\d{2}|\d{4})\s*년\s*(\d{1,2})\s*월\s*(\d{1,2})\s*일?(.*)$")
 _DOT_DATE = re.compile(r"^\s*(\d{2}|\d{4})[./](\d{1,2})[./](\d{1,2})\.?(\s.*)?$")
 
 
-def parse_rating(value) -> float:
+def parse_rating(value, scale: float = 5.0) -> float:
     """A star rating as Korean exports write it: ``4``, ``4.5``, ``4,5``, ``4점``, ``★★★★☆`` (full stars
-    counted), ``4/5``, ``8/10`` and ``80/100`` (scaled to 1-5). Raises ValueError otherwise."""
-    if isinstance(value, bool):
+    counted), ``4/5``, ``8/10`` and ``80/100`` (scaled to 1-5). A bare number is on the source's
+    ``scale`` (5 by default; 10 or 100 for sources that declare it). Raises ValueError otherwise."""
+    if isinstance(value, bool) or str(value).strip() in ("True", "False"):
         raise ValueError("a boolean is not a rating")
     if isinstance(value, (int, float)):
-        return float(value)
+        if isinstance(value, float) and math.isnan(value):
+            raise ValueError("NaN is not a rating")
+        return float(value) * 5.0 / scale
     text = str(value)
     stars = _STARS.match(text)
     if stars:
@@ -302,7 +640,7 @@ def parse_rating(value) -> float:
     if not m:
         raise ValueError(f"not a rating: {text[:40]!r}")
     number = float(m.group(1).replace(",", "."))
-    return number * 5.0 / float(m.group(2)) if m.group(2) else number
+    return number * 5.0 / float(m.group(2) or scale)
 
 
 _RELATIVE = re.compile(r"^\s*(\d+)\s*(초|분|시간|일|주|달|개월|년)\s*전\s*$")
@@ -334,137 +672,297 @@ def normalize_date(text: str, as_of: pd.Timestamp | None = None) -> str:
     return text
 
 
-def validate_record(rec: dict, max_text_chars: int,
-                    as_of: pd.Timestamp | None = None) -> tuple[dict | None, str | None]:
-    """Validate one record with canonical keys. Returns (clean row, None) or (None, reason).
-    ``as_of``: the time relative dates ("3일 전") count back from."""
-    out: dict = {}
-    rid = rec.get("review_id")
-    if _is_missing(rid):
-        return None, "missing review_id"
-    rid = _as_str(rid)
-    if not REVIEW_ID_PATTERN.fullmatch(rid):
-        return None, f"invalid review_id {rid[:80]!r}: expected 1-128 of letters, digits, '_', '-', '.', ':'"
-    out["review_id"] = rid
+def parse_date(value: str, as_of: pd.Timestamp | None = None, date_format: str | None = None) -> pd.Timestamp | None:
+    """One date (any notation of :func:`normalize_date`, or ``date_format``) as naive UTC; None if
+    it is not a date."""
+    try:
+        if date_format:
+            ts = pd.to_datetime(value.strip(), format=date_format, utc=True)
+        else:
+            ts = pd.to_datetime(normalize_date(value, as_of), utc=True, format="mixed")
+    except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
+        return None
+    return None if pd.isna(ts) else ts.tz_convert(None)
 
-    rest = rec.get("restaurant_id")
-    if _is_missing(rest):
-        return None, "missing restaurant_id"
-    rest = _as_str(rest)
-    if not RESTAURANT_ID_PATTERN.fullmatch(rest):
-        return None, (
-            f"invalid restaurant_id {rest[:80]!r}: expected 1-64 of letters, digits, '_', '-', '.' "
-            "starting with a letter or digit"
-        )
-    out["restaurant_id"] = rest
 
-    text = rec.get("text")
-    if _is_missing(text) or not isinstance(text, (str, int, float)):
-        return None, "missing or non-text review text"
-    text = clean_text(str(text))
-    if not text:
-        return None, "empty review text after cleaning"
-    if len(text) > max_text_chars:
-        return None, f"review text too long ({len(text)} chars > {max_text_chars})"
-    out["text"] = text
+# Python's str.isspace() set and the control characters clean_text replaces, for RE2 (pyarrow)
+_WS = r"[\t\n\x{0b}\x{0c}\r\x{1c}-\x{1f} \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+_CTRL = r"[\x{00}-\x{08}\x{0b}\x{0c}\x{0e}-\x{1f}\x{7f}]"
 
-    rating = rec.get("rating")
-    if _is_missing(rating):
-        out["rating"] = None
-    else:
-        try:
-            value = parse_rating(rating)
-        except ValueError:
-            return None, f"rating {str(rating)[:40]!r} is not a number"
-        if math.isnan(value) or not 1.0 <= value <= 5.0:
-            return None, f"rating {value:g} out of range 1-5"
-        out["rating"] = value
 
-    created = rec.get("created_at")
-    if _is_missing(created):
-        out["created_at"] = None
-    else:
-        try:
-            ts = (pd.to_datetime(normalize_date(created, as_of), utc=True, format="mixed") if isinstance(created, str)
-                  else pd.to_datetime(created, utc=True))
-        except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
-            return None, f"created_at {str(created)[:40]!r} is not a date"
-        if pd.isna(ts):
-            return None, f"created_at {str(created)[:40]!r} is not a date"
-        out["created_at"] = ts.tz_convert(None)
+def strip_texts(arr: pa.Array) -> pa.Array:
+    """``str.strip()`` over a string column (Unicode white space)."""
+    return pc.utf8_trim_whitespace(arr)
 
-    helpful = rec.get("helpful_count")
-    if _is_missing(helpful):
-        out["helpful_count"] = 0
-    else:
-        try:
-            hv = float(str(helpful).strip())
-        except ValueError:
-            return None, f"helpful_count {str(helpful)[:40]!r} is not a number"
-        if math.isnan(hv) or hv < 0 or not hv.is_integer():
-            return None, f"helpful_count {hv:g} is not a non-negative integer"
-        out["helpful_count"] = int(hv)
 
+def clean_texts(arr: pa.Array) -> pa.Array:
+    """:func:`clean_text` over a string column: column operations, and Python only for the rows
+    with markup (``<`` or ``&``)."""
+    out = pc.replace_substring_regex(arr, _CTRL, " ")
+    out = pc.utf8_trim(pc.replace_substring_regex(out, f"{_WS}+", " "), " ")
+    out = pc.utf8_normalize(out, "NFC")
+    markup = pc.fill_null(pc.match_substring_regex(arr, "[<&]"), False)
+    if pc.any(markup).as_py():
+        fixed = [clean_text(v) for v in arr.filter(markup).to_pylist()]
+        out = pc.replace_with_mask(out, markup, pa.array(fixed, pa.string()))
+    return out
+
+
+def _clean_labels(arr: pa.Array, limit: int = 200) -> pa.Array:
+    """Cleaned (``clean_text``, at most ``limit`` characters, empty -> NULL) by distinct value:
+    names, categories and areas repeat on every row of a restaurant."""
+    enc = pc.dictionary_encode(arr)
+    values = [None if v is None else (clean_text(v)[:limit] or None) for v in enc.dictionary.to_pylist()]
+    return pc.take(pa.array(values, pa.string()), enc.indices)
+
+
+@dataclass
+class Validated:
+    reviews: pa.Table  # REVIEW_COLUMNS + staged_file (content_hash included), one row per valid record
+    rejections: pd.DataFrame  # REJECT_COLUMNS + staged_file: rejected rows and warnings
+
+
+def _gather(parts: list[Part], name: str) -> pa.Array:
+    """One string column over every part (parts hold Python lists or pyarrow arrays)."""
+    chunks, values = [], []
+    for p in parts:
+        col = p.columns.get(name)
+        if isinstance(col, pa.Array):
+            if values:
+                chunks.append(pa.array(values, pa.string()))
+                values = []
+            chunks.append(col)
+        else:
+            values.extend(col if col is not None else [None] * len(p))
+    if values or not chunks:
+        chunks.append(pa.array(values, pa.string()))
+    return pa.concat_arrays(chunks) if len(chunks) > 1 else chunks[0]
+
+
+def _bad_types(parts: list[Part], name: str) -> np.ndarray:
+    out, offset = [], 0
+    for p in parts:
+        out.extend(offset + i for i in p.bad_types.get(name, ()))
+        offset += len(p)
+    return np.asarray(out, dtype=np.int64)
+
+
+def _np(arr: pa.Array, fill=False) -> np.ndarray:
+    return pc.fill_null(arr, fill).to_numpy(zero_copy_only=False)
+
+
+def validate_parts(parts: list[Part], max_text_chars: int = 5000) -> Validated:
+    """Validate the rows of every part with column operations (pyarrow compute); Python runs per
+    *distinct* value for ids, names, and dates or ratings written in words, and per row only for
+    text with markup and for the rows that are rejected or warned about."""
+    n = sum(len(p) for p in parts)
+    part_of = np.repeat(np.arange(len(parts), dtype=np.int64), [len(p) for p in parts]) if parts else \
+        np.zeros(0, np.int64)
+    reason = np.full(n, None, dtype=object)
+    warnings: list[tuple[int, str]] = []
+
+    def reject(mask: np.ndarray, why) -> None:
+        mask = mask & pd.isna(reason)
+        if mask.any():
+            reason[mask] = why if isinstance(why, str) else np.asarray(why, dtype=object)[mask]
+
+    def column(name: str) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+        """(stripped values, missing mask, wrong-type mask) of a canonical column."""
+        stripped = strip_texts(_gather(parts, name))
+        missing = _np(pc.equal(stripped, ""), True)
+        bad = np.zeros(n, bool)
+        bad[_bad_types(parts, name)] = True
+        return stripped, missing & ~bad, bad
+
+    # review_id
+    review_id, miss, bad = column("review_id")
+    reject(miss, "missing review_id")
+    ok_id = _np(pc.match_substring_regex(review_id, REVIEW_ID_PATTERN.pattern))
+    bad_id = ~miss & ~ok_id
+    if bad_id.any():
+        values = review_id.to_pylist()
+        reject(bad_id, [f"invalid review_id {(values[i] or '')[:80]!r}: expected 1-128 of letters, digits, '_', "
+                        "'-', '.', ':'" if bad_id[i] else None for i in range(n)])
+
+    # restaurant_id: any Unicode id; the partition key is derived from it (config.partition_key_for)
+    raw_rid, miss, bad = column("restaurant_id")
+    reject(miss | bad, "missing restaurant_id")
+    enc = pc.dictionary_encode(raw_rid)
+    distinct = [None if v is None else clean_text(v)[:200] or None for v in enc.dictionary.to_pylist()]
+    source_rid = pc.take(pa.array(distinct, pa.string()), enc.indices)
+    restaurant_id = pc.take(pa.array([None if v is None else partition_key_for(v) for v in distinct], pa.string()),
+                            enc.indices)
+    reject(~miss & _np(pc.is_null(source_rid)), "restaurant_id is empty after cleaning")
+
+    # text
+    raw_text, miss, bad = column("text")
+    reject(miss | bad, "missing or non-text review text")
+    text = clean_texts(_gather(parts, "text"))
+    lengths = _np(pc.utf8_length(text), 0)
+    reject(~miss & (lengths == 0), "empty review text after cleaning")
+    too_long = lengths > max_text_chars
+    if too_long.any():
+        reject(too_long, [f"review text too long ({int(k)} chars > {max_text_chars})" for k in lengths])
+
+    scale = np.array([p.rating_scale for p in parts], dtype=float)[part_of] if parts else np.zeros(0)
+
+    def each_distinct(rows: np.ndarray, values: list, key, parse) -> dict[int, object]:
+        """parse(value, row) once per distinct key(value, row); {row: result}."""
+        done: dict = {}
+        out = {}
+        for i in rows:
+            k = key(values[i], i)
+            if k not in done:
+                done[k] = parse(values[i], i)
+            out[i] = done[k]
+        return out
+
+    # rating (optional): numbers on the source's scale, Korean notations by distinct value
+    raw_rating, miss, bad = column("rating")
+    numeric = pd.to_numeric(pd.Series(raw_rating.to_numpy(zero_copy_only=False)), errors="coerce").to_numpy(float)
+    plain = ~miss & ~bad & np.isfinite(numeric)
+    rating = np.where(plain, numeric * 5.0 / np.where(scale > 0, scale, 5.0), np.nan)
+    rest = np.flatnonzero(~miss & ~plain)
+    if rest.size:
+        values = raw_rating.to_pylist()
+
+        def read_rating(v, i):
+            if bad[i]:
+                return None
+            try:
+                return parse_rating(v, scale[i])
+            except (ValueError, TypeError):
+                return None
+
+        for i, value in each_distinct(rest, values, lambda v, i: (v, scale[i], bad[i]), read_rating).items():
+            if value is None:
+                warnings.append((i, f"rating {str(values[i])[:40]!r} is not a rating: kept the review, "
+                                    "rating set to NULL"))
+            else:
+                rating[i] = value
+    out_of_range = ~np.isnan(rating) & ((rating < 1.0) | (rating > 5.0))
+    if out_of_range.any():
+        values = raw_rating.to_pylist()
+        for i in np.flatnonzero(out_of_range):
+            warnings.append((i, f"rating {str(values[i])[:40]!r} is out of range 1-5 (scale {scale[i]:g}): "
+                                "kept the review, rating set to NULL"))
+        rating[out_of_range] = np.nan
+
+    # created_at (optional): ISO dates in one vectorized pass, the rest by distinct value
+    raw_date, miss, bad = column("created_at")
+    fmt = np.array([p.date_format or "" for p in parts], dtype=object)[part_of] if parts else np.zeros(0, object)
+    series = pd.Series(raw_date.to_numpy(zero_copy_only=False), dtype=object)
+    created = pd.Series(pd.NaT, index=series.index, dtype="datetime64[us]")
+    for f in set(fmt.tolist()):
+        sel = ~miss & ~bad & (fmt == f)
+        if sel.any():
+            got = pd.to_datetime(series[sel], format=f or "ISO8601", utc=True, errors="coerce")
+            created[sel] = got.dt.tz_convert(None).astype("datetime64[us]")
+    rest = np.flatnonzero(~miss & created.isna().to_numpy())
+    if rest.size:
+        values = series.tolist()
+        found = each_distinct(rest, values, lambda v, i: (v, part_of[i], bad[i]),
+                              lambda v, i: None if bad[i] else parse_date(v, parts[part_of[i]].as_of, fmt[i] or None))
+        for i, ts in found.items():
+            if ts is None:
+                warnings.append((i, f"created_at {str(values[i])[:40]!r} is not a date: kept the review, "
+                                    "created_at set to NULL"))
+            else:
+                created.iat[i] = ts
+
+    # helpful_count (optional): a non-negative integer, else 0 with a warning
+    raw_helpful, miss, bad = column("helpful_count")
+    hv = pd.to_numeric(pd.Series(raw_helpful.to_numpy(zero_copy_only=False)), errors="coerce").to_numpy(float)
+    wrong = ~miss & (bad | ~np.isfinite(hv) | (np.nan_to_num(hv) < 0) | (np.nan_to_num(hv) % 1 != 0))
+    if wrong.any():
+        values = raw_helpful.to_pylist()
+        for i in np.flatnonzero(wrong):
+            warnings.append((i, f"helpful_count {str(values[i])[:40]!r} is not a non-negative integer: kept the "
+                                "review, helpful_count set to 0"))
+    helpful = np.where(miss | wrong, 0, np.nan_to_num(hv)).astype("int64")
+
+    labels = {}
     for col in ("restaurant_name", "category", "area"):
-        v = rec.get(col)
-        out[col] = None if _is_missing(v) else clean_text(str(v))[:200] or None
-    return out, None
+        cleaned = _clean_labels(_gather(parts, col))
+        defaults = [p.defaults.get(col) for p in parts]
+        if any(defaults):
+            fill = pa.array([defaults[i] for i in part_of], pa.string())
+            cleaned = pc.coalesce(cleaned, fill)
+        labels[col] = cleaned
+
+    source_file = pa.array([p.source_file for p in parts], pa.string()).take(pa.array(part_of)) if parts else \
+        pa.array([], pa.string())
+    file_of = [p.file or p.source_file for p in parts]
+    staged_file = pa.array(file_of, pa.string()).take(pa.array(part_of)) if parts else pa.array([], pa.string())
+    row_numbers = pa.array([k for p in parts for k in p.row_numbers], pa.int64())
+    table = pa.table({
+        "review_id": review_id, "restaurant_id": restaurant_id, "text": text,
+        "rating": pa.array(rating, pa.float64(), mask=np.isnan(rating)),
+        "created_at": pa.array(created.to_numpy(), pa.timestamp("us"), mask=created.isna().to_numpy()),
+        "restaurant_name": labels["restaurant_name"], "category": labels["category"], "area": labels["area"],
+        "helpful_count": pa.array(helpful, pa.int64()), "source_restaurant_id": source_rid,
+        "source_file": source_file, "source_row": row_numbers,
+    })
+    valid = pd.isna(reason).astype(bool)
+    reviews = table.filter(pa.array(valid))
+    reviews = reviews.append_column("content_hash", content_hashes(reviews)).append_column(
+        "staged_file", staged_file.filter(pa.array(valid)))
+
+    # rejected rows and warnings, with what the row held
+    rows = [{**asdict(r), "staged_file": file_of[pi]} for pi, p in enumerate(parts) for r in p.rejections]
+    flagged = sorted(set(np.flatnonzero(~valid).tolist()) | {i for i, _ in warnings if valid[i]})
+    if flagged:
+        starts = np.concatenate([[0], np.cumsum([len(p) for p in parts])])
+        rid, key = review_id.to_pylist(), restaurant_id.to_pylist()
+        files, numbers = source_file.to_pylist(), row_numbers.to_pylist()
+
+        def entry(i: int, severity: str, why: str) -> dict:
+            pi = part_of[i]
+            return {"source_file": files[i], "row_number": numbers[i], "reason": why,
+                    "raw": parts[pi].raw(int(i - starts[pi])),
+                    "review_id": (rid[i] or None) and rid[i][:128], "restaurant_id": key[i], "severity": severity,
+                    "staged_file": file_of[part_of[i]]}
+
+        rows += [entry(i, REJECTED, reason[i]) for i in np.flatnonzero(~valid)]
+        rows += [entry(i, WARNING, why) for i, why in warnings if valid[i]]
+    return Validated(reviews, rejections_frame(rows, extra=("staged_file",)))
 
 
-def read_review_file(path: Path, source_name: str | None = None, max_text_chars: int = 5000) -> FileResult:
-    """Parse and validate one file. Never raises for bad content: the file or rows are quarantined."""
-    path = Path(path)
-    source = source_name or path.name
-    kind = SUPPORTED_SUFFIXES.get(path.suffix.lower())
-    if kind is None:
-        reason = f"unsupported file type {path.suffix or '(none)'!r}; expected one of {sorted(SUPPORTED_SUFFIXES)}"
-        return FileResult(source, [], [Rejection(source, 0, reason, "")], fatal=reason)
+_HASH_SQL = """
+select left(sha256(concat_ws(chr(31), review_id, restaurant_id, text, coalesce(rating::varchar, ''),
+    coalesce(strftime(created_at, '%Y-%m-%dT%H:%M:%S.%f'), ''), coalesce(restaurant_name, ''),
+    coalesce(category, ''), coalesce(area, ''), helpful_count::varchar)), 16) as content_hash
+from reviews_in
+"""
+
+
+def content_hashes(reviews: pa.Table) -> pa.Array:
+    """A short hash of each review's content columns: what the embedding stage compares to skip
+    unchanged reviews (the same value for the same content, across files and re-runs)."""
+    import duckdb
+
+    con = duckdb.connect()
     try:
-        records, columns, encoding = _read_records(path, kind)
-    except (ValueError, OSError) as exc:
-        reason = f"file quarantined: {exc}"
-        return FileResult(source, [], [Rejection(source, 0, reason, _preview(_head_bytes(path)))], fatal=reason)
-    mapping, missing = map_columns(columns)
-    if missing:
-        reason = f"file quarantined: missing required column(s) {missing}; found {columns[:20]}"
-        return FileResult(source, [], [Rejection(source, 0, reason, _preview(",".join(columns)))], encoding, fatal=reason)
-
-    rows: list[dict] = []
-    rejections: list[Rejection] = []
-    # relative dates ("3일 전") count back from the file's modification time (UTC)
-    as_of = pd.Timestamp(path.stat().st_mtime, unit="s", tz="UTC")
-    for number, rec, error, raw in records:
-        if error is not None:
-            rejections.append(Rejection(source, number, error, _preview(raw)))
-            continue
-        canon = {mapping[k]: v for k, v in rec.items() if k in mapping}
-        row, reason = validate_record(canon, max_text_chars, as_of)
-        if reason is not None:
-            rid = canon.get("review_id")
-            rest = canon.get("restaurant_id")
-            rejections.append(
-                Rejection(
-                    source, number, reason, _preview(raw or rec),
-                    review_id=None if _is_missing(rid) else _as_str(rid)[:128],
-                    restaurant_id=None if _is_missing(rest) else _as_str(rest)[:64],
-                )
-            )
-            continue
-        row["source_file"] = source
-        row["source_row"] = number
-        rows.append(row)
-    return FileResult(source, rows, rejections, encoding)
+        con.register("reviews_in", reviews)
+        # row order is kept: one scan of one registered table, no join or sort
+        return con.sql(_HASH_SQL).to_arrow_table().column("content_hash").combine_chunks()
+    finally:
+        con.close()
 
 
-def _head_bytes(path: Path) -> str:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(200).decode("utf-8", errors="replace")
-    except OSError:
-        return ""
+def read_review_file(path: Path, source_name: str | None = None, max_text_chars: int = 5000,
+                     spec: SourceSpec | None = None) -> FileResult:
+    """Parse and validate one file (every table of it). Never raises for bad content."""
+    parts = read_parts(path, source_name, spec)
+    v = validate_parts(parts, max_text_chars)
+    rejections = [Rejection(r["source_file"], int(r["row_number"]), r["reason"], r["raw"], r["review_id"],
+                            r["restaurant_id"], r["severity"]) for r in v.rejections.to_dict(orient="records")]
+    fatal = parts[0].fatal if parts and all(p.fatal for p in parts) else None
+    return FileResult(source_name or Path(path).name, normalize_reviews_frame(v.reviews.to_pandas()), rejections,
+                      next((p.encoding for p in parts if p.encoding), None), fatal)
 
 
-# --------------------------------------------------------------------------- folder scan
+# --------------------------------------------------------------------------- folder listing
 
 
 def list_review_files(folder: Path) -> list[Path]:
@@ -485,86 +983,11 @@ def list_review_files(folder: Path) -> list[Path]:
     return out
 
 
-@dataclass
-class ScanResult:
-    reviews: pd.DataFrame
-    rejected: pd.DataFrame
-    files: list[FileResult]
-    files_from_cache: int = 0
-
-    @property
-    def restaurant_ids(self) -> list[str]:
-        return sorted(self.reviews["restaurant_id"].unique().tolist())
-
-
-def _content_hash(row: dict) -> str:
-    payload = json.dumps(
-        [row.get(c) if not isinstance(row.get(c), pd.Timestamp) else row[c].isoformat() for c in REQUIRED_COLUMNS + OPTIONAL_COLUMNS],
-        ensure_ascii=False, default=str,
-    )
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
-
-
-def scan_folder(folder: Path, max_text_chars: int = 5000, files: list[Path] | None = None,
-                cache=None) -> ScanResult:
-    """Parse every file in ``folder``; deduplicate by review_id (newest wins).
-
-    ``cache`` (a parse_cache.ParsedFileCache) serves files parsed before, by content; after a
-    full scan its entries of files no longer in the folder are pruned.
-
-    "Newest" is the latest ``created_at``; ties (or missing dates) go to the later file
-    (sorted by name) and the later row. Superseded duplicates are quarantined with a reason
-    that names the winner, so nothing disappears silently.
-    """
-    folder = Path(folder)
-    paths = files if files is not None else list_review_files(folder)
-    read = cache.load if cache is not None else read_review_file
-    hits_before = cache.hits if cache is not None else 0
-    results = [read(p, _relative_name(p, folder), max_text_chars) for p in paths]
-    from_cache = cache.hits - hits_before if cache is not None else 0
-    if cache is not None and files is None:
-        cache.prune(cache.seen)
-    rows: list[dict] = []
-    rejections: list[Rejection] = []
-    for order, fr in enumerate(results):
-        rejections.extend(fr.rejections)
-        for r in fr.rows:
-            r["_order"] = order
-            rows.append(r)
-    reviews = pd.DataFrame(rows, columns=list(REVIEW_COLUMNS) + ["_order"])
-    if not reviews.empty:
-        reviews["content_hash"] = [_content_hash(r) for r in rows]
-        reviews["_ts"] = pd.to_datetime(reviews["created_at"]).fillna(pd.Timestamp.min)
-        reviews = reviews.sort_values(["review_id", "_ts", "_order", "source_row"], kind="stable")
-        dup_mask = reviews.duplicated("review_id", keep="last")
-        if dup_mask.any():
-            winners = reviews[~dup_mask].set_index("review_id")
-            for _, loser in reviews[dup_mask].iterrows():
-                w = winners.loc[loser["review_id"]]
-                rejections.append(
-                    Rejection(
-                        loser["source_file"], int(loser["source_row"]),
-                        f"duplicate review_id superseded by {w['source_file']} row {int(w['source_row'])} (newest wins)",
-                        _preview(loser["text"]), loser["review_id"], loser["restaurant_id"],
-                    )
-                )
-        reviews = reviews[~dup_mask].drop(columns=["_ts"])
-    reviews = normalize_reviews_frame(reviews.drop(columns=["_order"]))
-    rejected = rejections_frame(rejections)
-    return ScanResult(reviews, rejected, results, from_cache)
-
-
-def _relative_name(path: Path, folder: Path) -> str:
-    try:
-        return Path(path).relative_to(folder).as_posix()
-    except ValueError:
-        return Path(path).name
-
-
-def normalize_reviews_frame(df: pd.DataFrame) -> pd.DataFrame:
+def normalize_reviews_frame(df: pd.DataFrame, extra: tuple[str, ...] = ()) -> pd.DataFrame:
     """Fixed column order and dtypes, sorted by (restaurant_id, review_id): stable across re-runs."""
-    df = df.reindex(columns=list(REVIEW_COLUMNS)).copy()
-    for col in ("review_id", "restaurant_id", "text", "restaurant_name", "category", "area", "source_file", "content_hash"):
+    df = df.reindex(columns=list(REVIEW_COLUMNS) + list(extra)).copy()
+    for col in ("review_id", "restaurant_id", "text", "restaurant_name", "category", "area",
+                "source_restaurant_id", "source_file", "content_hash"):
         df[col] = df[col].astype("object").where(df[col].notna(), None)
     df["rating"] = pd.to_numeric(df["rating"], errors="coerce").astype("float64")
     df["created_at"] = pd.to_datetime(df["created_at"]).astype("datetime64[us]")
@@ -573,10 +996,12 @@ def normalize_reviews_frame(df: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values(["restaurant_id", "review_id"], kind="stable").reset_index(drop=True)
 
 
-def rejections_frame(rejections: list[Rejection]) -> pd.DataFrame:
-    df = pd.DataFrame([asdict(r) for r in rejections], columns=list(Rejection.__dataclass_fields__))
-    df = df.reindex(columns=list(REJECT_COLUMNS))
+def rejections_frame(rows: list[dict] | list[Rejection], extra: tuple[str, ...] = ()) -> pd.DataFrame:
+    rows = [asdict(r) if isinstance(r, Rejection) else r for r in rows]
+    columns = list(REJECT_COLUMNS) + list(extra)
+    df = pd.DataFrame(rows, columns=columns).reindex(columns=columns)
     df["row_number"] = pd.to_numeric(df["row_number"]).astype("int64")
-    for col in ("source_file", "review_id", "restaurant_id", "reason", "raw"):
+    df["severity"] = df["severity"].fillna(REJECTED)
+    for col in ("source_file", "review_id", "restaurant_id", "severity", "reason", "raw"):
         df[col] = df[col].astype("object").where(df[col].notna(), None)
-    return df.sort_values(["source_file", "row_number", "reason"], kind="stable").reset_index(drop=True)
+    return df.sort_values(["source_file", "row_number", "severity", "reason"], kind="stable").reset_index(drop=True)

@@ -1,31 +1,38 @@
-"""Jobs, the incoming-folder sensor, the automation sensor and the nightly schedules.
+"""Jobs, the incoming-folder sensors, the automation sensor and the nightly schedules.
 
-A new file in the incoming folder flows without clicks: `incoming_reviews_sensor` adds the new
-restaurant partitions and materializes `reviews` for the restaurants whose rows changed; the
-automation sensor then refreshes, for those partitions only, every downstream asset (their
-`AutomationCondition`s, see partitions.EAGER) in one run per tick (a single-run backfill).
-`pipeline_job` runs the whole chain on demand (`reviewlens run`, nightly schedule, UI).
+A new file in the incoming folder flows without clicks, stage once and fan out:
+1. `incoming_reviews_sensor` compares the folder (sizes and mtimes only) with what staging holds
+   and requests one `staging_job` run for any change;
+2. that run parses the new and changed files once into `staged_reviews` / `rejected_reviews`,
+   adds the new restaurant partitions and reports the restaurants whose reviews changed;
+3. `staged_changes_sensor` requests `reviews` for exactly those partitions (one single-run range
+   per contiguous block of partition keys);
+4. the automation sensor refreshes, for those partitions only, every downstream asset (their
+   `AutomationCondition`s, see partitions.EAGER) in one run per tick.
+Unchanged files cause no run at all. `pipeline_job` runs the whole chain on demand
+(`reviewlens run`, nightly schedule, UI).
 """
 
 
-import json
-from pathlib import Path
-
 import dagster as dg
 
-from ..core.config import RESTAURANT_ID_PATTERN
-from ..core.incoming import detect_changes, load_cursor
-from ..core.parse_cache import ParsedFileCache
+from ..core.config import Settings
+from ..core.staging import detect_changes, partition_ranges, sources_digest
 from .partitions import RESTAURANTS, WRITER_TAGS, restaurants_partitions
 
 PIPELINE_JOB = "reviewlens_pipeline"
 INGEST_JOB = "ingest_job"
-QUARANTINE_JOB = "quarantine_job"
+STAGING_JOB = "staging_job"
 AUTOMATION_SENSOR = "reviewlens_automation"
+STAGED_KEY = dg.AssetKey("staged_reviews")
+STAGING_ASSETS = dg.AssetSelection.assets("staged_reviews", "rejected_reviews")
+#: most `reviews` runs one staging change requests; beyond it, nearby ranges are merged (the
+#: partitions in between are re-read from the staged table: identical rows)
+MAX_FANOUT_RUNS = 20
 
 pipeline_job = dg.define_asset_job(
     PIPELINE_JOB,
-    selection=dg.AssetSelection.all() - dg.AssetSelection.assets("rejected_reviews") - dg.AssetSelection.groups("reporting"),
+    selection=dg.AssetSelection.all() - STAGING_ASSETS - dg.AssetSelection.groups("reporting"),
     partitions_def=restaurants_partitions,
     executor_def=dg.in_process_executor,  # one LLM engine / one vector store per run
     tags=WRITER_TAGS,
@@ -38,15 +45,15 @@ ingest_job = dg.define_asset_job(
     partitions_def=restaurants_partitions,
     executor_def=dg.in_process_executor,
     tags=WRITER_TAGS,
-    description="`reviews` and its checks; the automation sensor refreshes everything downstream.",
+    description="`reviews` (a read of the staged table) and its checks; automation refreshes everything downstream.",
 )
 
-quarantine_job = dg.define_asset_job(
-    QUARANTINE_JOB,
-    selection=dg.AssetSelection.assets("rejected_reviews"),
+staging_job = dg.define_asset_job(
+    STAGING_JOB,
+    selection=STAGING_ASSETS,
     executor_def=dg.in_process_executor,
     tags=WRITER_TAGS,
-    description="Rebuild the quarantine table from the incoming folder.",
+    description="Stage new and changed files of the incoming folder (and rebuild the quarantine table).",
 )
 
 
@@ -70,48 +77,84 @@ def _status(running: bool) -> dg.DefaultSensorStatus:
     return dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED
 
 
-def make_incoming_sensor(incoming_dir: str, max_text_chars: int = 5000, running: bool = True,
-                         parse_cache_dir: str | None = None):
+def make_incoming_sensor(settings: Settings):
+    incoming = settings.incoming_dir
+    manifest = settings.manifest_path or settings.data_dir / "staged_files.json"
+    sources = settings.sources_path or settings.data_dir / "sources.yaml"
+
     @dg.sensor(
         name="incoming_reviews_sensor",
-        jobs=[ingest_job, quarantine_job],
+        jobs=[staging_job],
         minimum_interval_seconds=30,
-        default_status=_status(running),
-        description=f"Watches {incoming_dir} for new or changed review files.",
+        default_status=_status(settings.automation),
+        description=f"Watches {incoming} (sizes and modification times) and requests one staging run per change.",
     )
     def incoming_reviews_sensor(context: dg.SensorEvaluationContext):
-        cursor = load_cursor(context.cursor)
-        cache = ParsedFileCache(parse_cache_dir) if parse_cache_dir else None
-        changes = detect_changes(Path(incoming_dir), cursor, max_text_chars, cache=cache)
+        digest = sources_digest(sources, settings.max_text_chars)
+        changes, stats = detect_changes(incoming, manifest, digest)
         if not changes.any:
-            return dg.SkipReason(f"no new or changed files in {incoming_dir}")
-        for name, reason in changes.quarantined_files.items():
-            context.log.warning(f"{name}: {reason}")
-        ids = sorted(i for i in changes.restaurant_ids if RESTAURANT_ID_PATTERN.fullmatch(i))
-        known = set(context.instance.get_dynamic_partitions(RESTAURANTS))
-        new_ids = [i for i in ids if i not in known]
-        digest = changes.digest
-        requests = [
-            dg.RunRequest(
-                job_name=INGEST_JOB,
-                partition_key=rid,
-                run_key=f"{rid}:{digest}",
-                tags={"reviewlens/trigger": "incoming_file"},
-            )
-            for rid in ids
-        ]
-        requests.append(dg.RunRequest(job_name=QUARANTINE_JOB, run_key=f"quarantine:{digest}"))
-        context.log.info(
-            f"{len(changes.changed_files)} changed, {len(changes.deleted_files)} deleted file(s); "
-            f"{len(ids)} restaurant(s) to refresh, {len(new_ids)} new"
-        )
+            return dg.SkipReason(f"no new, changed or deleted files in {incoming}")
+        run_key = changes.run_key(stats, digest)
+        context.log.info(f"{len(changes.changed)} new or changed, {len(changes.deleted)} deleted file(s)"
+                         f"{'; parser or sources.yaml changed' if changes.config_changed else ''}: {run_key}")
         return dg.SensorResult(
-            run_requests=requests,
-            dynamic_partitions_requests=[restaurants_partitions.build_add_request(new_ids)] if new_ids else [],
-            cursor=json.dumps(changes.cursor, sort_keys=True),
+            run_requests=[dg.RunRequest(job_name=STAGING_JOB, run_key=run_key,
+                                        tags={"reviewlens/trigger": "incoming_file"})],
+            cursor=run_key,
         )
 
     return incoming_reviews_sensor
+
+
+def make_fanout_sensor(running: bool = True):
+    @dg.sensor(
+        name="staged_changes_sensor",
+        jobs=[ingest_job],
+        minimum_interval_seconds=30,
+        default_status=_status(running),
+        description="After staging runs, requests `reviews` for the restaurants whose staged reviews changed "
+                    "and were not refreshed since.",
+    )
+    def staged_changes_sensor(context: dg.SensorEvaluationContext):
+        after = int(context.cursor) if context.cursor else None
+        events = context.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=STAGED_KEY, after_storage_id=after), limit=1000, ascending=True).records
+        if not events:
+            return dg.SkipReason("no staging run since the last tick")
+        # each changed restaurant, with the last staging event that changed it
+        changed: dict[str, int] = {}
+        for record in events:
+            entry = record.asset_materialization.metadata.get("changed_restaurants")
+            for key in (entry.value if entry is not None else []):
+                changed[key] = record.storage_id
+        cursor = str(events[-1].storage_id)
+        if changed:
+            # a partition refreshed after the staging run that changed it needs nothing (`reviewlens run`)
+            refreshed: dict[str, int] = {}
+            page = dg.AssetRecordsFilter(asset_key=dg.AssetKey("reviews"), after_storage_id=min(changed.values()))
+            more, token = True, None
+            while more:
+                got = context.instance.fetch_materializations(page, limit=10_000, cursor=token, ascending=True)
+                for r in got.records:
+                    refreshed[r.partition_key] = max(refreshed.get(r.partition_key, 0), r.storage_id)
+                more, token = got.has_more, got.cursor
+            changed = {k: sid for k, sid in changed.items() if refreshed.get(k, 0) < sid}
+        if not changed:
+            return dg.SensorResult(skip_reason="the changed restaurants are refreshed already", cursor=cursor)
+        order = context.instance.get_dynamic_partitions(RESTAURANTS)
+        ranges = partition_ranges(order, list(changed), MAX_FANOUT_RUNS)
+        context.log.info(f"{len(changed)} changed restaurant(s) -> {len(ranges)} `reviews` run(s)")
+        tags = {"reviewlens/trigger": "staging"}
+        return dg.SensorResult(
+            run_requests=[
+                dg.RunRequest(run_key=f"{cursor}:{start}", partition_key=start, tags=tags) if start == end else
+                dg.RunRequest(run_key=f"{cursor}:{start}", tags={**tags, **range_tags([start, end])})
+                for start, end in ranges
+            ],
+            cursor=cursor,
+        )
+
+    return staged_changes_sensor
 
 
 def make_automation_sensor(running: bool = True) -> dg.AutomationConditionSensorDefinition:
@@ -142,10 +185,10 @@ def nightly_refresh_schedule(context: dg.ScheduleEvaluationContext):
 
 @dg.schedule(
     cron_schedule="30 2 * * *",
-    job=quarantine_job,
+    job=staging_job,
     execution_timezone="Asia/Seoul",
     default_status=dg.DefaultScheduleStatus.STOPPED,
-    description="Nightly rebuild of the quarantine table.",
+    description="Nightly staging of the incoming folder (catches what a stopped sensor missed; cheap when nothing changed).",
 )
-def nightly_quarantine_schedule(context: dg.ScheduleEvaluationContext):
-    return dg.RunRequest(run_key=f"quarantine:{context.scheduled_execution_time:%Y-%m-%d}")
+def nightly_staging_schedule(context: dg.ScheduleEvaluationContext):
+    return dg.RunRequest(run_key=f"staging:{context.scheduled_execution_time:%Y-%m-%d}")

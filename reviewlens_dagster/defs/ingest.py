@@ -1,16 +1,87 @@
-"""Stage 1: `reviews` (per restaurant) and `rejected_reviews` (the quarantine)."""
+"""Stage 1: `staged_reviews` + `rejected_reviews` (one staging run over the incoming folder), and
+`reviews` (per restaurant, a read of the staged table)."""
 
 
 import dagster as dg
-import pandas as pd
 
 from ..core.config import validate_restaurant_ids
 from ..core.ingest import REVIEW_COLUMNS
+from ..core.staging import StagingReport
 from .metadata import frame_metadata, preview
-from .partitions import OWNERS, restaurants_partitions, single_run
+from .partitions import OWNERS, RESTAURANTS, restaurants_partitions, single_run
 from .resources import ReviewLensSettings
 
 REJECTED_SHARE_CHECK = "rejected_share_below_threshold"
+STAGED = dg.AssetKey("staged_reviews")
+REJECTED = dg.AssetKey("rejected_reviews")
+
+
+def _staging_metadata(report: StagingReport, settings: ReviewLensSettings) -> dict:
+    changed = report.changed_restaurants
+    return {
+        "files": report.files, "files_parsed": len(report.parsed), "files_unchanged": report.unchanged,
+        "files_touched": report.touched, "files_deleted": len(report.deleted),
+        "files_quarantined": len(report.quarantined), "rows_read": report.rows_read,
+        "dagster/row_count": report.reviews, "restaurants": report.restaurants,
+        "changed_restaurant_count": len(changed),
+        # the fan-out sensor requests `reviews` for exactly these partitions
+        "changed_restaurants": dg.MetadataValue.json(changed),
+        "staging_seconds": round(report.seconds, 3),
+        "rows_per_s": round(report.rows_read / report.seconds) if report.rows_read and report.seconds else 0,
+        "deleted_files_policy": settings.on_deleted_file,
+        "sources_file": dg.MetadataValue.path(settings.sources_path),
+        "source_mappings": dg.MetadataValue.json({"files_per_mapping": report.sources_used,
+                                                  "mappings": settings.sources().describe()}),
+    }
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(STAGED, group_name="ingest", kinds={"python", "duckdb"}, owners=OWNERS,
+                     description="Every valid review of the incoming folder, deduplicated (newest wins): each "
+                                 "file parsed once, new and changed files only."),
+        dg.AssetSpec(REJECTED, group_name="ingest", kinds={"duckdb"}, owners=OWNERS,
+                     description="Quarantine: every row (or whole file) that did not become a review, and "
+                                 "warnings for optional fields set to NULL; each with its reason."),
+    ],
+)
+def staging(context: dg.AssetExecutionContext, settings: ReviewLensSettings):
+    """Stage the incoming folder into `reviewlens.staged_reviews` and `reviewlens.rejected_reviews`
+    (one transaction), add the new restaurant partitions and report which restaurants changed."""
+    with settings.staging_store() as store:
+        report = store.stage(settings.incoming_path, settings.sources(), settings.max_text_chars,
+                             settings.on_deleted_file, progress=context.log.info)
+        keys = store.restaurant_keys() if report.wrote else []
+        names = store.restaurant_names(report.changed_restaurants[:50]) if report.changed_restaurants else None
+        rejected = store.rejected() if report.wrote else None
+        manifest = store.manifest()
+    settings.write_manifest(manifest)
+    for name, reason in report.quarantined.items():
+        context.log.warning(f"file quarantined whole: {name}: {reason}")
+    if report.deleted:
+        context.log.warning(
+            f"{len(report.deleted)} file(s) left the folder: {report.deleted[:10]}; their reviews were "
+            f"{'kept' if settings.on_deleted_file == 'keep' else 'removed'} (REVIEWLENS_ON_DELETED_FILE)")
+    known = set(context.instance.get_dynamic_partitions(RESTAURANTS))
+    new = [k for k in keys if k not in known]
+    if new:
+        context.instance.add_dynamic_partitions(RESTAURANTS, new)
+    context.log.info(
+        f"staged {len(report.parsed)} of {report.files} file(s) ({report.unchanged} unchanged) in "
+        f"{report.seconds:.2f} s: {report.rows_read:,} rows read, {len(report.changed_restaurants)} restaurant(s) "
+        f"changed, {len(new)} new partition(s)")
+    meta = _staging_metadata(report, settings)
+    meta["new_partitions"] = len(new)
+    if names is not None:
+        meta["changed_restaurants_preview"] = preview(names, rows=20)
+    yield dg.MaterializeResult(asset_key=STAGED, metadata=meta)
+    rej_meta = {"rejected_rows": report.rejected, "warning_rows": report.warnings,
+                "files_quarantined": len(report.quarantined)}
+    if rejected is not None and len(rejected):
+        reasons = rejected["reason"].str.replace(r"'.*?'|\d+", "…", regex=True).value_counts().head(20)
+        rej_meta["reasons"] = dg.MetadataValue.md(reasons.rename("rows").to_frame().to_markdown())
+        rej_meta["preview"] = preview(rejected[["source_file", "row_number", "severity", "reason"]])
+    yield dg.MaterializeResult(asset_key=REJECTED, metadata=rej_meta)
 
 
 @dg.asset(
@@ -21,6 +92,7 @@ REJECTED_SHARE_CHECK = "rejected_share_below_threshold"
     group_name="ingest",
     kinds={"python", "duckdb"},
     owners=OWNERS,
+    deps=[STAGED],
     check_specs=[
         dg.AssetCheckSpec(
             REJECTED_SHARE_CHECK,
@@ -30,34 +102,34 @@ REJECTED_SHARE_CHECK = "rejected_share_below_threshold"
     ],
 )
 def reviews(context: dg.AssetExecutionContext, settings: ReviewLensSettings):
-    """Validated, deduplicated reviews of each restaurant, read from the incoming folder.
+    """Validated, deduplicated reviews of each restaurant: its rows of `staged_reviews`.
 
-    Every file in the folder is parsed (CSV / JSONL / Parquet; UTF-8 or CP949); rows of the
-    requested restaurants are kept. Rejected rows go to `rejected_reviews` with a reason.
+    `restaurant_id` is the partition key; `source_restaurant_id` is the id as the source file
+    writes it (README "Partition keys").
     """
     keys = validate_restaurant_ids(context.partition_keys)
-    context.log.info(f"scanning {settings.incoming_dir} for {len(keys)} restaurant(s)")
-    scan = settings.scan()
-    df = scan.reviews[scan.reviews["restaurant_id"].isin(keys)].reset_index(drop=True)
+    with settings.staging_store() as store:
+        df = store.reviews_for(keys)
+        rejected = store.rejected(keys)
+    errors = rejected[rejected["severity"] == "rejected"]
     counts = df.groupby("restaurant_id").size().reindex(keys, fill_value=0)
     empty = [k for k, n in counts.items() if n == 0]
     if empty:
-        context.log.warning(f"{len(empty)} restaurant(s) have no valid reviews in the folder now: {empty[:10]}")
-    rejected = scan.rejected[scan.rejected["restaurant_id"].isin(keys)]
-    share = len(rejected) / max(1, len(rejected) + len(df))
+        context.log.warning(f"{len(empty)} restaurant(s) have no staged reviews: {empty[:10]}")
+    share = len(errors) / max(1, len(errors) + len(df))
+    names = (df.groupby("restaurant_id")
+             .agg(source_restaurant_id=("source_restaurant_id", "first"), restaurant_name=("restaurant_name", "first"),
+                  reviews=("review_id", "size")).reset_index())
     yield dg.Output(
         df[list(REVIEW_COLUMNS)],
         metadata=frame_metadata(
-            df[["restaurant_id", "review_id", "rating", "text"]],
+            df[["restaurant_id", "source_restaurant_id", "review_id", "rating", "text"]],
             restaurants=len(keys),
-            files_scanned=len(scan.files),
-            files_from_parse_cache=scan.files_from_cache,
-            rejected_rows=len(rejected),
+            rejected_rows=len(errors),
+            warning_rows=len(rejected) - len(errors),
             rejected_share=float(round(share, 4)),
             restaurants_without_reviews=len(empty),
-            reviews_per_restaurant=dg.MetadataValue.md(
-                counts.rename("reviews").to_frame().head(50).to_markdown()
-            ),
+            reviews_per_restaurant=preview(names, rows=50),
         ),
     )
     yield dg.AssetCheckResult(
@@ -67,38 +139,7 @@ def reviews(context: dg.AssetExecutionContext, settings: ReviewLensSettings):
         metadata={
             "rejected_share": float(round(share, 4)),
             "threshold": settings.reject_share_threshold,
-            "rejected_rows": len(rejected),
+            "rejected_rows": len(errors),
             "accepted_rows": len(df),
         },
-    )
-
-
-@dg.asset(
-    io_manager_key="warehouse_io_manager",
-    group_name="ingest",
-    kinds={"python", "duckdb"},
-    owners=OWNERS,
-)
-def rejected_reviews(context: dg.AssetExecutionContext, settings: ReviewLensSettings) -> dg.Output[pd.DataFrame]:
-    """Quarantine: every row (or whole file) of the incoming folder that did not become a review.
-
-    Columns: source_file, row_number (0 = the whole file), review_id, restaurant_id, reason,
-    raw (truncated). Rebuilt from the folder on each materialization, so it is always current.
-    """
-    scan = settings.scan()
-    rej = scan.rejected
-    fatal = [f for f in scan.files if f.fatal]
-    for f in fatal:
-        context.log.warning(f"file quarantined whole: {f.source_file}: {f.fatal}")
-    reasons = rej["reason"].str.replace(r"'.*?'|\d+", "…", regex=True).value_counts().head(20)
-    return dg.Output(
-        rej,
-        metadata=frame_metadata(
-            rej,
-            files_scanned=len(scan.files),
-            files_from_parse_cache=scan.files_from_cache,
-            files_quarantined=len(fatal),
-            accepted_rows=len(scan.reviews),
-            reasons=dg.MetadataValue.md(reasons.rename("rows").to_frame().to_markdown()) if len(rej) else preview(rej),
-        ),
     )

@@ -1,8 +1,11 @@
 """Resources: settings shown in the UI, the DuckDB warehouse IO manager, the vector store, the embedder."""
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
+
+import duckdb
 
 import dagster as dg
 from pydantic import PrivateAttr
@@ -10,8 +13,9 @@ from pydantic import PrivateAttr
 from ..core.analysis.prevalence import HighlightRule
 from ..core.config import Settings, resolve_scope
 from ..core.embed import Embedder, EmbedderSpec, make_embedder
-from ..core.ingest import ScanResult, scan_folder
-from ..core.parse_cache import ParsedFileCache
+from ..core.db import retry_locked
+from ..core.sources import SourcesFile, load_sources
+from ..core.staging import StagingStore, sources_digest, write_manifest
 from ..core.represent import WeightConfig
 from ..core.vectorstore import VectorStore, open_vector_store
 from .warehouse import WarehouseIOManager
@@ -22,13 +26,15 @@ class ReviewLensSettings(dg.ConfigurableResource):
 
     incoming_dir: str
     warehouse_path: str = "data/warehouse.duckdb"
+    sources_path: str = "data/sources.yaml"
+    manifest_path: str = "data/staged_files.json"
+    on_deleted_file: str = "keep"
     max_text_chars: int = 5000
     reject_share_threshold: float = 0.2
     top_k: int = 20
     mmr_lambda: float = 1.0
     half_life_days: float = 180.0
     llm_cache_path: str = "data/llm_cache.duckdb"
-    parse_cache_dir: Optional[str] = None
     agreement_threshold: float = 0.6
     strength_sim_threshold: float = 0.7
     min_group_size: int = 3
@@ -48,11 +54,29 @@ class ReviewLensSettings(dg.ConfigurableResource):
         """Reviews per restaurant the LLM reads: None = all."""
         return None if self.analysis_scope == "all" else self.sample_size
 
-    def parse_cache(self) -> Optional[ParsedFileCache]:
-        return ParsedFileCache(self.parse_cache_dir) if self.parse_cache_dir else None
+    @property
+    def incoming_path(self) -> Path:
+        return Path(self.incoming_dir)
 
-    def scan(self) -> ScanResult:
-        return scan_folder(Path(self.incoming_dir), self.max_text_chars, cache=self.parse_cache())
+    def sources(self) -> SourcesFile:
+        """sources.yaml, validated (a typo fails the staging step with the file and key named)."""
+        return load_sources(Path(self.sources_path))
+
+    @contextmanager
+    def staging_store(self) -> Iterator[StagingStore]:
+        """The staging tables in the warehouse (retried while another process holds the file)."""
+        Path(self.warehouse_path).parent.mkdir(parents=True, exist_ok=True)
+        con = retry_locked(duckdb.connect)(self.warehouse_path)
+        try:
+            yield StagingStore(con)
+        finally:
+            con.close()
+
+    def staging_digest(self) -> str:
+        return sources_digest(Path(self.sources_path), self.max_text_chars)
+
+    def write_manifest(self, files: dict[str, list[int]]) -> None:
+        write_manifest(Path(self.manifest_path), files, self.staging_digest())
 
     def weights(self) -> WeightConfig:
         return WeightConfig(half_life_days=self.half_life_days)
@@ -121,7 +145,9 @@ def build_resources(settings: Settings) -> dict:
             mmr_lambda=settings.mmr_lambda,
             half_life_days=settings.half_life_days,
             llm_cache_path=str(settings.llm_cache_path or settings.data_dir / "llm_cache.duckdb"),
-            parse_cache_dir=str(settings.parse_cache_dir) if settings.parse_cache_dir else None,
+            sources_path=str(settings.sources_path or settings.data_dir / "sources.yaml"),
+            manifest_path=str(settings.manifest_path or settings.data_dir / "staged_files.json"),
+            on_deleted_file=settings.on_deleted_file,
             agreement_threshold=settings.agreement_threshold,
             strength_sim_threshold=settings.strength_sim_threshold,
             min_group_size=settings.min_group_size,

@@ -6,6 +6,8 @@ comparison without a group) would become a column of type NULL, and every later 
 a real value would fail to insert. Text columns are therefore written as pandas' `string` dtype
 (VARCHAR even when empty); numeric columns are typed by the assets themselves.
 
+A table created by an older release gains the columns added since (`align_with_table`).
+
 An empty frame still creates its table (dagster-duckdb skips it), so a downstream asset reads an
 empty table instead of failing on a missing one (a run where no restaurant has a weakness). List
 columns cannot be told from an empty object column: an asset names them in its output metadata
@@ -32,9 +34,27 @@ def with_text_columns(df: pd.DataFrame, list_columns: Sequence[str] = ()) -> pd.
     return df.astype({**text, **lists}) if text or lists else df
 
 
+def align_with_table(obj: pd.DataFrame, schema: str, table: str, connection) -> pd.DataFrame:
+    """A table written by an older release keeps its data: columns the frame has and the table lacks
+    are added (nullable), and the frame is put in the table's column order (dagster-duckdb inserts
+    by position)."""
+    have = [r[0] for r in connection.execute(
+        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+        "order by ordinal_position", [schema, table]).fetchall()]
+    if not have or have == list(obj.columns):
+        return obj
+    types = {r[0]: r[1] for r in connection.execute("describe select * from obj").fetchall()}
+    for col in obj.columns:
+        if col not in have:
+            connection.execute(f'alter table {schema}.{table} add column "{col}" {types[col]}')
+            have.append(col)
+    return obj.reindex(columns=have)
+
+
 class TypedPandasTypeHandler(DuckDBPandasTypeHandler):
     def handle_output(self, context, table_slice, obj: pd.DataFrame, connection):
         obj = with_text_columns(obj, (context.definition_metadata or {}).get("list_columns") or ())
+        obj = align_with_table(obj, table_slice.schema, table_slice.table, connection)
         if obj.empty:
             connection.execute(f"create table if not exists {table_slice.schema}.{table_slice.table} as select * from obj")
         super().handle_output(context, table_slice, obj, connection)

@@ -1,0 +1,446 @@
+"""Stage once, fan out: every incoming file is parsed once into DuckDB tables, and the
+per-restaurant `reviews` read them.
+
+Tables (schema ``reviewlens`` of the warehouse):
+
+- ``staged_files``: one row per file ever staged: size, mtime, sha256, the parser/mapping
+  fingerprint, what it produced, and whether it is still in the folder (``present``);
+- ``staged_rows``: every valid row of every staged file (duplicates included);
+- ``staged_file_rejections``: each file's rejected rows and warnings;
+- ``staged_reviews``: ``staged_rows`` deduplicated by ``review_id`` (newest ``created_at`` wins;
+  ties: the later file name, then the later row) — what `reviews` reads;
+- ``rejected_reviews``: the file rejections plus superseded duplicates and partition-key
+  collisions (every rejected row has a reason).
+
+:meth:`StagingStore.stage` looks at the folder: a file whose size and mtime (or, when those
+changed, whose sha256) and fingerprint match its ``staged_files`` row is not read again; new and
+changed files are parsed and validated together (:func:`.ingest.validate_parts`); the tables are
+rewritten in one transaction; and the restaurants whose deduplicated rows changed are reported,
+so only their partitions refresh. Nothing changed: nothing is written.
+
+A file that leaves the folder keeps its reviews by default (``on_deleted="keep"``: a moved or
+archived export must not delete data); ``"drop"`` removes them (README "Deleted files").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+import pandas as pd
+import pyarrow.compute as pc
+
+from .ingest import (REJECT_COLUMNS, REJECTED, REVIEW_COLUMNS, WARNING, file_sha256, list_review_files,
+                     normalize_reviews_frame, read_parts, rejections_frame, validate_parts)
+from .sources import SourcesFile
+
+log = logging.getLogger(__name__)
+
+#: bump when reading / validation change what they produce for the same bytes: every file is
+#: staged again on the next run
+PARSER_VERSION = "2026-11-26.3"  # vectorized validation, Unicode restaurant ids, warnings for optional fields
+SCHEMA = "reviewlens"
+ON_DELETED = ("keep", "drop")
+_REVIEW_TYPES = {
+    "review_id": "VARCHAR", "restaurant_id": "VARCHAR", "text": "VARCHAR", "rating": "DOUBLE",
+    "created_at": "TIMESTAMP", "restaurant_name": "VARCHAR", "category": "VARCHAR", "area": "VARCHAR",
+    "helpful_count": "BIGINT", "source_restaurant_id": "VARCHAR", "source_file": "VARCHAR", "source_row": "BIGINT",
+    "content_hash": "VARCHAR",
+}
+_REJECT_TYPES = {"source_file": "VARCHAR", "row_number": "BIGINT", "review_id": "VARCHAR", "restaurant_id": "VARCHAR",
+                 "severity": "VARCHAR", "reason": "VARCHAR", "raw": "VARCHAR"}
+_FILE_TYPES = {"staged_file": "VARCHAR PRIMARY KEY", "size": "BIGINT", "mtime_ns": "BIGINT", "sha256": "VARCHAR",
+               "config": "VARCHAR", "source": "VARCHAR", "encoding": "VARCHAR", "fatal": "VARCHAR",
+               "rows": "BIGINT", "rejected": "BIGINT", "warnings": "BIGINT", "present": "BOOLEAN",
+               "staged_at": "TIMESTAMP"}
+assert tuple(_REVIEW_TYPES) == REVIEW_COLUMNS and tuple(_REJECT_TYPES) == REJECT_COLUMNS
+
+
+def config_fingerprint(max_text_chars: int, spec_fingerprint: str) -> str:
+    """What, besides a file's bytes, decides what staging makes of it."""
+    return hashlib.sha256(f"{PARSER_VERSION}|{max_text_chars}|{spec_fingerprint}".encode()).hexdigest()[:16]
+
+
+@dataclass
+class StagingReport:
+    files: int = 0
+    parsed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    touched: int = 0  # mtime changed, bytes did not
+    deleted: list[str] = field(default_factory=list)
+    quarantined: dict[str, str] = field(default_factory=dict)
+    rows_read: int = 0
+    reviews: int = 0
+    rejected: int = 0
+    warnings: int = 0
+    restaurants: int = 0
+    changed_restaurants: list[str] = field(default_factory=list)
+    sources_used: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def wrote(self) -> bool:
+        return bool(self.parsed or self.deleted or self.touched)
+
+
+ProgressFn = Callable[[str], None]
+
+
+class StagingStore:
+    """The staging tables on a DuckDB connection (the warehouse file, or ``:memory:``)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, schema: str = SCHEMA) -> None:
+        self.con, self.s = con, schema
+
+    # ------------------------------------------------------------------ tables
+    def ensure_tables(self) -> None:
+        s = self.s
+        self.con.execute(f"create schema if not exists {s}")
+        for name, types in (("staged_rows", {**_REVIEW_TYPES, "staged_file": "VARCHAR"}),
+                            ("staged_file_rejections", {**_REJECT_TYPES, "staged_file": "VARCHAR"}),
+                            ("staged_files", _FILE_TYPES),
+                            ("staged_reviews", _REVIEW_TYPES),
+                            ("rejected_reviews", _REJECT_TYPES)):
+            cols = ", ".join(f'"{c}" {t}' for c, t in types.items())
+            self.con.execute(f"create table if not exists {s}.{name} ({cols})")
+        # a quarantine table written by an older release has no severity column
+        have = {r[0] for r in self.con.execute(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = "
+            "'rejected_reviews'", [s]).fetchall()}
+        if "severity" not in have:
+            self.con.execute(f"drop table {s}.rejected_reviews")
+            cols = ", ".join(f'"{c}" {t}' for c, t in _REJECT_TYPES.items())
+            self.con.execute(f"create table {s}.rejected_reviews ({cols})")
+
+    def staged_files(self) -> pd.DataFrame:
+        return self.con.execute(f"select * from {self.s}.staged_files").df()
+
+    # ------------------------------------------------------------------ staging
+    def stage(self, folder: Path, sources: SourcesFile | None = None, max_text_chars: int = 5000,
+              on_deleted: str = "keep", files: list[Path] | None = None,
+              progress: ProgressFn | None = None) -> StagingReport:
+        if on_deleted not in ON_DELETED:
+            raise ValueError(f"on_deleted must be one of {ON_DELETED}, not {on_deleted!r}")
+        t0 = time.perf_counter()
+        say = progress or (lambda m: None)
+        sources = sources or SourcesFile()
+        folder = Path(folder)
+        self.ensure_tables()
+        report = StagingReport()
+        prev = {r["staged_file"]: r for r in self.staged_files().to_dict(orient="records")}
+        paths = files if files is not None else list_review_files(folder)
+        listing: dict[str, tuple[Path, os.stat_result]] = {}
+        for p in paths:
+            try:
+                listing[_relative(p, folder)] = (p, p.stat())
+            except OSError:
+                continue  # removed between listing and stat: treated as absent
+        report.files = len(listing)
+        to_parse: list[tuple[str, Path, os.stat_result, str, str]] = []
+        touched: list[dict] = []
+        for name, (path, st) in listing.items():
+            spec = sources.spec_for(name)
+            config = config_fingerprint(max_text_chars, spec.fingerprint() if spec else "auto")
+            report.sources_used[spec.name if spec else "auto"] = report.sources_used.get(spec.name if spec else "auto", 0) + 1
+            old = prev.get(name)
+            same_config = old is not None and old["config"] == config
+            if same_config and old["present"] and old["size"] == st.st_size and old["mtime_ns"] == st.st_mtime_ns:
+                report.unchanged += 1
+                continue
+            digest = file_sha256(path)
+            if same_config and old["size"] == st.st_size and old["sha256"] == digest:
+                touched.append({**old, "mtime_ns": st.st_mtime_ns, "present": True})
+                continue
+            to_parse.append((name, path, st, digest, config))
+        report.touched = len(touched)
+        gone = [n for n, r in prev.items() if r["present"] and n not in listing] if files is None else []
+        report.deleted = gone
+        if not (to_parse or gone or touched):
+            report.seconds = time.perf_counter() - t0
+            report.restaurants = self._count_restaurants()
+            return report
+
+        # parse the new and changed files (one Python pass over each), then validate them together
+        parts, file_rows = [], []
+        step = max(1, len(to_parse) // 10)
+        for i, (name, path, st, digest, config) in enumerate(to_parse, start=1):
+            spec = sources.spec_for(name)
+            got = read_parts(path, name, spec)
+            for part in got:
+                part.file = name
+            parts.extend(got)
+            fatal = got[0].fatal if all(p.fatal for p in got) else None  # else some members of a .zip
+            if fatal:
+                report.quarantined[name] = fatal
+            file_rows.append({"staged_file": name, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest,
+                              "config": config, "source": spec.name if spec else "auto",
+                              "encoding": next((p.encoding for p in got if p.encoding), None), "fatal": fatal,
+                              "present": True})
+            if i % step == 0 or i == len(to_parse):
+                say(f"staging: read {i}/{len(to_parse)} file(s), {sum(len(p) for p in parts):,} rows")
+        report.rows_read = sum(len(p) for p in parts)
+        validated = validate_parts(parts, max_text_chars)
+        rows, rej = validated.reviews, validated.rejections
+        say(f"staging: validated {report.rows_read:,} rows: {len(rows):,} valid, "
+            f"{int((rej['severity'] == REJECTED).sum()):,} rejected, {int((rej['severity'] == WARNING).sum()):,} warnings")
+        counts = {
+            "rows": pd.Series({c["values"]: c["counts"] for c in pc.value_counts(rows.column("staged_file")).to_pylist()},
+                              dtype="int64"),
+            "rejected": rej[rej["severity"] == REJECTED].groupby("staged_file").size(),
+            "warnings": rej[rej["severity"] == WARNING].groupby("staged_file").size(),
+        }
+        for fr in file_rows:
+            for k, series in counts.items():
+                fr[k] = int(series.get(fr["staged_file"], 0))
+        now = pd.Timestamp.now(tz="UTC").tz_convert(None)
+        files_frame = pd.DataFrame([*file_rows, *touched], columns=list(_FILE_TYPES))
+        files_frame["staged_at"] = files_frame["staged_at"].fillna(now) if len(touched) else now
+        drop = [n for n, *_ in to_parse] + (gone if on_deleted == "drop" else [])
+        report.changed_restaurants = self._write(rows, rej, files_frame, drop, gone if on_deleted == "keep" else [])
+        totals = self.con.execute(
+            f"select (select count(*) from {self.s}.staged_reviews), "
+            f"(select count(*) filter (where severity = 'rejected') from {self.s}.rejected_reviews), "
+            f"(select count(*) filter (where severity = 'warning') from {self.s}.rejected_reviews)").fetchone()
+        report.reviews, report.rejected, report.warnings = (int(x) for x in totals)
+        report.parsed = [n for n, *_ in to_parse]
+        report.restaurants = self._count_restaurants()
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def _count_restaurants(self) -> int:
+        return int(self.con.execute(f"select count(distinct restaurant_id) from {self.s}.staged_reviews").fetchone()[0])
+
+    def _write(self, rows: pd.DataFrame, rej: pd.DataFrame, files_frame: pd.DataFrame, drop: list[str],
+               absent: list[str]) -> list[str]:
+        """One transaction: replace the rows of ``drop`` files, record files, rebuild the deduplicated
+        and quarantine tables; returns the restaurants whose staged reviews changed."""
+        s, con = self.s, self.con
+        con.register("_new_rows", rows)
+        con.register("_new_rej", rej)
+        con.register("_files", files_frame)
+        con.register("_drop", pd.DataFrame({"f": pd.Series(drop, dtype=object)}))
+        con.register("_absent", pd.DataFrame({"f": pd.Series(absent, dtype=object)}))
+        digest = (f"select restaurant_id, bit_xor(hash(review_id, content_hash, source_file, source_row, "
+                  f"source_restaurant_id)) as d, count(*) as n from {s}.staged_reviews group by 1")
+        con.execute("begin transaction")
+        try:
+            before = con.execute(digest).df()
+            con.execute(f"delete from {s}.staged_rows where staged_file in (select f from _drop)")
+            con.execute(f"delete from {s}.staged_file_rejections where staged_file in (select f from _drop)")
+            con.execute(f"insert into {s}.staged_rows by name select * from _new_rows")
+            con.execute(f"insert into {s}.staged_file_rejections by name select * from _new_rej")
+            con.execute(f"delete from {s}.staged_files where staged_file in (select staged_file from _files)")
+            con.execute(f"insert into {s}.staged_files by name select * from _files")
+            con.execute(f"update {s}.staged_files set present = false where staged_file in (select f from _absent)")
+            con.execute(f"delete from {s}.staged_files where staged_file in (select f from _drop) "
+                        f"and staged_file not in (select staged_file from _files)")
+            self._rebuild()
+            after = con.execute(digest).df()
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+        finally:
+            for name in ("_new_rows", "_new_rej", "_files", "_drop", "_absent"):
+                con.unregister(name)
+        merged = before.merge(after, on="restaurant_id", how="outer", suffixes=("_b", "_a"), indicator=True)
+        changed = merged[(merged["_merge"] != "both") | (merged["d_b"] != merged["d_a"]) | (merged["n_b"] != merged["n_a"])]
+        return sorted(changed["restaurant_id"].tolist())
+
+    def _rebuild(self) -> None:
+        s, con = self.s, self.con
+        cols = ", ".join(f'"{c}"' for c in REVIEW_COLUMNS)
+        preview = ("case when length(text) <= 500 then text else left(text, 500) || '… (+' || "
+                   "(length(text) - 500) || ' chars)' end")
+        # two source ids that share a partition key (the key's hash makes this near impossible by
+        # accident): the first id in sort order keeps the key, the other's rows are rejected
+        con.execute(f"""
+            create or replace temp table _collisions as
+            select r.*, k.keeper from {s}.staged_rows r join (
+                select restaurant_id, min(source_restaurant_id) as keeper from {s}.staged_rows group by 1
+                having count(distinct source_restaurant_id) > 1) k using (restaurant_id)
+            where r.source_restaurant_id <> k.keeper""")
+        con.execute(f"""
+            create or replace temp table _ranked as
+            select *, row_number() over (partition by review_id
+                order by created_at desc nulls last, source_file desc, source_row desc) as rn
+            from {s}.staged_rows r
+            where not exists (select 1 from _collisions c where c.source_file = r.source_file
+                              and c.source_row = r.source_row)""")
+        con.execute(f"delete from {s}.staged_reviews")
+        con.execute(f"insert into {s}.staged_reviews select {cols} from _ranked where rn = 1 "
+                    "order by restaurant_id, review_id")
+        con.execute(f"delete from {s}.rejected_reviews")
+        con.execute(f"""
+            insert into {s}.rejected_reviews by name
+            select source_file, row_number, review_id, restaurant_id, severity, reason, raw
+            from {s}.staged_file_rejections
+            union all
+            select l.source_file, l.source_row, l.review_id, l.restaurant_id, '{REJECTED}',
+                   'duplicate review_id superseded by ' || w.source_file || ' row ' || w.source_row
+                   || ' (newest wins)', {preview.replace('text', 'l.text')}
+            from _ranked l join _ranked w on l.review_id = w.review_id and w.rn = 1 where l.rn > 1
+            union all
+            select source_file, source_row, review_id, restaurant_id, '{REJECTED}',
+                   'restaurant id ' || source_restaurant_id || ' maps to partition key ' || restaurant_id
+                   || ', which ' || keeper || ' already uses: rename one of them', {preview}
+            from _collisions""")
+        con.execute("drop table _ranked")
+        con.execute("drop table _collisions")
+
+    # ------------------------------------------------------------------ reads
+    def reviews_for(self, keys: list[str]) -> pd.DataFrame:
+        cols = ", ".join(f'"{c}"' for c in REVIEW_COLUMNS)
+        df = self.con.execute(f"select {cols} from {self.s}.staged_reviews where restaurant_id in "
+                              "(select unnest(?::varchar[])) order by restaurant_id, review_id", [keys]).df()
+        return normalize_reviews_frame(df)
+
+    def all_reviews(self) -> pd.DataFrame:
+        cols = ", ".join(f'"{c}"' for c in REVIEW_COLUMNS)
+        return normalize_reviews_frame(self.con.execute(f"select {cols} from {self.s}.staged_reviews").df())
+
+    def rejected(self, keys: list[str] | None = None) -> pd.DataFrame:
+        where = "" if keys is None else " where restaurant_id in (select unnest(?::varchar[]))"
+        df = self.con.execute(f"select * from {self.s}.rejected_reviews{where}", [] if keys is None else [keys]).df()
+        return rejections_frame(df.to_dict(orient="records"))
+
+    def restaurant_keys(self) -> list[str]:
+        return [r[0] for r in self.con.execute(
+            f"select distinct restaurant_id from {self.s}.staged_reviews order by 1").fetchall()]
+
+    def restaurant_names(self, keys: list[str]) -> pd.DataFrame:
+        """Partition key -> the id as the source writes it and the restaurant's name (for the UI)."""
+        return self.con.execute(
+            f"select restaurant_id, any_value(source_restaurant_id) as source_restaurant_id, "
+            f"any_value(restaurant_name) as restaurant_name, count(*) as reviews from {self.s}.staged_reviews "
+            "where restaurant_id in (select unnest(?::varchar[])) group by 1 order by 1", [keys]).df()
+
+    def manifest(self) -> dict[str, list[int]]:
+        """Present files -> [size, mtime_ns]: what the sensor compares the folder with."""
+        return {r[0]: [int(r[1]), int(r[2])] for r in self.con.execute(
+            f"select staged_file, size, mtime_ns from {self.s}.staged_files where present").fetchall()}
+
+
+def _relative(path: Path, folder: Path) -> str:
+    try:
+        return Path(path).relative_to(folder).as_posix()
+    except ValueError:
+        return Path(path).name
+
+
+# ---------------------------------------------------------------------- the sensor's view
+
+
+def sources_digest(sources_path: Path | None, max_text_chars: int) -> str:
+    """Changes when the parser, the text limit or sources.yaml change (every file may stage anew)."""
+    h = hashlib.sha256(f"{PARSER_VERSION}|{max_text_chars}".encode())
+    if sources_path is not None and Path(sources_path).exists():
+        h.update(Path(sources_path).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def write_manifest(path: Path, files: dict[str, list[int]], digest: str) -> None:
+    """What staging holds, as a small JSON file next to the warehouse: the sensor reads it instead of
+    the warehouse (which a running writer locks). Written atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"digest": digest, "files": files}, fh, ensure_ascii=False)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+@dataclass
+class FolderChanges:
+    changed: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    config_changed: bool = False
+
+    @property
+    def any(self) -> bool:
+        return bool(self.changed or self.deleted or self.config_changed)
+
+    def run_key(self, stats: dict[str, list[int]], digest: str) -> str:
+        """Stable for one change set: a second tick over the same changes requests nothing new."""
+        payload = json.dumps([digest, {n: stats.get(n) for n in sorted(self.changed + self.deleted)}])
+        return "staging:" + hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def detect_changes(folder: Path, manifest_path: Path, digest: str) -> tuple[FolderChanges, dict[str, list[int]]]:
+    """Compare the folder (file sizes and mtimes only: no file is opened) with the manifest."""
+    try:
+        doc = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
+        staged, staged_digest = doc["files"], doc["digest"]
+    except (OSError, ValueError, KeyError, TypeError):
+        staged, staged_digest = {}, None
+    folder = Path(folder)
+    stats: dict[str, list[int]] = {}
+    for p in list_review_files(folder):
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        stats[p.relative_to(folder).as_posix()] = [st.st_size, st.st_mtime_ns]
+    out = FolderChanges(config_changed=staged_digest is not None and staged_digest != digest and bool(stats))
+    out.changed = sorted(n for n, st in stats.items() if staged.get(n) != st)
+    out.deleted = sorted(n for n in staged if n not in stats)
+    return out, stats
+
+
+def partition_ranges(order: list[str], keys: list[str], max_ranges: int) -> list[tuple[str, str]]:
+    """Contiguous blocks of ``keys`` in partition order (dynamic partitions keep insertion order),
+    as (first, last) pairs: a range run covers every partition between them. Beyond ``max_ranges``
+    the blocks separated by the smallest gaps are merged."""
+    position = {k: i for i, k in enumerate(order)}
+    idx = sorted(position[k] for k in set(keys) if k in position)
+    if not idx:
+        return []
+    blocks = [[idx[0], idx[0]]]
+    for i in idx[1:]:
+        if i == blocks[-1][1] + 1:
+            blocks[-1][1] = i
+        else:
+            blocks.append([i, i])
+    while len(blocks) > max(1, max_ranges):
+        j = min(range(len(blocks) - 1), key=lambda b: blocks[b + 1][0] - blocks[b][1])
+        blocks[j:j + 2] = [[blocks[j][0], blocks[j + 1][1]]]
+    return [(order[a], order[b]) for a, b in blocks]
+
+
+# ---------------------------------------------------------------------- without a warehouse
+
+
+@dataclass
+class ScanResult:
+    reviews: pd.DataFrame
+    rejected: pd.DataFrame
+    report: StagingReport
+
+    @property
+    def restaurant_ids(self) -> list[str]:
+        return sorted(self.reviews["restaurant_id"].unique().tolist())
+
+
+def scan_folder(folder: Path, max_text_chars: int = 5000, files: list[Path] | None = None,
+                sources: SourcesFile | None = None) -> ScanResult:
+    """Stage a folder (or some of its files) in memory: the same code path as the staging asset,
+    for the CLI, benchmarks and tests."""
+    con = duckdb.connect()
+    try:
+        store = StagingStore(con)
+        report = store.stage(Path(folder), sources, max_text_chars, files=files)
+        return ScanResult(store.all_reviews(), store.rejected(), report)
+    finally:
+        con.close()
