@@ -16,7 +16,7 @@ export TOKENIZERS_PARALLELISM := false
 # pip warns about every package missing from the local mirrors: keep the logs readable
 QUIET_PIP := grep -v "is ignored: it is neither" || true
 
-.PHONY: install run test test-fast test-ui browser lint smoke-automation ui bench bench-vectors bench-llm bench-analysis bench-commits eval sample clean
+.PHONY: install run test test-fast test-ui browser lint smoke-automation ui bench bench-vectors bench-llm bench-analysis bench-commits bench-ingest eval sample clean
 
 install: $(STAMP)
 
@@ -74,6 +74,10 @@ bench-llm: $(STAMP)
 # LLM cost of the analysis stage per restaurant: the old one-shot prompts vs extraction + summary from counts
 bench-analysis: $(SMALL_STAMP)
 	$(BIN)/python benchmarks/bench_analysis.py $(BENCH_ARGS)
+
+# staging throughput (1M rows, 10,000 restaurants) next to DuckDB's read_csv, and the cost of no change
+bench-ingest: $(STAMP)
+	$(BIN)/python benchmarks/bench_ingest.py $(BENCH_ARGS)
 
 # what committing LLM results chunk by chunk costs, and what a kill loses (tiny preset)
 bench-commits: $(STAMP)

@@ -159,3 +159,61 @@ def test_relative_dates_count_back_from_the_file_time(tmp_path):
     os.utime(f, (as_of.timestamp(), as_of.timestamp()))
     rows = dict(zip(*read_review_file(f).rows[["review_id", "created_at"]].T.values))
     assert rows == {"x1": pd.Timestamp("2026-11-23 10:30"), "x2": pd.Timestamp("2026-10-27 10:30")}
+
+
+def test_column_cleaning_equals_clean_text():
+    """clean_texts (pyarrow, the staging path) gives what clean_text gives, character for character."""
+    import random
+
+    import pyarrow as pa
+
+    from reviewlens_dagster.core.ingest import clean_texts
+
+    rnd = random.Random(3)
+    alphabet = list("가나다 맛있어요abc") + ["\t", "\n", "\r", "\x00", "\x1c", "\x1f", "\x7f", "\xa0", "\u3000",
+                                           "\u2028", "\x85", "\u1100\u1161", "e\u0301", "😊", "<b>", "&amp;", "<"]
+    values = ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 12))) for _ in range(3000)] + [None, ""]
+    got = clean_texts(pa.array(values, pa.string())).to_pylist()
+    assert got == [None if v is None else clean_text(v) for v in values]
+
+
+def test_fast_csv_reader_equals_the_exact_reader(tmp_path, monkeypatch):
+    """Large well-formed CSVs go through pyarrow's reader; the result equals the line-by-line reader's."""
+    import csv as _csv
+
+    from reviewlens_dagster.core import ingest
+
+    path = tmp_path / "big.csv"
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = _csv.writer(fh)
+        w.writerow(["review_id", "restaurant_id", "text", "rating", "created_at", "helpful_count"])
+        for i in range(3000):
+            w.writerow([f"b{i}", ["교촌치킨-홍대점", "Pizza Hut", "r1"][i % 3], f"맛있어요, \"정말\" {i} <b>굿</b>",
+                        ["5", "4점", "abc", ""][i % 4], ["2024-01-02", "3일 전", "nope"][i % 3], ["1", "-1", ""][i % 3]])
+    fast = read_review_file(path)
+    monkeypatch.setattr(ingest, "FAST_CSV_MIN_CHARS", 10**12)
+    exact = read_review_file(path)
+    pd.testing.assert_frame_equal(fast.rows, exact.rows)
+    assert fast.rejections == exact.rejections and len(fast.warnings) > 1000
+    # a quoted line break sends the file to the exact reader (its line numbers must be exact)
+    monkeypatch.setattr(ingest, "FAST_CSV_MIN_CHARS", 0)
+    path.write_text("review_id,restaurant_id,text\nq1,r1,\"두 줄\n리뷰\"\nq2,r1,\n", encoding="utf-8")
+    res = read_review_file(path)
+    assert list(res.rows["review_id"]) == ["q1"] and [r.row_number for r in res.errors] == [4]
+
+
+def test_archives_are_size_capped(tmp_path, monkeypatch):
+    import gzip
+    import zipfile
+
+    from reviewlens_dagster.core import ingest
+
+    monkeypatch.setattr(ingest, "MAX_FILE_BYTES", 10_000)
+    body = ("review_id,restaurant_id,text\n" + "".join(f"z{i},r1,{'아' * 50}\n" for i in range(200))).encode()
+    (tmp_path / "bomb.csv.gz").write_bytes(gzip.compress(body))
+    with zipfile.ZipFile(tmp_path / "bomb.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("a.csv", body)
+    for name in ("bomb.csv.gz", "bomb.zip"):
+        res = read_review_file(tmp_path / name)
+        assert res.fatal and ("exceeds" in res.fatal or "decompressed" in res.fatal), res.fatal
+        assert res.rows.empty

@@ -50,6 +50,9 @@ RAW_PREVIEW_CHARS = 500
 MAX_FILE_BYTES = 512 * 1024 * 1024
 MAX_ZIP_MEMBERS = 1000
 DELIMITERS = (",", ";", "|", "\t")
+#: CSVs at least this long go through pyarrow's reader first (well-formed ones; the others fall back to the
+#: line-by-line reader, whose line numbers are exact)
+FAST_CSV_MIN_CHARS = 0
 
 REQUIRED_COLUMNS = ("review_id", "restaurant_id", "text")
 OPTIONAL_COLUMNS = ("rating", "created_at", "restaurant_name", "category", "area", "helpful_count")
@@ -101,6 +104,7 @@ class Part:
     row_numbers: list[int] = field(default_factory=list)
     raws: list = field(default_factory=list)  # what a rejection shows of each row (or raw_of)
     raw_of: Callable[[int], str] | None = None
+    delimiter: str = ","
     rejections: list[Rejection] = field(default_factory=list)
     encoding: str | None = None
     fatal: str | None = None
@@ -119,7 +123,7 @@ class Part:
         if self.raw_of is not None:
             return preview(self.raw_of(i))
         raw = self.raws[i]
-        return preview(raw[0].join(raw[1]) if isinstance(raw, tuple) else raw)
+        return preview(self.delimiter.join(raw) if isinstance(raw, list) else raw)
 
 
 @dataclass
@@ -164,7 +168,9 @@ def clean_text(value: str) -> str:
     Emoji and every other printable character are kept.
     """
     text = value
-    if ("<" in text and _TAG_HINT.search(text)) or "&" in text:
+    if "&" in text and "<" not in text:  # entities only: what the parser below does to such text
+        text = html.unescape(html.unescape(text))
+    elif ("<" in text and _TAG_HINT.search(text)) or "&" in text:
         parser = _TextExtractor()
         parser.feed(text)
         parser.close()
@@ -301,22 +307,26 @@ def _csv_fast(part: Part, text: str, utf8: bytes | None, delimiter: str) -> list
     import pyarrow.csv as pacsv
 
     invalid = []
+    raw_header = next(csv.reader([text.split("\n", 1)[0].rstrip("\r")], delimiter=delimiter), [])
+    if not raw_header or len(set(raw_header)) != len(raw_header):
+        return None
     try:
         table = pacsv.read_csv(
             io.BytesIO(utf8 if utf8 is not None else text.encode("utf-8")),
-            read_options=pacsv.ReadOptions(use_threads=True, block_size=1 << 22),
+            read_options=pacsv.ReadOptions(use_threads=len(text) > 1 << 20, block_size=1 << 22),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
                                               invalid_row_handler=lambda row: invalid.append(row) or "skip"),
-            convert_options=pacsv.ConvertOptions(column_types=None, strings_can_be_null=False,
-                                                 quoted_strings_can_be_null=False, auto_dict_encode=False,
-                                                 include_columns=None, check_utf8=True, timestamp_parsers=[]),
+            # every column as text, as written: no type inference ("007" stays "007", "" stays "")
+            convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in raw_header},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False,
+                                                 check_utf8=True),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeError):
         return None
     lines = text.count("\n") + (0 if text.endswith("\n") else 1)
-    if invalid or lines != table.num_rows + 1 or "\r" in text.replace("\r\n", ""):
+    if invalid or lines != table.num_rows + 1 or "\r" in text.replace("\r\n", "") or \
+            table.column_names != raw_header:
         return None
-    table = table.cast(pa.schema([pa.field(f.name, pa.string()) for f in table.schema]))
     header = [h.strip().lstrip("\ufeff") for h in table.column_names]
     if not any(header):
         return None
@@ -363,14 +373,14 @@ def _csv_part(part: Part, text: str, delimiter: str | None) -> tuple[list[str], 
         append_row(fields)
         append_no(line)
         append_raw(fields)
-    part.raws = [(delimiter, r) for r in part.raws]  # joined only for the rows that get rejected
+    part.delimiter = delimiter  # the fields of a row are joined only when it is rejected
     return header, rows
 
 
 def _read_csv(part: Part, data: bytes, text: str, spec: SourceSpec | None) -> None:
     delimiter = (spec.delimiter if spec else None) or sniff_delimiter(text.split("\n", 1)[0])
     utf8 = data[3:] if part.encoding == "utf-8-sig" else data if part.encoding == "utf-8" else None
-    header = _csv_fast(part, text, utf8, delimiter) if len(text) > 65536 else None
+    header = _csv_fast(part, text, utf8, delimiter) if len(text) >= FAST_CSV_MIN_CHARS else None
     if header is not None:
         mapping, _ = _mapping_or_fail(header, spec)
         table = part.table
@@ -672,17 +682,35 @@ def normalize_date(text: str, as_of: pd.Timestamp | None = None) -> str:
     return text
 
 
-def parse_date(value: str, as_of: pd.Timestamp | None = None, date_format: str | None = None) -> pd.Timestamp | None:
-    """One date (any notation of :func:`normalize_date`, or ``date_format``) as naive UTC; None if
-    it is not a date."""
+def is_relative_date(text: str) -> bool:
+    t = text.strip()
+    return t in _RELATIVE_WORDS or _RELATIVE.match(t) is not None
+
+
+def parse_dates(items: list[tuple[str, pd.Timestamp | None, str | None]]) -> list[pd.Timestamp | None]:
+    """Dates written in any notation of :func:`normalize_date` (or a source's ``date_format``):
+    (text, as_of, format) -> naive UTC, or None when it is not a date. Each distinct text is
+    normalized once (``as_of`` only matters to relative dates) and parsed in one batch per format."""
+    keys = [(v, as_of if is_relative_date(v) else None, f) for v, as_of, f in items]
+    distinct = list(dict.fromkeys(keys))
+    parsed: dict = {}
+    for f in {k[2] for k in distinct}:
+        group = [k for k in distinct if k[2] == f]
+        texts = [k[0].strip() if f else normalize_date(k[0], k[1]) for k in group]
+        try:
+            got = pd.to_datetime(pd.Series(texts, dtype=object), format=f or "mixed", utc=True, errors="coerce")
+        except (ValueError, OverflowError):  # a batch the vectorized parser refuses: one by one
+            got = pd.Series([_one_date(t, f) for t in texts], dtype="datetime64[ns, UTC]")
+        for k, ts in zip(group, got):
+            parsed[k] = None if pd.isna(ts) else ts.tz_convert(None)
+    return [parsed[k] for k in keys]
+
+
+def _one_date(text: str, date_format: str | None):
     try:
-        if date_format:
-            ts = pd.to_datetime(value.strip(), format=date_format, utc=True)
-        else:
-            ts = pd.to_datetime(normalize_date(value, as_of), utc=True, format="mixed")
+        return pd.to_datetime(text, format=date_format or "mixed", utc=True)
     except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
-        return None
-    return None if pd.isna(ts) else ts.tz_convert(None)
+        return pd.NaT
 
 
 # Python's str.isspace() set and the control characters clean_text replaces, for RE2 (pyarrow)
@@ -858,17 +886,20 @@ def validate_parts(parts: list[Part], max_text_chars: int = 5000) -> Validated:
         if sel.any():
             got = pd.to_datetime(series[sel], format=f or "ISO8601", utc=True, errors="coerce")
             created[sel] = got.dt.tz_convert(None).astype("datetime64[us]")
-    rest = np.flatnonzero(~miss & created.isna().to_numpy())
+    rest = np.flatnonzero(~miss & ~bad & created.isna().to_numpy())
     if rest.size:
         values = series.tolist()
-        found = each_distinct(rest, values, lambda v, i: (v, part_of[i], bad[i]),
-                              lambda v, i: None if bad[i] else parse_date(v, parts[part_of[i]].as_of, fmt[i] or None))
-        for i, ts in found.items():
+        found = parse_dates([(values[i], parts[part_of[i]].as_of, fmt[i] or None) for i in rest])
+        for i, ts in zip(rest, found):
             if ts is None:
                 warnings.append((i, f"created_at {str(values[i])[:40]!r} is not a date: kept the review, "
                                     "created_at set to NULL"))
-            else:
-                created.iat[i] = ts
+        filled = created.to_numpy().copy()
+        filled[rest] = np.array([np.datetime64("NaT") if ts is None else ts.to_datetime64() for ts in found],
+                                dtype="datetime64[us]")
+        created = pd.Series(filled, dtype="datetime64[us]")
+    for i in np.flatnonzero(bad):
+        warnings.append((i, "created_at is a list or an object, not a date: kept the review, created_at set to NULL"))
 
     # helpful_count (optional): a non-negative integer, else 0 with a warning
     raw_helpful, miss, bad = column("helpful_count")

@@ -30,6 +30,7 @@ import logging
 import os
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -62,6 +63,20 @@ _FILE_TYPES = {"staged_file": "VARCHAR PRIMARY KEY", "size": "BIGINT", "mtime_ns
                "rows": "BIGINT", "rejected": "BIGINT", "warnings": "BIGINT", "present": "BOOLEAN",
                "staged_at": "TIMESTAMP"}
 assert tuple(_REVIEW_TYPES) == REVIEW_COLUMNS and tuple(_REJECT_TYPES) == REJECT_COLUMNS
+
+
+#: files hashed and read at once (pyarrow's CSV reader and hashlib release the GIL)
+READ_WORKERS = max(2, min(8, os.cpu_count() or 1))
+
+
+def _progress(results, total: int, say: ProgressFn):
+    """Yield ``results``, logging x/N about ten times."""
+    step, rows = max(1, total // 10), 0
+    for i, got in enumerate(results, start=1):
+        rows += sum(len(p) for p in got)
+        if i % step == 0 or i == total:
+            say(f"staging: read {i}/{total} file(s), {rows:,} rows")
+        yield got
 
 
 def config_fingerprint(max_text_chars: int, spec_fingerprint: str) -> str:
@@ -146,20 +161,29 @@ class StagingStore:
         report.files = len(listing)
         to_parse: list[tuple[str, Path, os.stat_result, str, str]] = []
         touched: list[dict] = []
+        maybe: list[tuple[str, Path, os.stat_result, str]] = []
         for name, (path, st) in listing.items():
             spec = sources.spec_for(name)
             config = config_fingerprint(max_text_chars, spec.fingerprint() if spec else "auto")
-            report.sources_used[spec.name if spec else "auto"] = report.sources_used.get(spec.name if spec else "auto", 0) + 1
+            used = spec.name if spec else "auto"
+            report.sources_used[used] = report.sources_used.get(used, 0) + 1
             old = prev.get(name)
-            same_config = old is not None and old["config"] == config
-            if same_config and old["present"] and old["size"] == st.st_size and old["mtime_ns"] == st.st_mtime_ns:
+            if (old is not None and old["config"] == config and old["present"] and old["size"] == st.st_size
+                    and old["mtime_ns"] == st.st_mtime_ns):
                 report.unchanged += 1
-                continue
-            digest = file_sha256(path)
-            if same_config and old["size"] == st.st_size and old["sha256"] == digest:
-                touched.append({**old, "mtime_ns": st.st_mtime_ns, "present": True})
-                continue
-            to_parse.append((name, path, st, digest, config))
+            else:
+                maybe.append((name, path, st, config))
+        # size or mtime changed: the content hash decides (hashing and reading run on every core)
+        with ThreadPoolExecutor(READ_WORKERS) as pool:
+            digests = list(pool.map(lambda m: file_sha256(m[1]), maybe))
+            for (name, path, st, config), digest in zip(maybe, digests):
+                old = prev.get(name)
+                if old is not None and old["config"] == config and old["size"] == st.st_size and old["sha256"] == digest:
+                    touched.append({**old, "mtime_ns": st.st_mtime_ns, "present": True})
+                else:
+                    to_parse.append((name, path, st, digest, config))
+            reads = pool.map(lambda item: read_parts(item[1], item[0], sources.spec_for(item[0])), to_parse)
+            parsed = list(_progress(reads, len(to_parse), say))
         report.touched = len(touched)
         gone = [n for n, r in prev.items() if r["present"] and n not in listing] if files is None else []
         report.deleted = gone
@@ -168,12 +192,10 @@ class StagingStore:
             report.restaurants = self._count_restaurants()
             return report
 
-        # parse the new and changed files (one Python pass over each), then validate them together
+        # the new and changed files were read above (one pass over each); validate them together
         parts, file_rows = [], []
-        step = max(1, len(to_parse) // 10)
-        for i, (name, path, st, digest, config) in enumerate(to_parse, start=1):
+        for (name, path, st, digest, config), got in zip(to_parse, parsed):
             spec = sources.spec_for(name)
-            got = read_parts(path, name, spec)
             for part in got:
                 part.file = name
             parts.extend(got)
@@ -184,8 +206,6 @@ class StagingStore:
                               "config": config, "source": spec.name if spec else "auto",
                               "encoding": next((p.encoding for p in got if p.encoding), None), "fatal": fatal,
                               "present": True})
-            if i % step == 0 or i == len(to_parse):
-                say(f"staging: read {i}/{len(to_parse)} file(s), {sum(len(p) for p in parts):,} rows")
         report.rows_read = sum(len(p) for p in parts)
         validated = validate_parts(parts, max_text_chars)
         rows, rej = validated.reviews, validated.rejections

@@ -1,0 +1,169 @@
+"""Staging throughput and the cost of "nothing changed" (issue targets in the table).
+
+Generates a review set (default 1,000,000 rows of 10,000 restaurants) in two layouts: one file
+per restaurant (10,000 files) and 100 large files; then, for each layout:
+
+- cold staging into a fresh warehouse file (rows/s), next to DuckDB's own ``read_csv`` of the same
+  files into a table (the limit: parsing only, no validation), and their ratio;
+- staging again with nothing changed; with one file changed (that file is the only one parsed);
+- the incoming sensor's tick (file sizes and mtimes against the staging manifest), unchanged and
+  on a first drop (no manifest): its run requests, and the `reviews` runs the fan-out asks for.
+
+    python benchmarks/bench_ingest.py [--rows 1000000] [--restaurants 10000] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import shutil
+import tempfile
+import time
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+TEXTS = ["맛있어요 배달도 빨라요", "양이 적고 비싸요", "사장님이 친절하시고 음식이 따뜻해요 😊", "Great fried chicken, a bit salty",
+         "포장이 깔끔하고 맛도 최고! <b>추천</b>", "주차가 불편해요", "3일 전에 시켰는데 식어서 왔어요", "가성비 &amp; 분위기 좋음"]
+DATES = ["2024-03-01", "2024.03.02", "2024년 3월 3일", "3일 전", "어제", "2024-03-05T12:30:00+09:00"]
+RATINGS = ["5", "4", "4점", "★★★☆☆", "2", "1", "4.5"]
+HEADER = ["review_id", "restaurant_id", "text", "rating", "created_at", "restaurant_name", "category", "area",
+          "helpful_count"]
+
+
+def generate(folder: Path, rows: int, restaurants: int, files: int, seed: int = 1) -> None:
+    rnd = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    per_file = rows // files
+    for f in range(files):
+        with open(folder / f"part-{f:05d}.csv", "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(HEADER)
+            for i in range(per_file):
+                n = f * per_file + i
+                r = n * restaurants // rows if files >= restaurants else rnd.randrange(restaurants)
+                store = f"교촌치킨-{r:05d}호점" if r % 3 == 0 else f"r{r:05d}"
+                w.writerow([f"rv{n}", store, f"{TEXTS[n % len(TEXTS)]} {n}", RATINGS[n % len(RATINGS)],
+                            DATES[n % len(DATES)], f"식당 {r}", "치킨", "강남", n % 7])
+
+
+def _settings(root: Path):
+    from reviewlens_dagster.core.config import Settings
+
+    return replace(Settings.from_env(), data_dir=root, incoming_dir=root / "incoming",
+                   warehouse_path=root / "warehouse.duckdb", metrics_path=root / "m.duckdb",
+                   llm_cache_path=root / "c.duckdb", qdrant_path=root / "qdrant", qdrant_url=None,
+                   sources_path=root / "sources.yaml", manifest_path=root / "staged_files.json", automation=False)
+
+
+def measure(root: Path, label: str) -> dict:
+    import dagster as dg
+    import duckdb
+
+    from reviewlens_dagster.core.staging import partition_ranges
+    from reviewlens_dagster.definitions import build_defs
+    from reviewlens_dagster.defs.resources import ReviewLensSettings
+
+    s = _settings(root)
+    defs = build_defs(s)
+    res: ReviewLensSettings = defs.resources["settings"]
+    sensor = defs.resolve_sensor_def("incoming_reviews_sensor")
+    out = {"layout": label, "files": len(list(s.incoming_dir.glob("*.csv")))}
+    with dg.instance_for_test() as instance:
+        t = time.perf_counter()
+        first = sensor(dg.build_sensor_context(instance=instance, definitions=defs))
+        out["sensor_first_drop_s"] = time.perf_counter() - t
+        out["staging_runs_requested"] = len(first.run_requests)
+
+    with res.staging_store() as store:
+        t = time.perf_counter()
+        report = store.stage(s.incoming_dir, res.sources(), s.max_text_chars)
+        out["stage_s"] = time.perf_counter() - t
+        out["rows"] = report.rows_read
+        out["reviews"] = report.reviews
+        out["warnings"] = report.warnings
+        out["restaurants"] = report.restaurants
+        keys = store.restaurant_keys()
+        res.write_manifest(store.manifest())
+        out["reviews_runs_for_first_drop"] = len(partition_ranges(keys, report.changed_restaurants, 20))
+        t = time.perf_counter()
+        again = store.stage(s.incoming_dir, res.sources(), s.max_text_chars)
+        out["restage_unchanged_s"] = time.perf_counter() - t
+        assert not again.wrote and again.unchanged == out["files"]
+        victim = sorted(s.incoming_dir.glob("*.csv"))[len(keys) % out["files"]]
+        with open(victim, "a", encoding="utf-8") as fh:
+            fh.write("rv-new,r00042,새로 추가된 리뷰,5,2024-04-01,식당 42,치킨,강남,0\r\n")
+        t = time.perf_counter()
+        one = store.stage(s.incoming_dir, res.sources(), s.max_text_chars)
+        out["restage_one_changed_s"] = time.perf_counter() - t
+        out["files_parsed_after_one_change"] = len(one.parsed)
+        res.write_manifest(store.manifest())
+    with dg.instance_for_test() as instance:
+        t = time.perf_counter()
+        tick = sensor(dg.build_sensor_context(instance=instance, definitions=defs))
+        out["sensor_unchanged_s"] = time.perf_counter() - t
+        assert isinstance(tick, dg.SkipReason), tick
+    con = duckdb.connect()
+    t = time.perf_counter()
+    con.execute(f"create table t as select * from read_csv('{s.incoming_dir}/*.csv', all_varchar = true, "
+                "header = true, delim = ',', quote = '\"')")
+    out["duckdb_read_csv_s"] = time.perf_counter() - t
+    con.close()
+    out["stage_rows_per_s"] = out["rows"] / out["stage_s"]
+    out["duckdb_rows_per_s"] = out["rows"] / out["duckdb_read_csv_s"]
+    out["staging_vs_duckdb"] = out["duckdb_read_csv_s"] / out["stage_s"]
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--restaurants", type=int, default=10_000)
+    ap.add_argument("--keep", type=Path, default=None, help="keep the generated sets here")
+    args = ap.parse_args()
+    base = args.keep or Path(tempfile.mkdtemp(prefix="bench-ingest-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
+    results = []
+    try:
+        for label, files in (("one file per restaurant", args.restaurants), ("100 large files", 100)):
+            root = base / label.replace(" ", "-")
+            t = time.perf_counter()
+            generate(root / "incoming", args.rows, args.restaurants, files)
+            print(f"generated {args.rows:,} rows in {files:,} files ({time.perf_counter() - t:.1f} s)", flush=True)
+            results.append(measure(root, label))
+    finally:
+        if args.keep is None:
+            shutil.rmtree(base, ignore_errors=True)
+    load = os.getloadavg()
+    print(f"\n## make bench-ingest — {date.today()}, {os.cpu_count()} CPUs, load {load[0]:.2f} / {load[1]:.2f}, "
+          f"{args.rows:,} rows, {args.restaurants:,} restaurants (n = 1 run per figure)\n")
+    rows = [
+        ("files", "{:,}", "files", ""),
+        ("rows staged", "{:,}", "rows", ""),
+        ("reviews after dedup / warnings", None, None, ""),
+        ("cold staging, s", "{:.2f}", "stage_s", ""),
+        ("staging throughput, rows/s", "{:,.0f}", "stage_rows_per_s", ">= 100,000"),
+        ("DuckDB read_csv (all varchar) into a table, s", "{:.2f}", "duckdb_read_csv_s", ""),
+        ("DuckDB read_csv throughput, rows/s (the limit)", "{:,.0f}", "duckdb_rows_per_s", ""),
+        ("staging / DuckDB read_csv speed", "{:.2f}", "staging_vs_duckdb", ""),
+        ("re-staging, nothing changed, s", "{:.3f}", "restage_unchanged_s", "< 2"),
+        ("re-staging after one file changed, s", "{:.2f}", "restage_one_changed_s", ""),
+        ("files parsed after one change", "{}", "files_parsed_after_one_change", "1"),
+        ("sensor tick on the first drop, s", "{:.2f}", "sensor_first_drop_s", "< 5"),
+        ("staging runs requested by it", "{}", "staging_runs_requested", "1"),
+        ("`reviews` runs the fan-out requests for it", "{}", "reviews_runs_for_first_drop", "not 10,000"),
+        ("sensor tick, nothing changed, s", "{:.3f}", "sensor_unchanged_s", "< 5"),
+    ]
+    print("| figure | " + " | ".join(r["layout"] for r in results) + " | target |")
+    print("|---|" + "---:|" * len(results) + "---|")
+    for name, fmt, key, target in rows:
+        if key is None:
+            cells = [f"{r['reviews']:,} / {r['warnings']:,}" for r in results]
+        else:
+            cells = [fmt.format(r[key]) for r in results]
+        print(f"| {name} | " + " | ".join(cells) + f" | {target} |")
+
+
+if __name__ == "__main__":
+    main()
