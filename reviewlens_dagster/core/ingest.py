@@ -159,6 +159,13 @@ class _TextExtractor(HTMLParser):
 
 
 _TAG_HINT = re.compile(r"<\s*/?\s*[A-Za-z][^>]*>")
+_SIMPLE_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)(?:\s[^<>\"']*)?/?>")
+_BREAKS = {"br", "p", "div", "li"}
+
+
+def _tag_space(m: re.Match) -> str:
+    """A line-breaking start tag becomes a space (as _TextExtractor does), any other tag nothing."""
+    return " " if not m.group(1) and m.group(2).lower() in _BREAKS else ""
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -168,7 +175,10 @@ def clean_text(value: str) -> str:
     Emoji and every other printable character are kept.
     """
     text = value
-    if "&" in text and "<" not in text:  # entities only: what the parser below does to such text
+    if "<" in text and text.count("<") == len(_SIMPLE_TAG.findall(text)):
+        # every '<' opens a plain tag: what the parser below does, without it (5x faster)
+        text = html.unescape(html.unescape(_SIMPLE_TAG.sub(_tag_space, text)))
+    elif "&" in text and "<" not in text:  # entities only: likewise
         text = html.unescape(html.unescape(text))
     elif ("<" in text and _TAG_HINT.search(text)) or "&" in text:
         parser = _TextExtractor()
@@ -775,6 +785,15 @@ def _bad_types(parts: list[Part], name: str) -> np.ndarray:
     return np.asarray(out, dtype=np.int64)
 
 
+def _distinct(*columns) -> tuple[np.ndarray, list[int]]:
+    """Group rows by the values of ``columns``: (group code per row, first row of each group)."""
+    frame = pd.DataFrame({f"c{i}": pd.Series(c, dtype=object if isinstance(c, list) else None)
+                          for i, c in enumerate(columns)})
+    codes = frame.groupby(list(frame.columns), sort=False, dropna=False).ngroup().to_numpy()
+    first = pd.Series(np.arange(len(codes))).groupby(codes, sort=True).first().tolist()
+    return codes, first
+
+
 def _np(arr: pa.Array, fill=False) -> np.ndarray:
     return pc.fill_null(arr, fill).to_numpy(zero_copy_only=False)
 
@@ -834,17 +853,6 @@ def validate_parts(parts: list[Part], max_text_chars: int = 5000) -> Validated:
 
     scale = np.array([p.rating_scale for p in parts], dtype=float)[part_of] if parts else np.zeros(0)
 
-    def each_distinct(rows: np.ndarray, values: list, key, parse) -> dict[int, object]:
-        """parse(value, row) once per distinct key(value, row); {row: result}."""
-        done: dict = {}
-        out = {}
-        for i in rows:
-            k = key(values[i], i)
-            if k not in done:
-                done[k] = parse(values[i], i)
-            out[i] = done[k]
-        return out
-
     # rating (optional): numbers on the source's scale, Korean notations by distinct value
     raw_rating, miss, bad = column("rating")
     numeric = pd.to_numeric(pd.Series(raw_rating.to_numpy(zero_copy_only=False)), errors="coerce").to_numpy(float)
@@ -852,22 +860,19 @@ def validate_parts(parts: list[Part], max_text_chars: int = 5000) -> Validated:
     rating = np.where(plain, numeric * 5.0 / np.where(scale > 0, scale, 5.0), np.nan)
     rest = np.flatnonzero(~miss & ~plain)
     if rest.size:
-        values = raw_rating.to_pylist()
-
-        def read_rating(v, i):
-            if bad[i]:
-                return None
+        values = raw_rating.take(pa.array(rest)).to_pylist()
+        codes, first = _distinct(values, scale[rest], bad[rest])
+        read = []
+        for j in first:
             try:
-                return parse_rating(v, scale[i])
+                read.append(None if bad[rest[j]] else parse_rating(values[j], scale[rest[j]]))
             except (ValueError, TypeError):
-                return None
-
-        for i, value in each_distinct(rest, values, lambda v, i: (v, scale[i], bad[i]), read_rating).items():
-            if value is None:
-                warnings.append((i, f"rating {str(values[i])[:40]!r} is not a rating: kept the review, "
-                                    "rating set to NULL"))
-            else:
-                rating[i] = value
+                read.append(None)
+        got = np.array([np.nan if v is None else v for v in read], dtype=float)[codes]
+        rating[rest] = got
+        for i, v, g in zip(rest, values, got):
+            if np.isnan(g):
+                warnings.append((i, f"rating {str(v)[:40]!r} is not a rating: kept the review, rating set to NULL"))
     out_of_range = ~np.isnan(rating) & ((rating < 1.0) | (rating > 5.0))
     if out_of_range.any():
         values = raw_rating.to_pylist()
@@ -888,15 +893,20 @@ def validate_parts(parts: list[Part], max_text_chars: int = 5000) -> Validated:
             created[sel] = got.dt.tz_convert(None).astype("datetime64[us]")
     rest = np.flatnonzero(~miss & ~bad & created.isna().to_numpy())
     if rest.size:
-        values = series.tolist()
-        found = parse_dates([(values[i], parts[part_of[i]].as_of, fmt[i] or None) for i in rest])
-        for i, ts in zip(rest, found):
-            if ts is None:
-                warnings.append((i, f"created_at {str(values[i])[:40]!r} is not a date: kept the review, "
+        values = series.iloc[rest].tolist()
+        vcodes, vuniq = pd.factorize(pd.Series(values, dtype=object))
+        relative = np.array([is_relative_date(u) for u in vuniq], dtype=bool)
+        # as_of (the part's) only matters to relative dates
+        codes, first = _distinct(vcodes, np.where(relative[vcodes], part_of[rest], -1), fmt[rest])
+        found = parse_dates([(values[j], parts[part_of[rest[j]]].as_of, fmt[rest[j]] or None) for j in first])
+        stamps = np.array([np.datetime64("NaT") if ts is None else ts.to_datetime64() for ts in found],
+                          dtype="datetime64[us]")[codes]
+        for i, v, ts in zip(rest, values, stamps):
+            if np.isnat(ts):
+                warnings.append((i, f"created_at {str(v)[:40]!r} is not a date: kept the review, "
                                     "created_at set to NULL"))
         filled = created.to_numpy().copy()
-        filled[rest] = np.array([np.datetime64("NaT") if ts is None else ts.to_datetime64() for ts in found],
-                                dtype="datetime64[us]")
+        filled[rest] = stamps
         created = pd.Series(filled, dtype="datetime64[us]")
     for i in np.flatnonzero(bad):
         warnings.append((i, "created_at is a list or an object, not a date: kept the review, created_at set to NULL"))
