@@ -193,3 +193,21 @@ def test_manual_pipeline_run_leaves_nothing_for_sensors_or_automation(automated,
     # everything downstream was refreshed in the same run: automation does not repeat it
     assert daemon.tick_automation() == {name: set() for name in DOWNSTREAM}
     assert len(instance.get_run_records()) == runs_before
+
+
+def test_identical_rematerialization_triggers_nothing_downstream(automated, instance):
+    """`reviews` re-materialized with the same rows (a UI click, a merged fan-out range) keeps its data
+    version: the automation sensor starts nothing; a real change does start the chain."""
+    settings, defs, daemon = automated
+    _write(settings.incoming_dir / "first.csv", [["rb-0", "rb", "양념이 맛있어요", 5, "치킨", "강남", "2026-05-01"],
+                                                 ["rb-1", "rb", "가격이 착해요", 4, "치킨", "강남", "2026-05-02"]])
+    daemon.tick_automation()
+    assert daemon.tick_incoming() == ["rb"]
+    assert daemon.tick_automation() == {name: {"rb"} for name in DOWNSTREAM}
+    assert daemon.tick_automation() == {name: set() for name in DOWNSTREAM}
+    ingest = defs.resolve_job_def(INGEST_JOB)
+    assert ingest.execute_in_process(instance=instance, partition_key="rb").success  # same rows again
+    assert daemon.tick_automation() == {name: set() for name in DOWNSTREAM}
+    _write(settings.incoming_dir / "late.csv", [["rb-2", "rb", "포장이 깔끔해요", 5, "치킨", "강남", "2026-05-03"]])
+    assert daemon.tick_incoming() == ["rb"]
+    assert daemon.tick_automation() == {name: {"rb"} for name in DOWNSTREAM}

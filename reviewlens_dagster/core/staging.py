@@ -419,6 +419,14 @@ def detect_changes(folder: Path, manifest_path: Path, digest: str) -> tuple[Fold
     return out, stats
 
 
+def rows_version(df: pd.DataFrame) -> str:
+    """A version of a set of reviews: equal for the same rows (content, source file and row), in any
+    order; what the `reviews` asset reports as its data version."""
+    cols = ["review_id", "content_hash", "source_restaurant_id", "source_file", "source_row"]
+    h = pd.util.hash_pandas_object(df[cols].astype(str), index=False)
+    return hashlib.sha256(f"{len(df)}:{int(h.sum()) & 0xFFFFFFFFFFFFFFFF:016x}".encode()).hexdigest()[:16]
+
+
 def partition_ranges(order: list[str], keys: list[str], max_ranges: int) -> list[tuple[str, str]]:
     """Contiguous blocks of ``keys`` in partition order (dynamic partitions keep insertion order),
     as (first, last) pairs: a range run covers every partition between them. Beyond ``max_ranges``

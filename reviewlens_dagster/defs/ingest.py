@@ -6,7 +6,7 @@ import dagster as dg
 
 from ..core.config import validate_restaurant_ids
 from ..core.ingest import REVIEW_COLUMNS
-from ..core.staging import StagingReport
+from ..core.staging import StagingReport, rows_version
 from .metadata import frame_metadata, preview
 from .partitions import OWNERS, RESTAURANTS, restaurants_partitions, single_run
 from .resources import ReviewLensSettings
@@ -122,6 +122,8 @@ def reviews(context: dg.AssetExecutionContext, settings: ReviewLensSettings):
                   reviews=("review_id", "size")).reset_index())
     yield dg.Output(
         df[list(REVIEW_COLUMNS)],
+        # identical rows, identical version: downstream automation reacts to changed data only
+        data_version=dg.DataVersion(rows_version(df)),
         metadata=frame_metadata(
             df[["restaurant_id", "source_restaurant_id", "review_id", "rating", "text"]],
             restaurants=len(keys),

@@ -12,11 +12,24 @@ WRITER_TAGS = {"reviewlens/writer": "local"}
 OWNERS = ["team:reviewlens"]
 
 #: declarative automation of every stage below `reviews`: a partition refreshes when an upstream
-#: partition changed and the upstream's blocking checks passed (or the upstream runs in the same
-#: run, where a failing blocking check stops it); nothing runs while an upstream partition is
-#: missing or in progress. The sensor on the incoming folder only materializes `reviews`.
+#: partition's *data* changed (its data version, not merely a new materialization: `reviews`
+#: re-materialized with identical rows starts nothing) and the upstream's blocking checks passed
+#: (or the upstream runs in the same run, where a failing blocking check stops it); nothing runs
+#: while an upstream partition is missing or in progress. `eager()` with `any_deps_updated`
+#: replaced by `ANY_DEPS_CHANGED`.
 UPSTREAM_CHECKS_PASSED = dg.AutomationCondition.all_deps_match(
     dg.AutomationCondition.all_checks_match(dg.AutomationCondition.check_passed(), blocking_only=True)
     | dg.AutomationCondition.will_be_requested()
 ).with_label("upstream blocking checks passed")
-EAGER = (dg.AutomationCondition.eager() & UPSTREAM_CHECKS_PASSED).with_label("eager, upstream checks passed")
+ANY_DEPS_CHANGED = dg.AutomationCondition.any_deps_match(
+    (dg.AutomationCondition.data_version_changed() & ~dg.AutomationCondition.executed_with_root_target())
+    .with_label("data_version_changed_without_root")
+    | dg.AutomationCondition.will_be_requested()
+).with_label("any_deps_changed")
+EAGER = (
+    (dg.AutomationCondition.newly_missing() | ANY_DEPS_CHANGED).since_last_handled()
+    & ~dg.AutomationCondition.any_deps_missing()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+    & UPSTREAM_CHECKS_PASSED
+).with_label("eager on changed data, upstream checks passed")
