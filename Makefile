@@ -42,6 +42,7 @@ test: $(STAMP) browser lint
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
+	$(BIN)/ruff format --check reviewlens_dagster tests benchmarks
 	$(BIN)/ruff check reviewlens_dagster tests benchmarks
 
 # Debian's Chromium (+ Korean fonts) for the browser test; without it that test is skipped

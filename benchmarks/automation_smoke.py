@@ -20,8 +20,13 @@ import dagster as dg
 
 from reviewlens_dagster.devserver import ROOT, dagster_dev
 
-RUN_TAGS = ("dagster/partition", "dagster/asset_partition_range_start", "dagster/asset_partition_range_end",
-            "dagster/backfill", "reviewlens/writer")
+RUN_TAGS = (
+    "dagster/partition",
+    "dagster/asset_partition_range_start",
+    "dagster/asset_partition_range_end",
+    "dagster/backfill",
+    "reviewlens/writer",
+)
 
 
 def write(incoming: Path, name: str, rows) -> None:
@@ -63,9 +68,15 @@ def main() -> int:
         with dagster_dev(home, env, work / "dagster_dev.log"), dg.DagsterInstance.from_config(str(home)) as inst:
             print(f"{time.monotonic() - t0:6.1f} s  dagster dev up; 40 s for the sensors' first ticks", flush=True)
             time.sleep(40)
-            write(data / "incoming", "first.csv", [
-                (f"{r}-{i}", r, text, 5, "Chicken", "Gangnam")
-                for r in ("ea", "eb") for i, text in enumerate(["Crispy and tasty.", "Fast delivery.", "Friendly staff."])])
+            write(
+                data / "incoming",
+                "first.csv",
+                [
+                    (f"{r}-{i}", r, text, 5, "Chicken", "Gangnam")
+                    for r in ("ea", "eb")
+                    for i, text in enumerate(["Crispy and tasty.", "Fast delivery.", "Friendly staff."])
+                ],
+            )
             print(f"{time.monotonic() - t0:6.1f} s  dropped first.csv (restaurants ea, eb)", flush=True)
             for p in ("ea", "eb"):
                 wait_for(inst, "comparisons", p, 1)

@@ -50,12 +50,13 @@ def main() -> None:
     df = pd.DataFrame(reviews).head(args.reviews)[["restaurant_id", "review_id", "text", "rating"]]
     sample = stratified_sample(df[["restaurant_id", "review_id", "rating"]], None)
     mentions = {r: detect(t) for r, t in zip(df["review_id"], df["text"])}
-    engine = build_engine(LLMConfig(preset=args.preset, model_cache_dir=Settings.from_env().model_cache_dir),
-                          progress=lambda m: None)
+    engine = build_engine(
+        LLMConfig(preset=args.preset, model_cache_dir=Settings.from_env().model_cache_dir), progress=lambda m: None
+    )
     llm = engine.backend.llm
     rows, lost = [], []
     for pair in range(args.pairs):
-        for way in (("single", "chunked") if pair % 2 == 0 else ("chunked", "single")):
+        for way in ("single", "chunked") if pair % 2 == 0 else ("chunked", "single"):
             jobs = plan_extraction(df, sample, mentions, engine.model_name)
             llm.reset_prefix_cache()
             t0 = time.perf_counter()
@@ -68,16 +69,24 @@ def main() -> None:
                     cache = LLMCache(Path(d) / "cache.duckdb")
                     put = cache.put_many
 
-                    def timed_put(entries, put=put):
+                    def timed_put(entries, put=put, commits=commits, t0=t0):
                         put(entries)
                         commits.append((time.perf_counter() - t0, len(entries)))
 
                     cache.put_many = timed_put
-                    res = run_jobs(jobs, lambda q, v: engine.run(q, v), cache, engine.model_name, PROMPT_VERSION,
-                                   args.chunk).results
+                    res = run_jobs(
+                        jobs, lambda q, v: engine.run(q, v), cache, engine.model_name, PROMPT_VERSION, args.chunk
+                    ).results
             wall = time.perf_counter() - t0
-            rows.append({"pair": pair + 1, "way": way, "requests": len(res), "wall_s": round(wall, 2),
-                         "output_tok_s": round(sum(r.output_tokens for r in res) / wall, 2)})
+            rows.append(
+                {
+                    "pair": pair + 1,
+                    "way": way,
+                    "requests": len(res),
+                    "wall_s": round(wall, 2),
+                    "output_tok_s": round(sum(r.output_tokens for r in res) / wall, 2),
+                }
+            )
             if commits:
                 # requests completed (at the engine's pace) but not yet committed at a random kill time
                 rng = random.Random(pair)
@@ -90,14 +99,18 @@ def main() -> None:
     table = pd.DataFrame(rows)
     piv = table.pivot(index="pair", columns="way", values="output_tok_s")
     piv["chunked / single"] = (piv["chunked"] / piv["single"]).round(3)
-    print(f"# bench-commits  {time.strftime('%Y-%m-%d %H:%M')}  {platform.node()}  {os.cpu_count()} CPU  "
-          f"preset {args.preset}  {len(df)} requests  chunk {args.chunk}  load {os.getloadavg()[0]:.1f}")
+    print(
+        f"# bench-commits  {time.strftime('%Y-%m-%d %H:%M')}  {platform.node()}  {os.cpu_count()} CPU  "
+        f"preset {args.preset}  {len(df)} requests  chunk {args.chunk}  load {os.getloadavg()[0]:.1f}"
+    )
     print(table.to_markdown(index=False))
     print()
     print(piv.to_markdown())
     print(f"\nmedian chunked / single output tok/s: {statistics.median(piv['chunked / single']):.3f}")
-    print(f"work lost by a kill at a random time (1,000 draws per chunked run): median {statistics.median(lost):.0f}, "
-          f"max {max(lost)} requests (chunk size {args.chunk})")
+    print(
+        f"work lost by a kill at a random time (1,000 draws per chunked run): median {statistics.median(lost):.0f}, "
+        f"max {max(lost)} requests (chunk size {args.chunk})"
+    )
 
 
 if __name__ == "__main__":

@@ -25,12 +25,29 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-TEXTS = ["맛있어요 배달도 빨라요", "양이 적고 비싸요", "사장님이 친절하시고 음식이 따뜻해요 😊", "Great fried chicken, a bit salty",
-         "포장이 깔끔하고 맛도 최고! <b>추천</b>", "주차가 불편해요", "3일 전에 시켰는데 식어서 왔어요", "가성비 &amp; 분위기 좋음"]
+TEXTS = [
+    "맛있어요 배달도 빨라요",
+    "양이 적고 비싸요",
+    "사장님이 친절하시고 음식이 따뜻해요 😊",
+    "Great fried chicken, a bit salty",
+    "포장이 깔끔하고 맛도 최고! <b>추천</b>",
+    "주차가 불편해요",
+    "3일 전에 시켰는데 식어서 왔어요",
+    "가성비 &amp; 분위기 좋음",
+]
 DATES = ["2024-03-01", "2024.03.02", "2024년 3월 3일", "3일 전", "어제", "2024-03-05T12:30:00+09:00"]
 RATINGS = ["5", "4", "4점", "★★★☆☆", "2", "1", "4.5"]
-HEADER = ["review_id", "restaurant_id", "text", "rating", "created_at", "restaurant_name", "category", "area",
-          "helpful_count"]
+HEADER = [
+    "review_id",
+    "restaurant_id",
+    "text",
+    "rating",
+    "created_at",
+    "restaurant_name",
+    "category",
+    "area",
+    "helpful_count",
+]
 
 
 def generate(folder: Path, rows: int, restaurants: int, files: int, seed: int = 1) -> None:
@@ -45,17 +62,37 @@ def generate(folder: Path, rows: int, restaurants: int, files: int, seed: int = 
                 n = f * per_file + i
                 r = n * restaurants // rows if files >= restaurants else rnd.randrange(restaurants)
                 store = f"교촌치킨-{r:05d}호점" if r % 3 == 0 else f"r{r:05d}"
-                w.writerow([f"rv{n}", store, f"{TEXTS[n % len(TEXTS)]} {n}", RATINGS[n % len(RATINGS)],
-                            DATES[n % len(DATES)], f"식당 {r}", "치킨", "강남", n % 7])
+                w.writerow(
+                    [
+                        f"rv{n}",
+                        store,
+                        f"{TEXTS[n % len(TEXTS)]} {n}",
+                        RATINGS[n % len(RATINGS)],
+                        DATES[n % len(DATES)],
+                        f"식당 {r}",
+                        "치킨",
+                        "강남",
+                        n % 7,
+                    ]
+                )
 
 
 def _settings(root: Path):
     from reviewlens_dagster.core.config import Settings
 
-    return replace(Settings.from_env(), data_dir=root, incoming_dir=root / "incoming",
-                   warehouse_path=root / "warehouse.duckdb", metrics_path=root / "m.duckdb",
-                   llm_cache_path=root / "c.duckdb", qdrant_path=root / "qdrant", qdrant_url=None,
-                   sources_path=root / "sources.yaml", manifest_path=root / "staged_files.json", automation=False)
+    return replace(
+        Settings.from_env(),
+        data_dir=root,
+        incoming_dir=root / "incoming",
+        warehouse_path=root / "warehouse.duckdb",
+        metrics_path=root / "m.duckdb",
+        llm_cache_path=root / "c.duckdb",
+        qdrant_path=root / "qdrant",
+        qdrant_url=None,
+        sources_path=root / "sources.yaml",
+        manifest_path=root / "staged_files.json",
+        automation=False,
+    )
 
 
 def measure(root: Path, label: str) -> dict:
@@ -107,8 +144,10 @@ def measure(root: Path, label: str) -> dict:
         assert isinstance(tick, dg.SkipReason), tick
     con = duckdb.connect()
     t = time.perf_counter()
-    con.execute(f"create table t as select * from read_csv('{s.incoming_dir}/*.csv', all_varchar = true, "
-                "header = true, delim = ',', quote = '\"')")
+    con.execute(
+        f"create table t as select * from read_csv('{s.incoming_dir}/*.csv', all_varchar = true, "
+        "header = true, delim = ',', quote = '\"')"
+    )
     out["duckdb_read_csv_s"] = time.perf_counter() - t
     con.close()
     out["stage_rows_per_s"] = out["rows"] / out["stage_s"]
@@ -123,7 +162,9 @@ def main() -> None:
     ap.add_argument("--restaurants", type=int, default=10_000)
     ap.add_argument("--keep", type=Path, default=None, help="keep the generated sets here")
     args = ap.parse_args()
-    base = args.keep or Path(tempfile.mkdtemp(prefix="bench-ingest-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
+    base = args.keep or Path(
+        tempfile.mkdtemp(prefix="bench-ingest-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+    )
     results = []
     try:
         for label, files in (("one file per restaurant", args.restaurants), ("100 large files", 100)):
@@ -136,8 +177,10 @@ def main() -> None:
         if args.keep is None:
             shutil.rmtree(base, ignore_errors=True)
     load = os.getloadavg()
-    print(f"\n## make bench-ingest — {date.today()}, {os.cpu_count()} CPUs, load {load[0]:.2f} / {load[1]:.2f}, "
-          f"{args.rows:,} rows, {args.restaurants:,} restaurants (n = 1 run per figure)\n")
+    print(
+        f"\n## make bench-ingest — {date.today()}, {os.cpu_count()} CPUs, load {load[0]:.2f} / {load[1]:.2f}, "
+        f"{args.rows:,} rows, {args.restaurants:,} restaurants (n = 1 run per figure)\n"
+    )
     rows = [
         ("files", "{:,}", "files", ""),
         ("rows staged", "{:,}", "rows", ""),

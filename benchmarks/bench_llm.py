@@ -21,17 +21,46 @@ import numpy as np
 os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-WORDS = ("food service price taste portion clean friendly waiting parking delivery atmosphere "
-         "delicious salty sweet spicy cheap expensive quick slow noisy quiet cozy").split()
+WORDS = [
+    "food",
+    "service",
+    "price",
+    "taste",
+    "portion",
+    "clean",
+    "friendly",
+    "waiting",
+    "parking",
+    "delivery",
+    "atmosphere",
+    "delicious",
+    "salty",
+    "sweet",
+    "spicy",
+    "cheap",
+    "expensive",
+    "quick",
+    "slow",
+    "noisy",
+    "quiet",
+    "cozy",
+]
 
 
-def make_prompt(tokenizer, target: int, rng: random.Random, _cost: dict = {}) -> list[dict]:
+_WORD_COST: dict = {}  # tokens per word, measured once with the model's tokenizer
+
+
+def make_prompt(tokenizer, target: int, rng: random.Random) -> list[dict]:
     """A chat prompt of about ``target`` tokens: word costs are measured once with the model's
     tokenizer, then words are added until the target (the engine counts the exact figure)."""
     head = "Summarize these review notes:"
+    _cost = _WORD_COST
     if not _cost:
-        _cost["base"] = len(tokenizer.apply_chat_template([{"role": "user", "content": head}], tokenize=True,
-                                                          add_generation_prompt=True))
+        _cost["base"] = len(
+            tokenizer.apply_chat_template(
+                [{"role": "user", "content": head}], tokenize=True, add_generation_prompt=True
+            )
+        )
         for w in WORDS:
             _cost[w] = len(tokenizer.encode(" " + w, add_special_tokens=False))
     words, n = [], _cost["base"]
@@ -66,8 +95,9 @@ def main() -> None:
     preset = get_preset(args.preset)
     path = resolve_model(args.preset, Settings.from_env().model_cache_dir, print)
     t = time.perf_counter()
-    backend = VLLMOfflineBackend(path, preset.display_name, max_model_len=max(2048, args.long_tokens + 256),
-                                 max_num_seqs=args.max_num_seqs)
+    backend = VLLMOfflineBackend(
+        path, preset.display_name, max_model_len=max(2048, args.long_tokens + 256), max_num_seqs=args.max_num_seqs
+    )
     start_s = time.perf_counter() - t
     tok = backend.tokenizer
     rng = random.Random(0)
@@ -77,8 +107,10 @@ def main() -> None:
     prompts = [make_prompt(tok, args.long_tokens if k == "long" else args.short_tokens, rng) for k in kinds]
 
     def requests():
-        return [LLMRequest(f"q{i}", m, max_tokens=args.output_tokens, tags={"kind": k})
-                for i, (m, k) in enumerate(zip(prompts, kinds))]
+        return [
+            LLMRequest(f"q{i}", m, max_tokens=args.output_tokens, tags={"kind": k})
+            for i, (m, k) in enumerate(zip(prompts, kinds))
+        ]
 
     # warm-up (first-call allocations)
     LLMEngine(backend).run([LLMRequest("warm", prompts[0], max_tokens=4)])
@@ -90,9 +122,14 @@ def main() -> None:
         wall = time.perf_counter() - t
         short = [r.e2e_ms for r, k in zip(res, kinds) if k == "short"]
         long_ = [r.e2e_ms for r, k in zip(res, kinds) if k == "long"]
-        rows[policy] = {"short_mean": float(np.mean(short)), "short_p95": pct(short, 95), "long_p99": pct(long_, 99),
-                        "tok_s": sum(r.output_tokens for r in res) / wall, "wall": wall,
-                        "ttft_short_mean": float(np.mean([r.ttft_ms for r, k in zip(res, kinds) if k == "short"]))}
+        rows[policy] = {
+            "short_mean": float(np.mean(short)),
+            "short_p95": pct(short, 95),
+            "long_p99": pct(long_, 99),
+            "tok_s": sum(r.output_tokens for r in res) / wall,
+            "wall": wall,
+            "ttft_short_mean": float(np.mean([r.ttft_ms for r, k in zip(res, kinds) if k == "short"])),
+        }
 
     # the engine wrapper vs raw LLM.generate on the same prompts and priorities
     from vllm import SamplingParams
@@ -113,24 +150,36 @@ def main() -> None:
     wrap_tok_s = sum(r.output_tokens for r in res) / wrap_wall
     backend.close()
 
-    print(f"\n# bench-llm  {time.strftime('%Y-%m-%d %H:%M')}  {platform.node()}  "
-          f"{'CPU' if on_cpu() else 'GPU'}  {os.cpu_count()} cores  load {os.getloadavg()[0]:.1f}")
-    print(f"model: {preset.display_name} (preset {args.preset}); engine start {start_s:.1f} s; "
-          f"{args.requests} requests: {n_long} long (~{args.long_tokens} tok), {args.requests - n_long} short "
-          f"(~{args.short_tokens} tok); {args.output_tokens} output tokens max; max_num_seqs={args.max_num_seqs}")
-    print("\n| policy | short mean e2e ms | short p95 e2e ms | short mean TTFT ms | long p99 e2e ms | output tok/s | wall s |")
+    print(
+        f"\n# bench-llm  {time.strftime('%Y-%m-%d %H:%M')}  {platform.node()}  "
+        f"{'CPU' if on_cpu() else 'GPU'}  {os.cpu_count()} cores  load {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"model: {preset.display_name} (preset {args.preset}); engine start {start_s:.1f} s; "
+        f"{args.requests} requests: {n_long} long (~{args.long_tokens} tok), {args.requests - n_long} short "
+        f"(~{args.short_tokens} tok); {args.output_tokens} output tokens max; max_num_seqs={args.max_num_seqs}"
+    )
+    print(
+        "\n| policy | short mean e2e ms | short p95 e2e ms | short mean TTFT ms | long p99 e2e ms | output tok/s | wall s |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|")
     for p, r in rows.items():
-        print(f"| {p} | {r['short_mean']:.0f} | {r['short_p95']:.0f} | {r['ttft_short_mean']:.0f} | {r['long_p99']:.0f} "
-              f"| {r['tok_s']:.1f} | {r['wall']:.1f} |")
+        print(
+            f"| {p} | {r['short_mean']:.0f} | {r['short_p95']:.0f} | {r['ttft_short_mean']:.0f} | {r['long_p99']:.0f} "
+            f"| {r['tok_s']:.1f} | {r['wall']:.1f} |"
+        )
     f, s = rows["fcfs"], rows["sjf"]
-    print(f"\nSJF vs FCFS: short-request mean latency {100 * (1 - s['short_mean'] / f['short_mean']):+.1f}% lower "
-          f"(goal >= 40%), throughput cost {100 * (1 - s['tok_s'] / f['tok_s']):+.1f}% (goal <= 5%)")
+    print(
+        f"\nSJF vs FCFS: short-request mean latency {100 * (1 - s['short_mean'] / f['short_mean']):+.1f}% lower "
+        f"(goal >= 40%), throughput cost {100 * (1 - s['tok_s'] / f['tok_s']):+.1f}% (goal <= 5%)"
+    )
     print("\n| path | output tok/s | wall s | ratio (goal >= 0.97) |")
     print("|---|---:|---:|---:|")
     print(f"| raw LLM.generate | {raw_tok_s:.1f} | {raw_wall:.1f} | 1.00 |")
-    print(f"| LLMEngine (count tokens, schedule, validate, metrics) | {wrap_tok_s:.1f} | {wrap_wall:.1f} | "
-          f"{wrap_tok_s / raw_tok_s:.2f} |")
+    print(
+        f"| LLMEngine (count tokens, schedule, validate, metrics) | {wrap_tok_s:.1f} | {wrap_wall:.1f} | "
+        f"{wrap_tok_s / raw_tok_s:.2f} |"
+    )
 
 
 if __name__ == "__main__":

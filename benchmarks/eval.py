@@ -56,8 +56,12 @@ def _table(rows: list[tuple[str, float | None, int]]) -> None:
 def _read(warehouse: Path, tables: list[str]) -> dict[str, pd.DataFrame]:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        have = {r[0] for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'reviewlens'").fetchall()}
+        have = {
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'reviewlens'"
+            ).fetchall()
+        }
         return {t: con.execute(f"select * from reviewlens.{t}").df() for t in tables if t in have}
     finally:
         con.close()
@@ -75,8 +79,10 @@ def eval_sample(warehouse: Path, truth_path: Path) -> None:
         return
     sent, men = t["sentiments"], t["aspect_mentions"]
     analysed = sorted(set(sent["restaurant_id"]))
-    print(f"model: {', '.join(sorted(sent['model'].unique()))}; restaurants analysed: {len(analysed)} "
-          f"({', '.join(analysed[:8])}{'…' if len(analysed) > 8 else ''})")
+    print(
+        f"model: {', '.join(sorted(sent['model'].unique()))}; restaurants analysed: {len(analysed)} "
+        f"({', '.join(analysed[:8])}{'…' if len(analysed) > 8 else ''})"
+    )
     men = men[men["restaurant_id"].isin(analysed)]
     rows = []
     # per-review aspect detection, over every review of the analysed restaurants
@@ -86,16 +92,29 @@ def eval_sample(warehouse: Path, truth_path: Path) -> None:
     tp = sum(1 for k in got if k in planted)
     rows.append(("aspect detection precision (all reviews)", tp / len(got) if got else None, len(got)))
     rows.append(("aspect detection recall (all reviews)", tp / len(planted) if planted else None, len(planted)))
-    for label, sel in (("all decided", lambda r: r.polarity is not None and r.polarity == r.polarity),
-                       ("lexicon-decided", lambda r: r.polarity_source == "lexicon"),
-                       ("LLM-decided", lambda r: r.polarity_source == "llm")):
+    for label, sel in (
+        ("all decided", lambda r: r.polarity is not None and r.polarity == r.polarity),
+        ("lexicon-decided", lambda r: r.polarity_source == "lexicon"),
+        ("LLM-decided", lambda r: r.polarity_source == "llm"),
+    ):
         pairs = [(POL[planted[k]], r.polarity) for k, r in got.items() if k in planted and sel(r)]
-        rows.append((f"aspect polarity accuracy, {label}", sum(a == b for a, b in pairs) / len(pairs) if pairs else None,
-                     len(pairs)))
-    llm_all = [(POL[planted[k]], r.llm_polarity) for k, r in got.items()
-               if k in planted and isinstance(r.llm_polarity, str)]
-    rows.append(("aspect polarity accuracy, LLM alone (every mention it judged)",
-                 sum(a == b for a, b in llm_all) / len(llm_all) if llm_all else None, len(llm_all)))
+        rows.append(
+            (
+                f"aspect polarity accuracy, {label}",
+                sum(a == b for a, b in pairs) / len(pairs) if pairs else None,
+                len(pairs),
+            )
+        )
+    llm_all = [
+        (POL[planted[k]], r.llm_polarity) for k, r in got.items() if k in planted and isinstance(r.llm_polarity, str)
+    ]
+    rows.append(
+        (
+            "aspect polarity accuracy, LLM alone (every mention it judged)",
+            sum(a == b for a, b in llm_all) / len(llm_all) if llm_all else None,
+            len(llm_all),
+        )
+    )
     undecided = int(men["polarity"].isna().sum())
     rows.append(("undecided mention share", undecided / len(men) if len(men) else None, len(men)))
     # review sentiment (the LLM's label) on the sampled reviews
@@ -103,8 +122,13 @@ def eval_sample(warehouse: Path, truth_path: Path) -> None:
     s["truth"] = s["review_id"].map(lambda r: truth["reviews"][r]["sentiment"])
     rows.append(("review sentiment accuracy, 3-way", (s["label"] == s["truth"]).mean() if len(s) else None, len(s)))
     b = s[s["truth"] != "neutral"]
-    rows.append(("review sentiment accuracy, positive/negative reviews", (b["label"] == b["truth"]).mean()
-                 if len(b) else None, len(b)))
+    rows.append(
+        (
+            "review sentiment accuracy, positive/negative reviews",
+            (b["label"] == b["truth"]).mean() if len(b) else None,
+            len(b),
+        )
+    )
     # strengths and weaknesses: recall of the planted ones, precision of the reported ones
     from reviewlens_dagster.core.config import Settings
     from reviewlens_dagster.defs.resources import build_resources
@@ -117,14 +141,21 @@ def eval_sample(warehouse: Path, truth_path: Path) -> None:
         errs = []
         for r in prev[prev["restaurant_id"].isin(analysed)].itertuples():
             real = truth["restaurants"][r.restaurant_id]["realized"].get(r.aspect)
-            planted_aspects = truth["restaurants"][r.restaurant_id]["strengths"] + \
-                truth["restaurants"][r.restaurant_id]["weaknesses"]
+            planted_aspects = (
+                truth["restaurants"][r.restaurant_id]["strengths"] + truth["restaurants"][r.restaurant_id]["weaknesses"]
+            )
             if real and real["mentions"] and r.aspect in planted_aspects and r.positive_share == r.positive_share:
                 errs.append(abs(r.positive_share - real["positive"] / real["mentions"]))
-        rows.append(("planted aspects: |positive share - realized| <= 0.15", sum(e <= 0.15 for e in errs) / len(errs)
-                     if errs else None, len(errs)))
-        rows.append(("planted aspects: mean |positive share - realized|", sum(errs) / len(errs) if errs else None,
-                     len(errs)))
+        rows.append(
+            (
+                "planted aspects: |positive share - realized| <= 0.15",
+                sum(e <= 0.15 for e in errs) / len(errs) if errs else None,
+                len(errs),
+            )
+        )
+        rows.append(
+            ("planted aspects: mean |positive share - realized|", sum(errs) / len(errs) if errs else None, len(errs))
+        )
     _table(rows)
 
 
@@ -134,20 +165,35 @@ def highlight_scores(truth: dict, st: pd.DataFrame, analysed: list[str], rule) -
     chance, praise often enough is a strength by the rule: not a pipeline error)."""
     from reviewlens_dagster.core.analysis.prevalence import aspect_prevalence
 
-    true_rows = [(r["restaurant_id"], rid, a, POL[p], "") for rid, r in truth["reviews"].items()
-                 if r["restaurant_id"] in analysed for a, p in r["aspects"].items()]
-    true_prev = aspect_prevalence(pd.DataFrame(true_rows, columns=["restaurant_id", "review_id", "aspect", "polarity",
-                                                                   "quote"]),
-                                  {rid: truth["restaurants"][rid]["n_reviews"] for rid in analysed}, rule)
+    true_rows = [
+        (r["restaurant_id"], rid, a, POL[p], "")
+        for rid, r in truth["reviews"].items()
+        if r["restaurant_id"] in analysed
+        for a, p in r["aspects"].items()
+    ]
+    true_prev = aspect_prevalence(
+        pd.DataFrame(true_rows, columns=["restaurant_id", "review_id", "aspect", "polarity", "quote"]),
+        {rid: truth["restaurants"][rid]["n_reviews"] for rid in analysed},
+        rule,
+    )
     rows = []
     for pol, key in (("strength", "strengths"), ("weakness", "weaknesses")):
         plant = {(rid, a) for rid in analysed for a in truth["restaurants"][rid][key]}
         by_rule = {(r.restaurant_id, r.aspect) for r in true_prev[true_prev["status"] == pol].itertuples()}
-        rep = {(r.restaurant_id, r.aspect) for r in st[st["polarity"] == pol].itertuples() if r.restaurant_id in analysed}
+        rep = {
+            (r.restaurant_id, r.aspect) for r in st[st["polarity"] == pol].itertuples() if r.restaurant_id in analysed
+        }
         rows.append((f"recall of planted {key}", len(plant & rep) / len(plant) if plant else None, len(plant)))
-        rows.append((f"precision of reported {key} (vs planted)", len(plant & rep) / len(rep) if rep else None, len(rep)))
-        rows.append((f"precision of reported {key} (vs the rule on the true mentions)",
-                     len(by_rule & rep) / len(rep) if rep else None, len(rep)))
+        rows.append(
+            (f"precision of reported {key} (vs planted)", len(plant & rep) / len(rep) if rep else None, len(rep))
+        )
+        rows.append(
+            (
+                f"precision of reported {key} (vs the rule on the true mentions)",
+                len(by_rule & rep) / len(rep) if rep else None,
+                len(rep),
+            )
+        )
     return rows
 
 
@@ -163,7 +209,9 @@ def eval_lexicon_all(truth: dict) -> None:
     print("\n## Sample data, every restaurant, lexicon only (no LLM: what the LLM would decide stays undecided)")
     reviews, _ = generate(truth["seed"], len(truth["restaurants"]))
     rule = build_resources(Settings.from_env())["settings"].highlight_rule()
-    rows = [(r["restaurant_id"], r["review_id"], m.aspect, m.polarity, m.quote) for r in reviews for m in detect(r["text"])]
+    rows = [
+        (r["restaurant_id"], r["review_id"], m.aspect, m.polarity, m.quote) for r in reviews for m in detect(r["text"])
+    ]
     men = pd.DataFrame(rows, columns=["restaurant_id", "review_id", "aspect", "polarity", "quote"])
     counts = pd.DataFrame(reviews).groupby("restaurant_id").size().to_dict()
     prev = aspect_prevalence(men, counts, rule)
@@ -175,16 +223,23 @@ def eval_lexicon_all(truth: dict) -> None:
     for r in prev.itertuples():
         x = truth["restaurants"][r.restaurant_id]
         real = x["realized"].get(r.aspect)
-        if r.aspect in x["strengths"] + x["weaknesses"] and real and real["mentions"] and r.positive_share == r.positive_share:
+        if (
+            r.aspect in x["strengths"] + x["weaknesses"]
+            and real
+            and real["mentions"]
+            and r.positive_share == r.positive_share
+        ):
             errs.append(abs(r.positive_share - real["positive"] / real["mentions"]))
-    out.append(("planted aspects: |positive share - realized| <= 0.15", sum(e <= 0.15 for e in errs) / len(errs), len(errs)))
+    out.append(
+        ("planted aspects: |positive share - realized| <= 0.15", sum(e <= 0.15 for e in errs) / len(errs), len(errs))
+    )
     _table(out)
 
 
 def nsmc_split(split: str, limit: int) -> pd.DataFrame:
     df = pd.read_csv(NSMC)
     movies = sorted(df["movie_id"].unique())
-    half = movies[len(movies) // 2:] if split == "test" else movies[: len(movies) // 2]
+    half = movies[len(movies) // 2 :] if split == "test" else movies[: len(movies) // 2]
     part = df[df["movie_id"].isin(half)]
     part = part[(part["rating"] <= 4) | (part["rating"] >= 9)].copy()
     part["truth"] = part["rating"].map(lambda r: "negative" if r <= 4 else "positive")
@@ -193,17 +248,19 @@ def nsmc_split(split: str, limit: int) -> pd.DataFrame:
 
 
 def eval_nsmc(preset: str, limit: int, split: str) -> None:
-    print(f"\n## NSMC real reviews, {'second (held-out)' if split == 'test' else 'first (development)'} half of "
-          f"the movies (preset {preset})")
+    print(
+        f"\n## NSMC real reviews, {'second (held-out)' if split == 'test' else 'first (development)'} half of "
+        f"the movies (preset {preset})"
+    )
     if not NSMC.exists():
         print(f"({NSMC} not found)")
         return
     from reviewlens_dagster.core.analysis.extract import LabelCalibration, extraction_request, final_label
-    from reviewlens_dagster.core.llm.models import get_preset
     from reviewlens_dagster.core.analysis.lexicon import detect
     from reviewlens_dagster.core.analysis.schemas import extract_validator
     from reviewlens_dagster.core.config import Settings
     from reviewlens_dagster.core.llm.factory import LLMConfig, build_engine
+    from reviewlens_dagster.core.llm.models import get_preset
 
     sample = nsmc_split(split, limit)
     settings = Settings.from_env()
@@ -225,18 +282,33 @@ def eval_nsmc(preset: str, limit: int, split: str) -> None:
     truth = sample["truth"].tolist()
     cached = sum(r.cached_prompt_tokens or 0 for r in res)
     prompt = sum(r.prompt_tokens for r in res)
-    print(f"model: {engine.model_name}; {len(res)} reviews in {wall:.0f} s; prompt tokens {prompt:,}, "
-          f"of which served from the prefix cache {cached:,}")
+    print(
+        f"model: {engine.model_name}; {len(res)} reviews in {wall:.0f} s; prompt tokens {prompt:,}, "
+        f"of which served from the prefix cache {cached:,}"
+    )
     print(f"label decision: {calibration or 'the generated label (no calibration for this preset)'}")
-    _table([("accuracy of the generated label, before calibration", sum(p == t for p, t in zip(raw, truth))
-             / len(truth), len(truth)),
+    _table(
+        [
+            (
+                "accuracy of the generated label, before calibration",
+                sum(p == t for p, t in zip(raw, truth)) / len(truth),
+                len(truth),
+            ),
             ("accuracy (neutral counts as wrong)", sum(p == t for p, t in zip(pred, truth)) / len(truth), len(truth)),
             ("macro-F1 (positive, negative)", macro_f1(truth, pred), len(truth)),
             ("share predicted neutral", pred.count("neutral") / len(pred), len(pred)),
-            ("accuracy on negative reviews", sum(p == t for p, t in zip(pred, truth) if t == "negative")
-             / max(1, truth.count("negative")), truth.count("negative")),
-            ("accuracy on positive reviews", sum(p == t for p, t in zip(pred, truth) if t == "positive")
-             / max(1, truth.count("positive")), truth.count("positive"))])
+            (
+                "accuracy on negative reviews",
+                sum(p == t for p, t in zip(pred, truth) if t == "negative") / max(1, truth.count("negative")),
+                truth.count("negative"),
+            ),
+            (
+                "accuracy on positive reviews",
+                sum(p == t for p, t in zip(pred, truth) if t == "positive") / max(1, truth.count("positive")),
+                truth.count("positive"),
+            ),
+        ]
+    )
 
 
 def main() -> None:
@@ -251,8 +323,10 @@ def main() -> None:
     from reviewlens_dagster.core.config import Settings
 
     s = Settings.from_env()
-    print(f"# eval  {time.strftime('%Y-%m-%d %H:%M')}  {platform.node()}  {os.cpu_count()} CPU  "
-          f"prompt {PROMPT_VERSION}  load {os.getloadavg()[0]:.1f}")
+    print(
+        f"# eval  {time.strftime('%Y-%m-%d %H:%M')}  {platform.node()}  {os.cpu_count()} CPU  "
+        f"prompt {PROMPT_VERSION}  load {os.getloadavg()[0]:.1f}"
+    )
     if not args.skip_sample:
         truth_path = ROOT / "data" / "sample" / "ground_truth.json"
         eval_sample(s.warehouse_path, truth_path)

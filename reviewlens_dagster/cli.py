@@ -1,7 +1,7 @@
 """`reviewlens` command line: run the main job on the embedded defaults, search reviews.
 
-    reviewlens run [--sample-only] [--restaurants N]
-    reviewlens search "query text" [--restaurant ID] [--limit N]
+reviewlens run [--sample-only] [--restaurants N]
+reviewlens search "query text" [--restaurant ID] [--limit N]
 """
 
 from __future__ import annotations
@@ -50,9 +50,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     # SIGTERM (a scheduler stopping the job, `kill`) stops the run like Ctrl-C: the LLM results
     # committed so far stay in the cache and the engine is shut down by the resource's teardown
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    from .definitions import build_defs
     from .defs.automation import PIPELINE_JOB, STAGING_JOB, range_tags
     from .defs.partitions import RESTAURANTS
-    from .definitions import build_defs
 
     settings = Settings.from_env()
     files = ensure_incoming(settings)
@@ -63,8 +63,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     # stage once (new and changed files only; adds the restaurant partitions), then fan out
     staged = defs.resolve_job_def(STAGING_JOB).execute_in_process(instance=instance, raise_on_error=True)
     meta = materialization_metadata(staged, "staged_reviews")
-    print(f"{STAGING_JOB}: {meta.get('files_parsed', 0)} of {meta.get('files', 0)} file(s) parsed, "
-          f"{meta.get('dagster/row_count', 0)} reviews of {meta.get('restaurants', 0)} restaurant(s) staged")
+    print(
+        f"{STAGING_JOB}: {meta.get('files_parsed', 0)} of {meta.get('files', 0)} file(s) parsed, "
+        f"{meta.get('dagster/row_count', 0)} reviews of {meta.get('restaurants', 0)} restaurant(s) staged"
+    )
     ids = _staged_restaurants(defs)
     if args.restaurants:
         ids = ids[: args.restaurants]
@@ -83,20 +85,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     vector_stage = [dg.AssetKey(k) for k in ("reviews", "review_embeddings", "restaurant_vectors", "top_k_contexts")]
     results = []
     if len(llm_keys) < len(ordered):
-        print(f"LLM stage on {len(llm_keys)} of {len(ordered)} restaurants (CPU default; "
-              "`make run LLM_RESTAURANTS=0` for all)")
-        results.append(job.execute_in_process(instance=instance, tags=range_tags(ordered),
-                                              asset_selection=vector_stage, raise_on_error=False))
+        print(
+            f"LLM stage on {len(llm_keys)} of {len(ordered)} restaurants (CPU default; "
+            "`make run LLM_RESTAURANTS=0` for all)"
+        )
+        results.append(
+            job.execute_in_process(
+                instance=instance, tags=range_tags(ordered), asset_selection=vector_stage, raise_on_error=False
+            )
+        )
     if all(r.success for r in results):
         results.append(job.execute_in_process(instance=instance, tags=range_tags(llm_keys), raise_on_error=False))
     ok = all(r.success for r in results)
-    print(f"{PIPELINE_JOB}: {'success' if ok else 'FAILED'} over {len(ordered)} restaurant(s), LLM stage on "
-          f"{len(llm_keys)}, in {time.perf_counter() - t0:.1f} s (runs {', '.join(r.run_id[:8] for r in results)})")
+    print(
+        f"{PIPELINE_JOB}: {'success' if ok else 'FAILED'} over {len(ordered)} restaurant(s), LLM stage on "
+        f"{len(llm_keys)}, in {time.perf_counter() - t0:.1f} s (runs {', '.join(r.run_id[:8] for r in results)})"
+    )
     for ev in [e for r in results for e in r.get_asset_check_evaluations()]:
         if not ev.passed:
             meta = {k: getattr(v, "value", v) for k, v in ev.metadata.items()}
-            print(f"  check {'warning' if ev.severity.value == 'WARN' else 'FAILED'}: "
-                  f"{ev.asset_key.to_user_string()}.{ev.check_name} {meta}")
+            print(
+                f"  check {'warning' if ev.severity.value == 'WARN' else 'FAILED'}: "
+                f"{ev.asset_key.to_user_string()}.{ev.check_name} {meta}"
+            )
     rep = defs.resolve_job_def("reporting_job").execute_in_process(instance=instance, raise_on_error=False)
     print(f"reporting_job: {'success' if rep.success else 'FAILED'}")
     print_report(settings, ordered)
@@ -163,22 +174,28 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.restaurant:
         validate_restaurant_id(args.restaurant)
     if not settings.qdrant_url and not (settings.qdrant_path / REVIEWS).exists():
-        print(f"no vector store at {settings.qdrant_path}: run `make run` (or materialize "
-              "review_embeddings) first", file=sys.stderr)
+        print(
+            f"no vector store at {settings.qdrant_path}: run `make run` (or materialize review_embeddings) first",
+            file=sys.stderr,
+        )
         return 2
     try:
         store = open_vector_store(settings.qdrant_path, settings.qdrant_url, settings.qdrant_api_key)
         try:
             info = store.collection_info(REVIEWS)
             if info is None:
-                print("the reviews collection has not been built yet: materialize review_embeddings first",
-                      file=sys.stderr)
+                print(
+                    "the reviews collection has not been built yet: materialize review_embeddings first",
+                    file=sys.stderr,
+                )
                 return 2
             embedder = make_embedder(EmbedderSpec(settings.embedder, settings.embed_model))
             if embedder.model_id != info["model_id"]:
-                print(f"the store was built with {info['model_id']!r}, the configured embedder is "
-                      f"{embedder.model_id!r}: set REVIEWLENS_EMBEDDER / REVIEWLENS_EMBED_MODEL to match",
-                      file=sys.stderr)
+                print(
+                    f"the store was built with {info['model_id']!r}, the configured embedder is "
+                    f"{embedder.model_id!r}: set REVIEWLENS_EMBEDDER / REVIEWLENS_EMBED_MODEL to match",
+                    file=sys.stderr,
+                )
                 return 2
             hits = store.search(REVIEWS, embedder.encode([args.query])[0], args.limit, args.restaurant)
         finally:
@@ -206,8 +223,10 @@ def _review_texts(settings: Settings, review_ids: list[str]) -> dict[str, str]:
     except duckdb.IOException:
         return {}  # a run holds the warehouse: print ids and scores only
     try:
-        rows = con.execute("select review_id, text from reviewlens.reviews where review_id in "
-                           "(select unnest(?::varchar[]))", [review_ids]).fetchall()
+        rows = con.execute(
+            "select review_id, text from reviewlens.reviews where review_id in (select unnest(?::varchar[]))",
+            [review_ids],
+        ).fetchall()
     finally:
         con.close()
     return dict(rows)
@@ -218,9 +237,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="load the sample data (if the incoming folder is empty) and run the main job")
     p.add_argument("--restaurants", type=int, default=0, help="only the first N restaurants (0 = all)")
-    p.add_argument("--llm-restaurants", type=int, default=None,
-                   help="run the LLM stage on the first N restaurants (0 = all; default: all on a GPU or "
-                        "server, 2 on a CPU; env REVIEWLENS_RUN_LLM_RESTAURANTS)")
+    p.add_argument(
+        "--llm-restaurants",
+        type=int,
+        default=None,
+        help="run the LLM stage on the first N restaurants (0 = all; default: all on a GPU or "
+        "server, 2 on a CPU; env REVIEWLENS_RUN_LLM_RESTAURANTS)",
+    )
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("search", help="print the reviews most similar to a query")
     p.add_argument("query")

@@ -57,16 +57,27 @@ def stop(proc: subprocess.Popen, grace_s: float = 30) -> None:
 
 
 @contextmanager
-def dagster_dev(dagster_home: Path, env: dict[str, str], log: Path, port: int | None = None,
-                startup_s: float = 120):
+def dagster_dev(dagster_home: Path, env: dict[str, str], log: Path, port: int | None = None, startup_s: float = 120):
     """`dagster dev -w workspace.yaml` on 127.0.0.1 with ``DAGSTER_HOME=dagster_home``; yields (url, process)."""
     port = port or free_port()
     full_env = {**os.environ, **env, "DAGSTER_HOME": str(dagster_home)}
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1",
-             "-p", str(port)],
-            cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                str(Path(sys.executable).parent / "dagster"),
+                "dev",
+                "-w",
+                "workspace.yaml",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+            ],
+            cwd=ROOT,
+            env=full_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
     try:

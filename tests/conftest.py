@@ -84,7 +84,8 @@ def copy_sample(sample_dir: Path, incoming: Path, restaurants: set[str] | None =
     scan = scan_folder(sample_dir, files=sorted(sample_dir.glob("reviews_*")))
     df = scan.reviews[scan.reviews["restaurant_id"].isin(restaurants)]
     df.drop(columns=["source_file", "source_row", "content_hash", "source_restaurant_id"]).to_csv(
-        incoming / "subset.csv", index=False)
+        incoming / "subset.csv", index=False
+    )
 
 
 def read_table(settings: Settings, name: str):

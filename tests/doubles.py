@@ -14,8 +14,15 @@ from reviewlens_dagster.core.llm.types import LLMRequest, LLMResult
 class DoubleBackend:
     model_name = "double"
 
-    def __init__(self, max_model_len: int = 4096, fail_ids: set[str] | None = None, fail_times: int = 10**9,
-                 answers: dict | None = None, first_invalid: set[str] | None = None, fail_batch_over: int | None = None):
+    def __init__(
+        self,
+        max_model_len: int = 4096,
+        fail_ids: set[str] | None = None,
+        fail_times: int = 10**9,
+        answers: dict | None = None,
+        first_invalid: set[str] | None = None,
+        fail_batch_over: int | None = None,
+    ):
         self.max_model_len = max_model_len
         self.calls: list[list[tuple[str, int]]] = []
         self.fail_ids = fail_ids or set()
@@ -50,10 +57,22 @@ class DoubleBackend:
         out = []
         for i, (r, p) in enumerate(zip(requests, priorities)):
             text = self.answer(r)
-            out.append(LLMResult(r.request_id, text, prompt_tokens=r.prompt_tokens or 0,
-                                 output_tokens=len(text.split()), queue_ms=float(i), ttft_ms=10.0 + i,
-                                 tpot_ms=1.0, e2e_ms=20.0 + i, priority=p, model=self.model_name,
-                                 finish_reason="stop", tags=dict(r.tags)))
+            out.append(
+                LLMResult(
+                    r.request_id,
+                    text,
+                    prompt_tokens=r.prompt_tokens or 0,
+                    output_tokens=len(text.split()),
+                    queue_ms=float(i),
+                    ttft_ms=10.0 + i,
+                    tpot_ms=1.0,
+                    e2e_ms=20.0 + i,
+                    priority=p,
+                    model=self.model_name,
+                    finish_reason="stop",
+                    tags=dict(r.tags),
+                )
+            )
         return out
 
     def close(self) -> None:

@@ -18,9 +18,9 @@ from pathlib import Path
 import dagster as dg
 
 from reviewlens_dagster.core.llm.engine import LLMEngine
+from reviewlens_dagster.definitions import build_defs
 from reviewlens_dagster.defs.automation import PIPELINE_JOB, range_tags
 from reviewlens_dagster.defs.resources import LLMEngineResource
-from reviewlens_dagster.definitions import build_defs
 
 from .conftest import make_settings, stage
 from .doubles import DoubleBackend, analysis_answer
@@ -66,6 +66,7 @@ class FaultLLMResource(LLMEngineResource):
                     with log.open("a") as fh:
                         fh.writelines(f"{r.request_id}\n" for r in requests)
                     return out
+
                 backend.generate = logged
         return self._engine
 
@@ -81,21 +82,37 @@ def write_reviews(incoming: Path) -> None:
         w.writerow(["review_id", "restaurant_id", "text", "rating", "category", "area", "created_at"])
         for rid, (cat, area, texts) in REVIEWS.items():
             for i, t in enumerate(texts):
-                w.writerow([f"{rid}-{i}", rid, t, 2 if "불친절" in t or "없어요" in t else 5, cat, area,
-                            f"2026-05-{i + 1:02d}"])
+                w.writerow(
+                    [
+                        f"{rid}-{i}",
+                        rid,
+                        t,
+                        2 if "불친절" in t or "없어요" in t else 5,
+                        cat,
+                        area,
+                        f"2026-05-{i + 1:02d}",
+                    ]
+                )
 
 
-def run(workdir: Path, instance: dg.DagsterInstance, delay_s: float = 0.0, marker: str = "",
-        calls_log: str = "") -> dg.ExecuteInProcessResult:
+def run(
+    workdir: Path, instance: dg.DagsterInstance, delay_s: float = 0.0, marker: str = "", calls_log: str = ""
+) -> dg.ExecuteInProcessResult:
     settings = make_settings(workdir, llm_chunk_size=CHUNK)
     write_reviews(settings.incoming_dir)
     keys = sorted(REVIEWS)
-    llm = FaultLLMResource(model_cache_dir=str(workdir / "models"), metrics_db=str(settings.metrics_path),
-                           delay_s=delay_s, marker=marker, calls_log=calls_log)
+    llm = FaultLLMResource(
+        model_cache_dir=str(workdir / "models"),
+        metrics_db=str(settings.metrics_path),
+        delay_s=delay_s,
+        marker=marker,
+        calls_log=calls_log,
+    )
     defs = build_defs(settings, resources={"llm": llm})
     stage(defs, instance)  # adds the partitions; nothing to do on a re-run
-    return defs.resolve_job_def(PIPELINE_JOB).execute_in_process(instance=instance, tags=range_tags(keys),
-                                                                 raise_on_error=False)
+    return defs.resolve_job_def(PIPELINE_JOB).execute_in_process(
+        instance=instance, tags=range_tags(keys), raise_on_error=False
+    )
 
 
 def make_instance(home: Path):

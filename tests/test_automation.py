@@ -14,16 +14,25 @@ import dagster as dg
 import pytest
 
 from reviewlens_dagster.core.llm.engine import LLMEngine
+from reviewlens_dagster.definitions import build_defs
 from reviewlens_dagster.defs.automation import AUTOMATION_SENSOR, INGEST_JOB, PIPELINE_JOB, STAGING_JOB
 from reviewlens_dagster.defs.partitions import RESTAURANTS
 from reviewlens_dagster.defs.resources import LLMEngineResource
-from reviewlens_dagster.definitions import build_defs
 
 from .conftest import make_settings, read_table, stage
 from .doubles import DoubleBackend, analysis_answer
 
-DOWNSTREAM = ["review_embeddings", "restaurant_vectors", "top_k_contexts", "sentiments", "aspect_mentions",
-              "aspect_prevalence", "strengths", "summaries", "comparisons"]
+DOWNSTREAM = [
+    "review_embeddings",
+    "restaurant_vectors",
+    "top_k_contexts",
+    "sentiments",
+    "aspect_mentions",
+    "aspect_prevalence",
+    "strengths",
+    "summaries",
+    "comparisons",
+]
 REVIEWS = {
     "ra": ("치킨", "강남", ["바삭하고 맛있어요", "배달이 빨라요", "양이 많아요", "사장님이 친절해요"]),
     "rb": ("치킨", "강남", ["양념이 맛있어요", "가격이 착해요", "포장이 깔끔해요"]),
@@ -64,17 +73,21 @@ class Daemon:
     def tick_incoming(self) -> list[str]:
         """The incoming sensor, the staging run it requests, then the fan-out sensor and the `reviews`
         runs it requests; returns the partitions those runs refreshed."""
-        result = self.sensor(dg.build_sensor_context(instance=self.instance, cursor=self.sensor_cursor,
-                                                     definitions=self.defs))
+        result = self.sensor(
+            dg.build_sensor_context(instance=self.instance, cursor=self.sensor_cursor, definitions=self.defs)
+        )
         if isinstance(result, dg.SkipReason):
             return []
         self.sensor_cursor = result.cursor
         self.staging_runs += len(result.run_requests)
         for req in result.run_requests:
             assert req.job_name == STAGING_JOB
-            assert self.defs.resolve_job_def(STAGING_JOB).execute_in_process(instance=self.instance, tags=req.tags).success
-        fan = self.fanout(dg.build_sensor_context(instance=self.instance, cursor=self.fanout_cursor,
-                                                  definitions=self.defs))
+            assert (
+                self.defs.resolve_job_def(STAGING_JOB).execute_in_process(instance=self.instance, tags=req.tags).success
+            )
+        fan = self.fanout(
+            dg.build_sensor_context(instance=self.instance, cursor=self.fanout_cursor, definitions=self.defs)
+        )
         self.fanout_cursor = fan.cursor
         order = self.instance.get_dynamic_partitions(RESTAURANTS)
         refreshed = []
@@ -84,15 +97,19 @@ class Daemon:
                 assert job.execute_in_process(instance=self.instance, partition_key=req.partition_key).success
                 refreshed.append(req.partition_key)
             else:
-                start, end = req.tags["dagster/asset_partition_range_start"], req.tags["dagster/asset_partition_range_end"]
+                start, end = (
+                    req.tags["dagster/asset_partition_range_start"],
+                    req.tags["dagster/asset_partition_range_end"],
+                )
                 assert job.execute_in_process(instance=self.instance, tags=req.tags).success
-                refreshed += order[order.index(start): order.index(end) + 1]
+                refreshed += order[order.index(start) : order.index(end) + 1]
         return sorted(refreshed)
 
     def tick_automation(self) -> dict[str, set[str]]:
         """One automation tick: executes the requested partitions, returns them per asset."""
-        result = dg.evaluate_automation_conditions(defs=self.defs, instance=self.instance,
-                                                   cursor=self.automation_cursor)
+        result = dg.evaluate_automation_conditions(
+            defs=self.defs, instance=self.instance, cursor=self.automation_cursor
+        )
         self.automation_cursor = result.cursor
         requested = {name: set(result.get_requested_partitions(dg.AssetKey(name))) for name in DOWNSTREAM}
         by_partition: dict[str, list[dg.AssetKey]] = {}
@@ -107,7 +124,8 @@ class Daemon:
 
 def _materializations(instance, asset: str, partition: str) -> int:
     records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[partition]), limit=1000).records
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[partition]), limit=1000
+    ).records
     return len(records)
 
 
@@ -133,9 +151,14 @@ def test_automation_sensor_is_defined_and_running_by_default(automated):
 
 def test_new_file_refreshes_only_its_restaurant(automated, instance):
     settings, defs, daemon = automated
-    _write(settings.incoming_dir / "first.csv",
-           [[f"{rid}-{i}", rid, t, 5, cat, area, f"2026-05-{i + 1:02d}"]
-            for rid, (cat, area, texts) in REVIEWS.items() for i, t in enumerate(texts)])
+    _write(
+        settings.incoming_dir / "first.csv",
+        [
+            [f"{rid}-{i}", rid, t, 5, cat, area, f"2026-05-{i + 1:02d}"]
+            for rid, (cat, area, texts) in REVIEWS.items()
+            for i, t in enumerate(texts)
+        ],
+    )
 
     # the daemon is already ticking when the first file lands (conditions track changes between ticks)
     assert daemon.tick_automation() == {name: set() for name in DOWNSTREAM}
@@ -178,18 +201,25 @@ def test_manual_pipeline_run_leaves_nothing_for_sensors_or_automation(automated,
     """What `reviewlens run` does (staging, then the whole pipeline), then the daemon's ticks: nothing is
     launched (no staging run for files already staged, no `reviews` run, no downstream run)."""
     settings, defs, daemon = automated
-    _write(settings.incoming_dir / "first.csv", [["rb-0", "rb", "양념이 맛있어요", 5, "치킨", "강남", "2026-05-01"],
-                                                 ["rb-1", "rb", "가격이 착해요", 4, "치킨", "강남", "2026-05-02"]])
+    _write(
+        settings.incoming_dir / "first.csv",
+        [
+            ["rb-0", "rb", "양념이 맛있어요", 5, "치킨", "강남", "2026-05-01"],
+            ["rb-1", "rb", "가격이 착해요", 4, "치킨", "강남", "2026-05-02"],
+        ],
+    )
     daemon.tick_automation()  # first evaluation: nothing upstream exists, nothing requested
     stage(defs, instance)
     assert defs.resolve_job_def(PIPELINE_JOB).execute_in_process(instance=instance, partition_key="rb").success
     runs_before = len(instance.get_run_records())
     # the sensors start with no cursor (as after `make run`, then `make ui`)
     assert daemon.tick_incoming() == [] and daemon.staging_runs == 0
-    assert isinstance(daemon.fanout(dg.build_sensor_context(instance=instance, definitions=defs)),
-                      (dg.SkipReason, dg.SensorResult))
-    assert not getattr(daemon.fanout(dg.build_sensor_context(instance=instance, definitions=defs)),
-                       "run_requests", None)
+    assert isinstance(
+        daemon.fanout(dg.build_sensor_context(instance=instance, definitions=defs)), (dg.SkipReason, dg.SensorResult)
+    )
+    assert not getattr(
+        daemon.fanout(dg.build_sensor_context(instance=instance, definitions=defs)), "run_requests", None
+    )
     # everything downstream was refreshed in the same run: automation does not repeat it
     assert daemon.tick_automation() == {name: set() for name in DOWNSTREAM}
     assert len(instance.get_run_records()) == runs_before
@@ -199,8 +229,13 @@ def test_identical_rematerialization_triggers_nothing_downstream(automated, inst
     """`reviews` re-materialized with the same rows (a UI click, a merged fan-out range) keeps its data
     version: the automation sensor starts nothing; a real change does start the chain."""
     settings, defs, daemon = automated
-    _write(settings.incoming_dir / "first.csv", [["rb-0", "rb", "양념이 맛있어요", 5, "치킨", "강남", "2026-05-01"],
-                                                 ["rb-1", "rb", "가격이 착해요", 4, "치킨", "강남", "2026-05-02"]])
+    _write(
+        settings.incoming_dir / "first.csv",
+        [
+            ["rb-0", "rb", "양념이 맛있어요", 5, "치킨", "강남", "2026-05-01"],
+            ["rb-1", "rb", "가격이 착해요", 4, "치킨", "강남", "2026-05-02"],
+        ],
+    )
     daemon.tick_automation()
     assert daemon.tick_incoming() == ["rb"]
     assert daemon.tick_automation() == {name: {"rb"} for name in DOWNSTREAM}

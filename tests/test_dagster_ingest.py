@@ -12,10 +12,10 @@ import dagster as dg
 import pandas as pd
 import pytest
 
+from reviewlens_dagster.definitions import build_defs
 from reviewlens_dagster.defs import checks
 from reviewlens_dagster.defs.automation import INGEST_JOB, PIPELINE_JOB, STAGING_JOB, range_tags
 from reviewlens_dagster.defs.partitions import RESTAURANTS
-from reviewlens_dagster.definitions import build_defs
 
 from .conftest import copy_sample, make_settings, materialization_metadata, read_table, stage
 
@@ -47,7 +47,9 @@ def test_asset_graph_snapshot(settings):
     snap = graph_snapshot(build_defs(settings))
     if os.environ.get("UPDATE_SNAPSHOTS") == "1" or not SNAPSHOT.exists():
         SNAPSHOT.write_text(json.dumps(snap, indent=2, ensure_ascii=False) + "\n")
-    assert snap == json.loads(SNAPSHOT.read_text()), "asset graph changed: run UPDATE_SNAPSHOTS=1 pytest and review the diff"
+    assert snap == json.loads(SNAPSHOT.read_text()), (
+        "asset graph changed: run UPDATE_SNAPSHOTS=1 pytest and review the diff"
+    )
 
 
 def test_definitions_validate(settings):
@@ -60,8 +62,6 @@ def _run(defs, instance, keys, job=PIPELINE_JOB, selection=None):
     if selection is not None:
         kwargs["asset_selection"] = selection
     return job_def.execute_in_process(instance=instance, raise_on_error=True, **kwargs)
-
-
 
 
 def test_reviews_materialize_idempotent(settings, instance, sample_dir):
@@ -78,8 +78,10 @@ def test_reviews_materialize_idempotent(settings, instance, sample_dir):
         assert result.success
         evals = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
         assert evals == {
-            "reviews_text_not_empty": True, "reviews_unique_review_id": True,
-            "reviews_rating_in_range": True, "rejected_share_below_threshold": True,
+            "reviews_text_not_empty": True,
+            "reviews_unique_review_id": True,
+            "reviews_rating_in_range": True,
+            "rejected_share_below_threshold": True,
         }
         snapshots.append(read_table(settings, "reviews"))
     assert len(snapshots[0]) > 60 and set(snapshots[0]["restaurant_id"]) == set(keys)
@@ -96,8 +98,11 @@ def test_reviews_materialize_idempotent(settings, instance, sample_dir):
     assert md["dagster/row_count"].value > 0 and "preview" in md
     # staging again with nothing changed writes nothing and changes no restaurant
     again = stage(defs, instance)
-    assert (again["files_parsed"].value, again["files_unchanged"].value, again["changed_restaurant_count"].value) == \
-        (0, 3, 0)
+    assert (again["files_parsed"].value, again["files_unchanged"].value, again["changed_restaurant_count"].value) == (
+        0,
+        3,
+        0,
+    )
     pd.testing.assert_frame_equal(read_table(settings, "staged_reviews"), staged)
 
 
@@ -124,7 +129,9 @@ def test_invalid_partition_key_is_refused(settings, instance):
     instance.add_dynamic_partitions(RESTAURANTS, ["r1'; drop table x;--"])
     defs = build_defs(settings)
     result = defs.resolve_job_def(PIPELINE_JOB).execute_in_process(
-        instance=instance, partition_key="r1'; drop table x;--", raise_on_error=False,
+        instance=instance,
+        partition_key="r1'; drop table x;--",
+        raise_on_error=False,
         asset_selection=[dg.AssetKey("reviews")],
     )
     assert not result.success
@@ -133,10 +140,14 @@ def test_invalid_partition_key_is_refused(settings, instance):
 
 
 def test_blocking_checks_fail_on_bad_frames():
-    bad = pd.DataFrame({
-        "restaurant_id": ["a", "a", "a"], "review_id": ["1", "1", "2"],
-        "text": ["ok", "  ", "fine"], "rating": [1.0, 9.0, None],
-    })
+    bad = pd.DataFrame(
+        {
+            "restaurant_id": ["a", "a", "a"],
+            "review_id": ["1", "1", "2"],
+            "text": ["ok", "  ", "fine"],
+            "rating": [1.0, 9.0, None],
+        }
+    )
     assert not checks.reviews_text_not_empty(bad).passed
     assert not checks.reviews_unique_review_id(bad).passed
     res = checks.reviews_rating_in_range(bad)
@@ -168,7 +179,8 @@ def test_incoming_sensor_fingerprints_files_and_requests_one_staging_run(setting
 
     # a new file: a new staging run key; staging re-reads that file only
     (settings.incoming_dir / "late.jsonl").write_text(
-        json.dumps({"review_id": "late1", "restaurant_id": "r002", "text": "새 리뷰", "rating": 5}, ensure_ascii=False) + "\n"
+        json.dumps({"review_id": "late1", "restaurant_id": "r002", "text": "새 리뷰", "rating": 5}, ensure_ascii=False)
+        + "\n"
     )
     again = _tick(defs, instance)
     assert again.run_requests[0].run_key != request.run_key
@@ -180,7 +192,11 @@ def test_incoming_sensor_fingerprints_files_and_requests_one_staging_run(setting
     os.utime(settings.incoming_dir / "late.jsonl", None)
     assert _tick(defs, instance).run_requests
     meta = stage(defs, instance)
-    assert (meta["files_parsed"].value, meta["files_touched"].value, meta["changed_restaurant_count"].value) == (0, 1, 0)
+    assert (meta["files_parsed"].value, meta["files_touched"].value, meta["changed_restaurant_count"].value) == (
+        0,
+        1,
+        0,
+    )
 
     # a deleted file is a change too (what happens to its reviews: test_deleted_files_*)
     (settings.incoming_dir / "late.jsonl").unlink()
@@ -195,8 +211,10 @@ def test_fanout_sensor_requests_changed_restaurants_once(settings, instance, sam
     result = _tick(defs, instance, FANOUT)
     (req,) = result.run_requests  # three new restaurants: one contiguous range, one run
     assert req.job_name is None or req.job_name == INGEST_JOB
-    assert (req.tags["dagster/asset_partition_range_start"], req.tags["dagster/asset_partition_range_end"]) == \
-        ("r001", "r003")
+    assert (req.tags["dagster/asset_partition_range_start"], req.tags["dagster/asset_partition_range_end"]) == (
+        "r001",
+        "r003",
+    )
     cursor = result.cursor
     assert isinstance(_tick(defs, instance, FANOUT, cursor), (dg.SkipReason, dg.SensorResult))
     assert not getattr(_tick(defs, instance, FANOUT, cursor), "run_requests", None)
@@ -225,9 +243,13 @@ def test_partition_ranges_merge_beyond_the_cap():
 def test_hangul_and_space_ids_get_safe_round_tripping_partition_keys(settings, instance):
     from reviewlens_dagster.core.config import PARTITION_KEY_PATTERN, partition_key_for
 
-    rows = [("k1", "교촌치킨-홍대점", "바삭해요"), ("k2", "Pizza Hut Gangnam", "치즈가 많아요"),
-            ("k3", "BBQ 강남역점 (2호)", "양념이 맛있어요"), ("k4", "../etc/passwd", "경로 같은 id"),
-            ("k5", "Pizza Hut Gangnam", "또 왔어요")]
+    rows = [
+        ("k1", "교촌치킨-홍대점", "바삭해요"),
+        ("k2", "Pizza Hut Gangnam", "치즈가 많아요"),
+        ("k3", "BBQ 강남역점 (2호)", "양념이 맛있어요"),
+        ("k4", "../etc/passwd", "경로 같은 id"),
+        ("k5", "Pizza Hut Gangnam", "또 왔어요"),
+    ]
     with open(settings.incoming_dir / "ko.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["review_id", "restaurant_id", "text"])
@@ -268,8 +290,22 @@ def _write_export(folder: Path, n: int = 12) -> None:
         w.writerow(EXPORT_HEADER.split(","))
         for i in range(n):
             store = ["교촌치킨-홍대점", "BBQ 강남역점"][i % 2]
-            w.writerow([i, "치킨", ["홍대", "강남"][i % 2], store, f"user{i}", "후라이드", f"바삭하고 맛있어요 {i}",
-                        5 - i % 3, 5, 4, 5, dates[i % len(dates)]])
+            w.writerow(
+                [
+                    i,
+                    "치킨",
+                    ["홍대", "강남"][i % 2],
+                    store,
+                    f"user{i}",
+                    "후라이드",
+                    f"바삭하고 맛있어요 {i}",
+                    5 - i % 3,
+                    5,
+                    4,
+                    5,
+                    dates[i % len(dates)],
+                ]
+            )
 
 
 def test_export_header_through_staging_reviews_and_embeddings(settings, instance):
@@ -288,8 +324,11 @@ def test_export_header_through_staging_reviews_and_embeddings(settings, instance
     keys = instance.get_dynamic_partitions(RESTAURANTS)
     assert len(keys) == 2
     job = defs.resolve_job_def(PIPELINE_JOB)
-    res = job.execute_in_process(instance=instance, tags=range_tags(keys), asset_selection=[
-        dg.AssetKey("reviews"), dg.AssetKey("review_embeddings")])
+    res = job.execute_in_process(
+        instance=instance,
+        tags=range_tags(keys),
+        asset_selection=[dg.AssetKey("reviews"), dg.AssetKey("review_embeddings")],
+    )
     assert res.success
     reviews = read_table(settings, "reviews")
     assert len(reviews) == 12 and reviews["review_id"].str.fullmatch(r"h[0-9a-f]{16}").all()
@@ -300,17 +339,21 @@ def test_export_header_through_staging_reviews_and_embeddings(settings, instance
     assert emb["reviews_embedded"].value == 12
 
 
-@pytest.mark.parametrize("bad, message", [
-    ("sources:\n  - name: x\n    files: '*.csv'\n    colums: {text: Review}\n", "colums"),
-    ("sources:\n  - name: x\n    files: '*.csv'\n    columns: {txt: Review}\n", "txt"),
-    ("sources:\n  - name: x\n    files: '*.csv'\n    rating_scale: 7\n", "rating_scale"),
-    ("sources: [oops", "not readable YAML"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ("sources:\n  - name: x\n    files: '*.csv'\n    colums: {text: Review}\n", "colums"),
+        ("sources:\n  - name: x\n    files: '*.csv'\n    columns: {txt: Review}\n", "txt"),
+        ("sources:\n  - name: x\n    files: '*.csv'\n    rating_scale: 7\n", "rating_scale"),
+        ("sources: [oops", "not readable YAML"),
+    ],
+)
 def test_invalid_sources_file_fails_staging_with_a_clear_error(settings, instance, bad, message):
     settings.sources_path.write_text(bad, encoding="utf-8")
     (settings.incoming_dir / "a.csv").write_text("review_id,restaurant_id,text\na1,r1,좋아요\n")
-    result = build_defs(settings).resolve_job_def(STAGING_JOB).execute_in_process(instance=instance,
-                                                                                  raise_on_error=False)
+    result = (
+        build_defs(settings).resolve_job_def(STAGING_JOB).execute_in_process(instance=instance, raise_on_error=False)
+    )
     assert not result.success
     error = str([e for e in result.all_events if e.is_step_failure][0].event_specific_data.error.to_string())
     assert "sources.yaml" in error and message in error

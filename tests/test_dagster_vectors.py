@@ -7,21 +7,19 @@ import numpy as np
 import pandas as pd
 
 from reviewlens_dagster.core.vectorstore import REVIEWS, EdgeVectorStore
-from reviewlens_dagster.defs.automation import PIPELINE_JOB, range_tags
 from reviewlens_dagster.definitions import build_defs
+from reviewlens_dagster.defs.automation import PIPELINE_JOB, range_tags
 
 from .conftest import copy_sample, materialization_metadata, read_table, stage
 
 VECTOR_ASSETS = [dg.AssetKey(k) for k in ("reviews", "review_embeddings", "restaurant_vectors", "top_k_contexts")]
 
 
-
-
-
-
 def test_vector_stage_end_to_end(settings, instance, sample_dir):
     copy_sample(sample_dir, settings.incoming_dir, {"r001", "r010", "r014"})
-    (settings.incoming_dir / "solo.csv").write_text("review_id,restaurant_id,text,rating\nsolo1,r_solo,혼자 남긴 리뷰,4\n")
+    (settings.incoming_dir / "solo.csv").write_text(
+        "review_id,restaurant_id,text,rating\nsolo1,r_solo,혼자 남긴 리뷰,4\n"
+    )
     keys = ["r001", "r010", "r014", "r_solo"]
     defs = build_defs(settings)
     stage(defs, instance)
@@ -32,8 +30,12 @@ def test_vector_stage_end_to_end(settings, instance, sample_dir):
     failed = [e.check_name for e in first.get_asset_check_evaluations() if not e.passed]
     assert failed == []
     names = {e.check_name for e in first.get_asset_check_evaluations()}
-    assert {"embeddings_count_matches_reviews", "embeddings_normalized_with_model_dim",
-            "representative_vector_exists", "top_k_within_review_count"} <= names
+    assert {
+        "embeddings_count_matches_reviews",
+        "embeddings_normalized_with_model_dim",
+        "representative_vector_exists",
+        "top_k_within_review_count",
+    } <= names
     emb_md = materialization_metadata(first, "review_embeddings")
     reviews = read_table(settings, "reviews")
     assert emb_md["reviews_embedded"].value == len(reviews)
@@ -104,8 +106,9 @@ def test_store_failure_in_the_writer_thread_fails_the_step(settings, instance, s
 
     monkeypatch.setattr(EdgeVectorStore, "replace_restaurant", broken)
     job = build_defs(settings).resolve_job_def(PIPELINE_JOB)
-    result = job.execute_in_process(instance=instance, tags=range_tags(keys), asset_selection=VECTOR_ASSETS,
-                                    raise_on_error=False)
+    result = job.execute_in_process(
+        instance=instance, tags=range_tags(keys), asset_selection=VECTOR_ASSETS, raise_on_error=False
+    )
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     assert "disk full" in str(failure.event_specific_data.error)

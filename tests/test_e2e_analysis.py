@@ -11,20 +11,48 @@ import csv
 import pytest
 
 from reviewlens_dagster.core.metrics import MetricsStore
-from reviewlens_dagster.defs.automation import PIPELINE_JOB, range_tags
 from reviewlens_dagster.definitions import build_defs
+from reviewlens_dagster.defs.automation import PIPELINE_JOB, range_tags
 
 from .conftest import make_settings, materialization_metadata, read_table, stage
 
 pytestmark = pytest.mark.llm
 
 RESTAURANTS_EN = {
-    "e1": ("Chicken", "Gangnam", ["Crispy chicken, super tasty.", "Delivery was fast and hot.", "Friendly owner!",
-                                  "Too salty this time.", "Great value, big portions.", "Parking was hard."]),
-    "e2": ("Chicken", "Gangnam", ["Juicy chicken and cheap beer.", "Staff ignored us.", "Clean tables.",
-                                  "Delivery took an hour.", "Tasty sauce, will order again."]),
-    "e3": ("Cafe", "Hongdae", ["Lovely atmosphere for a date.", "Coffee was bitter.", "Quiet place to study.",
-                               "Cakes are expensive.", "Friendly barista."]),
+    "e1": (
+        "Chicken",
+        "Gangnam",
+        [
+            "Crispy chicken, super tasty.",
+            "Delivery was fast and hot.",
+            "Friendly owner!",
+            "Too salty this time.",
+            "Great value, big portions.",
+            "Parking was hard.",
+        ],
+    ),
+    "e2": (
+        "Chicken",
+        "Gangnam",
+        [
+            "Juicy chicken and cheap beer.",
+            "Staff ignored us.",
+            "Clean tables.",
+            "Delivery took an hour.",
+            "Tasty sauce, will order again.",
+        ],
+    ),
+    "e3": (
+        "Cafe",
+        "Hongdae",
+        [
+            "Lovely atmosphere for a date.",
+            "Coffee was bitter.",
+            "Quiet place to study.",
+            "Cakes are expensive.",
+            "Friendly barista.",
+        ],
+    ),
 }
 
 
@@ -36,10 +64,6 @@ def _write(incoming):
             for i, t in enumerate(texts):
                 rating = 2 if any(x in t for x in ("salty", "ignored", "hour", "bitter", "expensive", "hard")) else 5
                 w.writerow([f"{rid}-{i}", rid, t, rating, cat, area, f"2025-05-{i + 1:02d}"])
-
-
-
-
 
 
 def test_pipeline_end_to_end_with_real_tiny_engine(workdir, instance):
@@ -55,8 +79,14 @@ def test_pipeline_end_to_end_with_real_tiny_engine(workdir, instance):
     first = job.execute_in_process(instance=instance, tags=range_tags(keys))
     assert first.success
     evals = {e.check_name: e for e in first.get_asset_check_evaluations()}
-    for name in ("sentiments_match_schema", "sentiment_ratios_sum_to_one", "quotes_are_substrings",
-                 "strengths_follow_counts", "summaries_grounded", "summaries_agree_with_counts"):
+    for name in (
+        "sentiments_match_schema",
+        "sentiment_ratios_sum_to_one",
+        "quotes_are_substrings",
+        "strengths_follow_counts",
+        "summaries_grounded",
+        "summaries_agree_with_counts",
+    ):
         assert evals[name].passed, (name, evals[name].metadata)
     assert "agreement" in evals["sentiment_agrees_with_ratings"].metadata  # visible even when the model is weak
 
@@ -70,7 +100,9 @@ def test_pipeline_end_to_end_with_real_tiny_engine(workdir, instance):
     texts = dict(zip(sent["review_id"], [t for v in RESTAURANTS_EN.values() for t in v[2]]))
     reviews = read_table(settings, "reviews")
     text_by = dict(zip(reviews["review_id"], reviews["text"]))
-    assert len(mentions) >= n_reviews // 2 and all(q in text_by[r] for r, q in zip(mentions["review_id"], mentions["quote"]))
+    assert len(mentions) >= n_reviews // 2 and all(
+        q in text_by[r] for r, q in zip(mentions["review_id"], mentions["quote"])
+    )
     assert texts  # every review was analysed
     prev = read_table(settings, "aspect_prevalence")
     assert (prev["mentions"] == prev["positive"] + prev["negative"] + prev["neutral"] + prev["undecided"]).all()

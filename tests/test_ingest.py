@@ -7,11 +7,10 @@ import json
 import pandas as pd
 import pytest
 
+from reviewlens_dagster.core.config import PARTITION_KEY_PATTERN
 from reviewlens_dagster.core.ingest import clean_text, decode_bytes, read_review_file
 from reviewlens_dagster.core.staging import scan_folder
 from reviewlens_dagster.sample import generate, write_sample
-
-from reviewlens_dagster.core.config import PARTITION_KEY_PATTERN
 
 from .bad_inputs import cases, write_corpus
 
@@ -53,8 +52,9 @@ def test_corpus_folder_scan_loses_nothing(tmp_path):
     whole_files = set(scan.rejected.loc[scan.rejected["row_number"] == 0, "source_file"])
     assert whole_files == {c.name for c in corpus if c.fatal} | {"odd.zip:readme.md"}
     # no silent loss: every data row is a review, a rejected row, or a superseded duplicate
-    assert scan.report.rows_read == len(scan.reviews) + int((errors["row_number"] > 0).sum()) - \
-        int(errors["reason"].str.contains("malformed CSV|expected .* fields|invalid JSON|JSON line").sum())
+    assert scan.report.rows_read == len(scan.reviews) + int((errors["row_number"] > 0).sum()) - int(
+        errors["reason"].str.contains("malformed CSV|expected .* fields|invalid JSON|JSON line").sum()
+    )
     # the newest duplicate wins
     d1 = scan.reviews.set_index("review_id").loc["d1"]
     assert d1["text"] == "최신 버전"
@@ -118,8 +118,20 @@ def test_sample_generator_is_deterministic_and_realistic(tmp_path):
     assert json.loads((tmp_path / "ground_truth.json").read_text())["seed"] == 7
 
 
-@pytest.mark.parametrize("raw, expected", [("4점", 4.0), ("4.5 점", 4.5), ("4,5", 4.5), ("★★★★☆", 4.0), ("★☆☆☆☆", 1.0),
-                                           ("4/5", 4.0), ("8/10", 4.0), ("80/100", 4.0), (3, 3.0)])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("4점", 4.0),
+        ("4.5 점", 4.5),
+        ("4,5", 4.5),
+        ("★★★★☆", 4.0),
+        ("★☆☆☆☆", 1.0),
+        ("4/5", 4.0),
+        ("8/10", 4.0),
+        ("80/100", 4.0),
+        (3, 3.0),
+    ],
+)
 def test_korean_rating_notations(raw, expected):
     from reviewlens_dagster.core.ingest import parse_rating
 
@@ -134,10 +146,17 @@ def test_rating_notations_that_stay_invalid(raw):
         parse_rating(raw)
 
 
-@pytest.mark.parametrize("raw, expected", [("2021년 7월 3일", "2021-07-03"), ("2021년7월3일 14:05", "2021-07-03 14:05"),
-                                           ("2021.07.03", "2021-07-03"), ("21.07.03.", "2021-07-03"),
-                                           ("2024-05-06T10:00:00+09:00", "2024-05-06T10:00:00+09:00"),
-                                           ("3일 전", "3일 전")])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("2021년 7월 3일", "2021-07-03"),
+        ("2021년7월3일 14:05", "2021-07-03 14:05"),
+        ("2021.07.03", "2021-07-03"),
+        ("21.07.03.", "2021-07-03"),
+        ("2024-05-06T10:00:00+09:00", "2024-05-06T10:00:00+09:00"),
+        ("3일 전", "3일 전"),
+    ],
+)
 def test_korean_date_notations(raw, expected):
     from reviewlens_dagster.core.ingest import normalize_date
 
@@ -155,7 +174,9 @@ def test_relative_dates_count_back_from_the_file_time(tmp_path):
     assert normalize_date("어제", as_of) == "2026-11-25T00:00:00+00:00"
     assert normalize_date("3일 전") == "3일 전"  # no reference time: left as it is (then NULL with a warning)
     f = tmp_path / "app.csv"
-    f.write_text("review_id,restaurant_id,text,created_at\nx1,r1,좋아요,3일 전\nx2,r1,좋아요,1개월 전\n", encoding="utf-8")
+    f.write_text(
+        "review_id,restaurant_id,text,created_at\nx1,r1,좋아요,3일 전\nx2,r1,좋아요,1개월 전\n", encoding="utf-8"
+    )
     os.utime(f, (as_of.timestamp(), as_of.timestamp()))
     rows = dict(zip(*read_review_file(f).rows[["review_id", "created_at"]].T.values))
     assert rows == {"x1": pd.Timestamp("2026-11-23 10:30"), "x2": pd.Timestamp("2026-10-27 10:30")}
@@ -170,9 +191,35 @@ def test_column_cleaning_equals_clean_text():
     from reviewlens_dagster.core.ingest import clean_texts
 
     rnd = random.Random(3)
-    alphabet = list("가나다 맛있어요abc") + ["\t", "\n", "\r", "\x00", "\x1c", "\x1f", "\x7f", "\xa0", "\u3000",
-                                           "\u2028", "\x85", "\u1100\u1161", "e\u0301", "😊", "<b>", "&amp;", "<", "</p>", "<BR/>",
-                                           "<div class=x>", "<a href='y'>", "< b>", "&lt;", "&am", "p;", ">", "<!-- c -->"]
+    alphabet = list("가나다 맛있어요abc") + [
+        "\t",
+        "\n",
+        "\r",
+        "\x00",
+        "\x1c",
+        "\x1f",
+        "\x7f",
+        "\xa0",
+        "\u3000",
+        "\u2028",
+        "\x85",
+        "\u1100\u1161",
+        "e\u0301",
+        "😊",
+        "<b>",
+        "&amp;",
+        "<",
+        "</p>",
+        "<BR/>",
+        "<div class=x>",
+        "<a href='y'>",
+        "< b>",
+        "&lt;",
+        "&am",
+        "p;",
+        ">",
+        "<!-- c -->",
+    ]
     values = ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 12))) for _ in range(3000)] + [None, ""]
     got = clean_texts(pa.array(values, pa.string())).to_pylist()
     assert got == [None if v is None else clean_text(v) for v in values]
@@ -189,8 +236,16 @@ def test_fast_csv_reader_equals_the_exact_reader(tmp_path, monkeypatch):
         w = _csv.writer(fh)
         w.writerow(["review_id", "restaurant_id", "text", "rating", "created_at", "helpful_count"])
         for i in range(3000):
-            w.writerow([f"b{i}", ["교촌치킨-홍대점", "Pizza Hut", "r1"][i % 3], f"맛있어요, \"정말\" {i} <b>굿</b>",
-                        ["5", "4점", "abc", ""][i % 4], ["2024-01-02", "3일 전", "nope"][i % 3], ["1", "-1", ""][i % 3]])
+            w.writerow(
+                [
+                    f"b{i}",
+                    ["교촌치킨-홍대점", "Pizza Hut", "r1"][i % 3],
+                    f'맛있어요, "정말" {i} <b>굿</b>',
+                    ["5", "4점", "abc", ""][i % 4],
+                    ["2024-01-02", "3일 전", "nope"][i % 3],
+                    ["1", "-1", ""][i % 3],
+                ]
+            )
     fast = read_review_file(path)
     monkeypatch.setattr(ingest, "FAST_CSV_MIN_CHARS", 10**12)
     exact = read_review_file(path)
@@ -198,7 +253,7 @@ def test_fast_csv_reader_equals_the_exact_reader(tmp_path, monkeypatch):
     assert fast.rejections == exact.rejections and len(fast.warnings) > 1000
     # a quoted line break sends the file to the exact reader (its line numbers must be exact)
     monkeypatch.setattr(ingest, "FAST_CSV_MIN_CHARS", 0)
-    path.write_text("review_id,restaurant_id,text\nq1,r1,\"두 줄\n리뷰\"\nq2,r1,\n", encoding="utf-8")
+    path.write_text('review_id,restaurant_id,text\nq1,r1,"두 줄\n리뷰"\nq2,r1,\n', encoding="utf-8")
     res = read_review_file(path)
     assert list(res.rows["review_id"]) == ["q1"] and [r.row_number for r in res.errors] == [4]
 

@@ -7,8 +7,7 @@ from pydantic import BaseModel
 
 from reviewlens_dagster.core.llm.engine import LLMEngine
 from reviewlens_dagster.core.llm.scheduler import SchedulerConfig, order_requests, plan_batches, priority_of
-from reviewlens_dagster.core.llm.types import (EngineBatchError, EngineOverloadedError, LLMError,
-                                               StructuredOutputError)
+from reviewlens_dagster.core.llm.types import EngineBatchError, EngineOverloadedError, LLMError, StructuredOutputError
 
 from .doubles import DoubleBackend, req
 
@@ -86,8 +85,9 @@ def test_structured_output_repair_then_clear_error():
     backend = DoubleBackend(first_invalid={"s1"})
     metrics = []
     engine = LLMEngine(backend, metrics_sink=metrics.extend)
-    out = engine.run([req("s1", 5, SCHEMA), req("s2", 5, SCHEMA)],
-                     {"s1": Label.model_validate, "s2": Label.model_validate})
+    out = engine.run(
+        [req("s1", 5, SCHEMA), req("s2", 5, SCHEMA)], {"s1": Label.model_validate, "s2": Label.model_validate}
+    )
     assert isinstance(out[0].parsed, Label) and out[0].attempts == 2 and out[1].attempts == 1
     assert {m.request_id for m in metrics} == {"s1", "s2"}
 

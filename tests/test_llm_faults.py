@@ -59,8 +59,13 @@ def _tables(workdir: Path) -> dict[str, pd.DataFrame]:
 
 
 def _start_worker(workdir: Path, delay_s: float) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "tests.fault_worker", str(workdir), str(delay_s)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.fault_worker", str(workdir), str(delay_s)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _wait_for_commits(proc: subprocess.Popen, cache: Path, at_least: int, timeout_s: float = 180) -> None:
@@ -166,8 +171,10 @@ class _Server(BaseHTTPRequestHandler):
             return
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
-        chunks = [{"choices": [{"delta": {"content": self.answer}, "finish_reason": "stop"}]},
-                  {"choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": 9}}]
+        chunks = [
+            {"choices": [{"delta": {"content": self.answer}, "finish_reason": "stop"}]},
+            {"choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": 9}},
+        ]
         for c in chunks:
             self.wfile.write(f"data: {json.dumps(c)}\n\n".encode())
         self.wfile.write(b"data: [DONE]\n\n")
@@ -210,8 +217,11 @@ def test_malformed_json_from_the_server_fails_loudly_and_commits_nothing(server,
     engine = LLMEngine(_backend(server))
     reviews = pd.DataFrame({"restaurant_id": ["r"], "review_id": ["v1"], "text": ["맛있어요"], "rating": [5.0]})
     cache = LLMCache(tmp_path / "cache.duckdb")
-    with pytest.raises(PartialAnalysisError, match=r"failed for 1 restaurant\(s\) \(r\).*StructuredOutputError.*"
-                                                   r"extract:r:v1") as err:
+    with pytest.raises(
+        PartialAnalysisError,
+        match=r"failed for 1 restaurant\(s\) \(r\).*StructuredOutputError.*"
+        r"extract:r:v1",
+    ) as err:
         analyse_reviews(reviews, None, lambda q, v: engine.run(q, v), cache, "m")
     assert err.value.request_ids == ["extract:r:v1"]
     assert cache.get_many([]) == {} and not (tmp_path / "cache.duckdb").exists()  # nothing partial stored

@@ -21,8 +21,12 @@ from reviewlens_dagster.core.llm.types import LLMRequest
 
 pytestmark = pytest.mark.llm
 
-REVIEWS = ["The food was delicious and the staff were friendly.", "Rude staff and cold food. Never again.",
-           "Great value for money!", "We waited an hour and the soup was salty."]
+REVIEWS = [
+    "The food was delicious and the staff were friendly.",
+    "Rude staff and cold food. Never again.",
+    "Great value for money!",
+    "We waited an hour and the soup was salty.",
+]
 
 
 @pytest.fixture(scope="session")
@@ -73,14 +77,40 @@ def _free_port() -> int:
 @pytest.mark.slow
 def test_openai_server_backend_against_real_vllm_server(tiny_model_path, tmp_path):
     port = _free_port()
-    env = {**os.environ, "VLLM_ENABLE_V1_MULTIPROCESSING": "0", "VLLM_CPU_OMP_THREADS_BIND": "nobind",
-           "HF_HUB_OFFLINE": "1", "VLLM_CPU_KVCACHE_SPACE": "1"}
-    log = open(tmp_path / "server.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", tiny_model_path, "--host", "127.0.0.1",
-         "--port", str(port), "--served-model-name", "tiny", "--max-model-len", "1024", "--enforce-eager",
-         "--scheduling-policy", "priority", "--structured-outputs-config", '{"backend": "xgrammar", "disable_any_whitespace": true}'],
-        stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    env = {
+        **os.environ,
+        "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
+        "VLLM_CPU_OMP_THREADS_BIND": "nobind",
+        "HF_HUB_OFFLINE": "1",
+        "VLLM_CPU_KVCACHE_SPACE": "1",
+    }
+    with open(tmp_path / "server.log", "w") as log:  # the child keeps its own copy of the handle
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "vllm.entrypoints.openai.api_server",
+                "--model",
+                tiny_model_path,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--served-model-name",
+                "tiny",
+                "--max-model-len",
+                "1024",
+                "--enforce-eager",
+                "--scheduling-policy",
+                "priority",
+                "--structured-outputs-config",
+                '{"backend": "xgrammar", "disable_any_whitespace": true}',
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 240
         while True:
@@ -93,17 +123,23 @@ def test_openai_server_backend_against_real_vllm_server(tiny_model_path, tmp_pat
                 break
             assert time.monotonic() < deadline, f"server did not start: {status}"
             time.sleep(1)
-        backend = OpenAIServerBackend(f"http://127.0.0.1:{port}/v1", "tiny", concurrency=2, timeout_s=120,
-                                      max_model_len=1024)
+        backend = OpenAIServerBackend(
+            f"http://127.0.0.1:{port}/v1", "tiny", concurrency=2, timeout_s=120, max_model_len=1024
+        )
         engine = LLMEngine(backend)
-        reqs = [LLMRequest(f"s{i}", _msgs(t), json_schema=extract_schema([]), max_tokens=24) for i, t in enumerate(REVIEWS[:3])]
+        reqs = [
+            LLMRequest(f"s{i}", _msgs(t), json_schema=extract_schema([]), max_tokens=24)
+            for i, t in enumerate(REVIEWS[:3])
+        ]
         results = engine.run(reqs, {r.request_id: extract_validator([]) for r in reqs})
         assert [r.request_id for r in results] == ["s0", "s1", "s2"]
         for r in results:
             assert isinstance(r.parsed, ExtractOut)
             assert r.prompt_tokens > 0 and r.priority == r.prompt_tokens and r.ttft_ms > 0 and r.output_tokens > 0
         with pytest.raises(Exception, match="HTTP 4"):
-            OpenAIServerBackend(f"http://127.0.0.1:{port}", "no-such-model", max_attempts=1).count_prompt_tokens(_msgs("x"))
+            OpenAIServerBackend(f"http://127.0.0.1:{port}", "no-such-model", max_attempts=1).count_prompt_tokens(
+                _msgs("x")
+            )
         backend.close()
     finally:
         if proc.poll() is None:
@@ -112,4 +148,3 @@ def test_openai_server_backend_against_real_vllm_server(tiny_model_path, tmp_pat
                 proc.wait(30)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
-        log.close()

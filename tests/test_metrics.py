@@ -12,9 +12,23 @@ from reviewlens_dagster.core.metrics import MetricsStore, serving_report, summar
 
 
 def _results(n: int, ttft: float, tag: str = "x", start: float = 1000.0) -> list[LLMResult]:
-    return [LLMResult(f"{tag}{i}", "t", prompt_tokens=10, output_tokens=20, queue_ms=1.0, ttft_ms=ttft,
-                      tpot_ms=5.0, e2e_ms=ttft + 100, model="m", tags={"asset": "sentiments", "partition": "r1"},
-                      started_at=start, finished_at=start + 2.0) for i in range(n)]
+    return [
+        LLMResult(
+            f"{tag}{i}",
+            "t",
+            prompt_tokens=10,
+            output_tokens=20,
+            queue_ms=1.0,
+            ttft_ms=ttft,
+            tpot_ms=5.0,
+            e2e_ms=ttft + 100,
+            model="m",
+            tags={"asset": "sentiments", "partition": "r1"},
+            started_at=start,
+            finished_at=start + 2.0,
+        )
+        for i in range(n)
+    ]
 
 
 def test_record_and_summarize(tmp_path):

@@ -37,11 +37,27 @@ ROWS = [
     ("ua-1", "ua", "배달이 빨라요", 4, "치킨", "강남", "2026-05-02"),
     ("ub-0", "ub", "분위기가 좋아요", 5, "카페", "홍대", "2026-05-03"),
 ]
-ASSETS = ["staged_reviews", "rejected_reviews", "reviews", "review_embeddings", "restaurant_vectors", "top_k_contexts",
-          "sentiments", "aspect_mentions", "aspect_prevalence", "strengths", "summaries", "comparisons",
-          "llm_serving_report"]
-REVIEW_CHECKS = ["rejected_share_below_threshold", "reviews_rating_in_range", "reviews_text_not_empty",
-                 "reviews_unique_review_id"]
+ASSETS = [
+    "staged_reviews",
+    "rejected_reviews",
+    "reviews",
+    "review_embeddings",
+    "restaurant_vectors",
+    "top_k_contexts",
+    "sentiments",
+    "aspect_mentions",
+    "aspect_prevalence",
+    "strengths",
+    "summaries",
+    "comparisons",
+    "llm_serving_report",
+]
+REVIEW_CHECKS = [
+    "rejected_share_below_threshold",
+    "reviews_rating_in_range",
+    "reviews_text_not_empty",
+    "reviews_unique_review_id",
+]
 
 
 @pytest.fixture

@@ -12,8 +12,13 @@ import pytest
 from reviewlens_dagster.core.embed import EmbedderSpec, USEEmbedder, make_embedder
 from reviewlens_dagster.core.represent import WeightConfig, estimate_tokens, mmr, review_weights, weighted_mean
 from reviewlens_dagster.core.vectorstore import (
-    CollectionMissingError, EdgeVectorStore, QdrantServerVectorStore, VectorPoint, VectorStoreError,
-    VectorStoreLockedError, point_id,
+    CollectionMissingError,
+    EdgeVectorStore,
+    QdrantServerVectorStore,
+    VectorPoint,
+    VectorStoreError,
+    VectorStoreLockedError,
+    point_id,
 )
 
 PARAPHRASES = [
@@ -136,11 +141,13 @@ def test_edge_store_second_process_gets_clear_error(tmp_path):
 
 
 def test_weights_and_mean():
-    df = pd.DataFrame({
-        "text": ["맛있어요 " * 20, "굿", "보통이에요 " * 10],
-        "created_at": pd.to_datetime(["2025-06-01", "2025-06-01", "2024-12-03"]),
-        "helpful_count": [0, 0, 10],
-    })
+    df = pd.DataFrame(
+        {
+            "text": ["맛있어요 " * 20, "굿", "보통이에요 " * 10],
+            "created_at": pd.to_datetime(["2025-06-01", "2025-06-01", "2024-12-03"]),
+            "helpful_count": [0, 0, 10],
+        }
+    )
     w = review_weights(df, WeightConfig(half_life_days=180))
     assert w[0] > w[1]  # longer text weighs more
     base = review_weights(df, WeightConfig(use_helpful=False))

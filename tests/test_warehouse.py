@@ -1,6 +1,5 @@
 """The warehouse IO manager keeps column types when the first partition written has only missing values."""
 
-
 import dagster as dg
 import duckdb
 import pandas as pd
@@ -13,12 +12,14 @@ parts = dg.StaticPartitionsDefinition(["empty", "full"])
 @dg.asset(partitions_def=parts, metadata={"partition_expr": "restaurant_id"})
 def table(context: dg.AssetExecutionContext) -> pd.DataFrame:
     full = context.partition_key == "full"
-    return pd.DataFrame({
-        "restaurant_id": [context.partition_key] * 2,
-        "name": ["a", None] if full else [None, None],
-        "score": pd.Series([0.5, None] if full else [None, None], dtype="float64"),
-        "ids": [["x"], ["y", "z"]],
-    })
+    return pd.DataFrame(
+        {
+            "restaurant_id": [context.partition_key] * 2,
+            "name": ["a", None] if full else [None, None],
+            "score": pd.Series([0.5, None] if full else [None, None], dtype="float64"),
+            "ids": [["x"], ["y", "z"]],
+        }
+    )
 
 
 def test_all_missing_first_partition_then_values(workdir):
@@ -46,8 +47,14 @@ def test_with_text_columns_leaves_other_columns():
 def sometimes_empty(context: dg.AssetExecutionContext) -> pd.DataFrame:
     """No rows for one partition (e.g. no weakness found), rows with a list column for the other."""
     if context.partition_key == "empty":
-        return pd.DataFrame({"restaurant_id": pd.Series([], dtype=object), "aspect": pd.Series([], dtype=object),
-                             "review_ids": pd.Series([], dtype=object), "share": pd.Series([], dtype="float64")})
+        return pd.DataFrame(
+            {
+                "restaurant_id": pd.Series([], dtype=object),
+                "aspect": pd.Series([], dtype=object),
+                "review_ids": pd.Series([], dtype=object),
+                "share": pd.Series([], dtype="float64"),
+            }
+        )
     return pd.DataFrame({"restaurant_id": ["full"], "aspect": ["맛"], "review_ids": [["v1", "v2"]], "share": [0.8]})
 
 

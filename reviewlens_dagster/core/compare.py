@@ -28,9 +28,23 @@ import pandas as pd
 
 LEVELS = ("category_area", "category", "all")
 TOO_SMALL = "too_small"
-ASPECT_COMPARISON_COLUMNS = ["restaurant_id", "aspect", "status", "positive_share", "decided", "group_level",
-                             "group_definition", "group_size", "group_positive_share", "difference", "lift",
-                             "max_similarity", "most_similar_restaurant", "share_with_similar", "distinctiveness"]
+ASPECT_COMPARISON_COLUMNS = [
+    "restaurant_id",
+    "aspect",
+    "status",
+    "positive_share",
+    "decided",
+    "group_level",
+    "group_definition",
+    "group_size",
+    "group_positive_share",
+    "difference",
+    "lift",
+    "max_similarity",
+    "most_similar_restaurant",
+    "share_with_similar",
+    "distinctiveness",
+]
 
 
 @dataclass(frozen=True)
@@ -41,8 +55,9 @@ class GroupConfig:
     levels: tuple[str, ...] = LEVELS
 
 
-def comparison_group(rid: str, meta: pd.DataFrame, available: set[str],
-                     cfg: GroupConfig = GroupConfig()) -> tuple[str, list[str], str]:
+def comparison_group(
+    rid: str, meta: pd.DataFrame, available: set[str], cfg: GroupConfig = GroupConfig()
+) -> tuple[str, list[str], str]:
     """(level, member ids, definition). ``meta``: restaurant_id, category, area. ``available``:
     restaurants that have the figure compared. ``level`` is ``too_small`` when even the widest
     level has fewer than ``min_group_size`` members (the members are still returned)."""
@@ -81,15 +96,24 @@ def compare_strengths(own: np.ndarray, group: dict[str, np.ndarray], threshold: 
                 best, best_r = top, r
             similar += int(top >= threshold)
         share = similar / len(group) if group else None
-        out.append({"max_similarity": round(best, 4) if best_r else None, "most_similar_restaurant": best_r,
-                    "share_with_similar": None if share is None else round(share, 4),
-                    "distinctiveness": None if share is None else round(1 - share, 4)})
+        out.append(
+            {
+                "max_similarity": round(best, 4) if best_r else None,
+                "most_similar_restaurant": best_r,
+                "share_with_similar": None if share is None else round(share, 4),
+                "distinctiveness": None if share is None else round(1 - share, 4),
+            }
+        )
     return out
 
 
-def aspect_comparisons(keys: list[str], prevalence: pd.DataFrame, meta: pd.DataFrame,
-                       cfg: GroupConfig = GroupConfig(),
-                       strength_vectors: dict[tuple[str, str], np.ndarray] | None = None) -> pd.DataFrame:
+def aspect_comparisons(
+    keys: list[str],
+    prevalence: pd.DataFrame,
+    meta: pd.DataFrame,
+    cfg: GroupConfig = GroupConfig(),
+    strength_vectors: dict[tuple[str, str], np.ndarray] | None = None,
+) -> pd.DataFrame:
     """One row per (restaurant of ``keys``, aspect it has decided mentions of).
 
     ``prevalence``: the aspect_prevalence rows of every restaurant (this run's and earlier ones).
@@ -106,14 +130,26 @@ def aspect_comparisons(keys: list[str], prevalence: pd.DataFrame, meta: pd.DataF
         with_strengths[r] = np.vstack([with_strengths[r], v]) if r in with_strengths else v[None, :]
     for p in decided[decided["restaurant_id"].isin(keys)].itertuples():
         level, members, definition = comparison_group(p.restaurant_id, meta, have.get(p.aspect, set()), cfg)
-        group_share = float(np.mean([share[(m, p.aspect)] for m in members])) if members and level != TOO_SMALL else None
-        row = {"restaurant_id": p.restaurant_id, "aspect": p.aspect, "status": p.status,
-               "positive_share": float(p.positive_share), "decided": int(p.decided), "group_level": level,
-               "group_definition": definition, "group_size": len(members), "group_positive_share": group_share,
-               "difference": None if group_share is None else float(p.positive_share) - group_share,
-               "lift": None if not group_share else float(p.positive_share) / group_share,
-               "max_similarity": None, "most_similar_restaurant": None, "share_with_similar": None,
-               "distinctiveness": None}
+        group_share = (
+            float(np.mean([share[(m, p.aspect)] for m in members])) if members and level != TOO_SMALL else None
+        )
+        row = {
+            "restaurant_id": p.restaurant_id,
+            "aspect": p.aspect,
+            "status": p.status,
+            "positive_share": float(p.positive_share),
+            "decided": int(p.decided),
+            "group_level": level,
+            "group_definition": definition,
+            "group_size": len(members),
+            "group_positive_share": group_share,
+            "difference": None if group_share is None else float(p.positive_share) - group_share,
+            "lift": None if not group_share else float(p.positive_share) / group_share,
+            "max_similarity": None,
+            "most_similar_restaurant": None,
+            "share_with_similar": None,
+            "distinctiveness": None,
+        }
         key = (p.restaurant_id, p.aspect)
         if key in vecs:
             s_level, s_members, _ = comparison_group(p.restaurant_id, meta, set(with_strengths), cfg)
@@ -123,6 +159,16 @@ def aspect_comparisons(keys: list[str], prevalence: pd.DataFrame, meta: pd.DataF
             row.update(fig)
         rows.append(row)
     out = pd.DataFrame(rows, columns=ASPECT_COMPARISON_COLUMNS)
-    return out.astype({"positive_share": "float64", "decided": "int64", "group_size": "int64",
-                       "group_positive_share": "float64", "difference": "float64", "lift": "float64",
-                       "max_similarity": "float64", "share_with_similar": "float64", "distinctiveness": "float64"})
+    return out.astype(
+        {
+            "positive_share": "float64",
+            "decided": "int64",
+            "group_size": "int64",
+            "group_positive_share": "float64",
+            "difference": "float64",
+            "lift": "float64",
+            "max_similarity": "float64",
+            "share_with_similar": "float64",
+            "distinctiveness": "float64",
+        }
+    )

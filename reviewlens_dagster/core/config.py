@@ -157,7 +157,7 @@ class Settings:
     extra: dict = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         data_dir = _env_path("REVIEWLENS_DATA_DIR", "data")
         return cls(
             data_dir=data_dir,

@@ -30,10 +30,10 @@ import re
 import unicodedata
 import zipfile
 import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -65,8 +65,16 @@ REJECTED, WARNING = "rejected", "warning"
 ALIASES: dict[str, tuple[str, ...]] = {
     "review_id": ("id", "reviewid", "review_no", "review_key", "리뷰id", "리뷰번호"),
     "restaurant_id": (
-        "restaurantid", "store_id", "storeid", "shop_id", "place_id", "business_id",
-        "restaurant", "가게id", "매장id", "식당id",
+        "restaurantid",
+        "store_id",
+        "storeid",
+        "shop_id",
+        "place_id",
+        "business_id",
+        "restaurant",
+        "가게id",
+        "매장id",
+        "식당id",
     ),
     "text": ("review", "review_text", "content", "comment", "body", "리뷰", "내용", "후기"),
     "rating": ("stars", "star", "score", "star_rating", "rate", "별점", "평점"),
@@ -166,6 +174,8 @@ _BREAKS = {"br", "p", "div", "li"}
 def _tag_space(m: re.Match) -> str:
     """A line-breaking start tag becomes a space (as _TextExtractor does), any other tag nothing."""
     return " " if not m.group(1) and m.group(2).lower() in _BREAKS else ""
+
+
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -193,7 +203,11 @@ def preview(raw) -> str:
     if isinstance(raw, (dict, list)):
         raw = json.dumps(raw, ensure_ascii=False, default=str)
     text = str(raw)
-    return text if len(text) <= RAW_PREVIEW_CHARS else text[:RAW_PREVIEW_CHARS] + f"… (+{len(text) - RAW_PREVIEW_CHARS} chars)"
+    return (
+        text
+        if len(text) <= RAW_PREVIEW_CHARS
+        else text[:RAW_PREVIEW_CHARS] + f"… (+{len(text) - RAW_PREVIEW_CHARS} chars)"
+    )
 
 
 def canonical_column(name: str) -> str | None:
@@ -211,16 +225,21 @@ def map_columns(columns: Iterable[str], spec: SourceSpec | None = None) -> tuple
     if spec is not None:
         for canon, col in spec.columns.items():
             if col not in columns:
-                raise ValueError(f"sources.yaml entry {spec.name!r} maps {canon} to column {col!r}, which the "
-                                 f"file does not have; columns: {columns[:20]}")
+                raise ValueError(
+                    f"sources.yaml entry {spec.name!r} maps {canon} to column {col!r}, which the "
+                    f"file does not have; columns: {columns[:20]}"
+                )
             mapping[col] = canon
             taken.add(canon)
         for col in (spec.review_id_from or []) + (spec.restaurant_id_from or []):
             if col not in columns:
-                raise ValueError(f"sources.yaml entry {spec.name!r} derives an id from column {col!r}, which the "
-                                 f"file does not have; columns: {columns[:20]}")
-        taken.update(c for c, cols in (("review_id", spec.review_id_from), ("restaurant_id", spec.restaurant_id_from))
-                     if cols)
+                raise ValueError(
+                    f"sources.yaml entry {spec.name!r} derives an id from column {col!r}, which the "
+                    f"file does not have; columns: {columns[:20]}"
+                )
+        taken.update(
+            c for c, cols in (("review_id", spec.review_id_from), ("restaurant_id", spec.restaurant_id_from)) if cols
+        )
     for col in columns:
         if col in mapping:
             continue
@@ -324,18 +343,23 @@ def _csv_fast(part: Part, text: str, utf8: bytes | None, delimiter: str) -> list
         table = pacsv.read_csv(
             io.BytesIO(utf8 if utf8 is not None else text.encode("utf-8")),
             read_options=pacsv.ReadOptions(use_threads=len(text) > 1 << 20, block_size=1 << 22),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
-                                              invalid_row_handler=lambda row: invalid.append(row) or "skip"),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter,
+                newlines_in_values=True,
+                invalid_row_handler=lambda row: invalid.append(row) or "skip",
+            ),
             # every column as text, as written: no type inference ("007" stays "007", "" stays "")
-            convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in raw_header},
-                                                 strings_can_be_null=False, quoted_strings_can_be_null=False,
-                                                 check_utf8=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.string() for h in raw_header},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                check_utf8=True,
+            ),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeError):
         return None
     lines = text.count("\n") + (0 if text.endswith("\n") else 1)
-    if invalid or lines != table.num_rows + 1 or "\r" in text.replace("\r\n", "") or \
-            table.column_names != raw_header:
+    if invalid or lines != table.num_rows + 1 or "\r" in text.replace("\r\n", "") or table.column_names != raw_header:
         return None
     header = [h.strip().lstrip("\ufeff") for h in table.column_names]
     if not any(header):
@@ -377,8 +401,14 @@ def _csv_part(part: Part, text: str, delimiter: str | None) -> tuple[list[str], 
         if not fields or not "".join(fields).strip():
             continue  # blank line: nothing to keep
         if len(fields) != width:
-            part.rejections.append(Rejection(part.source_file, line, f"expected {width} fields, found {len(fields)}",
-                                             preview(delimiter.join(fields))))
+            part.rejections.append(
+                Rejection(
+                    part.source_file,
+                    line,
+                    f"expected {width} fields, found {len(fields)}",
+                    preview(delimiter.join(fields)),
+                )
+            )
             continue
         append_row(fields)
         append_no(line)
@@ -418,12 +448,16 @@ def _jsonl_part(part: Part, text: str) -> tuple[list[str], list[dict]]:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            part.rejections.append(Rejection(part.source_file, lineno, f"invalid JSON: {exc.msg} at column {exc.colno}",
-                                             preview(line)))
+            part.rejections.append(
+                Rejection(part.source_file, lineno, f"invalid JSON: {exc.msg} at column {exc.colno}", preview(line))
+            )
             continue
         if not isinstance(obj, dict):
-            part.rejections.append(Rejection(part.source_file, lineno,
-                                             f"JSON line is a {type(obj).__name__}, expected an object", preview(line)))
+            part.rejections.append(
+                Rejection(
+                    part.source_file, lineno, f"JSON line is a {type(obj).__name__}, expected an object", preview(line)
+                )
+            )
             continue
         columns.update(dict.fromkeys(map(str, obj)))
         rows.append(obj)
@@ -502,9 +536,11 @@ def _derive_ids(part: Part, spec: SourceSpec | None, column) -> None:
         part.columns["review_id"] = [derived_review_id(vals) for vals in zip(*cols)] if cols[0] else []
     if spec.restaurant_id_from:
         cols = [column(c) for c in spec.restaurant_id_from]
-        part.columns["restaurant_id"] = [
-            " ".join(s for s in ("" if v is None else str(v).strip() for v in vals) if s) for vals in zip(*cols)
-        ] if cols[0] else []
+        part.columns["restaurant_id"] = (
+            [" ".join(s for s in ("" if v is None else str(v).strip() for v in vals) if s) for vals in zip(*cols)]
+            if cols[0]
+            else []
+        )
 
 
 def _table_bytes(path: Path, compression: str | None) -> list[tuple[str, str | None, bytes]]:
@@ -550,8 +586,9 @@ def _table_bytes(path: Path, compression: str | None) -> list[tuple[str, str | N
     return [("", file_kind(path.name)[0], path.read_bytes())]
 
 
-def read_parts(path: Path, source_name: str | None = None, spec: SourceSpec | None = None,
-               as_of: pd.Timestamp | None = None) -> list[Part]:
+def read_parts(
+    path: Path, source_name: str | None = None, spec: SourceSpec | None = None, as_of: pd.Timestamp | None = None
+) -> list[Part]:
     """Read one file into parts (one per table: a .zip gives one per member). Never raises for bad
     content: a table that cannot be used is a part with ``fatal`` set and one whole-file rejection.
     ``as_of``: the time relative dates ("3일 전") count back from (default: the file's
@@ -562,20 +599,28 @@ def read_parts(path: Path, source_name: str | None = None, spec: SourceSpec | No
 
     def failed(name: str, reason: str, raw: str = "") -> Part:
         reason = f"file quarantined: {reason}"
-        return Part(name, rejections=[Rejection(name, 0, reason, preview(raw))], fatal=reason,
-                    source=spec.name if spec else "auto")
+        return Part(
+            name,
+            rejections=[Rejection(name, 0, reason, preview(raw))],
+            fatal=reason,
+            source=spec.name if spec else "auto",
+        )
 
     if kind is None and compression != "zip":
         suffixes = sorted(SUPPORTED_SUFFIXES) + [s + ".gz" for s in sorted(SUPPORTED_SUFFIXES)] + [".zip"]
-        return [failed(source, f"unsupported file type {''.join(path.suffixes) or '(none)'!r}; expected one of "
-                               f"{suffixes}")]
+        return [
+            failed(source, f"unsupported file type {''.join(path.suffixes) or '(none)'!r}; expected one of {suffixes}")
+        ]
     try:
         tables = _table_bytes(path, compression)
     except (ValueError, OSError) as exc:
         return [failed(source, str(exc), _head_bytes(path))]
     if as_of is None:
-        as_of = (pd.Timestamp(spec.as_of) if spec and spec.as_of is not None
-                 else pd.Timestamp(path.stat().st_mtime, unit="s", tz="UTC"))
+        as_of = (
+            pd.Timestamp(spec.as_of)
+            if spec and spec.as_of is not None
+            else pd.Timestamp(path.stat().st_mtime, unit="s", tz="UTC")
+        )
     if as_of.tzinfo is None:
         as_of = as_of.tz_localize("UTC")
     parts = []
@@ -584,10 +629,14 @@ def read_parts(path: Path, source_name: str | None = None, spec: SourceSpec | No
         if member_kind is None:
             parts.append(failed(name, f"unsupported file type in the archive: {member!r}"))
             continue
-        part = Part(name, source=spec.name if spec else "auto", as_of=as_of,
-                    rating_scale=float(spec.rating_scale) if spec else 5.0,
-                    date_format=spec.date_format if spec else None,
-                    defaults=spec.defaults.model_dump(exclude_none=True) if spec else {})
+        part = Part(
+            name,
+            source=spec.name if spec else "auto",
+            as_of=as_of,
+            rating_scale=float(spec.rating_scale) if spec else 5.0,
+            date_format=spec.date_format if spec else None,
+            defaults=spec.defaults.model_dump(exclude_none=True) if spec else {},
+        )
         try:
             _fill_part(part, member_kind, data, spec)
         except ValueError as exc:
@@ -787,8 +836,9 @@ def _bad_types(parts: list[Part], name: str) -> np.ndarray:
 
 def _distinct(*columns) -> tuple[np.ndarray, list[int]]:
     """Group rows by the values of ``columns``: (group code per row, first row of each group)."""
-    frame = pd.DataFrame({f"c{i}": pd.Series(c, dtype=object if isinstance(c, list) else None)
-                          for i, c in enumerate(columns)})
+    frame = pd.DataFrame(
+        {f"c{i}": pd.Series(c, dtype=object if isinstance(c, list) else None) for i, c in enumerate(columns)}
+    )
     codes = frame.groupby(list(frame.columns), sort=False, dropna=False).ngroup().to_numpy()
     first = pd.Series(np.arange(len(codes))).groupby(codes, sort=True).first().tolist()
     return codes, first
@@ -803,8 +853,9 @@ def validate_parts(parts: list[Part], max_text_chars: int = 5000) -> Validated:
     *distinct* value for ids, names, and dates or ratings written in words, and per row only for
     text with markup and for the rows that are rejected or warned about."""
     n = sum(len(p) for p in parts)
-    part_of = np.repeat(np.arange(len(parts), dtype=np.int64), [len(p) for p in parts]) if parts else \
-        np.zeros(0, np.int64)
+    part_of = (
+        np.repeat(np.arange(len(parts), dtype=np.int64), [len(p) for p in parts]) if parts else np.zeros(0, np.int64)
+    )
     reason = np.full(n, None, dtype=object)
     warnings: list[tuple[int, str]] = []
 
@@ -828,8 +879,15 @@ def validate_parts(parts: list[Part], max_text_chars: int = 5000) -> Validated:
     bad_id = ~miss & ~ok_id
     if bad_id.any():
         values = review_id.to_pylist()
-        reject(bad_id, [f"invalid review_id {(values[i] or '')[:80]!r}: expected 1-128 of letters, digits, '_', "
-                        "'-', '.', ':'" if bad_id[i] else None for i in range(n)])
+        reject(
+            bad_id,
+            [
+                f"invalid review_id {(values[i] or '')[:80]!r}: expected 1-128 of letters, digits, '_', '-', '.', ':'"
+                if bad_id[i]
+                else None
+                for i in range(n)
+            ],
+        )
 
     # restaurant_id: any Unicode id; the partition key is derived from it (config.partition_key_for)
     raw_rid, miss, bad = column("restaurant_id")
@@ -837,8 +895,9 @@ def validate_parts(parts: list[Part], max_text_chars: int = 5000) -> Validated:
     enc = pc.dictionary_encode(raw_rid)
     distinct = [None if v is None else clean_text(v)[:200] or None for v in enc.dictionary.to_pylist()]
     source_rid = pc.take(pa.array(distinct, pa.string()), enc.indices)
-    restaurant_id = pc.take(pa.array([None if v is None else partition_key_for(v) for v in distinct], pa.string()),
-                            enc.indices)
+    restaurant_id = pc.take(
+        pa.array([None if v is None else partition_key_for(v) for v in distinct], pa.string()), enc.indices
+    )
     reject(~miss & _np(pc.is_null(source_rid)), "restaurant_id is empty after cleaning")
 
     # text
@@ -877,8 +936,13 @@ def validate_parts(parts: list[Part], max_text_chars: int = 5000) -> Validated:
     if out_of_range.any():
         values = raw_rating.to_pylist()
         for i in np.flatnonzero(out_of_range):
-            warnings.append((i, f"rating {str(values[i])[:40]!r} is out of range 1-5 (scale {scale[i]:g}): "
-                                "kept the review, rating set to NULL"))
+            warnings.append(
+                (
+                    i,
+                    f"rating {str(values[i])[:40]!r} is out of range 1-5 (scale {scale[i]:g}): "
+                    "kept the review, rating set to NULL",
+                )
+            )
         rating[out_of_range] = np.nan
 
     # created_at (optional): ISO dates in one vectorized pass, the rest by distinct value
@@ -899,12 +963,14 @@ def validate_parts(parts: list[Part], max_text_chars: int = 5000) -> Validated:
         # as_of (the part's) only matters to relative dates
         codes, first = _distinct(vcodes, np.where(relative[vcodes], part_of[rest], -1), fmt[rest])
         found = parse_dates([(values[j], parts[part_of[rest[j]]].as_of, fmt[rest[j]] or None) for j in first])
-        stamps = np.array([np.datetime64("NaT") if ts is None else ts.to_datetime64() for ts in found],
-                          dtype="datetime64[us]")[codes]
+        stamps = np.array(
+            [np.datetime64("NaT") if ts is None else ts.to_datetime64() for ts in found], dtype="datetime64[us]"
+        )[codes]
         for i, v, ts in zip(rest, values, stamps):
             if np.isnat(ts):
-                warnings.append((i, f"created_at {str(v)[:40]!r} is not a date: kept the review, "
-                                    "created_at set to NULL"))
+                warnings.append(
+                    (i, f"created_at {str(v)[:40]!r} is not a date: kept the review, created_at set to NULL")
+                )
         filled = created.to_numpy().copy()
         filled[rest] = stamps
         created = pd.Series(filled, dtype="datetime64[us]")
@@ -918,8 +984,13 @@ def validate_parts(parts: list[Part], max_text_chars: int = 5000) -> Validated:
     if wrong.any():
         values = raw_helpful.to_pylist()
         for i in np.flatnonzero(wrong):
-            warnings.append((i, f"helpful_count {str(values[i])[:40]!r} is not a non-negative integer: kept the "
-                                "review, helpful_count set to 0"))
+            warnings.append(
+                (
+                    i,
+                    f"helpful_count {str(values[i])[:40]!r} is not a non-negative integer: kept the "
+                    "review, helpful_count set to 0",
+                )
+            )
     helpful = np.where(miss | wrong, 0, np.nan_to_num(hv)).astype("int64")
 
     labels = {}
@@ -931,23 +1002,35 @@ def validate_parts(parts: list[Part], max_text_chars: int = 5000) -> Validated:
             cleaned = pc.coalesce(cleaned, fill)
         labels[col] = cleaned
 
-    source_file = pa.array([p.source_file for p in parts], pa.string()).take(pa.array(part_of)) if parts else \
-        pa.array([], pa.string())
+    source_file = (
+        pa.array([p.source_file for p in parts], pa.string()).take(pa.array(part_of))
+        if parts
+        else pa.array([], pa.string())
+    )
     file_of = [p.file or p.source_file for p in parts]
     staged_file = pa.array(file_of, pa.string()).take(pa.array(part_of)) if parts else pa.array([], pa.string())
     row_numbers = pa.array([k for p in parts for k in p.row_numbers], pa.int64())
-    table = pa.table({
-        "review_id": review_id, "restaurant_id": restaurant_id, "text": text,
-        "rating": pa.array(rating, pa.float64(), mask=np.isnan(rating)),
-        "created_at": pa.array(created.to_numpy(), pa.timestamp("us"), mask=created.isna().to_numpy()),
-        "restaurant_name": labels["restaurant_name"], "category": labels["category"], "area": labels["area"],
-        "helpful_count": pa.array(helpful, pa.int64()), "source_restaurant_id": source_rid,
-        "source_file": source_file, "source_row": row_numbers,
-    })
+    table = pa.table(
+        {
+            "review_id": review_id,
+            "restaurant_id": restaurant_id,
+            "text": text,
+            "rating": pa.array(rating, pa.float64(), mask=np.isnan(rating)),
+            "created_at": pa.array(created.to_numpy(), pa.timestamp("us"), mask=created.isna().to_numpy()),
+            "restaurant_name": labels["restaurant_name"],
+            "category": labels["category"],
+            "area": labels["area"],
+            "helpful_count": pa.array(helpful, pa.int64()),
+            "source_restaurant_id": source_rid,
+            "source_file": source_file,
+            "source_row": row_numbers,
+        }
+    )
     valid = pd.isna(reason).astype(bool)
     reviews = table.filter(pa.array(valid))
     reviews = reviews.append_column("content_hash", content_hashes(reviews)).append_column(
-        "staged_file", staged_file.filter(pa.array(valid)))
+        "staged_file", staged_file.filter(pa.array(valid))
+    )
 
     # rejected rows and warnings, with what the row held
     rows = [{**asdict(r), "staged_file": file_of[pi]} for pi, p in enumerate(parts) for r in p.rejections]
@@ -959,10 +1042,16 @@ def validate_parts(parts: list[Part], max_text_chars: int = 5000) -> Validated:
 
         def entry(i: int, severity: str, why: str) -> dict:
             pi = part_of[i]
-            return {"source_file": files[i], "row_number": numbers[i], "reason": why,
-                    "raw": parts[pi].raw(int(i - starts[pi])),
-                    "review_id": (rid[i] or None) and rid[i][:128], "restaurant_id": key[i], "severity": severity,
-                    "staged_file": file_of[part_of[i]]}
+            return {
+                "source_file": files[i],
+                "row_number": numbers[i],
+                "reason": why,
+                "raw": parts[pi].raw(int(i - starts[pi])),
+                "review_id": (rid[i] or None) and rid[i][:128],
+                "restaurant_id": key[i],
+                "severity": severity,
+                "staged_file": file_of[part_of[i]],
+            }
 
         rows += [entry(i, REJECTED, reason[i]) for i in np.flatnonzero(~valid)]
         rows += [entry(i, WARNING, why) for i, why in warnings if valid[i]]
@@ -991,16 +1080,32 @@ def content_hashes(reviews: pa.Table) -> pa.Array:
         con.close()
 
 
-def read_review_file(path: Path, source_name: str | None = None, max_text_chars: int = 5000,
-                     spec: SourceSpec | None = None) -> FileResult:
+def read_review_file(
+    path: Path, source_name: str | None = None, max_text_chars: int = 5000, spec: SourceSpec | None = None
+) -> FileResult:
     """Parse and validate one file (every table of it). Never raises for bad content."""
     parts = read_parts(path, source_name, spec)
     v = validate_parts(parts, max_text_chars)
-    rejections = [Rejection(r["source_file"], int(r["row_number"]), r["reason"], r["raw"], r["review_id"],
-                            r["restaurant_id"], r["severity"]) for r in v.rejections.to_dict(orient="records")]
+    rejections = [
+        Rejection(
+            r["source_file"],
+            int(r["row_number"]),
+            r["reason"],
+            r["raw"],
+            r["review_id"],
+            r["restaurant_id"],
+            r["severity"],
+        )
+        for r in v.rejections.to_dict(orient="records")
+    ]
     fatal = parts[0].fatal if parts and all(p.fatal for p in parts) else None
-    return FileResult(source_name or Path(path).name, normalize_reviews_frame(v.reviews.to_pandas()), rejections,
-                      next((p.encoding for p in parts if p.encoding), None), fatal)
+    return FileResult(
+        source_name or Path(path).name,
+        normalize_reviews_frame(v.reviews.to_pandas()),
+        rejections,
+        next((p.encoding for p in parts if p.encoding), None),
+        fatal,
+    )
 
 
 # --------------------------------------------------------------------------- folder listing
@@ -1027,8 +1132,17 @@ def list_review_files(folder: Path) -> list[Path]:
 def normalize_reviews_frame(df: pd.DataFrame, extra: tuple[str, ...] = ()) -> pd.DataFrame:
     """Fixed column order and dtypes, sorted by (restaurant_id, review_id): stable across re-runs."""
     df = df.reindex(columns=list(REVIEW_COLUMNS) + list(extra)).copy()
-    for col in ("review_id", "restaurant_id", "text", "restaurant_name", "category", "area",
-                "source_restaurant_id", "source_file", "content_hash"):
+    for col in (
+        "review_id",
+        "restaurant_id",
+        "text",
+        "restaurant_name",
+        "category",
+        "area",
+        "source_restaurant_id",
+        "source_file",
+        "content_hash",
+    ):
         df[col] = df[col].astype("object").where(df[col].notna(), None)
     df["rating"] = pd.to_numeric(df["rating"], errors="coerce").astype("float64")
     df["created_at"] = pd.to_datetime(df["created_at"]).astype("datetime64[us]")

@@ -9,8 +9,8 @@ compliance (TTFT below ``sla_ttft_ms``, default 2,000 ms), p50/p95 TTFT and TPOT
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import duckdb
 import numpy as np
@@ -19,8 +19,27 @@ import pandas as pd
 from .db import retry_locked
 from .llm.types import LLMResult
 
-COLUMNS = ["run_id", "asset", "partition", "request_id", "model", "prompt_tokens", "cached_prompt_tokens",
-           "output_tokens", "queue_ms", "ttft_ms", "tpot_ms", "e2e_ms", "tokens_per_s", "priority", "status", "error", "started_at", "finished_at", "recorded_at"]
+COLUMNS = [
+    "run_id",
+    "asset",
+    "partition",
+    "request_id",
+    "model",
+    "prompt_tokens",
+    "cached_prompt_tokens",
+    "output_tokens",
+    "queue_ms",
+    "ttft_ms",
+    "tpot_ms",
+    "e2e_ms",
+    "tokens_per_s",
+    "priority",
+    "status",
+    "error",
+    "started_at",
+    "finished_at",
+    "recorded_at",
+]
 DDL = """
 create table if not exists llm_requests (
     run_id varchar, asset varchar, partition varchar, request_id varchar, model varchar,
@@ -34,15 +53,31 @@ alter table llm_requests add column if not exists cached_prompt_tokens integer;
 
 
 def results_frame(run_id: str, results: Sequence[LLMResult]) -> pd.DataFrame:
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-    rows = [{
-        "run_id": run_id, "asset": r.tags.get("asset"), "partition": r.tags.get("partition"),
-        "request_id": r.request_id, "model": r.model, "prompt_tokens": r.prompt_tokens,
-        "cached_prompt_tokens": r.cached_prompt_tokens,
-        "output_tokens": r.output_tokens, "queue_ms": r.queue_ms, "ttft_ms": r.ttft_ms, "tpot_ms": r.tpot_ms,
-        "e2e_ms": r.e2e_ms, "tokens_per_s": r.tokens_per_s, "priority": r.priority, "status": r.status,
-        "error": r.error, "started_at": r.started_at, "finished_at": r.finished_at, "recorded_at": now,
-    } for r in results]
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    rows = [
+        {
+            "run_id": run_id,
+            "asset": r.tags.get("asset"),
+            "partition": r.tags.get("partition"),
+            "request_id": r.request_id,
+            "model": r.model,
+            "prompt_tokens": r.prompt_tokens,
+            "cached_prompt_tokens": r.cached_prompt_tokens,
+            "output_tokens": r.output_tokens,
+            "queue_ms": r.queue_ms,
+            "ttft_ms": r.ttft_ms,
+            "tpot_ms": r.tpot_ms,
+            "e2e_ms": r.e2e_ms,
+            "tokens_per_s": r.tokens_per_s,
+            "priority": r.priority,
+            "status": r.status,
+            "error": r.error,
+            "started_at": r.started_at,
+            "finished_at": r.finished_at,
+            "recorded_at": now,
+        }
+        for r in results
+    ]
     df = pd.DataFrame(rows, columns=COLUMNS)
     df["cached_prompt_tokens"] = pd.to_numeric(df["cached_prompt_tokens"], errors="coerce").astype("Int64")
     for c in ("queue_ms", "ttft_ms", "tpot_ms", "e2e_ms", "tokens_per_s", "started_at", "finished_at"):
@@ -80,7 +115,9 @@ class MetricsStore:
             return pd.DataFrame(columns=COLUMNS)
         con = duckdb.connect(str(self.path), read_only=True)
         try:
-            exists = con.execute("select count(*) from information_schema.tables where table_name = 'llm_requests'").fetchone()[0]
+            exists = con.execute(
+                "select count(*) from information_schema.tables where table_name = 'llm_requests'"
+            ).fetchone()[0]
             if not exists:
                 return pd.DataFrame(columns=COLUMNS)
             if run_id is None:
@@ -119,7 +156,8 @@ def summarize(df: pd.DataFrame, wall_s: float | None = None, sla_ttft_ms: float 
         "prompt_tokens": int(df["prompt_tokens"].sum()),
         # prompt tokens the engine computed (not served from its prefix cache)
         "cached_prompt_tokens": int(pd.to_numeric(df["cached_prompt_tokens"], errors="coerce").fillna(0).sum())
-        if "cached_prompt_tokens" in df else 0,
+        if "cached_prompt_tokens" in df
+        else 0,
         "output_tokens": int(df["output_tokens"].sum()),
         "wall_s": round(wall, 3),
         "throughput_req_s": round(len(ok) / wall, 3),
@@ -144,9 +182,21 @@ def serving_report(df: pd.DataFrame, sla_ttft_ms: float = 2000.0) -> pd.DataFram
 
     A day's wall time is the sum of its runs' spans (first request start to last finish).
     """
-    cols = ["day", "model", "requests", "errors", "output_tokens", "wall_s", "throughput_req_s",
-            "output_tokens_per_s", "goodput_req_s", "sla_compliance", "ttft_p50_ms", "ttft_p95_ms",
-            "tpot_p95_ms"]
+    cols = [
+        "day",
+        "model",
+        "requests",
+        "errors",
+        "output_tokens",
+        "wall_s",
+        "throughput_req_s",
+        "output_tokens_per_s",
+        "goodput_req_s",
+        "sla_compliance",
+        "ttft_p50_ms",
+        "ttft_p95_ms",
+        "tpot_p95_ms",
+    ]
     if df.empty:
         return pd.DataFrame(columns=cols)
     df = df.copy()

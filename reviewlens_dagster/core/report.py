@@ -11,9 +11,7 @@ SCHEMA = "reviewlens"
 
 
 def _tables(con) -> set[str]:
-    rows = con.execute(
-        "select table_name from information_schema.tables where table_schema = ?", [SCHEMA]
-    ).fetchall()
+    rows = con.execute("select table_name from information_schema.tables where table_schema = ?", [SCHEMA]).fetchall()
     return {r[0] for r in rows}
 
 
@@ -58,7 +56,9 @@ def restaurant_report(warehouse: Path, ids: list[str]) -> pd.DataFrame:
             ).df()
             df = df.merge(s, on="restaurant_id", how="left")
         if "summaries" in tables:
-            s = con.execute(f"select restaurant_id, text as overall_summary from {SCHEMA}.summaries where kind = 'overall'").df()
+            s = con.execute(
+                f"select restaurant_id, text as overall_summary from {SCHEMA}.summaries where kind = 'overall'"
+            ).df()
             df = df.merge(s, on="restaurant_id", how="left")
     finally:
         con.close()

@@ -28,8 +28,9 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-Canonical = Literal["review_id", "restaurant_id", "text", "rating", "created_at", "restaurant_name", "category",
-                    "area", "helpful_count"]
+Canonical = Literal[
+    "review_id", "restaurant_id", "text", "rating", "created_at", "restaurant_name", "category", "area", "helpful_count"
+]
 
 
 class SourceDefaults(BaseModel):
@@ -49,13 +50,16 @@ class SourceSpec(BaseModel):
     files: str = Field(min_length=1, description="glob relative to the incoming folder, e.g. 'exports/*.csv'")
     columns: dict[Canonical, str] = Field(default_factory=dict, description="review column -> the file's column")
     review_id_from: list[str] | None = Field(
-        default=None, min_length=1, description="columns hashed into a review id when the export has none")
+        default=None, min_length=1, description="columns hashed into a review id when the export has none"
+    )
     restaurant_id_from: list[str] | None = Field(
-        default=None, min_length=1, description="columns joined (with a space) into the restaurant id")
+        default=None, min_length=1, description="columns joined (with a space) into the restaurant id"
+    )
     rating_scale: Literal[5, 10, 100] = 5
     date_format: str | None = Field(default=None, description="strptime format of created_at, e.g. '%Y.%m.%d'")
     as_of: datetime | None = Field(
-        default=None, description="relative dates ('3일 전') count back from this time (default: file mtime)")
+        default=None, description="relative dates ('3일 전') count back from this time (default: file mtime)"
+    )
     delimiter: Literal[",", ";", "|", "\t"] | None = None
     defaults: SourceDefaults = Field(default_factory=SourceDefaults)
 

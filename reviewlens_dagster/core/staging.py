@@ -30,17 +30,27 @@ import logging
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 import pandas as pd
 import pyarrow.compute as pc
 
-from .ingest import (REJECT_COLUMNS, REJECTED, REVIEW_COLUMNS, WARNING, file_sha256, list_review_files,
-                     normalize_reviews_frame, read_parts, rejections_frame, validate_parts)
+from .ingest import (
+    REJECT_COLUMNS,
+    REJECTED,
+    REVIEW_COLUMNS,
+    WARNING,
+    file_sha256,
+    list_review_files,
+    normalize_reviews_frame,
+    read_parts,
+    rejections_frame,
+    validate_parts,
+)
 from .sources import SourcesFile
 
 log = logging.getLogger(__name__)
@@ -51,17 +61,44 @@ PARSER_VERSION = "2026-11-26.3"  # vectorized validation, Unicode restaurant ids
 SCHEMA = "reviewlens"
 ON_DELETED = ("keep", "drop")
 _REVIEW_TYPES = {
-    "review_id": "VARCHAR", "restaurant_id": "VARCHAR", "text": "VARCHAR", "rating": "DOUBLE",
-    "created_at": "TIMESTAMP", "restaurant_name": "VARCHAR", "category": "VARCHAR", "area": "VARCHAR",
-    "helpful_count": "BIGINT", "source_restaurant_id": "VARCHAR", "source_file": "VARCHAR", "source_row": "BIGINT",
+    "review_id": "VARCHAR",
+    "restaurant_id": "VARCHAR",
+    "text": "VARCHAR",
+    "rating": "DOUBLE",
+    "created_at": "TIMESTAMP",
+    "restaurant_name": "VARCHAR",
+    "category": "VARCHAR",
+    "area": "VARCHAR",
+    "helpful_count": "BIGINT",
+    "source_restaurant_id": "VARCHAR",
+    "source_file": "VARCHAR",
+    "source_row": "BIGINT",
     "content_hash": "VARCHAR",
 }
-_REJECT_TYPES = {"source_file": "VARCHAR", "row_number": "BIGINT", "review_id": "VARCHAR", "restaurant_id": "VARCHAR",
-                 "severity": "VARCHAR", "reason": "VARCHAR", "raw": "VARCHAR"}
-_FILE_TYPES = {"staged_file": "VARCHAR PRIMARY KEY", "size": "BIGINT", "mtime_ns": "BIGINT", "sha256": "VARCHAR",
-               "config": "VARCHAR", "source": "VARCHAR", "encoding": "VARCHAR", "fatal": "VARCHAR",
-               "rows": "BIGINT", "rejected": "BIGINT", "warnings": "BIGINT", "present": "BOOLEAN",
-               "staged_at": "TIMESTAMP"}
+_REJECT_TYPES = {
+    "source_file": "VARCHAR",
+    "row_number": "BIGINT",
+    "review_id": "VARCHAR",
+    "restaurant_id": "VARCHAR",
+    "severity": "VARCHAR",
+    "reason": "VARCHAR",
+    "raw": "VARCHAR",
+}
+_FILE_TYPES = {
+    "staged_file": "VARCHAR PRIMARY KEY",
+    "size": "BIGINT",
+    "mtime_ns": "BIGINT",
+    "sha256": "VARCHAR",
+    "config": "VARCHAR",
+    "source": "VARCHAR",
+    "encoding": "VARCHAR",
+    "fatal": "VARCHAR",
+    "rows": "BIGINT",
+    "rejected": "BIGINT",
+    "warnings": "BIGINT",
+    "present": "BOOLEAN",
+    "staged_at": "TIMESTAMP",
+}
 assert tuple(_REVIEW_TYPES) == REVIEW_COLUMNS and tuple(_REJECT_TYPES) == REJECT_COLUMNS
 
 
@@ -119,17 +156,24 @@ class StagingStore:
     def ensure_tables(self) -> None:
         s = self.s
         self.con.execute(f"create schema if not exists {s}")
-        for name, types in (("staged_rows", {**_REVIEW_TYPES, "staged_file": "VARCHAR"}),
-                            ("staged_file_rejections", {**_REJECT_TYPES, "staged_file": "VARCHAR"}),
-                            ("staged_files", _FILE_TYPES),
-                            ("staged_reviews", _REVIEW_TYPES),
-                            ("rejected_reviews", _REJECT_TYPES)):
+        for name, types in (
+            ("staged_rows", {**_REVIEW_TYPES, "staged_file": "VARCHAR"}),
+            ("staged_file_rejections", {**_REJECT_TYPES, "staged_file": "VARCHAR"}),
+            ("staged_files", _FILE_TYPES),
+            ("staged_reviews", _REVIEW_TYPES),
+            ("rejected_reviews", _REJECT_TYPES),
+        ):
             cols = ", ".join(f'"{c}" {t}' for c, t in types.items())
             self.con.execute(f"create table if not exists {s}.{name} ({cols})")
         # a quarantine table written by an older release has no severity column
-        have = {r[0] for r in self.con.execute(
-            "select column_name from information_schema.columns where table_schema = ? and table_name = "
-            "'rejected_reviews'", [s]).fetchall()}
+        have = {
+            r[0]
+            for r in self.con.execute(
+                "select column_name from information_schema.columns where table_schema = ? and table_name = "
+                "'rejected_reviews'",
+                [s],
+            ).fetchall()
+        }
         if "severity" not in have:
             self.con.execute(f"drop table {s}.rejected_reviews")
             cols = ", ".join(f'"{c}" {t}' for c, t in _REJECT_TYPES.items())
@@ -139,9 +183,15 @@ class StagingStore:
         return self.con.execute(f"select * from {self.s}.staged_files").df()
 
     # ------------------------------------------------------------------ staging
-    def stage(self, folder: Path, sources: SourcesFile | None = None, max_text_chars: int = 5000,
-              on_deleted: str = "keep", files: list[Path] | None = None,
-              progress: ProgressFn | None = None) -> StagingReport:
+    def stage(
+        self,
+        folder: Path,
+        sources: SourcesFile | None = None,
+        max_text_chars: int = 5000,
+        on_deleted: str = "keep",
+        files: list[Path] | None = None,
+        progress: ProgressFn | None = None,
+    ) -> StagingReport:
         if on_deleted not in ON_DELETED:
             raise ValueError(f"on_deleted must be one of {ON_DELETED}, not {on_deleted!r}")
         t0 = time.perf_counter()
@@ -168,8 +218,13 @@ class StagingStore:
             used = spec.name if spec else "auto"
             report.sources_used[used] = report.sources_used.get(used, 0) + 1
             old = prev.get(name)
-            if (old is not None and old["config"] == config and old["present"] and old["size"] == st.st_size
-                    and old["mtime_ns"] == st.st_mtime_ns):
+            if (
+                old is not None
+                and old["config"] == config
+                and old["present"]
+                and old["size"] == st.st_size
+                and old["mtime_ns"] == st.st_mtime_ns
+            ):
                 report.unchanged += 1
             else:
                 maybe.append((name, path, st, config))
@@ -178,7 +233,12 @@ class StagingStore:
             digests = list(pool.map(lambda m: file_sha256(m[1]), maybe))
             for (name, path, st, config), digest in zip(maybe, digests):
                 old = prev.get(name)
-                if old is not None and old["config"] == config and old["size"] == st.st_size and old["sha256"] == digest:
+                if (
+                    old is not None
+                    and old["config"] == config
+                    and old["size"] == st.st_size
+                    and old["sha256"] == digest
+                ):
                     touched.append({**old, "mtime_ns": st.st_mtime_ns, "present": True})
                 else:
                     to_parse.append((name, path, st, digest, config))
@@ -194,7 +254,7 @@ class StagingStore:
 
         # the new and changed files were read above (one pass over each); validate them together
         parts, file_rows = [], []
-        for (name, path, st, digest, config), got in zip(to_parse, parsed):
+        for (name, _, st, digest, config), got in zip(to_parse, parsed):
             spec = sources.spec_for(name)
             for part in got:
                 part.file = name
@@ -202,18 +262,31 @@ class StagingStore:
             fatal = got[0].fatal if all(p.fatal for p in got) else None  # else some members of a .zip
             if fatal:
                 report.quarantined[name] = fatal
-            file_rows.append({"staged_file": name, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest,
-                              "config": config, "source": spec.name if spec else "auto",
-                              "encoding": next((p.encoding for p in got if p.encoding), None), "fatal": fatal,
-                              "present": True})
+            file_rows.append(
+                {
+                    "staged_file": name,
+                    "size": st.st_size,
+                    "mtime_ns": st.st_mtime_ns,
+                    "sha256": digest,
+                    "config": config,
+                    "source": spec.name if spec else "auto",
+                    "encoding": next((p.encoding for p in got if p.encoding), None),
+                    "fatal": fatal,
+                    "present": True,
+                }
+            )
         report.rows_read = sum(len(p) for p in parts)
         validated = validate_parts(parts, max_text_chars)
         rows, rej = validated.reviews, validated.rejections
-        say(f"staging: validated {report.rows_read:,} rows: {len(rows):,} valid, "
-            f"{int((rej['severity'] == REJECTED).sum()):,} rejected, {int((rej['severity'] == WARNING).sum()):,} warnings")
+        say(
+            f"staging: validated {report.rows_read:,} rows: {len(rows):,} valid, "
+            f"{int((rej['severity'] == REJECTED).sum()):,} rejected, {int((rej['severity'] == WARNING).sum()):,} warnings"
+        )
         counts = {
-            "rows": pd.Series({c["values"]: c["counts"] for c in pc.value_counts(rows.column("staged_file")).to_pylist()},
-                              dtype="int64"),
+            "rows": pd.Series(
+                {c["values"]: c["counts"] for c in pc.value_counts(rows.column("staged_file")).to_pylist()},
+                dtype="int64",
+            ),
             "rejected": rej[rej["severity"] == REJECTED].groupby("staged_file").size(),
             "warnings": rej[rej["severity"] == WARNING].groupby("staged_file").size(),
         }
@@ -228,7 +301,8 @@ class StagingStore:
         totals = self.con.execute(
             f"select (select count(*) from {self.s}.staged_reviews), "
             f"(select count(*) filter (where severity = 'rejected') from {self.s}.rejected_reviews), "
-            f"(select count(*) filter (where severity = 'warning') from {self.s}.rejected_reviews)").fetchone()
+            f"(select count(*) filter (where severity = 'warning') from {self.s}.rejected_reviews)"
+        ).fetchone()
         report.reviews, report.rejected, report.warnings = (int(x) for x in totals)
         report.parsed = [n for n, *_ in to_parse]
         report.restaurants = self._count_restaurants()
@@ -238,8 +312,9 @@ class StagingStore:
     def _count_restaurants(self) -> int:
         return int(self.con.execute(f"select count(distinct restaurant_id) from {self.s}.staged_reviews").fetchone()[0])
 
-    def _write(self, rows: pd.DataFrame, rej: pd.DataFrame, files_frame: pd.DataFrame, drop: list[str],
-               absent: list[str]) -> list[str]:
+    def _write(
+        self, rows: pd.DataFrame, rej: pd.DataFrame, files_frame: pd.DataFrame, drop: list[str], absent: list[str]
+    ) -> list[str]:
         """One transaction: replace the rows of ``drop`` files, record files, rebuild the deduplicated
         and quarantine tables; returns the restaurants whose staged reviews changed."""
         s, con = self.s, self.con
@@ -248,8 +323,10 @@ class StagingStore:
         con.register("_files", files_frame)
         con.register("_drop", pd.DataFrame({"f": pd.Series(drop, dtype=object)}))
         con.register("_absent", pd.DataFrame({"f": pd.Series(absent, dtype=object)}))
-        digest = (f"select restaurant_id, bit_xor(hash(review_id, content_hash, source_file, source_row, "
-                  f"source_restaurant_id)) as d, count(*) as n from {s}.staged_reviews group by 1")
+        digest = (
+            f"select restaurant_id, bit_xor(hash(review_id, content_hash, source_file, source_row, "
+            f"source_restaurant_id)) as d, count(*) as n from {s}.staged_reviews group by 1"
+        )
         con.execute("begin transaction")
         try:
             before = con.execute(digest).df()
@@ -260,8 +337,10 @@ class StagingStore:
             con.execute(f"delete from {s}.staged_files where staged_file in (select staged_file from _files)")
             con.execute(f"insert into {s}.staged_files by name select * from _files")
             con.execute(f"update {s}.staged_files set present = false where staged_file in (select f from _absent)")
-            con.execute(f"delete from {s}.staged_files where staged_file in (select f from _drop) "
-                        f"and staged_file not in (select staged_file from _files)")
+            con.execute(
+                f"delete from {s}.staged_files where staged_file in (select f from _drop) "
+                f"and staged_file not in (select staged_file from _files)"
+            )
             self._rebuild()
             after = con.execute(digest).df()
             con.execute("commit")
@@ -272,14 +351,18 @@ class StagingStore:
             for name in ("_new_rows", "_new_rej", "_files", "_drop", "_absent"):
                 con.unregister(name)
         merged = before.merge(after, on="restaurant_id", how="outer", suffixes=("_b", "_a"), indicator=True)
-        changed = merged[(merged["_merge"] != "both") | (merged["d_b"] != merged["d_a"]) | (merged["n_b"] != merged["n_a"])]
+        changed = merged[
+            (merged["_merge"] != "both") | (merged["d_b"] != merged["d_a"]) | (merged["n_b"] != merged["n_a"])
+        ]
         return sorted(changed["restaurant_id"].tolist())
 
     def _rebuild(self) -> None:
         s, con = self.s, self.con
         cols = ", ".join(f'"{c}"' for c in REVIEW_COLUMNS)
-        preview = ("case when length(text) <= 500 then text else left(text, 500) || '… (+' || "
-                   "(length(text) - 500) || ' chars)' end")
+        preview = (
+            "case when length(text) <= 500 then text else left(text, 500) || '… (+' || "
+            "(length(text) - 500) || ' chars)' end"
+        )
         # two source ids that share a partition key (the key's hash makes this near impossible by
         # accident): the first id in sort order keeps the key, the other's rows are rejected
         con.execute(f"""
@@ -296,8 +379,9 @@ class StagingStore:
             where not exists (select 1 from _collisions c where c.source_file = r.source_file
                               and c.source_row = r.source_row)""")
         con.execute(f"delete from {s}.staged_reviews")
-        con.execute(f"insert into {s}.staged_reviews select {cols} from _ranked where rn = 1 "
-                    "order by restaurant_id, review_id")
+        con.execute(
+            f"insert into {s}.staged_reviews select {cols} from _ranked where rn = 1 order by restaurant_id, review_id"
+        )
         con.execute(f"delete from {s}.rejected_reviews")
         con.execute(f"""
             insert into {s}.rejected_reviews by name
@@ -306,7 +390,7 @@ class StagingStore:
             union all
             select l.source_file, l.source_row, l.review_id, l.restaurant_id, '{REJECTED}',
                    'duplicate review_id superseded by ' || w.source_file || ' row ' || w.source_row
-                   || ' (newest wins)', {preview.replace('text', 'l.text')}
+                   || ' (newest wins)', {preview.replace("text", "l.text")}
             from _ranked l join _ranked w on l.review_id = w.review_id and w.rn = 1 where l.rn > 1
             union all
             select source_file, source_row, review_id, restaurant_id, '{REJECTED}',
@@ -319,8 +403,11 @@ class StagingStore:
     # ------------------------------------------------------------------ reads
     def reviews_for(self, keys: list[str]) -> pd.DataFrame:
         cols = ", ".join(f'"{c}"' for c in REVIEW_COLUMNS)
-        df = self.con.execute(f"select {cols} from {self.s}.staged_reviews where restaurant_id in "
-                              "(select unnest(?::varchar[])) order by restaurant_id, review_id", [keys]).df()
+        df = self.con.execute(
+            f"select {cols} from {self.s}.staged_reviews where restaurant_id in "
+            "(select unnest(?::varchar[])) order by restaurant_id, review_id",
+            [keys],
+        ).df()
         return normalize_reviews_frame(df)
 
     def all_reviews(self) -> pd.DataFrame:
@@ -333,20 +420,30 @@ class StagingStore:
         return rejections_frame(df.to_dict(orient="records"))
 
     def restaurant_keys(self) -> list[str]:
-        return [r[0] for r in self.con.execute(
-            f"select distinct restaurant_id from {self.s}.staged_reviews order by 1").fetchall()]
+        return [
+            r[0]
+            for r in self.con.execute(
+                f"select distinct restaurant_id from {self.s}.staged_reviews order by 1"
+            ).fetchall()
+        ]
 
     def restaurant_names(self, keys: list[str]) -> pd.DataFrame:
         """Partition key -> the id as the source writes it and the restaurant's name (for the UI)."""
         return self.con.execute(
             f"select restaurant_id, any_value(source_restaurant_id) as source_restaurant_id, "
             f"any_value(restaurant_name) as restaurant_name, count(*) as reviews from {self.s}.staged_reviews "
-            "where restaurant_id in (select unnest(?::varchar[])) group by 1 order by 1", [keys]).df()
+            "where restaurant_id in (select unnest(?::varchar[])) group by 1 order by 1",
+            [keys],
+        ).df()
 
     def manifest(self) -> dict[str, list[int]]:
         """Present files -> [size, mtime_ns]: what the sensor compares the folder with."""
-        return {r[0]: [int(r[1]), int(r[2])] for r in self.con.execute(
-            f"select staged_file, size, mtime_ns from {self.s}.staged_files where present").fetchall()}
+        return {
+            r[0]: [int(r[1]), int(r[2])]
+            for r in self.con.execute(
+                f"select staged_file, size, mtime_ns from {self.s}.staged_files where present"
+            ).fetchall()
+        }
 
 
 def _relative(path: Path, folder: Path) -> str:
@@ -443,7 +540,7 @@ def partition_ranges(order: list[str], keys: list[str], max_ranges: int) -> list
             blocks.append([i, i])
     while len(blocks) > max(1, max_ranges):
         j = min(range(len(blocks) - 1), key=lambda b: blocks[b + 1][0] - blocks[b][1])
-        blocks[j:j + 2] = [[blocks[j][0], blocks[j + 1][1]]]
+        blocks[j : j + 2] = [[blocks[j][0], blocks[j + 1][1]]]
     return [(order[a], order[b]) for a, b in blocks]
 
 
@@ -461,8 +558,9 @@ class ScanResult:
         return sorted(self.reviews["restaurant_id"].unique().tolist())
 
 
-def scan_folder(folder: Path, max_text_chars: int = 5000, files: list[Path] | None = None,
-                sources: SourcesFile | None = None) -> ScanResult:
+def scan_folder(
+    folder: Path, max_text_chars: int = 5000, files: list[Path] | None = None, sources: SourcesFile | None = None
+) -> ScanResult:
     """Stage a folder (or some of its files) in memory: the same code path as the staging asset,
     for the CLI, benchmarks and tests."""
     con = duckdb.connect()

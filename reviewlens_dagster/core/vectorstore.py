@@ -64,11 +64,13 @@ class Hit:
 class VectorStore(Protocol):
     def ensure_collection(self, name: str, dim: int, model_id: str) -> None: ...
     def collection_info(self, name: str) -> dict | None: ...
-    def replace_restaurant(self, name: str, restaurant_id: str, points: list[VectorPoint],
-                           flush: bool = True) -> int: ...
+    def replace_restaurant(
+        self, name: str, restaurant_id: str, points: list[VectorPoint], flush: bool = True
+    ) -> int: ...
     def flush(self, name: str) -> None: ...
-    def search(self, name: str, vector: np.ndarray, limit: int, restaurant_id: str | None = None,
-               with_vectors: bool = False) -> list[Hit]: ...
+    def search(
+        self, name: str, vector: np.ndarray, limit: int, restaurant_id: str | None = None, with_vectors: bool = False
+    ) -> list[Hit]: ...
     def fetch(self, name: str, restaurant_id: str, with_vectors: bool = True) -> list[Hit]: ...
     def count(self, name: str, restaurant_id: str | None = None) -> int: ...
     def close(self) -> None: ...
@@ -106,8 +108,15 @@ class EdgeVectorStore:
             raise VectorStoreError("vector store is closed")
         if name in self._shards:
             return self._shards[name]
-        from qdrant_edge import (Distance, EdgeConfig, EdgeShard, EdgeVectorParams, HnswIndexConfig,
-                                 KeywordIndexParams, UpdateOperation)
+        from qdrant_edge import (
+            Distance,
+            EdgeConfig,
+            EdgeShard,
+            EdgeVectorParams,
+            HnswIndexConfig,
+            KeywordIndexParams,
+            UpdateOperation,
+        )
 
         shard_path = self.path / name
         try:
@@ -168,8 +177,11 @@ class EdgeVectorStore:
             shard.update(UpdateOperation.delete_points_by_filter(self._filter(restaurant_id)))
             for i in range(0, len(points), self.upsert_batch):
                 batch = [
-                    Point(point_id(p.key), np.asarray(p.vector, dtype=np.float32).tolist(),
-                          {**p.payload, "key": p.key, TENANT_FIELD: restaurant_id})
+                    Point(
+                        point_id(p.key),
+                        np.asarray(p.vector, dtype=np.float32).tolist(),
+                        {**p.payload, "key": p.key, TENANT_FIELD: restaurant_id},
+                    )
                     for p in points[i : i + self.upsert_batch]
                 ]
                 shard.update(UpdateOperation.upsert_points(batch))
@@ -192,14 +204,21 @@ class EdgeVectorStore:
 
         shard = self._open(name)
         try:
-            hits = shard.query(QueryRequest(
-                query=Query.Nearest(np.asarray(vector, dtype=np.float32).tolist()), limit=int(limit),
-                filter=self._filter(restaurant_id), with_payload=True, with_vector=with_vectors,
-            ))
+            hits = shard.query(
+                QueryRequest(
+                    query=Query.Nearest(np.asarray(vector, dtype=np.float32).tolist()),
+                    limit=int(limit),
+                    filter=self._filter(restaurant_id),
+                    with_payload=True,
+                    with_vector=with_vectors,
+                )
+            )
         except Exception as exc:
             raise VectorStoreError(f"{name}: search failed: {exc}") from exc
-        return [Hit(_payload_key(h.payload), float(h.score), dict(h.payload),
-                    _vec(h.vector) if with_vectors else None) for h in hits]
+        return [
+            Hit(_payload_key(h.payload), float(h.score), dict(h.payload), _vec(h.vector) if with_vectors else None)
+            for h in hits
+        ]
 
     def fetch(self, name, restaurant_id, with_vectors=True) -> list[Hit]:
         from qdrant_edge import ScrollRequest
@@ -209,11 +228,18 @@ class EdgeVectorStore:
         offset = None
         try:
             while True:
-                req = ScrollRequest(filter=self._filter(restaurant_id), limit=512, with_vector=with_vectors,
-                                    with_payload=True, offset=offset)
+                req = ScrollRequest(
+                    filter=self._filter(restaurant_id),
+                    limit=512,
+                    with_vector=with_vectors,
+                    with_payload=True,
+                    offset=offset,
+                )
                 recs, offset = shard.scroll(req)
-                out.extend(Hit(_payload_key(r.payload), 1.0, dict(r.payload), _vec(r.vector) if with_vectors else None)
-                           for r in recs)
+                out.extend(
+                    Hit(_payload_key(r.payload), 1.0, dict(r.payload), _vec(r.vector) if with_vectors else None)
+                    for r in recs
+                )
                 if offset is None or not recs:
                     break
         except Exception as exc:
@@ -251,8 +277,14 @@ def _vec(v) -> np.ndarray:
 class QdrantServerVectorStore:
     """qdrant-client against a Qdrant server / cluster (``url``), or its local mode (``path``)."""
 
-    def __init__(self, url: str | None = None, api_key: str | None = None, path: str | None = None,
-                 timeout: int = 30, upsert_batch: int = 256) -> None:
+    def __init__(
+        self,
+        url: str | None = None,
+        api_key: str | None = None,
+        path: str | None = None,
+        timeout: int = 30,
+        upsert_batch: int = 256,
+    ) -> None:
         from qdrant_client import QdrantClient
 
         if not url and not path:
@@ -283,13 +315,17 @@ class QdrantServerVectorStore:
             return
         try:
             self._client.create_collection(
-                name, vectors_config=models.VectorParams(size=dim, distance=models.Distance.COSINE),
+                name,
+                vectors_config=models.VectorParams(size=dim, distance=models.Distance.COSINE),
                 metadata={"model_id": model_id},
             )
         except TypeError:  # older servers/clients without collection metadata
-            self._client.create_collection(name, vectors_config=models.VectorParams(size=dim, distance=models.Distance.COSINE))
+            self._client.create_collection(
+                name, vectors_config=models.VectorParams(size=dim, distance=models.Distance.COSINE)
+            )
         self._client.create_payload_index(
-            name, field_name=TENANT_FIELD,
+            name,
+            field_name=TENANT_FIELD,
             field_schema=models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, is_tenant=True),
         )
         self._info[name] = {"dim": dim, "model_id": model_id}
@@ -300,7 +336,9 @@ class QdrantServerVectorStore:
 
         if restaurant_id is None:
             return None
-        return models.Filter(must=[models.FieldCondition(key=TENANT_FIELD, match=models.MatchValue(value=restaurant_id))])
+        return models.Filter(
+            must=[models.FieldCondition(key=TENANT_FIELD, match=models.MatchValue(value=restaurant_id))]
+        )
 
     def _require(self, name: str) -> None:
         if self.collection_info(name) is None:
@@ -312,11 +350,16 @@ class QdrantServerVectorStore:
 
         self._require(name)
         try:
-            self._client.delete(name, points_selector=models.FilterSelector(filter=self._filter(restaurant_id)), wait=True)
+            self._client.delete(
+                name, points_selector=models.FilterSelector(filter=self._filter(restaurant_id)), wait=True
+            )
             for i in range(0, len(points), self.upsert_batch):
                 batch = [
-                    models.PointStruct(id=point_id(p.key), vector=np.asarray(p.vector, dtype=np.float32).tolist(),
-                                       payload={**p.payload, "key": p.key, TENANT_FIELD: restaurant_id})
+                    models.PointStruct(
+                        id=point_id(p.key),
+                        vector=np.asarray(p.vector, dtype=np.float32).tolist(),
+                        payload={**p.payload, "key": p.key, TENANT_FIELD: restaurant_id},
+                    )
                     for p in points[i : i + self.upsert_batch]
                 ]
                 self._client.upsert(name, points=batch, wait=True)
@@ -330,21 +373,35 @@ class QdrantServerVectorStore:
     def search(self, name, vector, limit, restaurant_id=None, with_vectors=False) -> list[Hit]:
         self._require(name)
         res = self._client.query_points(
-            name, query=np.asarray(vector, dtype=np.float32).tolist(), limit=int(limit),
-            query_filter=self._filter(restaurant_id), with_payload=True, with_vectors=with_vectors,
+            name,
+            query=np.asarray(vector, dtype=np.float32).tolist(),
+            limit=int(limit),
+            query_filter=self._filter(restaurant_id),
+            with_payload=True,
+            with_vectors=with_vectors,
         )
-        return [Hit(_payload_key(p.payload), float(p.score), dict(p.payload), _vec(p.vector) if with_vectors else None)
-                for p in res.points]
+        return [
+            Hit(_payload_key(p.payload), float(p.score), dict(p.payload), _vec(p.vector) if with_vectors else None)
+            for p in res.points
+        ]
 
     def fetch(self, name, restaurant_id, with_vectors=True) -> list[Hit]:
         self._require(name)
         out: list[Hit] = []
         offset = None
         while True:
-            recs, offset = self._client.scroll(name, scroll_filter=self._filter(restaurant_id), limit=512,
-                                               with_vectors=with_vectors, with_payload=True, offset=offset)
-            out.extend(Hit(_payload_key(r.payload), 1.0, dict(r.payload), _vec(r.vector) if with_vectors else None)
-                       for r in recs)
+            recs, offset = self._client.scroll(
+                name,
+                scroll_filter=self._filter(restaurant_id),
+                limit=512,
+                with_vectors=with_vectors,
+                with_payload=True,
+                offset=offset,
+            )
+            out.extend(
+                Hit(_payload_key(r.payload), 1.0, dict(r.payload), _vec(r.vector) if with_vectors else None)
+                for r in recs
+            )
             if offset is None:
                 break
         return sorted(out, key=lambda h: h.key)
@@ -357,11 +414,12 @@ class QdrantServerVectorStore:
         self._client.close()
 
 
-def open_vector_store(path: Path | str | None = None, url: str | None = None, api_key: str | None = None) -> VectorStore:
+def open_vector_store(
+    path: Path | str | None = None, url: str | None = None, api_key: str | None = None
+) -> VectorStore:
     """The server store when ``url`` is set, else the embedded store at ``path``."""
     if url:
         return QdrantServerVectorStore(url=url, api_key=api_key)
     if path is None:
         raise ValueError("open_vector_store needs a path (embedded) or a url (server)")
     return EdgeVectorStore(path)
-

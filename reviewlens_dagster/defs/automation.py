@@ -13,7 +13,6 @@ Unchanged files cause no run at all. `pipeline_job` runs the whole chain on dema
 (`reviewlens run`, nightly schedule, UI).
 """
 
-
 import dagster as dg
 
 from ..core.config import Settings
@@ -95,11 +94,14 @@ def make_incoming_sensor(settings: Settings):
         if not changes.any:
             return dg.SkipReason(f"no new, changed or deleted files in {incoming}")
         run_key = changes.run_key(stats, digest)
-        context.log.info(f"{len(changes.changed)} new or changed, {len(changes.deleted)} deleted file(s)"
-                         f"{'; parser or sources.yaml changed' if changes.config_changed else ''}: {run_key}")
+        context.log.info(
+            f"{len(changes.changed)} new or changed, {len(changes.deleted)} deleted file(s)"
+            f"{'; parser or sources.yaml changed' if changes.config_changed else ''}: {run_key}"
+        )
         return dg.SensorResult(
-            run_requests=[dg.RunRequest(job_name=STAGING_JOB, run_key=run_key,
-                                        tags={"reviewlens/trigger": "incoming_file"})],
+            run_requests=[
+                dg.RunRequest(job_name=STAGING_JOB, run_key=run_key, tags={"reviewlens/trigger": "incoming_file"})
+            ],
             cursor=run_key,
         )
 
@@ -113,19 +115,20 @@ def make_fanout_sensor(running: bool = True):
         minimum_interval_seconds=30,
         default_status=_status(running),
         description="After staging runs, requests `reviews` for the restaurants whose staged reviews changed "
-                    "and were not refreshed since.",
+        "and were not refreshed since.",
     )
     def staged_changes_sensor(context: dg.SensorEvaluationContext):
         after = int(context.cursor) if context.cursor else None
         events = context.instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=STAGED_KEY, after_storage_id=after), limit=1000, ascending=True).records
+            dg.AssetRecordsFilter(asset_key=STAGED_KEY, after_storage_id=after), limit=1000, ascending=True
+        ).records
         if not events:
             return dg.SkipReason("no staging run since the last tick")
         # each changed restaurant, with the last staging event that changed it
         changed: dict[str, int] = {}
         for record in events:
             entry = record.asset_materialization.metadata.get("changed_restaurants")
-            for key in (entry.value if entry is not None else []):
+            for key in entry.value if entry is not None else []:
                 changed[key] = record.storage_id
         cursor = str(events[-1].storage_id)
         if changed:
@@ -147,8 +150,9 @@ def make_fanout_sensor(running: bool = True):
         tags = {"reviewlens/trigger": "staging"}
         return dg.SensorResult(
             run_requests=[
-                dg.RunRequest(run_key=f"{cursor}:{start}", partition_key=start, tags=tags) if start == end else
-                dg.RunRequest(run_key=f"{cursor}:{start}", tags={**tags, **range_tags([start, end])})
+                dg.RunRequest(run_key=f"{cursor}:{start}", partition_key=start, tags=tags)
+                if start == end
+                else dg.RunRequest(run_key=f"{cursor}:{start}", tags={**tags, **range_tags([start, end])})
                 for start, end in ranges
             ],
             cursor=cursor,

@@ -1,6 +1,5 @@
 """Blocking asset checks on `reviews`: a failure stops downstream steps in the run."""
 
-
 import dagster as dg
 import pandas as pd
 

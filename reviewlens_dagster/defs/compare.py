@@ -17,13 +17,24 @@ CHART_RESTAURANTS = 4
 
 
 @dg.asset(
-    partitions_def=restaurants_partitions, backfill_policy=single_run, owners=OWNERS,
-    io_manager_key="warehouse_io_manager", metadata={"partition_expr": "restaurant_id"},
-    group_name="analysis", kinds={"python", "qdrant", "duckdb"},
-    deps=["aspect_prevalence"], automation_condition=EAGER,
+    partitions_def=restaurants_partitions,
+    backfill_policy=single_run,
+    owners=OWNERS,
+    io_manager_key="warehouse_io_manager",
+    metadata={"partition_expr": "restaurant_id"},
+    group_name="analysis",
+    kinds={"python", "qdrant", "duckdb"},
+    deps=["aspect_prevalence"],
+    automation_condition=EAGER,
 )
-def comparisons(context: dg.AssetExecutionContext, strengths: pd.DataFrame, restaurant_vectors: pd.DataFrame,
-                vector_store: VectorStoreResource, embedder: EmbedderResource, settings: ReviewLensSettings):
+def comparisons(
+    context: dg.AssetExecutionContext,
+    strengths: pd.DataFrame,
+    restaurant_vectors: pd.DataFrame,
+    vector_store: VectorStoreResource,
+    embedder: EmbedderResource,
+    settings: ReviewLensSettings,
+):
     """Per aspect: the restaurant's positive share against its comparison group's (same category
     and area, else category, else all; a group below `min_group_size` is reported as
     `too_small` with no figure), and for strengths the embedding view: similarity to the group's
@@ -31,41 +42,77 @@ def comparisons(context: dg.AssetExecutionContext, strengths: pd.DataFrame, rest
     keys = validate_restaurant_ids(context.partition_keys)
     # every restaurant's counts, not only this run's: the group spans partitions
     prevalence = read_table(settings.warehouse_path, "aspect_prevalence", PREVALENCE_COLUMNS)
-    own = strengths[(strengths["polarity"] == "strength") & strengths["restaurant_id"].isin(keys)].reset_index(drop=True)
+    own = strengths[(strengths["polarity"] == "strength") & strengths["restaurant_id"].isin(keys)].reset_index(
+        drop=True
+    )
     store, emb = vector_store.get(), embedder.get()
     store.ensure_collection(STRENGTHS, emb.dim, emb.model_id)
-    vecs = emb.encode([f"{a}: {q}" for a, q in zip(own["aspect"], own["quote"])]) if len(own) else \
-        np.zeros((0, emb.dim), dtype=np.float32)
+    vecs = (
+        emb.encode([f"{a}: {q}" for a, q in zip(own["aspect"], own["quote"])])
+        if len(own)
+        else np.zeros((0, emb.dim), dtype=np.float32)
+    )
     meta = restaurant_vectors[["restaurant_id", "category", "area"]]
     for rid in keys:
         idx = own.index[own["restaurant_id"] == rid]
         cat_area = meta[meta["restaurant_id"] == rid][["category", "area"]].head(1).to_dict("records")
-        store.replace_restaurant(STRENGTHS, rid, [
-            VectorPoint(f"{rid}:strength:{own.at[i, 'aspect']}", vecs[i],
-                        {"aspect": own.at[i, "aspect"], "text": own.at[i, "quote"], **(cat_area[0] if cat_area else {})})
-            for i in idx])
+        store.replace_restaurant(
+            STRENGTHS,
+            rid,
+            [
+                VectorPoint(
+                    f"{rid}:strength:{own.at[i, 'aspect']}",
+                    vecs[i],
+                    {"aspect": own.at[i, "aspect"], "text": own.at[i, "quote"], **(cat_area[0] if cat_area else {})},
+                )
+                for i in idx
+            ],
+        )
     stored = store.fetch(STRENGTHS, None, with_vectors=True)
     strength_vectors = {(h.payload["restaurant_id"], h.payload["aspect"]): h.vector for h in stored}
-    group_meta = pd.concat([meta, pd.DataFrame([(h.payload["restaurant_id"], h.payload.get("category"),
-                                                 h.payload.get("area")) for h in stored],
-                                               columns=["restaurant_id", "category", "area"])])
-    cfg = GroupConfig(min_group_size=settings.min_group_size, threshold=settings.strength_sim_threshold,
-                      min_mentions=settings.min_mentions)
+    group_meta = pd.concat(
+        [
+            meta,
+            pd.DataFrame(
+                [(h.payload["restaurant_id"], h.payload.get("category"), h.payload.get("area")) for h in stored],
+                columns=["restaurant_id", "category", "area"],
+            ),
+        ]
+    )
+    cfg = GroupConfig(
+        min_group_size=settings.min_group_size,
+        threshold=settings.strength_sim_threshold,
+        min_mentions=settings.min_mentions,
+    )
     out = aspect_comparisons(keys, prevalence, group_meta, cfg, strength_vectors)
     charts = []
     for rid in keys[:CHART_RESTAURANTS]:
         g = out[out["restaurant_id"] == rid]
         if len(g):
-            charts.append(grouped_bar_chart(g["aspect"].tolist(), {
-                rid: g["positive_share"].tolist(),
-                # no bar where the group is too small to give a figure
-                "comparison group": g["group_positive_share"].tolist()},
-                f"{rid}: positive share per aspect vs comparison group"))
+            charts.append(
+                grouped_bar_chart(
+                    g["aspect"].tolist(),
+                    {
+                        rid: g["positive_share"].tolist(),
+                        # no bar where the group is too small to give a figure
+                        "comparison group": g["group_positive_share"].tolist(),
+                    },
+                    f"{rid}: positive share per aspect vs comparison group",
+                )
+            )
     too_small = int((out["group_level"] == TOO_SMALL).sum())
-    context.log.info(f"compared {out['restaurant_id'].nunique()}/{len(keys)} restaurants; "
-                     f"{too_small} aspect comparison(s) without a big enough group")
-    return dg.Output(out, metadata=frame_metadata(
-        out[["restaurant_id", "aspect", "positive_share", "group_level", "group_size", "group_positive_share"]],
-        aspect_chart=dg.MetadataValue.md("\n\n".join(charts) or "_no aspects_"),
-        groups_too_small=too_small, min_group_size=cfg.min_group_size, similarity_threshold=cfg.threshold,
-        strengths_in_store=len(stored)))
+    context.log.info(
+        f"compared {out['restaurant_id'].nunique()}/{len(keys)} restaurants; "
+        f"{too_small} aspect comparison(s) without a big enough group"
+    )
+    return dg.Output(
+        out,
+        metadata=frame_metadata(
+            out[["restaurant_id", "aspect", "positive_share", "group_level", "group_size", "group_positive_share"]],
+            aspect_chart=dg.MetadataValue.md("\n\n".join(charts) or "_no aspects_"),
+            groups_too_small=too_small,
+            min_group_size=cfg.min_group_size,
+            similarity_threshold=cfg.threshold,
+            strengths_in_store=len(stored),
+        ),
+    )

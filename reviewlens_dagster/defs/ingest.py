@@ -1,7 +1,6 @@
 """Stage 1: `staged_reviews` + `rejected_reviews` (one staging run over the incoming folder), and
 `reviews` (per restaurant, a read of the staged table)."""
 
-
 import dagster as dg
 
 from ..core.config import validate_restaurant_ids
@@ -19,10 +18,15 @@ REJECTED = dg.AssetKey("rejected_reviews")
 def _staging_metadata(report: StagingReport, settings: ReviewLensSettings) -> dict:
     changed = report.changed_restaurants
     return {
-        "files": report.files, "files_parsed": len(report.parsed), "files_unchanged": report.unchanged,
-        "files_touched": report.touched, "files_deleted": len(report.deleted),
-        "files_quarantined": len(report.quarantined), "rows_read": report.rows_read,
-        "dagster/row_count": report.reviews, "restaurants": report.restaurants,
+        "files": report.files,
+        "files_parsed": len(report.parsed),
+        "files_unchanged": report.unchanged,
+        "files_touched": report.touched,
+        "files_deleted": len(report.deleted),
+        "files_quarantined": len(report.quarantined),
+        "rows_read": report.rows_read,
+        "dagster/row_count": report.reviews,
+        "restaurants": report.restaurants,
         "changed_restaurant_count": len(changed),
         # the fan-out sensor requests `reviews` for exactly these partitions
         "changed_restaurants": dg.MetadataValue.json(changed),
@@ -30,27 +34,43 @@ def _staging_metadata(report: StagingReport, settings: ReviewLensSettings) -> di
         "rows_per_s": round(report.rows_read / report.seconds) if report.rows_read and report.seconds else 0,
         "deleted_files_policy": settings.on_deleted_file,
         "sources_file": dg.MetadataValue.path(settings.sources_path),
-        "source_mappings": dg.MetadataValue.json({"files_per_mapping": report.sources_used,
-                                                  "mappings": settings.sources().describe()}),
+        "source_mappings": dg.MetadataValue.json(
+            {"files_per_mapping": report.sources_used, "mappings": settings.sources().describe()}
+        ),
     }
 
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(STAGED, group_name="ingest", kinds={"python", "duckdb"}, owners=OWNERS,
-                     description="Every valid review of the incoming folder, deduplicated (newest wins): each "
-                                 "file parsed once, new and changed files only."),
-        dg.AssetSpec(REJECTED, group_name="ingest", kinds={"duckdb"}, owners=OWNERS,
-                     description="Quarantine: every row (or whole file) that did not become a review, and "
-                                 "warnings for optional fields set to NULL; each with its reason."),
+        dg.AssetSpec(
+            STAGED,
+            group_name="ingest",
+            kinds={"python", "duckdb"},
+            owners=OWNERS,
+            description="Every valid review of the incoming folder, deduplicated (newest wins): each "
+            "file parsed once, new and changed files only.",
+        ),
+        dg.AssetSpec(
+            REJECTED,
+            group_name="ingest",
+            kinds={"duckdb"},
+            owners=OWNERS,
+            description="Quarantine: every row (or whole file) that did not become a review, and "
+            "warnings for optional fields set to NULL; each with its reason.",
+        ),
     ],
 )
 def staging(context: dg.AssetExecutionContext, settings: ReviewLensSettings):
     """Stage the incoming folder into `reviewlens.staged_reviews` and `reviewlens.rejected_reviews`
     (one transaction), add the new restaurant partitions and report which restaurants changed."""
     with settings.staging_store() as store:
-        report = store.stage(settings.incoming_path, settings.sources(), settings.max_text_chars,
-                             settings.on_deleted_file, progress=context.log.info)
+        report = store.stage(
+            settings.incoming_path,
+            settings.sources(),
+            settings.max_text_chars,
+            settings.on_deleted_file,
+            progress=context.log.info,
+        )
         keys = store.restaurant_keys() if report.wrote else []
         names = store.restaurant_names(report.changed_restaurants[:50]) if report.changed_restaurants else None
         rejected = store.rejected() if report.wrote else None
@@ -61,7 +81,8 @@ def staging(context: dg.AssetExecutionContext, settings: ReviewLensSettings):
     if report.deleted:
         context.log.warning(
             f"{len(report.deleted)} file(s) left the folder: {report.deleted[:10]}; their reviews were "
-            f"{'kept' if settings.on_deleted_file == 'keep' else 'removed'} (REVIEWLENS_ON_DELETED_FILE)")
+            f"{'kept' if settings.on_deleted_file == 'keep' else 'removed'} (REVIEWLENS_ON_DELETED_FILE)"
+        )
     known = set(context.instance.get_dynamic_partitions(RESTAURANTS))
     new = [k for k in keys if k not in known]
     if new:
@@ -69,14 +90,18 @@ def staging(context: dg.AssetExecutionContext, settings: ReviewLensSettings):
     context.log.info(
         f"staged {len(report.parsed)} of {report.files} file(s) ({report.unchanged} unchanged) in "
         f"{report.seconds:.2f} s: {report.rows_read:,} rows read, {len(report.changed_restaurants)} restaurant(s) "
-        f"changed, {len(new)} new partition(s)")
+        f"changed, {len(new)} new partition(s)"
+    )
     meta = _staging_metadata(report, settings)
     meta["new_partitions"] = len(new)
     if names is not None:
         meta["changed_restaurants_preview"] = preview(names, rows=20)
     yield dg.MaterializeResult(asset_key=STAGED, metadata=meta)
-    rej_meta = {"rejected_rows": report.rejected, "warning_rows": report.warnings,
-                "files_quarantined": len(report.quarantined)}
+    rej_meta = {
+        "rejected_rows": report.rejected,
+        "warning_rows": report.warnings,
+        "files_quarantined": len(report.quarantined),
+    }
     if rejected is not None and len(rejected):
         reasons = rejected["reason"].str.replace(r"'.*?'|\d+", "…", regex=True).value_counts().head(20)
         rej_meta["reasons"] = dg.MetadataValue.md(reasons.rename("rows").to_frame().to_markdown())
@@ -117,9 +142,15 @@ def reviews(context: dg.AssetExecutionContext, settings: ReviewLensSettings):
     if empty:
         context.log.warning(f"{len(empty)} restaurant(s) have no staged reviews: {empty[:10]}")
     share = len(errors) / max(1, len(errors) + len(df))
-    names = (df.groupby("restaurant_id")
-             .agg(source_restaurant_id=("source_restaurant_id", "first"), restaurant_name=("restaurant_name", "first"),
-                  reviews=("review_id", "size")).reset_index())
+    names = (
+        df.groupby("restaurant_id")
+        .agg(
+            source_restaurant_id=("source_restaurant_id", "first"),
+            restaurant_name=("restaurant_name", "first"),
+            reviews=("review_id", "size"),
+        )
+        .reset_index()
+    )
     yield dg.Output(
         df[list(REVIEW_COLUMNS)],
         # identical rows, identical version: downstream automation reacts to changed data only

@@ -1,6 +1,5 @@
 """Small helpers that turn frames into Dagster metadata."""
 
-
 import dagster as dg
 import pandas as pd
 
@@ -11,7 +10,9 @@ def preview(df: pd.DataFrame, rows: int = 5, max_chars: int = 60) -> dg.Markdown
         return dg.MetadataValue.md("_no rows_")
     head = df.head(rows).copy()
     for col in head.columns:
-        head[col] = head[col].map(lambda v: (str(v)[:max_chars] + "…") if isinstance(v, str) and len(v) > max_chars else v)
+        head[col] = head[col].map(
+            lambda v: (str(v)[:max_chars] + "…") if isinstance(v, str) and len(v) > max_chars else v
+        )
     return dg.MetadataValue.md(head.to_markdown(index=False))
 
 
@@ -37,7 +38,6 @@ def _pyplot():
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
     from matplotlib import font_manager
 
     if any("Nanum" in f.name for f in font_manager.fontManager.ttflist):
@@ -61,7 +61,9 @@ def grouped_bar_chart(labels: list[str], series: dict[str, list[float]], title: 
     return _png_markdown(fig, title).value
 
 
-def bar_chart(labels: list[str], series: dict[str, list[float]], title: str, ylabel: str = "") -> dg.MarkdownMetadataValue:
+def bar_chart(
+    labels: list[str], series: dict[str, list[float]], title: str, ylabel: str = ""
+) -> dg.MarkdownMetadataValue:
     """A small stacked bar chart rendered to PNG and embedded in markdown (shown in the UI)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(max(4, 0.25 * len(labels) + 2), 2.6), dpi=90)

@@ -22,8 +22,9 @@ UPSTREAM_CHECKS_PASSED = dg.AutomationCondition.all_deps_match(
     | dg.AutomationCondition.will_be_requested()
 ).with_label("upstream blocking checks passed")
 ANY_DEPS_CHANGED = dg.AutomationCondition.any_deps_match(
-    (dg.AutomationCondition.data_version_changed() & ~dg.AutomationCondition.executed_with_root_target())
-    .with_label("data_version_changed_without_root")
+    (dg.AutomationCondition.data_version_changed() & ~dg.AutomationCondition.executed_with_root_target()).with_label(
+        "data_version_changed_without_root"
+    )
     | dg.AutomationCondition.will_be_requested()
 ).with_label("any_deps_changed")
 EAGER = (

@@ -19,8 +19,19 @@ def llm_serving_report(context: dg.AssetExecutionContext, llm: LLMEngineResource
     chart = {}
     if len(report):
         labels = [f"{d} {m[:18]}" for d, m in zip(report["day"], report["model"])]
-        chart["throughput_chart"] = bar_chart(labels, {"output tokens/s": report["output_tokens_per_s"].tolist()},
-                                              "LLM output tokens/s per day and model", "tokens/s")
-    return dg.Output(report, metadata=frame_metadata(
-        report, **chart, sla_ttft_ms=llm.sla_ttft_ms, runs=int(df["run_id"].nunique()) if len(df) else 0,
-        **{f"all_{k}": v for k, v in overall.items() if isinstance(v, (int, float)) and v is not None}))
+        chart["throughput_chart"] = bar_chart(
+            labels,
+            {"output tokens/s": report["output_tokens_per_s"].tolist()},
+            "LLM output tokens/s per day and model",
+            "tokens/s",
+        )
+    return dg.Output(
+        report,
+        metadata=frame_metadata(
+            report,
+            **chart,
+            sla_ttft_ms=llm.sla_ttft_ms,
+            runs=int(df["run_id"].nunique()) if len(df) else 0,
+            **{f"all_{k}": v for k, v in overall.items() if isinstance(v, (int, float)) and v is not None},
+        ),
+    )

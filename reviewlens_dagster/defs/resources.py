@@ -1,22 +1,21 @@
 """Resources: settings shown in the UI, the DuckDB warehouse IO manager, the vector store, the embedder."""
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
-
-import duckdb
 
 import dagster as dg
+import duckdb
 from pydantic import PrivateAttr
 
 from ..core.analysis.prevalence import HighlightRule
 from ..core.config import Settings, resolve_scope
-from ..core.embed import Embedder, EmbedderSpec, make_embedder
 from ..core.db import retry_locked
+from ..core.embed import Embedder, EmbedderSpec, make_embedder
+from ..core.represent import WeightConfig
 from ..core.sources import SourcesFile, load_sources
 from ..core.staging import StagingStore, sources_digest, write_manifest
-from ..core.represent import WeightConfig
 from ..core.vectorstore import VectorStore, open_vector_store
 from .warehouse import WarehouseIOManager
 
@@ -47,10 +46,14 @@ class ReviewLensSettings(dg.ConfigurableResource):
     llm_chunk_size: int = 32
 
     def highlight_rule(self) -> HighlightRule:
-        return HighlightRule(min_mentions=self.min_mentions, min_mention_share=self.min_mention_share,
-                             strength_share=self.strength_share, weakness_share=self.weakness_share)
+        return HighlightRule(
+            min_mentions=self.min_mentions,
+            min_mention_share=self.min_mention_share,
+            strength_share=self.strength_share,
+            weakness_share=self.weakness_share,
+        )
 
-    def llm_sample_size(self) -> Optional[int]:
+    def llm_sample_size(self) -> int | None:
         """Reviews per restaurant the LLM reads: None = all."""
         return None if self.analysis_scope == "all" else self.sample_size
 
@@ -90,9 +93,9 @@ class VectorStoreResource(dg.ConfigurableResource):
     """
 
     path: str
-    url: Optional[str] = None
-    api_key: Optional[str] = None
-    _store: Optional[VectorStore] = PrivateAttr(default=None)
+    url: str | None = None
+    api_key: str | None = None
+    _store: VectorStore | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._store = None
@@ -112,9 +115,9 @@ class EmbedderResource(dg.ConfigurableResource):
     """Sentence embedder: `use` (offline default, 512-d) or `sentence-transformers` (`model`)."""
 
     backend: str = "use"
-    model: Optional[str] = None
+    model: str | None = None
     batch_size: int = 64
-    _embedder: Optional[Embedder] = PrivateAttr(default=None)
+    _embedder: Embedder | None = PrivateAttr(default=None)
 
     def get(self) -> Embedder:
         if self._embedder is None:
@@ -127,7 +130,7 @@ def warehouse_io_manager(settings: Settings) -> WarehouseIOManager:
     return WarehouseIOManager(database=str(settings.warehouse_path), schema="reviewlens")
 
 
-def _secret(name: str, value: Optional[str]):
+def _secret(name: str, value: str | None):
     """A secret taken from the environment stays an EnvVar: the UI shows its name, never its value."""
     if value and os.environ.get(name) == value:
         return dg.EnvVar(name)
@@ -160,15 +163,19 @@ def build_resources(settings: Settings) -> dict:
             llm_chunk_size=settings.llm_chunk_size,
         ),
         "llm": LLMEngineResource(
-            preset=settings.llm_preset, server_url=settings.llm_url,
+            preset=settings.llm_preset,
+            server_url=settings.llm_url,
             api_key=_secret("REVIEWLENS_LLM_API_KEY", os.environ.get("REVIEWLENS_LLM_API_KEY") or None),
             served_model_name=os.environ.get("REVIEWLENS_LLM_SERVED_MODEL") or None,
-            model_cache_dir=str(settings.model_cache_dir), metrics_db=str(settings.metrics_path),
-            policy=os.environ.get("REVIEWLENS_LLM_POLICY", "sjf"), sla_ttft_ms=settings.sla_ttft_ms,
+            model_cache_dir=str(settings.model_cache_dir),
+            metrics_db=str(settings.metrics_path),
+            policy=os.environ.get("REVIEWLENS_LLM_POLICY", "sjf"),
+            sla_ttft_ms=settings.sla_ttft_ms,
         ),
         "warehouse_io_manager": warehouse_io_manager(settings),
         "vector_store": VectorStoreResource(
-            path=str(settings.qdrant_path), url=settings.qdrant_url,
+            path=str(settings.qdrant_path),
+            url=settings.qdrant_url,
             api_key=_secret("REVIEWLENS_QDRANT_API_KEY", settings.qdrant_api_key),
         ),
         "embedder": EmbedderResource(
@@ -186,12 +193,12 @@ class LLMEngineResource(dg.ConfigurableResource):
     """
 
     preset: str = "small"
-    server_url: Optional[str] = None
-    api_key: Optional[str] = None
-    served_model_name: Optional[str] = None
+    server_url: str | None = None
+    api_key: str | None = None
+    served_model_name: str | None = None
     model_cache_dir: str
     metrics_db: str
-    max_model_len: Optional[int] = None
+    max_model_len: int | None = None
     policy: str = "sjf"
     starvation_s: float = 30.0
     batch_token_budget: int = 65536
@@ -216,10 +223,16 @@ class LLMEngineResource(dg.ConfigurableResource):
         from ..core.llm.factory import LLMConfig
 
         return LLMConfig(
-            preset=self.preset, server_url=self.server_url, api_key=self.api_key,
-            served_model_name=self.served_model_name, model_cache_dir=Path(self.model_cache_dir),
-            max_model_len=self.max_model_len, policy=self.policy, starvation_s=self.starvation_s,
-            batch_token_budget=self.batch_token_budget, concurrency=self.concurrency,
+            preset=self.preset,
+            server_url=self.server_url,
+            api_key=self.api_key,
+            served_model_name=self.served_model_name,
+            model_cache_dir=Path(self.model_cache_dir),
+            max_model_len=self.max_model_len,
+            policy=self.policy,
+            starvation_s=self.starvation_s,
+            batch_token_budget=self.batch_token_budget,
+            concurrency=self.concurrency,
         )
 
     def label_calibration(self):
@@ -246,7 +259,8 @@ class LLMEngineResource(dg.ConfigurableResource):
             store = MetricsStore(self.metrics_db)
             log = self._log
             self._engine = build_engine(
-                self.config(), metrics_sink=lambda results: store.record(self._run_id, results),
+                self.config(),
+                metrics_sink=lambda results: store.record(self._run_id, results),
                 progress=(log.info if log else None) or (lambda m: None),
             )
         return self._engine
@@ -265,12 +279,17 @@ class LLMEngineResource(dg.ConfigurableResource):
             return {"llm_requests": 0}
         s = summarize(results_frame(self._run_id, results), wall_s, self.sla_ttft_ms)
         meta = {
-            "llm_model": self.model_name, "llm_requests": s["requests"],
-            "llm_prompt_tokens": s["prompt_tokens"], "llm_cached_prompt_tokens": s["cached_prompt_tokens"],
+            "llm_model": self.model_name,
+            "llm_requests": s["requests"],
+            "llm_prompt_tokens": s["prompt_tokens"],
+            "llm_cached_prompt_tokens": s["cached_prompt_tokens"],
             "llm_computed_prompt_tokens": s["prompt_tokens"] - s["cached_prompt_tokens"],
             "llm_output_tokens": s["output_tokens"],
-            "llm_wall_s": s["wall_s"], "llm_output_tokens_per_s": s["output_tokens_per_s"],
-            "llm_goodput_req_s": s["goodput_req_s"], "llm_sla_compliance": s["sla_compliance"],
-            "llm_ttft_p95_ms": s["ttft_p95_ms"], "llm_tpot_p95_ms": s["tpot_p95_ms"],
+            "llm_wall_s": s["wall_s"],
+            "llm_output_tokens_per_s": s["output_tokens_per_s"],
+            "llm_goodput_req_s": s["goodput_req_s"],
+            "llm_sla_compliance": s["sla_compliance"],
+            "llm_ttft_p95_ms": s["ttft_p95_ms"],
+            "llm_tpot_p95_ms": s["tpot_p95_ms"],
         }
         return {k: v for k, v in meta.items() if v is not None}

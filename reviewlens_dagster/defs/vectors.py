@@ -14,8 +14,9 @@ from .metadata import frame_metadata
 from .partitions import EAGER, OWNERS, restaurants_partitions, single_run
 from .resources import EmbedderResource, ReviewLensSettings, VectorStoreResource
 
-PARTITIONED = dict(partitions_def=restaurants_partitions, backfill_policy=single_run, owners=OWNERS,
-                   automation_condition=EAGER)
+PARTITIONED = dict(
+    partitions_def=restaurants_partitions, backfill_policy=single_run, owners=OWNERS, automation_condition=EAGER
+)
 STORED = dict(io_manager_key="warehouse_io_manager", metadata={"partition_expr": "restaurant_id"})
 NORM_TOLERANCE = 1e-3
 
@@ -47,8 +48,10 @@ def _store_chunk(store, chunk: list[str], groups: dict[str, pd.DataFrame], vecto
         df = groups[rid]
         vecs = vectors[offset : offset + len(df)]
         offset += len(df)
-        points = [VectorPoint(row.review_id, v, {**_payload(row), "model_id": model_id})
-                  for row, v in zip(df.itertuples(index=False), vecs)]
+        points = [
+            VectorPoint(row.review_id, v, {**_payload(row), "model_id": model_id})
+            for row, v in zip(df.itertuples(index=False), vecs)
+        ]
         store.replace_restaurant(REVIEWS, rid, points, flush=False)
 
 
@@ -67,15 +70,25 @@ def _payload(row) -> dict:
     group_name="vectors",
     kinds={"python", "qdrant"},
     check_specs=[
-        dg.AssetCheckSpec("embeddings_count_matches_reviews", asset="review_embeddings", blocking=True,
-                          description="The vector store holds exactly one point per review of the restaurant."),
-        dg.AssetCheckSpec("embeddings_normalized_with_model_dim", asset="review_embeddings", blocking=True,
-                          description="Stored vectors have norm 1 and the embedding model's dimension."),
+        dg.AssetCheckSpec(
+            "embeddings_count_matches_reviews",
+            asset="review_embeddings",
+            blocking=True,
+            description="The vector store holds exactly one point per review of the restaurant.",
+        ),
+        dg.AssetCheckSpec(
+            "embeddings_normalized_with_model_dim",
+            asset="review_embeddings",
+            blocking=True,
+            description="Stored vectors have norm 1 and the embedding model's dimension.",
+        ),
     ],
 )
 def review_embeddings(
-    context: dg.AssetExecutionContext, reviews: pd.DataFrame,
-    vector_store: VectorStoreResource, embedder: EmbedderResource,
+    context: dg.AssetExecutionContext,
+    reviews: pd.DataFrame,
+    vector_store: VectorStoreResource,
+    embedder: EmbedderResource,
 ) -> dg.MaterializeResult:
     """Review embeddings in the Qdrant collection `reviews` (point id = UUIDv5 of review_id).
 
@@ -91,15 +104,19 @@ def review_embeddings(
     groups = _groups(reviews, keys)
     todo: list[str] = []
     for rid, df in groups.items():
-        existing = {h.key: (h.payload.get("content_hash"), h.payload.get("model_id"))
-                    for h in store.fetch(REVIEWS, rid, with_vectors=False)}
+        existing = {
+            h.key: (h.payload.get("content_hash"), h.payload.get("model_id"))
+            for h in store.fetch(REVIEWS, rid, with_vectors=False)
+        }
         wanted = {r: (h, emb.model_id) for r, h in zip(df["review_id"], df["content_hash"])}
         if existing != wanted:
             todo.append(rid)
     skipped = len(keys) - len(todo)
     texts = [t for rid in todo for t in groups[rid]["text"].tolist()]
-    context.log.info(f"embedding {len(texts)} reviews of {len(todo)}/{len(keys)} restaurant(s) "
-                     f"({skipped} unchanged, skipped) with {emb.model_id}")
+    context.log.info(
+        f"embedding {len(texts)} reviews of {len(todo)}/{len(keys)} restaurant(s) "
+        f"({skipped} unchanged, skipped) with {emb.model_id}"
+    )
     t1 = time.perf_counter()
     encode_s = 0.0
     done = 0
@@ -151,30 +168,47 @@ def review_embeddings(
         },
         check_results=[
             dg.AssetCheckResult(
-                check_name="embeddings_count_matches_reviews", passed=not mismatched,
-                metadata={"mismatched (store, reviews)": str(dict(list(mismatched.items())[:10])),
-                          "restaurants": len(keys)},
+                check_name="embeddings_count_matches_reviews",
+                passed=not mismatched,
+                metadata={
+                    "mismatched (store, reviews)": str(dict(list(mismatched.items())[:10])),
+                    "restaurants": len(keys),
+                },
             ),
             dg.AssetCheckResult(
-                check_name="embeddings_normalized_with_model_dim", passed=not bad_norm and not bad_dim,
-                metadata={"vectors_checked": checked, "bad_norm": len(bad_norm), "bad_dim": len(bad_dim),
-                          "dimension": emb.dim},
+                check_name="embeddings_normalized_with_model_dim",
+                passed=not bad_norm and not bad_dim,
+                metadata={
+                    "vectors_checked": checked,
+                    "bad_norm": len(bad_norm),
+                    "bad_dim": len(bad_dim),
+                    "dimension": emb.dim,
+                },
             ),
         ],
     )
 
 
 @dg.asset(
-    **PARTITIONED, **STORED,
+    **PARTITIONED,
+    **STORED,
     deps=[review_embeddings],
     group_name="vectors",
     kinds={"python", "qdrant", "duckdb"},
-    check_specs=[dg.AssetCheckSpec("representative_vector_exists", asset="restaurant_vectors", blocking=True,
-                                   description="Every restaurant of the run has a representative vector.")],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "representative_vector_exists",
+            asset="restaurant_vectors",
+            blocking=True,
+            description="Every restaurant of the run has a representative vector.",
+        )
+    ],
 )
 def restaurant_vectors(
-    context: dg.AssetExecutionContext, reviews: pd.DataFrame,
-    vector_store: VectorStoreResource, settings: ReviewLensSettings,
+    context: dg.AssetExecutionContext,
+    reviews: pd.DataFrame,
+    vector_store: VectorStoreResource,
+    settings: ReviewLensSettings,
 ):
     """Weighted mean of each restaurant's review vectors (recency, length, helpfulness), L2-normalized.
 
@@ -195,38 +229,77 @@ def restaurant_vectors(
         w = review_weights(df, cfg)
         vec = weighted_mean(vecs, w)
         first = df.iloc[0]
-        rows.append({
-            "restaurant_id": rid, "restaurant_name": first["restaurant_name"], "category": first["category"],
-            "area": first["area"], "n_reviews": len(df), "weight_sum": float(w.sum()),
-            "model_id": info.get("model_id"), "dim": int(vec.shape[0]), "vector": vec.astype(float).tolist(),
-        })
+        rows.append(
+            {
+                "restaurant_id": rid,
+                "restaurant_name": first["restaurant_name"],
+                "category": first["category"],
+                "area": first["area"],
+                "n_reviews": len(df),
+                "weight_sum": float(w.sum()),
+                "model_id": info.get("model_id"),
+                "dim": int(vec.shape[0]),
+                "vector": vec.astype(float).tolist(),
+            }
+        )
         if n % 10 == 0 or n == len(keys):
             context.log.info(f"representative vectors {n}/{len(keys)}")
-    out = pd.DataFrame(rows, columns=["restaurant_id", "restaurant_name", "category", "area", "n_reviews",
-                                      "weight_sum", "model_id", "dim", "vector"])
+    out = pd.DataFrame(
+        rows,
+        columns=[
+            "restaurant_id",
+            "restaurant_name",
+            "category",
+            "area",
+            "n_reviews",
+            "weight_sum",
+            "model_id",
+            "dim",
+            "vector",
+        ],
+    )
     if rows:
         store.ensure_collection(RESTAURANT_VECTORS, int(out["dim"].iloc[0]), str(info.get("model_id")))
         for r in rows:
-            store.replace_restaurant(RESTAURANT_VECTORS, r["restaurant_id"], [VectorPoint(
-                r["restaurant_id"], np.asarray(r["vector"], dtype=np.float32),
-                {k: r[k] for k in ("restaurant_name", "category", "area", "n_reviews")},
-            )])
-    yield dg.Output(out, metadata=frame_metadata(out.drop(columns=["vector"]), restaurants=len(out),
-                                                  weights=str(cfg)))
-    yield dg.AssetCheckResult(check_name="representative_vector_exists", passed=not missing,
-                              metadata={"missing": str(missing[:20]), "restaurants": len(keys)})
+            store.replace_restaurant(
+                RESTAURANT_VECTORS,
+                r["restaurant_id"],
+                [
+                    VectorPoint(
+                        r["restaurant_id"],
+                        np.asarray(r["vector"], dtype=np.float32),
+                        {k: r[k] for k in ("restaurant_name", "category", "area", "n_reviews")},
+                    )
+                ],
+            )
+    yield dg.Output(out, metadata=frame_metadata(out.drop(columns=["vector"]), restaurants=len(out), weights=str(cfg)))
+    yield dg.AssetCheckResult(
+        check_name="representative_vector_exists",
+        passed=not missing,
+        metadata={"missing": str(missing[:20]), "restaurants": len(keys)},
+    )
 
 
 @dg.asset(
-    **PARTITIONED, **STORED,
+    **PARTITIONED,
+    **STORED,
     group_name="vectors",
     kinds={"python", "qdrant", "duckdb"},
-    check_specs=[dg.AssetCheckSpec("top_k_within_review_count", asset="top_k_contexts", blocking=True,
-                                   description="Each restaurant has min(K, reviews) contexts, never more.")],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "top_k_within_review_count",
+            asset="top_k_contexts",
+            blocking=True,
+            description="Each restaurant has min(K, reviews) contexts, never more.",
+        )
+    ],
 )
 def top_k_contexts(
-    context: dg.AssetExecutionContext, reviews: pd.DataFrame, restaurant_vectors: pd.DataFrame,
-    vector_store: VectorStoreResource, settings: ReviewLensSettings,
+    context: dg.AssetExecutionContext,
+    reviews: pd.DataFrame,
+    restaurant_vectors: pd.DataFrame,
+    vector_store: VectorStoreResource,
+    settings: ReviewLensSettings,
 ):
     """The K reviews nearest to each restaurant's representative vector (filtered search in
     Qdrant), optionally diversified with MMR (`mmr_lambda` < 1). These are the LLM's context."""
@@ -251,20 +324,38 @@ def top_k_contexts(
         else:
             hits = store.search(REVIEWS, vec_by[rid], limit=k, restaurant_id=rid)
         for rank, h in enumerate(hits, start=1):
-            rows.append({"restaurant_id": rid, "rank": rank, "review_id": h.key, "score": round(h.score, 6),
-                         "text": text_by.get(h.key), "rating": rating_by.get(h.key)})
+            rows.append(
+                {
+                    "restaurant_id": rid,
+                    "rank": rank,
+                    "review_id": h.key,
+                    "score": round(h.score, 6),
+                    "text": text_by.get(h.key),
+                    "rating": rating_by.get(h.key),
+                }
+            )
         expected = min(k, len(df))
         if len(hits) != expected:
             bad[rid] = f"{len(hits)} contexts, expected {expected}"
         tokens_all += sum(estimate_tokens(t) for t in df["text"])
         tokens_top += sum(estimate_tokens(text_by.get(h.key) or "") for h in hits)
     out = pd.DataFrame(rows, columns=["restaurant_id", "rank", "review_id", "score", "text", "rating"]).astype(
-        {"rank": "int64", "score": "float64", "rating": "float64"})
+        {"rank": "int64", "score": "float64", "rating": "float64"}
+    )
     saving = 100.0 * (1 - tokens_top / tokens_all) if tokens_all else 0.0
-    yield dg.Output(out, metadata=frame_metadata(
-        out, top_k=k, mmr_lambda=settings.mmr_lambda,
-        prompt_tokens_est_top_k=tokens_top, prompt_tokens_est_all_reviews=tokens_all,
-        prompt_token_saving_pct=round(saving, 1),
-    ))
-    yield dg.AssetCheckResult(check_name="top_k_within_review_count", passed=not bad,
-                              metadata={"problems": str(dict(list(bad.items())[:20])), "top_k": k})
+    yield dg.Output(
+        out,
+        metadata=frame_metadata(
+            out,
+            top_k=k,
+            mmr_lambda=settings.mmr_lambda,
+            prompt_tokens_est_top_k=tokens_top,
+            prompt_tokens_est_all_reviews=tokens_all,
+            prompt_token_saving_pct=round(saving, 1),
+        ),
+    )
+    yield dg.AssetCheckResult(
+        check_name="top_k_within_review_count",
+        passed=not bad,
+        metadata={"problems": str(dict(list(bad.items())[:20])), "top_k": k},
+    )

@@ -21,7 +21,6 @@ import pyarrow as pa
 from dagster_duckdb_pandas import DuckDBPandasIOManager
 from dagster_duckdb_pandas.duckdb_pandas_type_handler import DuckDBPandasTypeHandler
 
-
 LIST_OF_TEXT = pd.ArrowDtype(pa.list_(pa.string()))
 
 
@@ -29,8 +28,13 @@ def with_text_columns(df: pd.DataFrame, list_columns: Sequence[str] = ()) -> pd.
     """Object columns whose values are all str or missing -> `string` dtype, ``list_columns`` of
     an empty frame -> list of strings (other columns unchanged)."""
     lists = {c: LIST_OF_TEXT for c in list_columns if c in df.columns and df.empty}
-    text = {c: "string" for c in df.columns if c not in lists and df[c].dtype == object
-            and pd.api.types.infer_dtype(df[c], skipna=True) in ("string", "empty")}
+    text = {
+        c: "string"
+        for c in df.columns
+        if c not in lists
+        and df[c].dtype == object
+        and pd.api.types.infer_dtype(df[c], skipna=True) in ("string", "empty")
+    }
     return df.astype({**text, **lists}) if text or lists else df
 
 
@@ -38,9 +42,14 @@ def align_with_table(obj: pd.DataFrame, schema: str, table: str, connection) -> 
     """A table written by an older release keeps its data: columns the frame has and the table lacks
     are added (nullable), and the frame is put in the table's column order (dagster-duckdb inserts
     by position)."""
-    have = [r[0] for r in connection.execute(
-        "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
-        "order by ordinal_position", [schema, table]).fetchall()]
+    have = [
+        r[0]
+        for r in connection.execute(
+            "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+            "order by ordinal_position",
+            [schema, table],
+        ).fetchall()
+    ]
     if not have or have == list(obj.columns):
         return obj
     types = {r[0]: r[1] for r in connection.execute("describe select * from obj").fetchall()}
@@ -56,7 +65,9 @@ class TypedPandasTypeHandler(DuckDBPandasTypeHandler):
         obj = with_text_columns(obj, (context.definition_metadata or {}).get("list_columns") or ())
         obj = align_with_table(obj, table_slice.schema, table_slice.table, connection)
         if obj.empty:
-            connection.execute(f"create table if not exists {table_slice.schema}.{table_slice.table} as select * from obj")
+            connection.execute(
+                f"create table if not exists {table_slice.schema}.{table_slice.table} as select * from obj"
+            )
         super().handle_output(context, table_slice, obj, connection)
 
 

@@ -38,8 +38,9 @@ class LLMCache:
         con = duckdb.connect(str(self.path))
         try:
             con.execute(DDL)
-            rows = con.execute("select key, output from llm_cache where key in (select unnest(?::varchar[]))",
-                               [keys]).fetchall()
+            rows = con.execute(
+                "select key, output from llm_cache where key in (select unnest(?::varchar[]))", [keys]
+            ).fetchall()
         finally:
             con.close()
         return {k: json.loads(v) for k, v in rows}
@@ -49,14 +50,18 @@ class LLMCache:
         """entries: (key, task, model, prompt_version, output)."""
         if not entries:
             return
-        rows = pd.DataFrame([(k, t, m, v, json.dumps(o, ensure_ascii=False)) for k, t, m, v, o in entries],
-                            columns=["key", "task", "model", "prompt_version", "output"])
+        rows = pd.DataFrame(
+            [(k, t, m, v, json.dumps(o, ensure_ascii=False)) for k, t, m, v, o in entries],
+            columns=["key", "task", "model", "prompt_version", "output"],
+        )
         con = duckdb.connect(str(self.path))
         try:
             con.execute(DDL)
             con.register("incoming_rows", rows)
             # one statement for the chunk (a row-by-row executemany took ~0.1 s per 32 entries)
-            con.execute("insert or replace into llm_cache (key, task, model, prompt_version, output) "
-                        "select key, task, model, prompt_version, output::json from incoming_rows")
+            con.execute(
+                "insert or replace into llm_cache (key, task, model, prompt_version, output) "
+                "select key, task, model, prompt_version, output::json from incoming_rows"
+            )
         finally:
             con.close()

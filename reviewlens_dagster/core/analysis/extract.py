@@ -17,8 +17,8 @@ counted, never invented or repaired into something the reviewer did not write.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pandas as pd
 
@@ -30,11 +30,36 @@ from .runner import Job, JobsOutcome, Runner, run_jobs
 from .sampling import stratified_sample
 from .schemas import LABELS, ExtractOut, extract_schema, extract_validator
 
-SENTIMENT_COLUMNS = ["restaurant_id", "review_id", "label", "llm_label", "confidence", "logprob_positive",
-                     "logprob_negative", "logprob_neutral", "rating", "rating_label", "agrees_with_rating", "stratum",
-                     "weight", "model", "prompt_version", "cached"]
-MENTION_COLUMNS = ["restaurant_id", "review_id", "aspect", "polarity", "polarity_source", "lexicon_polarity",
-                   "llm_polarity", "quote", "in_scope", "prompt_version"]
+SENTIMENT_COLUMNS = [
+    "restaurant_id",
+    "review_id",
+    "label",
+    "llm_label",
+    "confidence",
+    "logprob_positive",
+    "logprob_negative",
+    "logprob_neutral",
+    "rating",
+    "rating_label",
+    "agrees_with_rating",
+    "stratum",
+    "weight",
+    "model",
+    "prompt_version",
+    "cached",
+]
+MENTION_COLUMNS = [
+    "restaurant_id",
+    "review_id",
+    "aspect",
+    "polarity",
+    "polarity_source",
+    "lexicon_polarity",
+    "llm_polarity",
+    "quote",
+    "in_scope",
+    "prompt_version",
+]
 #: output budget: the label + ~10 tokens per aspect field
 BASE_TOKENS, TOKENS_PER_ASPECT = 16, 10
 
@@ -83,9 +108,14 @@ def rating_label(rating: float | None) -> str | None:
 
 
 def extraction_request(request_id: str, text: str, aspects: list[str], tags: dict | None = None) -> LLMRequest:
-    return LLMRequest(request_id=request_id, messages=extract_messages(text, aspects, language_of([text])),
-                      json_schema=extract_schema(aspects), max_tokens=BASE_TOKENS + TOKENS_PER_ASPECT * len(aspects),
-                      tags=dict(tags or {}), choices=LABELS)
+    return LLMRequest(
+        request_id=request_id,
+        messages=extract_messages(text, aspects, language_of([text])),
+        json_schema=extract_schema(aspects),
+        max_tokens=BASE_TOKENS + TOKENS_PER_ASPECT * len(aspects),
+        tags=dict(tags or {}),
+        choices=LABELS,
+    )
 
 
 @dataclass
@@ -97,8 +127,13 @@ class ExtractionOutput:
     jobs: JobsOutcome
 
 
-def plan_extraction(reviews: pd.DataFrame, sample: pd.DataFrame, mentions: dict[str, list[Mention]], model: str,
-                    prompt_version: str = PROMPT_VERSION) -> list[Job]:
+def plan_extraction(
+    reviews: pd.DataFrame,
+    sample: pd.DataFrame,
+    mentions: dict[str, list[Mention]],
+    model: str,
+    prompt_version: str = PROMPT_VERSION,
+) -> list[Job]:
     text_by = dict(zip(reviews["review_id"], reviews["text"].fillna("")))
     jobs = []
     for r in sample.itertuples():
@@ -106,17 +141,36 @@ def plan_extraction(reviews: pd.DataFrame, sample: pd.DataFrame, mentions: dict[
         aspects = [m.aspect for m in mentions.get(r.review_id, [])]
         # the aspects asked about are part of the key: a lexicon change asks again, never misreads
         key = cache_key("extract", model, prompt_version, [(r.review_id, text), ("aspects", ",".join(aspects))])
-        jobs.append(Job("extract", r.restaurant_id, key, extraction_request(
-            f"extract:{r.restaurant_id}:{r.review_id}", text, aspects,
-            {"partition": r.restaurant_id, "asset": "sentiments"}), extract_validator(aspects),
-            {"review_id": r.review_id}, attach=_with_logprobs))
+        jobs.append(
+            Job(
+                "extract",
+                r.restaurant_id,
+                key,
+                extraction_request(
+                    f"extract:{r.restaurant_id}:{r.review_id}",
+                    text,
+                    aspects,
+                    {"partition": r.restaurant_id, "asset": "sentiments"},
+                ),
+                extract_validator(aspects),
+                {"review_id": r.review_id},
+                attach=_with_logprobs,
+            )
+        )
     return jobs
 
 
-def analyse_reviews(reviews: pd.DataFrame, sample_size: int | None, runner: Runner, cache: LLMCache | None,
-                    model: str, prompt_version: str = PROMPT_VERSION, chunk_size: int = 32,
-                    progress: Callable[[str], None] | None = None,
-                    calibration: LabelCalibration | None = None) -> ExtractionOutput:
+def analyse_reviews(
+    reviews: pd.DataFrame,
+    sample_size: int | None,
+    runner: Runner,
+    cache: LLMCache | None,
+    model: str,
+    prompt_version: str = PROMPT_VERSION,
+    chunk_size: int = 32,
+    progress: Callable[[str], None] | None = None,
+    calibration: LabelCalibration | None = None,
+) -> ExtractionOutput:
     """``reviews``: restaurant_id, review_id, text, rating. ``sample_size`` None or <= 0: every review."""
     reviews = reviews.reset_index(drop=True)
     mentions = {rid: detect(t) for rid, t in zip(reviews["review_id"], reviews["text"].fillna(""))}
@@ -134,12 +188,24 @@ def analyse_reviews(reviews: pd.DataFrame, sample_size: int | None, runner: Runn
         rl = rating_label(rating)
         label = final_label(obj, calibration)
         lp = obj.label_logprobs or {}
-        sent.append({"restaurant_id": r.restaurant_id, "review_id": r.review_id, "label": label, "llm_label": obj.label,
-                     "confidence": confidence_of(label, obj.label_logprobs),
-                     **{f"logprob_{k}": lp.get(k) for k in LABELS},
-                     "rating": rating, "rating_label": rl,
-                     "agrees_with_rating": None if rl is None else rl == label, "stratum": r.stratum,
-                     "weight": r.weight, "model": model, "prompt_version": prompt_version, "cached": was_cached})
+        sent.append(
+            {
+                "restaurant_id": r.restaurant_id,
+                "review_id": r.review_id,
+                "label": label,
+                "llm_label": obj.label,
+                "confidence": confidence_of(label, obj.label_logprobs),
+                **{f"logprob_{k}": lp.get(k) for k in LABELS},
+                "rating": rating,
+                "rating_label": rl,
+                "agrees_with_rating": None if rl is None else rl == label,
+                "stratum": r.stratum,
+                "weight": r.weight,
+                "model": model,
+                "prompt_version": prompt_version,
+                "cached": was_cached,
+            }
+        )
     rows, dropped = [], 0
     for rid, review_id, text in zip(reviews["restaurant_id"], reviews["review_id"], reviews["text"].fillna("")):
         llm = by_review.get(review_id)
@@ -148,14 +214,32 @@ def analyse_reviews(reviews: pd.DataFrame, sample_size: int | None, runner: Runn
                 dropped += 1
                 continue
             llm_pol = llm[0].aspects.get(m.aspect) if llm else None
-            polarity, source = ((m.polarity, "lexicon") if m.polarity else (llm_pol, "llm") if llm_pol
-                                else (None, "undecided"))
-            rows.append({"restaurant_id": rid, "review_id": review_id, "aspect": m.aspect, "polarity": polarity,
-                         "polarity_source": source, "lexicon_polarity": m.polarity, "llm_polarity": llm_pol,
-                         "quote": m.quote, "in_scope": llm is not None, "prompt_version": prompt_version})
+            polarity, source = (
+                (m.polarity, "lexicon") if m.polarity else (llm_pol, "llm") if llm_pol else (None, "undecided")
+            )
+            rows.append(
+                {
+                    "restaurant_id": rid,
+                    "review_id": review_id,
+                    "aspect": m.aspect,
+                    "polarity": polarity,
+                    "polarity_source": source,
+                    "lexicon_polarity": m.polarity,
+                    "llm_polarity": llm_pol,
+                    "quote": m.quote,
+                    "in_scope": llm is not None,
+                    "prompt_version": prompt_version,
+                }
+            )
     sent_df = pd.DataFrame(sent, columns=SENTIMENT_COLUMNS).astype(
-        {"confidence": "float64", "rating": "float64", "agrees_with_rating": "boolean", "weight": "float64",
-         **{f"logprob_{k}": "float64" for k in LABELS}})
+        {
+            "confidence": "float64",
+            "rating": "float64",
+            "agrees_with_rating": "boolean",
+            "weight": "float64",
+            **{f"logprob_{k}": "float64" for k in LABELS},
+        }
+    )
     mention_df = pd.DataFrame(rows, columns=MENTION_COLUMNS).astype({"in_scope": "bool"})
     return ExtractionOutput(sent_df, mention_df, reviews.groupby("restaurant_id").size().to_dict(), dropped, outcome)
 
@@ -163,8 +247,16 @@ def analyse_reviews(reviews: pd.DataFrame, sample_size: int | None, runner: Runn
 def sentiment_ratios(sentiments: pd.DataFrame, review_counts: dict[str, int] | None = None) -> pd.DataFrame:
     """Per restaurant: the sample size, the restaurant's review count, and each label's share
     estimated for the whole restaurant (sample weights), plus agreement with star ratings."""
-    cols = ["restaurant_id", "n_sample", "n_reviews", "positive_ratio", "negative_ratio", "neutral_ratio",
-            "rated", "agreement"]
+    cols = [
+        "restaurant_id",
+        "n_sample",
+        "n_reviews",
+        "positive_ratio",
+        "negative_ratio",
+        "neutral_ratio",
+        "rated",
+        "agreement",
+    ]
     if sentiments.empty:
         return pd.DataFrame(columns=cols)
     rows = []
@@ -172,10 +264,17 @@ def sentiment_ratios(sentiments: pd.DataFrame, review_counts: dict[str, int] | N
         w = g["weight"].fillna(1.0)
         total = float(w.sum()) or 1.0
         rated = g.dropna(subset=["rating_label"])
-        rows.append({"restaurant_id": rid, "n_sample": len(g),
-                     "n_reviews": int((review_counts or {}).get(rid, round(total))),
-                     **{f"{lab}_ratio": float(w[g["label"] == lab].sum()) / total
-                        for lab in ("positive", "negative", "neutral")},
-                     "rated": len(rated),
-                     "agreement": float(rated["agrees_with_rating"].astype(bool).mean()) if len(rated) else None})
+        rows.append(
+            {
+                "restaurant_id": rid,
+                "n_sample": len(g),
+                "n_reviews": int((review_counts or {}).get(rid, round(total))),
+                **{
+                    f"{lab}_ratio": float(w[g["label"] == lab].sum()) / total
+                    for lab in ("positive", "negative", "neutral")
+                },
+                "rated": len(rated),
+                "agreement": float(rated["agrees_with_rating"].astype(bool).mean()) if len(rated) else None,
+            }
+        )
     return pd.DataFrame(rows, columns=cols)

@@ -70,18 +70,38 @@ _TERMS: list[tuple[str, str | None, object]] = [
     # ---- delivery
     (r"배달|포장|배송|라이더|기사님|\bdelivery\b|\btakeout\b", "배달", 0),
     # ---- waiting time
-    (r"(웨이팅|대기|기다림|줄)\s*(이|은|도)?\s*없|바로\s*(들어|입장)|금방\s*나|빨리\s*나|\d+\s*분\s*만에|\bno wait", "대기시간", +1),
-    (r"오래\s*걸|한참|늦게\s*나|(\d+|한|두)\s*(분|시간)\s*(넘게|이상|가까이)?\s*걸|\bwaited\b|\btook forever\b", "대기시간", -1),
+    (
+        r"(웨이팅|대기|기다림|줄)\s*(이|은|도)?\s*없|바로\s*(들어|입장)|금방\s*나|빨리\s*나|\d+\s*분\s*만에|\bno wait",
+        "대기시간",
+        +1,
+    ),
+    (
+        r"오래\s*걸|한참|늦게\s*나|(\d+|한|두)\s*(분|시간)\s*(넘게|이상|가까이)?\s*걸|\bwaited\b|\btook forever\b",
+        "대기시간",
+        -1,
+    ),
     (r"웨이팅|대기|기다|줄이|줄을|줄\s*서|회전|\bwait", "대기시간", 0),
     # ---- parking
     (r"주차(할|\s*할)?\s*(곳|자리|공간)[이가은도]?\s*없|주차\s*(가|는|도)?\s*(너무\s*)?(불편|어렵|힘들)", "주차", -1),
     (r"주차|발렛|\bparking\b", "주차", 0),
     # ---- polarity only (generic)
-    (r"나쁘지\s*않|나쁘진\s*않|나쁘지는\s*않|보통|평범|무난|그럭저럭|쏘쏘|그냥\s*그|비슷|\baverage\b|\bokay\b", None, "neutral"),
-    (r"좋|최고|훌륭|만족|굿|짱|추천|대박|괜찮|편하|편해|편리|감동|완벽|예술|인정|강추|따뜻|꼼꼼|깔끔|신선|착하|착해|착한|"
-     r"넓|예쁘|이쁘|부드럽|부드러|빠르|빨라|빨리|금방|\bgreat\b|\bgood\b|\blove\b|\bbest\b|\bfast\b|\beasy\b", None, +1),
-    (r"별로|최악|실망|아쉽|아쉬|불편|짜증|엉망|후회|비추|별루|그닥|노답|부족|좁|식어|식었|식은|늦|새서|샜|"
-     r"\bbad\b|\bworst\b|\bslow\b|\bimpossible\b|\bterrible\b", None, -1),
+    (
+        r"나쁘지\s*않|나쁘진\s*않|나쁘지는\s*않|보통|평범|무난|그럭저럭|쏘쏘|그냥\s*그|비슷|\baverage\b|\bokay\b",
+        None,
+        "neutral",
+    ),
+    (
+        r"좋|최고|훌륭|만족|굿|짱|추천|대박|괜찮|편하|편해|편리|감동|완벽|예술|인정|강추|따뜻|꼼꼼|깔끔|신선|착하|착해|착한|"
+        r"넓|예쁘|이쁘|부드럽|부드러|빠르|빨라|빨리|금방|\bgreat\b|\bgood\b|\blove\b|\bbest\b|\bfast\b|\beasy\b",
+        None,
+        +1,
+    ),
+    (
+        r"별로|최악|실망|아쉽|아쉬|불편|짜증|엉망|후회|비추|별루|그닥|노답|부족|좁|식어|식었|식은|늦|새서|샜|"
+        r"\bbad\b|\bworst\b|\bslow\b|\bimpossible\b|\bterrible\b",
+        None,
+        -1,
+    ),
     (r"많", None, {"양": +1, "대기시간": -1, "분위기": -1, None: 0}),
     (r"적(?=[어었고은다네])", None, {"양": -1, "대기시간": +1, None: 0}),
     (r"없", None, {"대기시간": +1, None: 0}),
@@ -89,8 +109,10 @@ _TERMS: list[tuple[str, str | None, object]] = [
 _COMPILED = [(re.compile(p, re.IGNORECASE), a, pol) for p, a, pol in _TERMS]
 
 # clause boundaries: punctuation, laughter / crying runs, emoji, contrastive endings (kept in the left clause)
-_SPLIT = re.compile(r"[.!?…~\n;,]+|ㅋ{2,}|ㅎ{2,}|ㅠ+|ㅜ+|[\U0001F300-\U0001FAFF\u2600-\u27BF]+|"
-                    r"(?<=지만)\s|(?<=[는은인던]데)\s|(?<=는데요)\s|\bbut\b")
+_SPLIT = re.compile(
+    r"[.!?…~\n;,]+|ㅋ{2,}|ㅎ{2,}|ㅠ+|ㅜ+|[\U0001F300-\U0001FAFF\u2600-\u27BF]+|"
+    r"(?<=지만)\s|(?<=[는은인던]데)\s|(?<=는데요)\s|\bbut\b"
+)
 _NEG_AFTER = re.compile(r"^[가-힣]{0,3}?(지\s*않|지않|진\s*않|지는\s*않|지도\s*않|지\s*못)")
 _NEG_BEFORE = re.compile(r"(?<![가-힣])(안|못)\s?$")
 MAX_QUOTE_CHARS = 80

@@ -25,11 +25,38 @@ import pandas as pd
 
 from ..aspects import ASPECTS
 
-PREVALENCE_COLUMNS = ["restaurant_id", "aspect", "n_reviews", "mentions", "mention_share", "positive", "negative",
-                      "neutral", "undecided", "decided", "positive_share", "negative_share", "neutral_share", "status",
-                      "evidence_review_ids"]
-HIGHLIGHT_COLUMNS = ["restaurant_id", "polarity", "aspect", "text", "prevalence", "supporting", "decided", "mentions",
-                     "n_reviews", "share", "mention_share", "review_ids", "quote"]
+PREVALENCE_COLUMNS = [
+    "restaurant_id",
+    "aspect",
+    "n_reviews",
+    "mentions",
+    "mention_share",
+    "positive",
+    "negative",
+    "neutral",
+    "undecided",
+    "decided",
+    "positive_share",
+    "negative_share",
+    "neutral_share",
+    "status",
+    "evidence_review_ids",
+]
+HIGHLIGHT_COLUMNS = [
+    "restaurant_id",
+    "polarity",
+    "aspect",
+    "text",
+    "prevalence",
+    "supporting",
+    "decided",
+    "mentions",
+    "n_reviews",
+    "share",
+    "mention_share",
+    "review_ids",
+    "quote",
+]
 MAX_EVIDENCE = 5
 
 
@@ -52,18 +79,26 @@ def status_of(row: dict, rule: HighlightRule) -> str:
     return "mixed" if row["decided"] >= rule.min_mentions else "too_few"
 
 
-def aspect_prevalence(mentions: pd.DataFrame, review_counts: dict[str, int],
-                      rule: HighlightRule = HighlightRule()) -> pd.DataFrame:
+def aspect_prevalence(
+    mentions: pd.DataFrame, review_counts: dict[str, int], rule: HighlightRule = HighlightRule()
+) -> pd.DataFrame:
     """One row per (restaurant, aspect mentioned at least once)."""
     rows = []
     for (rid, aspect), g in mentions.groupby(["restaurant_id", "aspect"], sort=True):
         n = int(review_counts.get(rid, 0)) or g["review_id"].nunique()
         counts = {p: int((g["polarity"] == p).sum()) for p in ("positive", "negative", "neutral")}
         decided = sum(counts.values())
-        row = {"restaurant_id": rid, "aspect": aspect, "n_reviews": n, "mentions": len(g),
-               "mention_share": len(g) / n, **counts, "undecided": int(g["polarity"].isna().sum()),
-               "decided": decided,
-               **{f"{p}_share": (counts[p] / decided if decided else None) for p in ("positive", "negative", "neutral")}}
+        row = {
+            "restaurant_id": rid,
+            "aspect": aspect,
+            "n_reviews": n,
+            "mentions": len(g),
+            "mention_share": len(g) / n,
+            **counts,
+            "undecided": int(g["polarity"].isna().sum()),
+            "decided": decided,
+            **{f"{p}_share": (counts[p] / decided if decided else None) for p in ("positive", "negative", "neutral")},
+        }
         row["status"] = status_of({**row, **{k: v or 0.0 for k, v in row.items() if k.endswith("_share")}}, rule)
         # evidence: reviews holding the aspect's prevailing opinion (of its decided mentions)
         side = "negative" if row["status"] == "weakness" else max(counts, key=lambda p: (counts[p], p == "positive"))
@@ -92,30 +127,62 @@ def representative(quotes: pd.DataFrame, top_k_rank: dict[str, int]) -> pd.DataF
     return q.sort_values(["_rank", "_len", "review_id"])
 
 
-def highlights(prevalence: pd.DataFrame, mentions: pd.DataFrame, top_k_rank: dict[str, int] | None = None,
-               lang_by_restaurant: dict[str, str] | None = None) -> pd.DataFrame:
+def highlights(
+    prevalence: pd.DataFrame,
+    mentions: pd.DataFrame,
+    top_k_rank: dict[str, int] | None = None,
+    lang_by_restaurant: dict[str, str] | None = None,
+) -> pd.DataFrame:
     """Strength and weakness rows for the aspects whose status says so, strongest first."""
     rows = []
     for r in prevalence[prevalence["status"].isin(["strength", "weakness"])].itertuples():
         pol = "positive" if r.status == "strength" else "negative"
-        sup = mentions[(mentions["restaurant_id"] == r.restaurant_id) & (mentions["aspect"] == r.aspect)
-                       & (mentions["polarity"] == pol)]
+        sup = mentions[
+            (mentions["restaurant_id"] == r.restaurant_id)
+            & (mentions["aspect"] == r.aspect)
+            & (mentions["polarity"] == pol)
+        ]
         ordered = representative(sup, top_k_rank or {})
         supporting = int(r.positive if pol == "positive" else r.negative)
         quote = ordered["quote"].iloc[0] if len(ordered) else ""
-        rows.append({"restaurant_id": r.restaurant_id, "polarity": r.status, "aspect": r.aspect, "text": quote,
-                     "prevalence": prevalence_text(r.aspect, supporting, int(r.decided), r.status,
-                                                   (lang_by_restaurant or {}).get(r.restaurant_id, "ko")),
-                     "supporting": supporting, "decided": int(r.decided), "mentions": int(r.mentions),
-                     "n_reviews": int(r.n_reviews), "share": supporting / r.decided if r.decided else 0.0,
-                     "mention_share": float(r.mention_share),
-                     "review_ids": ordered["review_id"].head(MAX_EVIDENCE).tolist(), "quote": quote})
+        rows.append(
+            {
+                "restaurant_id": r.restaurant_id,
+                "polarity": r.status,
+                "aspect": r.aspect,
+                "text": quote,
+                "prevalence": prevalence_text(
+                    r.aspect,
+                    supporting,
+                    int(r.decided),
+                    r.status,
+                    (lang_by_restaurant or {}).get(r.restaurant_id, "ko"),
+                ),
+                "supporting": supporting,
+                "decided": int(r.decided),
+                "mentions": int(r.mentions),
+                "n_reviews": int(r.n_reviews),
+                "share": supporting / r.decided if r.decided else 0.0,
+                "mention_share": float(r.mention_share),
+                "review_ids": ordered["review_id"].head(MAX_EVIDENCE).tolist(),
+                "quote": quote,
+            }
+        )
     out = pd.DataFrame(rows, columns=HIGHLIGHT_COLUMNS)
     if out.empty:
-        return out.astype({"supporting": "int64", "decided": "int64", "mentions": "int64", "n_reviews": "int64",
-                           "share": "float64", "mention_share": "float64"})
-    return out.sort_values(["restaurant_id", "polarity", "supporting"], ascending=[True, True, False]) \
-        .reset_index(drop=True)
+        return out.astype(
+            {
+                "supporting": "int64",
+                "decided": "int64",
+                "mentions": "int64",
+                "n_reviews": "int64",
+                "share": "float64",
+                "mention_share": "float64",
+            }
+        )
+    return out.sort_values(["restaurant_id", "polarity", "supporting"], ascending=[True, True, False]).reset_index(
+        drop=True
+    )
 
 
 def highlights_markdown(strengths: pd.DataFrame, restaurant_id: str) -> str:

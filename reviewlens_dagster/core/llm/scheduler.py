@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence, TypeVar
+from typing import TypeVar
 
 from .types import EngineBatchError, LLMRequest, LLMUnavailableError
 
@@ -41,7 +42,9 @@ def priority_of(req: LLMRequest, cfg: SchedulerConfig, now: float | None = None)
     return max(1, int(req.prompt_tokens))
 
 
-def order_requests(reqs: Sequence[LLMRequest], cfg: SchedulerConfig, now: float | None = None) -> list[tuple[int, LLMRequest]]:
+def order_requests(
+    reqs: Sequence[LLMRequest], cfg: SchedulerConfig, now: float | None = None
+) -> list[tuple[int, LLMRequest]]:
     """(priority, request) in execution order: priority, then arrival (stable)."""
     now = time.monotonic() if now is None else now
     pri = [(priority_of(r, cfg, now), i, r) for i, r in enumerate(reqs)]
@@ -67,7 +70,10 @@ def plan_batches(ordered: list[tuple[int, LLMRequest]], cfg: SchedulerConfig) ->
 
 
 def run_with_split(
-    batch: list[T], fn: Callable[[list[T]], list], ids: Callable[[T], str], attempts: int = 2,
+    batch: list[T],
+    fn: Callable[[list[T]], list],
+    ids: Callable[[T], str],
+    attempts: int = 2,
     on_split: Callable[[int, Exception], None] | None = None,
 ) -> list:
     """Run ``fn(batch)``; on an exception split the batch in halves and retry each half.
@@ -93,7 +99,10 @@ def run_with_split(
             ) from last
         if on_split:
             on_split(len(batch), exc)
-        log.warning("engine error on a batch of %d (%s: %s); splitting and retrying", len(batch), type(exc).__name__, exc)
+        log.warning(
+            "engine error on a batch of %d (%s: %s); splitting and retrying", len(batch), type(exc).__name__, exc
+        )
         mid = len(batch) // 2
-        return (run_with_split(batch[:mid], fn, ids, attempts, on_split)
-                + run_with_split(batch[mid:], fn, ids, attempts, on_split))
+        return run_with_split(batch[:mid], fn, ids, attempts, on_split) + run_with_split(
+            batch[mid:], fn, ids, attempts, on_split
+        )
