@@ -54,15 +54,17 @@ def _table(rows: list[tuple[str, float | None, int]]) -> None:
 
 
 def _read(warehouse: Path, tables: list[str]) -> dict[str, pd.DataFrame]:
+    from reviewlens_dagster.core.config import WAREHOUSE_SCHEMA
+
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         have = {
             r[0]
             for r in con.execute(
-                "select table_name from information_schema.tables where table_schema = 'reviewlens'"
+                "select table_name from information_schema.tables where table_schema = ?", [WAREHOUSE_SCHEMA]
             ).fetchall()
         }
-        return {t: con.execute(f"select * from reviewlens.{t}").df() for t in tables if t in have}
+        return {t: con.execute(f"select * from {WAREHOUSE_SCHEMA}.{t}").df() for t in tables if t in have}
     finally:
         con.close()
 

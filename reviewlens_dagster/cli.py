@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from .core.config import PROJECT_ROOT, Settings
+from .core.config import PROJECT_ROOT, WAREHOUSE_SCHEMA, Settings
 
 SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
 
@@ -224,7 +224,7 @@ def _review_texts(settings: Settings, review_ids: list[str]) -> dict[str, str]:
         return {}  # a run holds the warehouse: print ids and scores only
     try:
         rows = con.execute(
-            "select review_id, text from reviewlens.reviews where review_id in (select unnest(?::varchar[]))",
+            f"select review_id, text from {WAREHOUSE_SCHEMA}.reviews where review_id in (select unnest(?::varchar[]))",
             [review_ids],
         ).fetchall()
     finally:

@@ -18,7 +18,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import dagster as dg  # noqa: E402
 
-from reviewlens_dagster.core.config import Settings  # noqa: E402
+from reviewlens_dagster.core.config import WAREHOUSE_SCHEMA, Settings  # noqa: E402
 from reviewlens_dagster.sample import write_sample  # noqa: E402
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
@@ -94,7 +94,7 @@ def read_table(settings: Settings, name: str):
 
     con = duckdb.connect(str(settings.warehouse_path), read_only=True)
     try:
-        return con.execute(f"select * from reviewlens.{name} order by all").df()
+        return con.execute(f"select * from {WAREHOUSE_SCHEMA}.{name} order by all").df()
     finally:
         con.close()
 

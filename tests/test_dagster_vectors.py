@@ -84,15 +84,6 @@ def test_vector_stage_end_to_end(settings, instance, sample_dir):
         store.close()
 
 
-def test_chunks_keep_restaurants_whole():
-    from reviewlens_dagster.defs.vectors import _chunks
-
-    groups = {k: pd.DataFrame({"text": ["t"] * n}) for k, n in {"a": 300, "b": 300, "c": 10, "d": 600, "e": 1}.items()}
-    chunks = list(_chunks(list(groups), groups, 512))
-    assert chunks == [["a", "b"], ["c", "d"], ["e"]]
-    assert sum(len(groups[k]) for c in chunks for k in c) == 1211
-
-
 def test_store_failure_in_the_writer_thread_fails_the_step(settings, instance, sample_dir, monkeypatch):
     """A write error raised in the background writer reaches the run (never swallowed)."""
     from reviewlens_dagster.core.vectorstore import VectorStoreError

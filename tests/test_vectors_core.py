@@ -172,3 +172,78 @@ def test_mmr_prefers_diverse_candidates():
 def test_token_estimate():
     assert estimate_tokens("맛있어요") == 4
     assert estimate_tokens("good food") == 3
+
+
+def test_chunks_keep_restaurants_whole():
+    from reviewlens_dagster.core.vectors import _chunks
+
+    groups = {k: pd.DataFrame({"text": ["t"] * n}) for k, n in {"a": 300, "b": 300, "c": 10, "d": 600, "e": 1}.items()}
+    chunks = list(_chunks(list(groups), groups, 512))
+    assert chunks == [["a", "b"], ["c", "d"], ["e"]]
+    assert sum(len(groups[k]) for c in chunks for k in c) == 1211
+
+
+class _FakeEmbedder:
+    """Deterministic unit vectors per text (the real encoders are tested above)."""
+
+    dim, model_id = 16, "fake-16"
+
+    def encode(self, texts):
+        out = np.stack([np.random.default_rng(abs(hash(t)) % 2**32).normal(size=self.dim) for t in texts])
+        return (out / np.linalg.norm(out, axis=1, keepdims=True)).astype(np.float32)
+
+
+def _reviews(spec: dict[str, int]) -> pd.DataFrame:
+    rows = [
+        {
+            "restaurant_id": r,
+            "review_id": f"{r}-{i}",
+            "text": f"{r} 리뷰 {i}",
+            "rating": 4.0,
+            "created_at": pd.Timestamp("2026-01-01") + pd.Timedelta(days=i),
+            "helpful_count": i % 3,
+            "content_hash": f"h{r}{i}",
+            "restaurant_name": r.upper(),
+            "category": "치킨",
+            "area": "강남",
+        }
+        for r, n in spec.items()
+        for i in range(n)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_vector_stage_functions_embed_skip_check_and_rank(tmp_path):
+    from reviewlens_dagster.core import vectors
+
+    store, emb = EdgeVectorStore(tmp_path / "q"), _FakeEmbedder()
+    store.ensure_collection("reviews", emb.dim, emb.model_id)
+    reviews = _reviews({"ra": 30, "rb": 3, "rc": 0})
+    groups = vectors.by_restaurant(reviews, ["ra", "rb", "rc"])
+    assert list(groups) == ["ra", "rb", "rc"] and groups["rc"].empty
+    todo = vectors.restaurants_to_embed(store, groups, emb.model_id)
+    assert todo == ["ra", "rb"]  # rc has no reviews and no points: nothing to do
+    seen = []
+    stats = vectors.embed_reviews(store, emb, groups, todo, progress=seen.append, chunk_size=10)
+    assert (stats.reviews_embedded, stats.restaurants_embedded) == (33, 2) and seen[-1] == "stored 2/2 restaurants"
+    assert vectors.restaurants_to_embed(store, groups, emb.model_id) == []  # unchanged: skipped next time
+    changed = reviews.copy()
+    changed.loc[changed["review_id"] == "rb-1", "content_hash"] = "new"
+    assert vectors.restaurants_to_embed(store, vectors.by_restaurant(changed, ["ra", "rb"]), emb.model_id) == ["rb"]
+    ok = vectors.check_embeddings(store, groups, emb.dim)
+    assert not ok.mismatched and not ok.bad_norm and not ok.bad_dim and ok.checked == 33
+    # what the count check catches: a point missing (the store normalizes cosine vectors itself)
+    store.replace_restaurant("reviews", "rb", _points(2, "rb-", dim=16))
+    wrong = vectors.check_embeddings(store, groups, emb.dim)
+    assert wrong.mismatched == {"rb": (2, 3)} and not wrong.bad_norm
+    assert vectors.check_embeddings(store, groups, emb.dim + 1).bad_dim  # another model's dimension
+    store.replace_restaurant("reviews", "rb", [])
+    vecs, missing = vectors.representative_vectors(store, groups, WeightConfig())
+    assert missing == ["rb", "rc"] and list(vecs["restaurant_id"]) == ["ra"]
+    assert np.linalg.norm(vecs["vector"][0]) == pytest.approx(1.0, abs=1e-5)
+    ctx = vectors.top_k_contexts(store, groups, vecs, k=5)
+    assert list(ctx.frame["rank"]) == [1, 2, 3, 4, 5] and set(ctx.problems) == {"rb", "rc"}
+    assert ctx.frame["score"].is_monotonic_decreasing and ctx.tokens_top < ctx.tokens_all
+    mmr_ctx = vectors.top_k_contexts(store, groups, vecs, k=5, mmr_lambda=0.5)
+    assert len(mmr_ctx.frame) == 5 and mmr_ctx.frame["review_id"].is_unique
+    store.close()

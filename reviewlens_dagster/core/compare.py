@@ -1,4 +1,5 @@
-"""Comparisons of a restaurant against its comparison group (no Dagster, no store: plain numpy).
+"""Comparisons of a restaurant against its comparison group (no Dagster; plain numpy, plus the
+vector store for the strengths index: :func:`index_strengths`).
 
 Comparison group of restaurant R for a figure (documented default, configurable):
 1. restaurants of the same category AND area that have the figure; if fewer than
@@ -172,3 +173,43 @@ def aspect_comparisons(
             "distinctiveness": "float64",
         }
     )
+
+
+def index_strengths(
+    store, embedder, strengths: pd.DataFrame, restaurants: pd.DataFrame, keys: list[str]
+) -> tuple[dict[tuple[str, str], np.ndarray], pd.DataFrame, int]:
+    """Replace the strengths of the restaurants ``keys`` in the store's `strengths` collection
+    (each embedded as "aspect: quote", with the restaurant's category and area), then read every
+    restaurant's back: the group spans restaurants outside this run.
+
+    ``strengths``: rows with polarity "strength" of these restaurants; ``restaurants``:
+    restaurant_id, category, area. Returns ({(restaurant, aspect): vector}, restaurant_id /
+    category / area of every restaurant known here or in the store, points in the store)."""
+    from .vectorstore import STRENGTHS, VectorPoint
+
+    own = strengths.reset_index(drop=True)
+    store.ensure_collection(STRENGTHS, embedder.dim, embedder.model_id)
+    vecs = (
+        embedder.encode([f"{a}: {q}" for a, q in zip(own["aspect"], own["quote"])])
+        if len(own)
+        else np.zeros((0, embedder.dim), dtype=np.float32)
+    )
+    meta = restaurants[["restaurant_id", "category", "area"]]
+    for restaurant_id in keys:
+        place = meta[meta["restaurant_id"] == restaurant_id][["category", "area"]].head(1).to_dict("records")
+        points = [
+            VectorPoint(
+                f"{restaurant_id}:strength:{own.at[i, 'aspect']}",
+                vecs[i],
+                {"aspect": own.at[i, "aspect"], "text": own.at[i, "quote"], **(place[0] if place else {})},
+            )
+            for i in own.index[own["restaurant_id"] == restaurant_id]
+        ]
+        store.replace_restaurant(STRENGTHS, restaurant_id, points)
+    stored = store.fetch(STRENGTHS, None, with_vectors=True)
+    vectors = {(h.payload["restaurant_id"], h.payload["aspect"]): h.vector for h in stored}
+    others = pd.DataFrame(
+        [(h.payload["restaurant_id"], h.payload.get("category"), h.payload.get("area")) for h in stored],
+        columns=["restaurant_id", "category", "area"],
+    )
+    return vectors, pd.concat([meta, others]), len(stored)

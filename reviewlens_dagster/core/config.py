@@ -17,6 +17,9 @@ from .analysis.prevalence import HighlightRule
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
+#: the DuckDB schema of every warehouse table (IO manager, staging, reports)
+WAREHOUSE_SCHEMA = "reviewlens"
+
 #: partition keys (restaurants) reach SQL literals, Qdrant filters and file names: letters and
 #: digits of any script (NFC), '_', '-', '.', at most 64, starting with a letter or digit, no '..'
 PARTITION_KEY_PATTERN = re.compile(r"^(?!.*\.\.)[^\W_][\w.\-]{0,63}$")

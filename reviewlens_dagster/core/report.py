@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-SCHEMA = "reviewlens"
+from .config import WAREHOUSE_SCHEMA as SCHEMA
 
 
 def _tables(con) -> set[str]:
@@ -31,7 +31,7 @@ def restaurant_report(warehouse: Path, ids: list[str]) -> pd.DataFrame:
         if "rejected_reviews" in tables:
             rej = con.execute(
                 f"select restaurant_id, count(*) as rejected from {SCHEMA}.rejected_reviews "
-                "where restaurant_id is not null group by restaurant_id"
+                "where restaurant_id is not null and severity = 'rejected' group by restaurant_id"
             ).df()
             df = df.merge(rej, on="restaurant_id", how="left")
             df["rejected"] = df["rejected"].fillna(0).astype(int)

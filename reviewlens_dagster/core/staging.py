@@ -39,6 +39,7 @@ import duckdb
 import pandas as pd
 import pyarrow.compute as pc
 
+from .config import WAREHOUSE_SCHEMA as SCHEMA
 from .ingest import (
     REJECT_COLUMNS,
     REJECTED,
@@ -58,7 +59,6 @@ log = logging.getLogger(__name__)
 #: bump when reading / validation change what they produce for the same bytes: every file is
 #: staged again on the next run
 PARSER_VERSION = "2026-11-26.3"  # vectorized validation, Unicode restaurant ids, warnings for optional fields
-SCHEMA = "reviewlens"
 ON_DELETED = ("keep", "drop")
 _REVIEW_TYPES = {
     "review_id": "VARCHAR",

@@ -25,7 +25,6 @@ import numpy as np
 NAMESPACE = uuid.UUID("5b1f3c1e-7d0a-4a53-9a57-52d1a1f0e6c4")
 TENANT_FIELD = "restaurant_id"
 REVIEWS = "reviews"
-RESTAURANT_VECTORS = "restaurant_vectors"
 STRENGTHS = "strengths"
 _META = "reviewlens_collection.json"
 

@@ -25,17 +25,16 @@ from ..core.aspects import ASPECTS
 from ..core.config import validate_restaurant_ids
 from ..core.llm.types import LLMUnavailableError
 from .metadata import bar_chart, frame_metadata, preview
-from .partitions import EAGER, OWNERS, restaurants_partitions, single_run
+from .partitions import EAGER, OWNERS, PARTITION_EXPR, restaurants_partitions, single_run
 from .resources import LLMEngineResource, ReviewLensSettings
 
-STORED = {"partition_expr": "restaurant_id"}
 #: an LLM server that stays unavailable after the client's own retries (429 / 5xx / timeouts):
 #: the step is retried this many times, this long apart; what was committed is not asked again
 LLM_STEP_RETRIES, LLM_RETRY_WAIT_S = 2, 60
-WITH_IDS = {**STORED, "list_columns": ["review_ids", "evidence_review_ids"]}
+WITH_IDS = {**PARTITION_EXPR, "list_columns": ["review_ids", "evidence_review_ids"]}
 
 
-def _out(description: str, kinds: set[str], metadata: dict = STORED) -> dg.AssetOut:
+def _out(description: str, kinds: set[str], metadata: dict = PARTITION_EXPR) -> dg.AssetOut:
     return dg.AssetOut(
         io_manager_key="warehouse_io_manager",
         metadata=metadata,

@@ -1,16 +1,14 @@
 """Stage 4: `comparisons` — each restaurant's aspects against its comparison group."""
 
 import dagster as dg
-import numpy as np
 import pandas as pd
 
 from ..core.analysis.prevalence import PREVALENCE_COLUMNS
-from ..core.compare import TOO_SMALL, GroupConfig, aspect_comparisons
+from ..core.compare import TOO_SMALL, GroupConfig, aspect_comparisons, index_strengths
 from ..core.config import validate_restaurant_ids
 from ..core.report import read_table
-from ..core.vectorstore import STRENGTHS, VectorPoint
 from .metadata import frame_metadata, grouped_bar_chart
-from .partitions import EAGER, OWNERS, restaurants_partitions, single_run
+from .partitions import EAGER, OWNERS, PARTITION_EXPR, restaurants_partitions, single_run
 from .resources import EmbedderResource, ReviewLensSettings, VectorStoreResource
 
 CHART_RESTAURANTS = 4
@@ -21,7 +19,7 @@ CHART_RESTAURANTS = 4
     backfill_policy=single_run,
     owners=OWNERS,
     io_manager_key="warehouse_io_manager",
-    metadata={"partition_expr": "restaurant_id"},
+    metadata=PARTITION_EXPR,
     group_name="analysis",
     kinds={"python", "qdrant", "duckdb"},
     deps=["aspect_prevalence"],
@@ -40,44 +38,13 @@ def comparisons(
     `too_small` with no figure), and for strengths the embedding view: similarity to the group's
     strengths (Qdrant collection `strengths`) and distinctiveness. See core/compare.py."""
     keys = validate_restaurant_ids(context.partition_keys)
-    # every restaurant's counts, not only this run's: the group spans partitions
+    # every restaurant's counts, not only this run's: the group spans partitions. Read from the
+    # warehouse table, not as an input with an all-partitions mapping: that would make every
+    # restaurant's comparison wait for, and re-run after, any other restaurant's analysis.
     prevalence = read_table(settings.warehouse_path, "aspect_prevalence", PREVALENCE_COLUMNS)
-    own = strengths[(strengths["polarity"] == "strength") & strengths["restaurant_id"].isin(keys)].reset_index(
-        drop=True
-    )
-    store, emb = vector_store.get(), embedder.get()
-    store.ensure_collection(STRENGTHS, emb.dim, emb.model_id)
-    vecs = (
-        emb.encode([f"{a}: {q}" for a, q in zip(own["aspect"], own["quote"])])
-        if len(own)
-        else np.zeros((0, emb.dim), dtype=np.float32)
-    )
-    meta = restaurant_vectors[["restaurant_id", "category", "area"]]
-    for rid in keys:
-        idx = own.index[own["restaurant_id"] == rid]
-        cat_area = meta[meta["restaurant_id"] == rid][["category", "area"]].head(1).to_dict("records")
-        store.replace_restaurant(
-            STRENGTHS,
-            rid,
-            [
-                VectorPoint(
-                    f"{rid}:strength:{own.at[i, 'aspect']}",
-                    vecs[i],
-                    {"aspect": own.at[i, "aspect"], "text": own.at[i, "quote"], **(cat_area[0] if cat_area else {})},
-                )
-                for i in idx
-            ],
-        )
-    stored = store.fetch(STRENGTHS, None, with_vectors=True)
-    strength_vectors = {(h.payload["restaurant_id"], h.payload["aspect"]): h.vector for h in stored}
-    group_meta = pd.concat(
-        [
-            meta,
-            pd.DataFrame(
-                [(h.payload["restaurant_id"], h.payload.get("category"), h.payload.get("area")) for h in stored],
-                columns=["restaurant_id", "category", "area"],
-            ),
-        ]
+    own = strengths[(strengths["polarity"] == "strength") & strengths["restaurant_id"].isin(keys)]
+    strength_vectors, group_meta, in_store = index_strengths(
+        vector_store.get(), embedder.get(), own, restaurant_vectors, keys
     )
     cfg = GroupConfig(
         min_group_size=settings.min_group_size,
@@ -113,6 +80,6 @@ def comparisons(
             groups_too_small=too_small,
             min_group_size=cfg.min_group_size,
             similarity_threshold=cfg.threshold,
-            strengths_in_store=len(stored),
+            strengths_in_store=in_store,
         ),
     )

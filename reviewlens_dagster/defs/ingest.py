@@ -7,7 +7,7 @@ from ..core.config import validate_restaurant_ids
 from ..core.ingest import REVIEW_COLUMNS
 from ..core.staging import StagingReport, rows_version
 from .metadata import frame_metadata, preview
-from .partitions import OWNERS, RESTAURANTS, restaurants_partitions, single_run
+from .partitions import OWNERS, PARTITION_EXPR, RESTAURANTS, restaurants_partitions, single_run
 from .resources import ReviewLensSettings
 
 REJECTED_SHARE_CHECK = "rejected_share_below_threshold"
@@ -113,7 +113,7 @@ def staging(context: dg.AssetExecutionContext, settings: ReviewLensSettings):
     partitions_def=restaurants_partitions,
     backfill_policy=single_run,
     io_manager_key="warehouse_io_manager",
-    metadata={"partition_expr": "restaurant_id"},
+    metadata=PARTITION_EXPR,
     group_name="ingest",
     kinds={"python", "duckdb"},
     owners=OWNERS,

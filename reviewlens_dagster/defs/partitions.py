@@ -8,6 +8,9 @@ single_run = dg.BackfillPolicy.single_run()
 
 #: every job that writes DuckDB / the embedded Qdrant store carries this tag; dagster.yaml's
 #: run queue lets one such run at a time (DuckDB and Qdrant Edge allow one writer process).
+#: asset metadata of every per-restaurant warehouse table: the IO manager reads and replaces a
+#: run's partitions by this column
+PARTITION_EXPR = {"partition_expr": "restaurant_id"}
 WRITER_TAGS = {"reviewlens/writer": "local"}
 OWNERS = ["team:reviewlens"]
 

@@ -10,7 +10,7 @@ import duckdb
 from pydantic import PrivateAttr
 
 from ..core.analysis.prevalence import HighlightRule
-from ..core.config import Settings, resolve_scope
+from ..core.config import WAREHOUSE_SCHEMA, Settings, resolve_scope
 from ..core.db import retry_locked
 from ..core.embed import Embedder, EmbedderSpec, make_embedder
 from ..core.represent import WeightConfig
@@ -127,7 +127,7 @@ class EmbedderResource(dg.ConfigurableResource):
 
 def warehouse_io_manager(settings: Settings) -> WarehouseIOManager:
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    return WarehouseIOManager(database=str(settings.warehouse_path), schema="reviewlens")
+    return WarehouseIOManager(database=str(settings.warehouse_path), schema=WAREHOUSE_SCHEMA)
 
 
 def _secret(name: str, value: str | None):
