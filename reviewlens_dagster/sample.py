@@ -308,13 +308,13 @@ def generate(seed: int = 7, n_restaurants: int = 32) -> tuple[list[dict], dict]:
     for i in range(n_restaurants):
         category = CATEGORIES[i % len(CATEGORIES)]
         area = AREAS[(i * 5 + i // len(CATEGORIES)) % len(AREAS)]
-        rid = f"r{i + 1:03d}"
+        restaurant_id = f"r{i + 1:03d}"
         name = f"{rng.choice(NAME_PARTS[category])} {area}점"
         pool = [a for a in ASPECTS if not (a == "배달" and category in ("카페", "고깃집"))]
         strengths, weaknesses, plan = _plant(rng, pool)
         n_reviews = rng.randint(24, 150)
         realized = {a: {"mentions": 0, "positive": 0, "negative": 0, "neutral": 0} for a in pool}
-        truth["restaurants"][rid] = {
+        truth["restaurants"][restaurant_id] = {
             "restaurant_name": name,
             "category": category,
             "area": area,
@@ -382,7 +382,7 @@ def generate(seed: int = 7, n_restaurants: int = 32) -> tuple[list[dict], dict]:
             reviews.append(
                 {
                     "review_id": review_id,
-                    "restaurant_id": rid,
+                    "restaurant_id": restaurant_id,
                     "restaurant_name": name,
                     "category": category,
                     "area": area,
@@ -395,7 +395,7 @@ def generate(seed: int = 7, n_restaurants: int = 32) -> tuple[list[dict], dict]:
             truth["reviews"][review_id] = {
                 "sentiment": sentiment,
                 "aspects": dict(zip(mentioned, polarities)),
-                "restaurant_id": rid,
+                "restaurant_id": restaurant_id,
             }
     return reviews, truth
 

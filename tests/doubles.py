@@ -79,8 +79,8 @@ class DoubleBackend:
         self.closed = True
 
 
-def req(rid: str, words: int, schema: dict | None = None, age_s: float = 0.0, **kw) -> LLMRequest:
-    r = LLMRequest(rid, [{"role": "user", "content": " ".join(["w"] * words)}], json_schema=schema, **kw)
+def req(request_id: str, words: int, schema: dict | None = None, age_s: float = 0.0, **kw) -> LLMRequest:
+    r = LLMRequest(request_id, [{"role": "user", "content": " ".join(["w"] * words)}], json_schema=schema, **kw)
     r.submitted_at = time.monotonic() - age_s
     return r
 

@@ -80,12 +80,12 @@ def write_reviews(incoming: Path) -> None:
     with open(incoming / "reviews.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["review_id", "restaurant_id", "text", "rating", "category", "area", "created_at"])
-        for rid, (cat, area, texts) in REVIEWS.items():
+        for restaurant_id, (cat, area, texts) in REVIEWS.items():
             for i, t in enumerate(texts):
                 w.writerow(
                     [
-                        f"{rid}-{i}",
-                        rid,
+                        f"{restaurant_id}-{i}",
+                        restaurant_id,
                         t,
                         2 if "불친절" in t or "없어요" in t else 5,
                         cat,

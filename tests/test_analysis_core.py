@@ -87,10 +87,15 @@ def _reviews() -> pd.DataFrame:
         "rb": ["Great value, tasty food", "Rude staff and bad food"],
     }
     rows = []
-    for rid, ts in texts.items():
+    for restaurant_id, ts in texts.items():
         for i, t in enumerate(ts, start=1):
             rows.append(
-                {"restaurant_id": rid, "review_id": f"{rid}-{i}", "text": t, "rating": [5.0, 1.0, None, 4.0][i - 1]}
+                {
+                    "restaurant_id": restaurant_id,
+                    "review_id": f"{restaurant_id}-{i}",
+                    "text": t,
+                    "rating": [5.0, 1.0, None, 4.0][i - 1],
+                }
             )
     return pd.DataFrame(rows)
 

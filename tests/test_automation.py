@@ -154,8 +154,8 @@ def test_new_file_refreshes_only_its_restaurant(automated, instance):
     _write(
         settings.incoming_dir / "first.csv",
         [
-            [f"{rid}-{i}", rid, t, 5, cat, area, f"2026-05-{i + 1:02d}"]
-            for rid, (cat, area, texts) in REVIEWS.items()
+            [f"{restaurant_id}-{i}", restaurant_id, t, 5, cat, area, f"2026-05-{i + 1:02d}"]
+            for restaurant_id, (cat, area, texts) in REVIEWS.items()
             for i, t in enumerate(texts)
         ],
     )
@@ -175,7 +175,7 @@ def test_new_file_refreshes_only_its_restaurant(automated, instance):
     before = read_table(settings, "summaries")
     before_sent = read_table(settings, "sentiments")
     assert set(before["restaurant_id"]) == {"ra", "rb", "rc"}
-    counts = {rid: _materializations(instance, "summaries", rid) for rid in REVIEWS}
+    counts = {restaurant_id: _materializations(instance, "summaries", restaurant_id) for restaurant_id in REVIEWS}
     assert counts == {"ra": 1, "rb": 1, "rc": 1}
 
     # a new file with a new (negative) review of `ra` only
@@ -186,7 +186,11 @@ def test_new_file_refreshes_only_its_restaurant(automated, instance):
     assert requested == {name: {"ra"} for name in DOWNSTREAM}
     assert daemon.tick_automation() == {name: set() for name in DOWNSTREAM}
 
-    assert {rid: _materializations(instance, "summaries", rid) for rid in REVIEWS} == {"ra": 2, "rb": 1, "rc": 1}
+    assert {restaurant_id: _materializations(instance, "summaries", restaurant_id) for restaurant_id in REVIEWS} == {
+        "ra": 2,
+        "rb": 1,
+        "rc": 1,
+    }
     after = read_table(settings, "summaries")
     untouched = lambda df: df[df["restaurant_id"] != "ra"].reset_index(drop=True)  # noqa: E731
     assert untouched(after).equals(untouched(before))

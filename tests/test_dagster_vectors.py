@@ -44,8 +44,8 @@ def test_vector_stage_end_to_end(settings, instance, sample_dir):
     top = read_table(settings, "top_k_contexts")
     per = top.groupby("restaurant_id").size()
     n_reviews = reviews.groupby("restaurant_id").size()
-    for rid in keys:
-        assert per[rid] == min(20, n_reviews[rid])
+    for restaurant_id in keys:
+        assert per[restaurant_id] == min(20, n_reviews[restaurant_id])
     assert per["r_solo"] == 1
     assert set(top["review_id"]) <= set(reviews["review_id"])
     # ranks follow scores, and every context belongs to its restaurant

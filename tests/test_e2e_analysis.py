@@ -60,10 +60,10 @@ def _write(incoming):
     with open(incoming / "english.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["review_id", "restaurant_id", "text", "rating", "category", "area", "created_at"])
-        for rid, (cat, area, texts) in RESTAURANTS_EN.items():
+        for restaurant_id, (cat, area, texts) in RESTAURANTS_EN.items():
             for i, t in enumerate(texts):
                 rating = 2 if any(x in t for x in ("salty", "ignored", "hour", "bitter", "expensive", "hard")) else 5
-                w.writerow([f"{rid}-{i}", rid, t, rating, cat, area, f"2025-05-{i + 1:02d}"])
+                w.writerow([f"{restaurant_id}-{i}", restaurant_id, t, rating, cat, area, f"2025-05-{i + 1:02d}"])
 
 
 def test_pipeline_end_to_end_with_real_tiny_engine(workdir, instance):

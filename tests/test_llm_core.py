@@ -26,14 +26,14 @@ def test_shortest_prefill_first_orders_by_prompt_tokens():
     results = engine.run(reqs)
     assert [r.request_id for r in results] == ["long", "short", "mid", "short2"]  # request order kept
     sent = backend.calls[0]
-    assert [rid for rid, _ in sent] == ["short", "short2", "mid", "long"]  # ties keep arrival order
+    assert [request_id for request_id, _ in sent] == ["short", "short2", "mid", "long"]  # ties keep arrival order
     assert [p for _, p in sent] == [8, 8, 53, 503]  # priority = exact prompt tokens
 
 
 def test_fcfs_keeps_arrival_order():
     backend = DoubleBackend()
     LLMEngine(backend, SchedulerConfig(policy="fcfs")).run([req("long", 500), req("short", 5)])
-    assert [rid for rid, _ in backend.calls[0]] == ["long", "short"]
+    assert [request_id for request_id, _ in backend.calls[0]] == ["long", "short"]
 
 
 def test_starvation_bound_promotes_old_requests():

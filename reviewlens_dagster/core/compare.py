@@ -57,14 +57,14 @@ class GroupConfig:
 
 
 def comparison_group(
-    rid: str, meta: pd.DataFrame, available: set[str], cfg: GroupConfig = GroupConfig()
+    restaurant_id: str, meta: pd.DataFrame, available: set[str], cfg: GroupConfig = GroupConfig()
 ) -> tuple[str, list[str], str]:
     """(level, member ids, definition). ``meta``: restaurant_id, category, area. ``available``:
     restaurants that have the figure compared. ``level`` is ``too_small`` when even the widest
     level has fewer than ``min_group_size`` members (the members are still returned)."""
     m = meta.drop_duplicates("restaurant_id").set_index("restaurant_id")
-    others = [r for r in sorted(available) if r != rid and r in m.index]
-    me = m.loc[rid] if rid in m.index else None
+    others = [r for r in sorted(available) if r != restaurant_id and r in m.index]
+    me = m.loc[restaurant_id] if restaurant_id in m.index else None
     members: list[str] = others
     for level in cfg.levels:
         if level == "category_area" and me is not None:

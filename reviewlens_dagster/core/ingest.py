@@ -1037,7 +1037,7 @@ def validate_parts(parts: list[Part], max_text_chars: int = 5000) -> Validated:
     flagged = sorted(set(np.flatnonzero(~valid).tolist()) | {i for i, _ in warnings if valid[i]})
     if flagged:
         starts = np.concatenate([[0], np.cumsum([len(p) for p in parts])])
-        rid, key = review_id.to_pylist(), restaurant_id.to_pylist()
+        review_ids, key = review_id.to_pylist(), restaurant_id.to_pylist()
         files, numbers = source_file.to_pylist(), row_numbers.to_pylist()
 
         def entry(i: int, severity: str, why: str) -> dict:
@@ -1047,7 +1047,7 @@ def validate_parts(parts: list[Part], max_text_chars: int = 5000) -> Validated:
                 "row_number": numbers[i],
                 "reason": why,
                 "raw": parts[pi].raw(int(i - starts[pi])),
-                "review_id": (rid[i] or None) and rid[i][:128],
+                "review_id": (review_ids[i] or None) and review_ids[i][:128],
                 "restaurant_id": key[i],
                 "severity": severity,
                 "staged_file": file_of[part_of[i]],

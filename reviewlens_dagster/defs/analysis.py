@@ -266,7 +266,10 @@ def aspect_highlights(
     rule = settings.highlight_rule()
     counts = rev.groupby("restaurant_id").size().to_dict()
     prev = aspect_prevalence(men, counts, rule)
-    langs = {rid: language_of(g["text"].fillna("").head(50).tolist()) for rid, g in rev.groupby("restaurant_id")}
+    langs = {
+        restaurant_id: language_of(g["text"].fillna("").head(50).tolist())
+        for restaurant_id, g in rev.groupby("restaurant_id")
+    }
     hl = highlights(prev, men, dict(zip(top["review_id"], top["rank"])), langs)
     yield dg.Output(
         prev,
@@ -277,7 +280,7 @@ def aspect_highlights(
             restaurants=len(counts),
         ),
     )
-    md = "\n\n".join(highlights_markdown(hl, rid) for rid in sorted(counts)[:20])
+    md = "\n\n".join(highlights_markdown(hl, restaurant_id) for restaurant_id in sorted(counts)[:20])
     yield dg.Output(
         hl,
         output_name="strengths",
@@ -375,8 +378,8 @@ def summaries(
         "llm_calls": out.jobs.llm_calls,
     }
     s = out.summaries
-    for rid, why in out.replaced.items():
-        context.log.warning(f"{rid}: LLM summary replaced by the template: {'; '.join(why)}")
+    for restaurant_id, why in out.replaced.items():
+        context.log.warning(f"{restaurant_id}: LLM summary replaced by the template: {'; '.join(why)}")
     yield dg.Output(
         s,
         metadata=frame_metadata(

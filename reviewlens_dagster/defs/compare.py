@@ -53,18 +53,18 @@ def comparisons(
     )
     out = aspect_comparisons(keys, prevalence, group_meta, cfg, strength_vectors)
     charts = []
-    for rid in keys[:CHART_RESTAURANTS]:
-        g = out[out["restaurant_id"] == rid]
+    for restaurant_id in keys[:CHART_RESTAURANTS]:
+        g = out[out["restaurant_id"] == restaurant_id]
         if len(g):
             charts.append(
                 grouped_bar_chart(
                     g["aspect"].tolist(),
                     {
-                        rid: g["positive_share"].tolist(),
+                        restaurant_id: g["positive_share"].tolist(),
                         # no bar where the group is too small to give a figure
                         "comparison group": g["group_positive_share"].tolist(),
                     },
-                    f"{rid}: positive share per aspect vs comparison group",
+                    f"{restaurant_id}: positive share per aspect vs comparison group",
                 )
             )
     too_small = int((out["group_level"] == TOO_SMALL).sum())

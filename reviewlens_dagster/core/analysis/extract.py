@@ -173,7 +173,7 @@ def analyse_reviews(
 ) -> ExtractionOutput:
     """``reviews``: restaurant_id, review_id, text, rating. ``sample_size`` None or <= 0: every review."""
     reviews = reviews.reset_index(drop=True)
-    mentions = {rid: detect(t) for rid, t in zip(reviews["review_id"], reviews["text"].fillna(""))}
+    mentions = {review_id: detect(t) for review_id, t in zip(reviews["review_id"], reviews["text"].fillna(""))}
     sample = stratified_sample(reviews[["restaurant_id", "review_id", "rating"]], sample_size)
     jobs = plan_extraction(reviews, sample, mentions, model, prompt_version)
     outcome = run_jobs(jobs, runner, cache, model, prompt_version, chunk_size, progress)
@@ -207,7 +207,9 @@ def analyse_reviews(
             }
         )
     rows, dropped = [], 0
-    for rid, review_id, text in zip(reviews["restaurant_id"], reviews["review_id"], reviews["text"].fillna("")):
+    for restaurant_id, review_id, text in zip(
+        reviews["restaurant_id"], reviews["review_id"], reviews["text"].fillna("")
+    ):
         llm = by_review.get(review_id)
         for m in mentions[review_id]:
             if not m.quote or m.quote not in text:
@@ -219,7 +221,7 @@ def analyse_reviews(
             )
             rows.append(
                 {
-                    "restaurant_id": rid,
+                    "restaurant_id": restaurant_id,
                     "review_id": review_id,
                     "aspect": m.aspect,
                     "polarity": polarity,
@@ -260,15 +262,15 @@ def sentiment_ratios(sentiments: pd.DataFrame, review_counts: dict[str, int] | N
     if sentiments.empty:
         return pd.DataFrame(columns=cols)
     rows = []
-    for rid, g in sentiments.groupby("restaurant_id", sort=True):
+    for restaurant_id, g in sentiments.groupby("restaurant_id", sort=True):
         w = g["weight"].fillna(1.0)
         total = float(w.sum()) or 1.0
         rated = g.dropna(subset=["rating_label"])
         rows.append(
             {
-                "restaurant_id": rid,
+                "restaurant_id": restaurant_id,
                 "n_sample": len(g),
-                "n_reviews": int((review_counts or {}).get(rid, round(total))),
+                "n_reviews": int((review_counts or {}).get(restaurant_id, round(total))),
                 **{
                     f"{lab}_ratio": float(w[g["label"] == lab].sum()) / total
                     for lab in ("positive", "negative", "neutral")

@@ -84,12 +84,12 @@ def aspect_prevalence(
 ) -> pd.DataFrame:
     """One row per (restaurant, aspect mentioned at least once)."""
     rows = []
-    for (rid, aspect), g in mentions.groupby(["restaurant_id", "aspect"], sort=True):
-        n = int(review_counts.get(rid, 0)) or g["review_id"].nunique()
+    for (restaurant_id, aspect), g in mentions.groupby(["restaurant_id", "aspect"], sort=True):
+        n = int(review_counts.get(restaurant_id, 0)) or g["review_id"].nunique()
         counts = {p: int((g["polarity"] == p).sum()) for p in ("positive", "negative", "neutral")}
         decided = sum(counts.values())
         row = {
-            "restaurant_id": rid,
+            "restaurant_id": restaurant_id,
             "aspect": aspect,
             "n_reviews": n,
             "mentions": len(g),

@@ -32,7 +32,7 @@ class PartialAnalysisError(LLMError):
     makes only the missing calls; the restaurants that completed can be materialized alone."""
 
     def __init__(self, failed: dict[str, str], request_ids: list[str]) -> None:
-        shown = "; ".join(f"{rid}: {why[:200]}" for rid, why in list(failed.items())[:10])
+        shown = "; ".join(f"{restaurant_id}: {why[:200]}" for restaurant_id, why in list(failed.items())[:10])
         super().__init__(
             f"LLM analyses failed for {len(failed)} restaurant(s) ({', '.join(sorted(failed)[:20])}); "
             f"the results of the others are committed to the LLM cache. {shown}",

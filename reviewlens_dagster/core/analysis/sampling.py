@@ -60,7 +60,7 @@ def stratified_sample(reviews: pd.DataFrame, size: int | None) -> pd.DataFrame:
     """Per restaurant, ``size`` reviews (all when ``size`` is None / <= 0 or the restaurant has
     fewer) with their stratum and weight. ``reviews``: restaurant_id, review_id, rating."""
     rows = []
-    for rid, g in reviews.groupby("restaurant_id", sort=True):
+    for restaurant_id, g in reviews.groupby("restaurant_id", sort=True):
         strata = g["rating"].map(_stratum) if "rating" in g else pd.Series("unrated", index=g.index)
         groups = {s: sorted(g.loc[strata == s, "review_id"].tolist(), key=_order) for s in sorted(set(strata))}
         want = len(g) if not size or size <= 0 else min(size, len(g))
@@ -68,5 +68,7 @@ def stratified_sample(reviews: pd.DataFrame, size: int | None) -> pd.DataFrame:
         for s, ids in groups.items():
             k = alloc[s]
             for review_id in ids[:k]:
-                rows.append({"restaurant_id": rid, "review_id": review_id, "stratum": s, "weight": len(ids) / k})
+                rows.append(
+                    {"restaurant_id": restaurant_id, "review_id": review_id, "stratum": s, "weight": len(ids) / k}
+                )
     return pd.DataFrame(rows, columns=SAMPLE_COLUMNS).astype({"weight": "float64"})

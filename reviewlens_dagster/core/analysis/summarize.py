@@ -110,10 +110,10 @@ def build_briefs(
 ) -> dict[str, Brief]:
     ratio_by = {} if ratios is None or ratios.empty else ratios.set_index("restaurant_id").to_dict("index")
     out = {}
-    for rid in sorted(review_counts):
-        prev = prevalence[prevalence["restaurant_id"] == rid]
-        hl = strengths[strengths["restaurant_id"] == rid]
-        tk = top_k[top_k["restaurant_id"] == rid].sort_values("rank")
+    for restaurant_id in sorted(review_counts):
+        prev = prevalence[prevalence["restaurant_id"] == restaurant_id]
+        hl = strengths[strengths["restaurant_id"] == restaurant_id]
+        tk = top_k[top_k["restaurant_id"] == restaurant_id].sort_values("rank")
         quotes: list[tuple[str, str]] = [(ids[0], q) for ids, q in zip(hl["review_ids"], hl["quote"]) if len(ids)]
         if not quotes:  # nothing stands out: the most representative review gives the prose its context
             quotes = [(r, str(t)[:160]) for r, t in zip(tk["review_id"].head(2), tk["text"].head(2))]
@@ -123,20 +123,27 @@ def build_briefs(
                 seen.add((review_id, text))
                 unique.append((review_id, text))
         lang = language_of([t for _, t in unique] or tk["text"].fillna("").tolist())
-        ratio = ratio_by.get(rid)
-        out[rid] = Brief(
-            rid,
+        ratio = ratio_by.get(restaurant_id)
+        out[restaurant_id] = Brief(
+            restaurant_id,
             lang,
-            int(review_counts[rid]),
-            facts_text(prev, int(review_counts[rid]), {**ratio, "restaurant_id": rid} if ratio else None, lang),
+            int(review_counts[restaurant_id]),
+            facts_text(
+                prev,
+                int(review_counts[restaurant_id]),
+                {**ratio, "restaurant_id": restaurant_id} if ratio else None,
+                lang,
+            ),
             [(f"Q{i}", r, t) for i, (r, t) in enumerate(unique, start=1)],
         )
     return out
 
 
-def template_parts(rid: str, strengths: pd.DataFrame, n_reviews: int, lang: str) -> dict[str, tuple[str, list[str]]]:
+def template_parts(
+    restaurant_id: str, strengths: pd.DataFrame, n_reviews: int, lang: str
+) -> dict[str, tuple[str, list[str]]]:
     """kind -> (text, review ids) for the deterministic positive / negative / fallback overall text."""
-    g = strengths[strengths["restaurant_id"] == rid]
+    g = strengths[strengths["restaurant_id"] == restaurant_id]
     parts = {}
     for pol, kind in (("strength", "positive"), ("weakness", "negative")):
         items = g[g["polarity"] == pol]
@@ -226,7 +233,7 @@ def write_summaries(
     progress: Callable[[str], None] | None = None,
 ) -> SummaryOutput:
     jobs = []
-    for rid, b in briefs.items():
+    for restaurant_id, b in briefs.items():
         qids = [q for q, _, _ in b.quotes]
         if not qids:
             continue
@@ -240,32 +247,32 @@ def write_summaries(
         jobs.append(
             Job(
                 "summary",
-                rid,
+                restaurant_id,
                 key,
                 LLMRequest(
-                    request_id=f"summary:{rid}",
+                    request_id=f"summary:{restaurant_id}",
                     messages=messages,
                     json_schema=summary_schema(qids),
                     max_tokens=MAX_TOKENS,
                     repetition_penalty=REPETITION_PENALTY,
-                    tags={"partition": rid, "asset": "summaries"},
+                    tags={"partition": restaurant_id, "asset": "summaries"},
                 ),
                 summary_validator(qids),
             )
         )
     outcome = run_jobs(jobs, runner, cache, model, prompt_version, chunk_size, progress)
-    by_rid = {j.restaurant_id: outcome.parsed[j.request.request_id] for j in jobs}
+    by_restaurant = {j.restaurant_id: outcome.parsed[j.request.request_id] for j in jobs}
     rows, replaced = [], {}
-    for rid, b in briefs.items():
-        prev = prevalence[prevalence["restaurant_id"] == rid]
-        tmpl = template_parts(rid, strengths, b.n_reviews, b.lang)
-        common = {"restaurant_id": rid, "language": b.lang, "model": model, "prompt_version": prompt_version}
-        if rid in by_rid:
-            obj, was_cached = by_rid[rid]
+    for restaurant_id, b in briefs.items():
+        prev = prevalence[prevalence["restaurant_id"] == restaurant_id]
+        tmpl = template_parts(restaurant_id, strengths, b.n_reviews, b.lang)
+        common = {"restaurant_id": restaurant_id, "language": b.lang, "model": model, "prompt_version": prompt_version}
+        if restaurant_id in by_restaurant:
+            obj, was_cached = by_restaurant[restaurant_id]
             qmap = {q: r for q, r, _ in b.quotes}
             problems = summary_problems(obj.text, prev, [t for _, _, t in b.quotes])
             if problems:
-                replaced[rid] = problems
+                replaced[restaurant_id] = problems
                 text, ids = tmpl["overall"]
                 rows.append(
                     {

@@ -533,11 +533,11 @@ class LLMEngine:
             self.progress(f"{len(invalid)} structured output(s) invalid: one repair retry")
             repairs = []
             by_id = {r.request_id: r for r in requests}
-            for rid, err in invalid.items():
-                src = by_id[rid]
+            for request_id, err in invalid.items():
+                src = by_id[request_id]
                 repairs.append(
                     LLMRequest(
-                        request_id=rid,
+                        request_id=request_id,
                         json_schema=src.json_schema,
                         max_tokens=src.max_tokens,
                         temperature=src.temperature,
@@ -546,20 +546,20 @@ class LLMEngine:
                         repetition_penalty=src.repetition_penalty,
                         messages=[
                             *src.messages,
-                            {"role": "assistant", "content": results[rid].text},
+                            {"role": "assistant", "content": results[request_id].text},
                             {"role": "user", "content": REPAIR_INSTRUCTION.format(error=err[:300])},
                         ],
                     )
                 )
             repaired = self._execute(repairs)
             still = {}
-            for rid in invalid:
-                res = repaired[rid]
-                res.attempts = results[rid].attempts + 1
-                err = self._parse(res, validators.get(rid))
-                results[rid] = res
+            for request_id in invalid:
+                res = repaired[request_id]
+                res.attempts = results[request_id].attempts + 1
+                err = self._parse(res, validators.get(request_id))
+                results[request_id] = res
                 if err:
-                    still[rid] = err
+                    still[request_id] = err
             if still:
                 self._record(list(results.values()), failed=still)
                 raise StructuredOutputError(
