@@ -49,10 +49,10 @@ def test_corpus_folder_scan_loses_nothing(tmp_path):
     assert scan.rejected["reason"].notna().all() and (scan.rejected["reason"].str.len() > 0).all()
     # every quarantined row names its file (or archive member) and row
     assert scan.rejected["source_file"].str.split(":").str[0].isin([c.name for c in corpus]).all()
-    whole_files = set(scan.rejected.loc[scan.rejected["row_number"] == 0, "source_file"])
+    whole_files = set(scan.rejected.loc[scan.rejected["source_row"] == 0, "source_file"])
     assert whole_files == {c.name for c in corpus if c.fatal} | {"odd.zip:readme.md"}
     # no silent loss: every data row is a review, a rejected row, or a superseded duplicate
-    assert scan.report.rows_read == len(scan.reviews) + int((errors["row_number"] > 0).sum()) - int(
+    assert scan.report.rows_read == len(scan.reviews) + int((errors["source_row"] > 0).sum()) - int(
         errors["reason"].str.contains("malformed CSV|expected .* fields|invalid JSON|JSON line").sum()
     )
     # the newest duplicate wins
@@ -255,7 +255,7 @@ def test_fast_csv_reader_equals_the_exact_reader(tmp_path, monkeypatch):
     monkeypatch.setattr(ingest, "FAST_CSV_MIN_CHARS", 0)
     path.write_text('review_id,restaurant_id,text\nq1,r1,"두 줄\n리뷰"\nq2,r1,\n', encoding="utf-8")
     res = read_review_file(path)
-    assert list(res.rows["review_id"]) == ["q1"] and [r.row_number for r in res.errors] == [4]
+    assert list(res.rows["review_id"]) == ["q1"] and [r.source_row for r in res.errors] == [4]
 
 
 def test_archives_are_size_capped(tmp_path, monkeypatch):

@@ -59,7 +59,7 @@ OPTIONAL_COLUMNS = ("rating", "created_at", "restaurant_name", "category", "area
 CANONICAL_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 #: ``restaurant_id`` is the partition key derived from ``source_restaurant_id`` (config.partition_key_for)
 REVIEW_COLUMNS = CANONICAL_COLUMNS + ("source_restaurant_id", "source_file", "source_row", "content_hash")
-REJECT_COLUMNS = ("source_file", "row_number", "review_id", "restaurant_id", "severity", "reason", "raw")
+REJECT_COLUMNS = ("source_file", "source_row", "review_id", "restaurant_id", "severity", "reason", "raw")
 REJECTED, WARNING = "rejected", "warning"
 
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -93,7 +93,7 @@ for _canon, _names in ALIASES.items():
 @dataclass(frozen=True)
 class Rejection:
     source_file: str
-    row_number: int  # 1-based data row (CSV line of the record, JSONL line, Parquet row); 0 = whole file
+    source_row: int  # 1-based data row (CSV line of the record, JSONL line, Parquet row); 0 = whole file
     reason: str
     raw: str
     review_id: str | None = None
@@ -109,7 +109,7 @@ class Part:
     source_file: str
     file: str = ""  # the file on disk it came from (relative name), when staged
     columns: dict[str, list] = field(default_factory=dict)
-    row_numbers: list[int] = field(default_factory=list)
+    source_rows: list[int] = field(default_factory=list)
     raws: list = field(default_factory=list)  # what a rejection shows of each row (or raw_of)
     raw_of: Callable[[int], str] | None = None
     delimiter: str = ","
@@ -125,7 +125,7 @@ class Part:
     table: dict | None = None  # columns of the fast CSV reader, while the part is being filled
 
     def __len__(self) -> int:
-        return len(self.row_numbers)
+        return len(self.source_rows)
 
     def raw(self, i: int) -> str:
         if self.raw_of is not None:
@@ -366,7 +366,7 @@ def _csv_fast(part: Part, text: str, utf8: bytes | None, delimiter: str) -> list
         return None
     if len(set(header)) != len(header):
         return None  # duplicate column names: the exact reader keeps the first
-    part.row_numbers = list(range(2, table.num_rows + 2))
+    part.source_rows = list(range(2, table.num_rows + 2))
     columns = [c.combine_chunks() for c in table.columns]
     part.raw_of = lambda i: delimiter.join(str(c[i].as_py()) for c in columns)
     part.table = dict(zip(header, columns))
@@ -388,7 +388,7 @@ def _csv_part(part: Part, text: str, delimiter: str | None) -> tuple[list[str], 
         raise ValueError("empty header row")
     width = len(header)
     rows: list[list[str]] = []
-    append_row, append_no, append_raw = rows.append, part.row_numbers.append, part.raws.append
+    append_row, append_no, append_raw = rows.append, part.source_rows.append, part.raws.append
     while True:
         line = reader.line_num + 1
         try:
@@ -429,7 +429,7 @@ def _read_csv(part: Part, data: bytes, text: str, spec: SourceSpec | None) -> No
         _derive_ids(part, spec, lambda c: table[c].to_pylist())
         part.table = None
         return
-    part.row_numbers, part.raws, part.raw_of = [], [], None
+    part.source_rows, part.raws, part.raw_of = [], [], None
     header, rows = _csv_part(part, text, delimiter)
     mapping, _ = _mapping_or_fail(header, spec)
     index = {h: i for i, h in enumerate(header)}
@@ -461,7 +461,7 @@ def _jsonl_part(part: Part, text: str) -> tuple[list[str], list[dict]]:
             continue
         columns.update(dict.fromkeys(map(str, obj)))
         rows.append(obj)
-        part.row_numbers.append(lineno)
+        part.source_rows.append(lineno)
         part.raws.append(line)
     if not rows:
         part.rejections.clear()  # the whole file is quarantined with one row instead
@@ -481,7 +481,7 @@ def _fill_part(part: Part, kind: str, data: bytes, spec: SourceSpec | None) -> N
         header = [str(c) for c in df.columns]
         df.columns = header
         mapping, missing = _mapping_or_fail(header, spec)
-        part.row_numbers = list(range(1, len(df) + 1))
+        part.source_rows = list(range(1, len(df) + 1))
         part.raws = df.to_dict(orient="records")
         _text_columns(part, mapping, lambda c: df[c].astype(object).tolist())
         _derive_ids(part, spec, lambda c: [as_text(v)[0] for v in df[c].astype(object).tolist()])
@@ -1009,7 +1009,7 @@ def validate_parts(parts: list[Part], max_text_chars: int = 5000) -> Validated:
     )
     file_of = [p.file or p.source_file for p in parts]
     staged_file = pa.array(file_of, pa.string()).take(pa.array(part_of)) if parts else pa.array([], pa.string())
-    row_numbers = pa.array([k for p in parts for k in p.row_numbers], pa.int64())
+    source_rows = pa.array([k for p in parts for k in p.source_rows], pa.int64())
     table = pa.table(
         {
             "review_id": review_id,
@@ -1023,7 +1023,7 @@ def validate_parts(parts: list[Part], max_text_chars: int = 5000) -> Validated:
             "helpful_count": pa.array(helpful, pa.int64()),
             "source_restaurant_id": source_rid,
             "source_file": source_file,
-            "source_row": row_numbers,
+            "source_row": source_rows,
         }
     )
     valid = pd.isna(reason).astype(bool)
@@ -1038,13 +1038,13 @@ def validate_parts(parts: list[Part], max_text_chars: int = 5000) -> Validated:
     if flagged:
         starts = np.concatenate([[0], np.cumsum([len(p) for p in parts])])
         review_ids, key = review_id.to_pylist(), restaurant_id.to_pylist()
-        files, numbers = source_file.to_pylist(), row_numbers.to_pylist()
+        files, numbers = source_file.to_pylist(), source_rows.to_pylist()
 
         def entry(i: int, severity: str, why: str) -> dict:
             pi = part_of[i]
             return {
                 "source_file": files[i],
-                "row_number": numbers[i],
+                "source_row": numbers[i],
                 "reason": why,
                 "raw": parts[pi].raw(int(i - starts[pi])),
                 "review_id": (review_ids[i] or None) and review_ids[i][:128],
@@ -1089,7 +1089,7 @@ def read_review_file(
     rejections = [
         Rejection(
             r["source_file"],
-            int(r["row_number"]),
+            int(r["source_row"]),
             r["reason"],
             r["raw"],
             r["review_id"],
@@ -1155,8 +1155,8 @@ def rejections_frame(rows: list[dict] | list[Rejection], extra: tuple[str, ...] 
     rows = [asdict(r) if isinstance(r, Rejection) else r for r in rows]
     columns = list(REJECT_COLUMNS) + list(extra)
     df = pd.DataFrame(rows, columns=columns).reindex(columns=columns)
-    df["row_number"] = pd.to_numeric(df["row_number"]).astype("int64")
+    df["source_row"] = pd.to_numeric(df["source_row"]).astype("int64")
     df["severity"] = df["severity"].fillna(REJECTED)
     for col in ("source_file", "review_id", "restaurant_id", "severity", "reason", "raw"):
         df[col] = df[col].astype("object").where(df[col].notna(), None)
-    return df.sort_values(["source_file", "row_number", "severity", "reason"], kind="stable").reset_index(drop=True)
+    return df.sort_values(["source_file", "source_row", "severity", "reason"], kind="stable").reset_index(drop=True)

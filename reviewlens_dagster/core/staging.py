@@ -77,7 +77,7 @@ _REVIEW_TYPES = {
 }
 _REJECT_TYPES = {
     "source_file": "VARCHAR",
-    "row_number": "BIGINT",
+    "source_row": "BIGINT",
     "review_id": "VARCHAR",
     "restaurant_id": "VARCHAR",
     "severity": "VARCHAR",
@@ -165,19 +165,26 @@ class StagingStore:
         ):
             cols = ", ".join(f'"{c}" {t}' for c, t in types.items())
             self.con.execute(f"create table if not exists {s}.{name} ({cols})")
-        # a quarantine table written by an older release has no severity column
-        have = {
-            r[0]
-            for r in self.con.execute(
-                "select column_name from information_schema.columns where table_schema = ? and table_name = "
-                "'rejected_reviews'",
-                [s],
-            ).fetchall()
-        }
-        if "severity" not in have:
+
+        # tables written by an older release: the quarantine table is derived (rebuilt on the next
+        # change), a renamed column is renamed in place (staged rows of deleted files must survive)
+        def columns(table: str) -> list[str]:
+            return [
+                r[0]
+                for r in self.con.execute(
+                    "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+                    "order by ordinal_position",
+                    [s, table],
+                ).fetchall()
+            ]
+
+        if "row_number" in columns("staged_file_rejections"):
+            self.con.execute(f"alter table {s}.staged_file_rejections rename column row_number to source_row")
+        if columns("rejected_reviews") != list(_REJECT_TYPES):
             self.con.execute(f"drop table {s}.rejected_reviews")
             cols = ", ".join(f'"{c}" {t}' for c, t in _REJECT_TYPES.items())
             self.con.execute(f"create table {s}.rejected_reviews ({cols})")
+            self._rebuild()
 
     def staged_files(self) -> pd.DataFrame:
         return self.con.execute(f"select * from {self.s}.staged_files").df()
@@ -385,7 +392,7 @@ class StagingStore:
         con.execute(f"delete from {s}.rejected_reviews")
         con.execute(f"""
             insert into {s}.rejected_reviews by name
-            select source_file, row_number, review_id, restaurant_id, severity, reason, raw
+            select source_file, source_row, review_id, restaurant_id, severity, reason, raw
             from {s}.staged_file_rejections
             union all
             select l.source_file, l.source_row, l.review_id, l.restaurant_id, '{REJECTED}',

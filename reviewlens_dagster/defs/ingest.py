@@ -105,7 +105,7 @@ def staging(context: dg.AssetExecutionContext, settings: ReviewLensSettings):
     if rejected is not None and len(rejected):
         reasons = rejected["reason"].str.replace(r"'.*?'|\d+", "…", regex=True).value_counts().head(20)
         rej_meta["reasons"] = dg.MetadataValue.md(reasons.rename("rows").to_frame().to_markdown())
-        rej_meta["preview"] = preview(rejected[["source_file", "row_number", "severity", "reason"]])
+        rej_meta["preview"] = preview(rejected[["source_file", "source_row", "severity", "reason"]])
     yield dg.MaterializeResult(asset_key=REJECTED, metadata=rej_meta)
 
 
