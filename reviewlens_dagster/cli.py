@@ -126,17 +126,16 @@ def materialization_metadata(result, key: str) -> dict:
 
 def _staged_restaurants(defs) -> list[str]:
     """Every restaurant (partition key) in the staged table, in key order."""
-    from .defs.resources import ReviewLensSettings
+    from .defs.resources import IngestSettings
 
-    settings: ReviewLensSettings = defs.resources["settings"]
+    settings: IngestSettings = defs.resources["ingest_settings"]
     with settings.staging_store() as store:
         return store.restaurant_keys()
 
 
 def _default_llm_restaurants(settings: Settings) -> int:
-    env = os.environ.get("REVIEWLENS_RUN_LLM_RESTAURANTS")
-    if env:
-        return int(env)
+    if settings.run_llm_restaurants is not None:
+        return settings.run_llm_restaurants
     if settings.llm_url or settings.llm_preset == "prod":
         return 0
     from .core.llm.engine import on_cpu

@@ -27,7 +27,7 @@ def build_defs(settings: Settings | None = None, resources: dict | None = None) 
         asset_checks=checks.review_checks,
         jobs=[automation.pipeline_job, automation.ingest_job, automation.staging_job, automation.reporting_job],
         sensors=[
-            automation.make_incoming_sensor(settings),
+            automation.make_incoming_sensor(running=settings.automation),
             automation.make_fanout_sensor(running=settings.automation),
             automation.make_automation_sensor(running=settings.automation),
         ],

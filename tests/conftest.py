@@ -110,3 +110,11 @@ def stage(defs, instance) -> dict:
     result = defs.resolve_job_def("staging_job").execute_in_process(instance=instance)
     assert result.success
     return materialization_metadata(result, "staged_reviews")
+
+
+def tick(defs, name: str, instance, cursor=None):
+    """One evaluation of sensor ``name`` as the daemon does it (with the resources it asks for)."""
+    sensor = defs.resolve_sensor_def(name)
+    wanted = {k: v for k, v in defs.resources.items() if k in sensor.required_resource_keys}
+    with dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs, resources=wanted) as ctx:
+        return sensor(ctx)

@@ -103,7 +103,7 @@ def run(
     keys = sorted(REVIEWS)
     llm = FaultLLMResource(
         model_cache_dir=str(workdir / "models"),
-        metrics_db=str(settings.metrics_path),
+        metrics_path=str(settings.metrics_path),
         delay_s=delay_s,
         marker=marker,
         calls_log=calls_log,

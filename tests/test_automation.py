@@ -19,7 +19,7 @@ from reviewlens_dagster.defs.automation import AUTOMATION_SENSOR, INGEST_JOB, PI
 from reviewlens_dagster.defs.partitions import RESTAURANTS
 from reviewlens_dagster.defs.resources import LLMEngineResource
 
-from .conftest import make_settings, read_table, stage
+from .conftest import make_settings, read_table, stage, tick
 from .doubles import DoubleBackend, analysis_answer
 
 DOWNSTREAM = [
@@ -73,9 +73,7 @@ class Daemon:
     def tick_incoming(self) -> list[str]:
         """The incoming sensor, the staging run it requests, then the fan-out sensor and the `reviews`
         runs it requests; returns the partitions those runs refreshed."""
-        result = self.sensor(
-            dg.build_sensor_context(instance=self.instance, cursor=self.sensor_cursor, definitions=self.defs)
-        )
+        result = tick(self.defs, "incoming_reviews_sensor", self.instance, self.sensor_cursor)
         if isinstance(result, dg.SkipReason):
             return []
         self.sensor_cursor = result.cursor
@@ -85,9 +83,7 @@ class Daemon:
             assert (
                 self.defs.resolve_job_def(STAGING_JOB).execute_in_process(instance=self.instance, tags=req.tags).success
             )
-        fan = self.fanout(
-            dg.build_sensor_context(instance=self.instance, cursor=self.fanout_cursor, definitions=self.defs)
-        )
+        fan = tick(self.defs, "staged_changes_sensor", self.instance, self.fanout_cursor)
         self.fanout_cursor = fan.cursor
         order = self.instance.get_dynamic_partitions(RESTAURANTS)
         refreshed = []
@@ -133,7 +129,7 @@ def _materializations(instance, asset: str, partition: str) -> int:
 def automated(workdir, instance):
     settings = make_settings(workdir)
     settings.incoming_dir.mkdir(parents=True)
-    llm = DoubleLLMResource(model_cache_dir=str(workdir / "models"), metrics_db=str(settings.metrics_path))
+    llm = DoubleLLMResource(model_cache_dir=str(workdir / "models"), metrics_path=str(settings.metrics_path))
     defs = build_defs(settings, resources={"llm": llm})
     return settings, defs, Daemon(defs, instance)
 
@@ -219,10 +215,13 @@ def test_manual_pipeline_run_leaves_nothing_for_sensors_or_automation(automated,
     # the sensors start with no cursor (as after `make run`, then `make ui`)
     assert daemon.tick_incoming() == [] and daemon.staging_runs == 0
     assert isinstance(
-        daemon.fanout(dg.build_sensor_context(instance=instance, definitions=defs)), (dg.SkipReason, dg.SensorResult)
+        tick(defs, "staged_changes_sensor", instance),
+        (dg.SkipReason, dg.SensorResult),
     )
     assert not getattr(
-        daemon.fanout(dg.build_sensor_context(instance=instance, definitions=defs)), "run_requests", None
+        tick(defs, "staged_changes_sensor", instance),
+        "run_requests",
+        None,
     )
     # everything downstream was refreshed in the same run: automation does not repeat it
     assert daemon.tick_automation() == {name: set() for name in DOWNSTREAM}

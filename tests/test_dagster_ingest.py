@@ -17,7 +17,7 @@ from reviewlens_dagster.defs import checks
 from reviewlens_dagster.defs.automation import INGEST_JOB, PIPELINE_JOB, STAGING_JOB, range_tags
 from reviewlens_dagster.defs.partitions import RESTAURANTS
 
-from .conftest import copy_sample, make_settings, materialization_metadata, read_table, stage
+from .conftest import copy_sample, make_settings, materialization_metadata, read_table, stage, tick
 
 FANOUT = "staged_changes_sensor"
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
@@ -157,7 +157,7 @@ def test_blocking_checks_fail_on_bad_frames():
 
 
 def _tick(defs, instance, name="incoming_reviews_sensor", cursor=None):
-    return defs.resolve_sensor_def(name)(dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs))
+    return tick(defs, name, instance, cursor)
 
 
 def test_incoming_sensor_fingerprints_files_and_requests_one_staging_run(settings, instance, sample_dir):
@@ -406,9 +406,9 @@ def test_api_keys_stay_env_vars(settings, monkeypatch):
 
     monkeypatch.setenv("REVIEWLENS_QDRANT_API_KEY", "qdrant-secret")
     monkeypatch.setenv("REVIEWLENS_LLM_API_KEY", "llm-secret")
-    res = build_resources(replace(settings, qdrant_api_key="qdrant-secret"))
-    assert isinstance(res["vector_store"].api_key, dg.EnvVar)
-    assert res["vector_store"].api_key.env_var_name == "REVIEWLENS_QDRANT_API_KEY"
-    assert isinstance(res["llm"].api_key, dg.EnvVar)
+    res = build_resources(replace(settings, qdrant_api_key="qdrant-secret", llm_api_key="llm-secret"))
+    assert isinstance(res["vector_store"].qdrant_api_key, dg.EnvVar)
+    assert res["vector_store"].qdrant_api_key.env_var_name == "REVIEWLENS_QDRANT_API_KEY"
+    assert isinstance(res["llm"].llm_api_key, dg.EnvVar)
     assert "secret" not in repr(res["vector_store"]) + repr(res["llm"])
     dg.Definitions.validate_loadable(build_defs(replace(settings, qdrant_api_key="qdrant-secret")))

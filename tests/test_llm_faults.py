@@ -231,7 +231,7 @@ def test_engine_start_failures_say_what_to_change(monkeypatch, tmp_path):
     def no_memory(*args, **kwargs):
         raise ValueError("No available memory for the cache blocks. Try increasing `gpu_memory_utilization`")
 
-    monkeypatch.setattr(factory, "resolve_model", lambda preset, cache_dir, progress=None: str(tmp_path))
+    monkeypatch.setattr(factory, "resolve_model", lambda preset, cache_dir, progress=None, override=None: str(tmp_path))
     monkeypatch.setattr(factory, "VLLMOfflineBackend", no_memory)
     with pytest.raises(EngineStartError, match="VLLM_CPU_KVCACHE_SPACE"):
         factory.build_engine(factory.LLMConfig(preset="tiny", model_cache_dir=tmp_path))

@@ -91,3 +91,39 @@ def test_table_from_an_older_release_gains_new_columns(tmp_path):
     assert list(aligned.columns) == ["restaurant_id", "n", "source_restaurant_id"]
     con.execute("insert into s.t select * from aligned")
     assert con.execute("select * from s.t order by n").fetchall() == [("old", 1, None), ("new", 2, "새 id")]
+
+
+def test_configuration_is_declared_once_and_documented():
+    """README's configuration table is exactly the one generated from Settings, every setting reaches a
+    resource by name, and no module but core/config.py reads a REVIEWLENS_ variable."""
+    import re
+    from dataclasses import fields
+    from pathlib import Path
+
+    from reviewlens_dagster.core.config import Settings, configuration_table
+    from reviewlens_dagster.defs import resources
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- configuration table: generated, do not edit -->\n")[1].split("\n<!-- end")[0]
+    assert block.strip() == configuration_table().strip(), "run python -m reviewlens_dagster.core.config"
+    used = set()
+    for cls in (
+        resources.IngestSettings,
+        resources.VectorSettings,
+        resources.AnalysisSettings,
+        resources.CompareSettings,
+        resources.LLMEngineResource,
+        resources.VectorStoreResource,
+        resources.EmbedderResource,
+    ):
+        used |= set(cls.model_fields)
+    # settings read outside the resources: paths of the whole project, the CLI's and the sensors' switch
+    elsewhere = {"data_dir", "metrics_path", "run_llm_restaurants", "automation", "qdrant_path"}
+    assert {f.name for f in fields(Settings)} - used - elsewhere == set()
+    readers = [
+        p.relative_to(root).as_posix()
+        for p in (root / "reviewlens_dagster").rglob("*.py")
+        if re.search(r"environ(\.get)?\(?\[?\s*[\"']REVIEWLENS_", p.read_text(encoding="utf-8"))
+    ]
+    assert readers == [], readers

@@ -1,7 +1,8 @@
-"""Settings from environment variables, with defaults, in one place.
+"""Settings from environment variables, with defaults, in one place (:class:`Settings`), and the
+ids that reach SQL, paths and partition keys.
 
-Every knob a user can turn without touching code is read here. The README's configuration
-table lists the same names; keep them in sync.
+Every knob a user can turn without touching code is declared here once; no other module reads
+a ``REVIEWLENS_*`` variable. README's configuration table is generated from the declaration.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import hashlib
 import os
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from .analysis.prevalence import HighlightRule
@@ -64,48 +65,6 @@ def validate_restaurant_ids(values) -> list[str]:
     return [validate_restaurant_id(v) for v in values]
 
 
-def _env(name: str, default: str) -> str:
-    value = os.environ.get(name)
-    return default if value is None or value.strip() == "" else value.strip()
-
-
-def _env_path(name: str, default: str) -> Path:
-    p = Path(_env(name, default)).expanduser()
-    return p if p.is_absolute() else PROJECT_ROOT / p
-
-
-def _env_float(name: str, default: float) -> float:
-    raw = _env(name, str(default))
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ValueError(f"environment variable {name}={raw!r} is not a number") from exc
-
-
-def _env_switch(name: str, default: bool) -> bool:
-    raw = _env(name, "on" if default else "off").strip().lower()
-    if raw in ("on", "true", "1", "yes"):
-        return True
-    if raw in ("off", "false", "0", "no"):
-        return False
-    raise ValueError(f"environment variable {name}={raw!r} must be on or off")
-
-
-def _env_int(name: str, default: int) -> int:
-    raw = _env(name, str(default))
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ValueError(f"environment variable {name}={raw!r} is not an integer") from exc
-
-
-def _env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
-    raw = _env(name, default).lower()
-    if raw not in choices:
-        raise ValueError(f"environment variable {name}={raw!r} must be one of {', '.join(choices)}")
-    return raw
-
-
 def resolve_scope(scope: str, llm_preset: str, llm_url: str | None) -> str:
     """'auto' -> 'all' where the engine can afford every review (GPU preset or a server), else 'sample'."""
     if scope != "auto":
@@ -113,90 +72,202 @@ def resolve_scope(scope: str, llm_preset: str, llm_url: str | None) -> str:
     return "all" if llm_url or llm_preset == "prod" else "sample"
 
 
+# --------------------------------------------------------------------------- the knobs
+
+DEFAULT_MAX_TEXT_CHARS = 5000
+
+
+def knob(env: str, default, help: str, kind: str = "value", choices: tuple[str, ...] = ()):
+    """A setting: its environment variable, default and meaning, declared once (a dataclass field).
+    ``kind``: value (typed by the default), path (relative to the project; ``{data}`` = the data
+    folder), home (``~`` expanded), optional (unset = None), secret (optional, shown as a name
+    only), switch (on/off), choice (one of ``choices``)."""
+    field_default = None if kind in ("path", "home") else default
+    return field(
+        default=field_default, metadata={"env": env, "default": default, "help": help, "kind": kind, "choices": choices}
+    )
+
+
+def _parse(name: str, raw: str, meta: dict, data_dir: Path | None):
+    kind, default = meta["kind"], meta["default"]
+    if kind in ("path", "home"):
+        text = raw.replace("{data}", str(data_dir)) if data_dir is not None else raw
+        p = Path(text).expanduser()
+        return p if p.is_absolute() or kind == "home" else PROJECT_ROOT / p
+    if kind in ("optional", "secret"):
+        return raw
+    if kind == "switch":
+        low = raw.lower()
+        if low in ("on", "true", "1", "yes"):
+            return True
+        if low in ("off", "false", "0", "no"):
+            return False
+        raise ValueError(f"environment variable {name}={raw!r} must be on or off")
+    if kind == "choice":
+        if raw.lower() not in meta["choices"]:
+            raise ValueError(f"environment variable {name}={raw!r} must be one of {', '.join(meta['choices'])}")
+        return raw.lower()
+    if kind == "count":
+        return _parse(name, raw, {**meta, "kind": "value", "default": 0}, data_dir)
+    for typ, what in ((int, "an integer"), (float, "a number")):
+        if isinstance(default, typ):
+            try:
+                return typ(raw)
+            except ValueError as exc:
+                raise ValueError(f"environment variable {name}={raw!r} is not {what}") from exc
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
-    data_dir: Path
-    incoming_dir: Path
-    warehouse_path: Path
-    metrics_path: Path
-    qdrant_path: Path
-    qdrant_url: str | None
-    qdrant_api_key: str | None
-    embedder: str
-    embed_model: str | None
-    llm_preset: str
-    llm_url: str | None
-    model_cache_dir: Path
-    top_k: int
-    max_text_chars: int
-    reject_share_threshold: float
-    sla_ttft_ms: float
-    mmr_lambda: float = 1.0
-    half_life_days: float = 180.0
-    embed_batch_size: int = 64
-    llm_cache_path: Path | None = None
-    #: source mappings (core/sources.py); absent = every file read by column aliases
-    sources_path: Path | None = None
-    #: what staging remembers of each file, for the sensor (written by the staging asset)
-    manifest_path: Path | None = None
-    #: a file that leaves the incoming folder: "keep" its reviews (default) or "drop" them
-    on_deleted_file: str = "keep"
-    agreement_threshold: float = 0.6
-    strength_sim_threshold: float = 0.7
-    min_group_size: int = 3
-    #: which reviews the LLM reads: "sample" (a stratified sample of sample_size per restaurant),
-    #: "all", or "auto" (all with a GPU preset or an LLM server, else a sample)
-    analysis_scope: str = "auto"
-    sample_size: int = 20
-    #: strengths / weaknesses rule (core/analysis/prevalence.py HighlightRule)
-    min_mentions: int = HighlightRule.min_mentions
-    min_mention_share: float = HighlightRule.min_mention_share
-    strength_share: float = HighlightRule.strength_share
-    weakness_share: float = HighlightRule.weakness_share
-    #: LLM requests per committed chunk (results are cached chunk by chunk)
-    llm_chunk_size: int = 32
-    #: sensors (incoming folder, automation) start running; REVIEWLENS_AUTOMATION=off starts them stopped
-    automation: bool = True
-    extra: dict = field(default_factory=dict)
+    """Every knob a user can turn without touching code, declared once: environment variable,
+    default and meaning. README's configuration table is generated from these fields
+    (``python -m reviewlens_dagster.core.config``) and a test keeps the two equal. The Dagster
+    resources (defs/resources.py) take their values from here, by field name."""
+
+    data_dir: Path = knob("REVIEWLENS_DATA_DIR", "data", "base folder of the defaults below (`{data}`)", "path")
+    incoming_dir: Path = knob("REVIEWLENS_INCOMING_DIR", "{data}/incoming", "where review files are dropped", "path")
+    sources_path: Path = knob(
+        "REVIEWLENS_SOURCES",
+        "{data}/sources.yaml",
+        'source mappings (README "Source mappings"); absent = aliases only',
+        "path",
+    )
+    manifest_path: Path = knob(
+        "REVIEWLENS_STAGING_MANIFEST",
+        "{data}/staged_files.json",
+        "what staging holds, for the incoming sensor (written by each staging run)",
+        "path",
+    )
+    on_deleted_file: str = knob(
+        "REVIEWLENS_ON_DELETED_FILE",
+        "keep",
+        "a file that leaves the folder: `keep` its reviews or `drop` them",
+        "choice",
+        ("keep", "drop"),
+    )
+    max_text_chars: int = knob("REVIEWLENS_MAX_TEXT_CHARS", DEFAULT_MAX_TEXT_CHARS, "longer reviews are quarantined")
+    reject_share_threshold: float = knob(
+        "REVIEWLENS_REJECT_SHARE_THRESHOLD", 0.2, "threshold of the rejected-share check"
+    )
+    warehouse_path: Path = knob(
+        "REVIEWLENS_WAREHOUSE", "{data}/warehouse.duckdb", "DuckDB warehouse (schema `reviewlens`)", "path"
+    )
+    metrics_path: Path = knob(
+        "REVIEWLENS_METRICS_DB", "{data}/metrics.duckdb", "LLM serving metrics (separate file)", "path"
+    )
+    llm_cache_path: Path = knob("REVIEWLENS_LLM_CACHE", "{data}/llm_cache.duckdb", "LLM output cache", "path")
+    qdrant_path: Path = knob("REVIEWLENS_QDRANT_PATH", "{data}/qdrant", "embedded Qdrant store", "path")
+    qdrant_url: str | None = knob("REVIEWLENS_QDRANT_URL", None, "use a Qdrant server / cluster instead", "optional")
+    qdrant_api_key: str | None = knob("REVIEWLENS_QDRANT_API_KEY", None, "its API key", "secret")
+    embedder: str = knob(
+        "REVIEWLENS_EMBEDDER", "use", "`use` or `sentence-transformers`", "choice", ("use", "sentence-transformers")
+    )
+    embed_model: str | None = knob(
+        "REVIEWLENS_EMBED_MODEL", None, "sentence-transformers model id or folder", "optional"
+    )
+    embed_batch_size: int = knob("REVIEWLENS_EMBED_BATCH_SIZE", 64, "encoder batch size")
+    top_k: int = knob("REVIEWLENS_TOP_K", 20, "contexts per restaurant")
+    mmr_lambda: float = knob("REVIEWLENS_MMR_LAMBDA", 1.0, "< 1 turns on MMR diversity")
+    half_life_days: float = knob("REVIEWLENS_HALF_LIFE_DAYS", 180.0, "recency half-life of review weights")
+    llm_preset: str = knob(
+        "REVIEWLENS_LLM_PRESET", "small", "`tiny`, `small`, `prod`", "choice", ("tiny", "small", "prod")
+    )
+    llm_url: str | None = knob("REVIEWLENS_LLM_URL", None, "use a shared OpenAI-compatible server", "optional")
+    llm_api_key: str | None = knob("REVIEWLENS_LLM_API_KEY", None, "its API key", "secret")
+    llm_served_model: str | None = knob(
+        "REVIEWLENS_LLM_SERVED_MODEL", None, "the model name the server serves (default: the preset's)", "optional"
+    )
+    llm_policy: str = knob(
+        "REVIEWLENS_LLM_POLICY", "sjf", "`sjf` (shortest-prefill-first) or `fcfs`", "choice", ("sjf", "fcfs")
+    )
+    prod_model_path: str | None = knob(
+        "REVIEWLENS_PROD_MODEL_PATH", None, "local folder of Qwen2.5-7B-Instruct for `prod`", "optional"
+    )
+    model_cache_dir: Path = knob(
+        "REVIEWLENS_MODEL_CACHE", "~/.cache/reviewlens/models", "converted model folders", "home"
+    )
+    sla_ttft_ms: float = knob("REVIEWLENS_SLA_TTFT_MS", 2000.0, "TTFT SLA for goodput")
+    llm_chunk_size: int = knob("REVIEWLENS_LLM_CHUNK_SIZE", 32, "LLM requests per committed chunk")
+    run_llm_restaurants: int | None = knob(
+        "REVIEWLENS_RUN_LLM_RESTAURANTS",
+        None,
+        "`reviewlens run` (`make run`): restaurants that get the LLM stage (`0` = all; default: all on a GPU "
+        "or server, `2` on a CPU); `--llm-restaurants`",
+        "count",
+    )
+    analysis_scope: str = knob(
+        "REVIEWLENS_ANALYSIS_SCOPE",
+        "auto",
+        "reviews the LLM reads: `all`, `sample`, or `auto` (all with `prod` or a server, else a sample)",
+        "choice",
+        ("auto", "sample", "all"),
+    )
+    sample_size: int = knob("REVIEWLENS_SAMPLE_SIZE", 20, "stratified sample per restaurant when the scope is `sample`")
+    agreement_threshold: float = knob("REVIEWLENS_AGREEMENT_THRESHOLD", 0.6, "sentiment / star agreement check")
+    min_mentions: int = knob(
+        "REVIEWLENS_MIN_MENTIONS", HighlightRule.min_mentions, "supporting reviews a strength / weakness needs"
+    )
+    min_mention_share: float = knob(
+        "REVIEWLENS_MIN_MENTION_SHARE",
+        HighlightRule.min_mention_share,
+        "share of a restaurant's reviews that must mention the aspect",
+    )
+    strength_share: float = knob(
+        "REVIEWLENS_STRENGTH_SHARE", HighlightRule.strength_share, "positive share of decided mentions for a strength"
+    )
+    weakness_share: float = knob(
+        "REVIEWLENS_WEAKNESS_SHARE", HighlightRule.weakness_share, "negative share of decided mentions for a weakness"
+    )
+    strength_sim_threshold: float = knob(
+        "REVIEWLENS_STRENGTH_SIM_THRESHOLD", 0.7, '"similar strength" cosine threshold'
+    )
+    min_group_size: int = knob("REVIEWLENS_MIN_GROUP_SIZE", 3, "smallest comparison group given a figure")
+    automation: bool = knob(
+        "REVIEWLENS_AUTOMATION", True, "`off`: the incoming, fan-out and automation sensors start stopped", "switch"
+    )
 
     @classmethod
-    def from_env(cls) -> Settings:
-        data_dir = _env_path("REVIEWLENS_DATA_DIR", "data")
-        return cls(
-            data_dir=data_dir,
-            incoming_dir=_env_path("REVIEWLENS_INCOMING_DIR", str(data_dir / "incoming")),
-            warehouse_path=_env_path("REVIEWLENS_WAREHOUSE", str(data_dir / "warehouse.duckdb")),
-            metrics_path=_env_path("REVIEWLENS_METRICS_DB", str(data_dir / "metrics.duckdb")),
-            qdrant_path=_env_path("REVIEWLENS_QDRANT_PATH", str(data_dir / "qdrant")),
-            qdrant_url=os.environ.get("REVIEWLENS_QDRANT_URL") or None,
-            qdrant_api_key=os.environ.get("REVIEWLENS_QDRANT_API_KEY") or None,
-            embedder=_env("REVIEWLENS_EMBEDDER", "use"),
-            embed_model=os.environ.get("REVIEWLENS_EMBED_MODEL") or None,
-            llm_preset=_env("REVIEWLENS_LLM_PRESET", "small"),
-            llm_url=os.environ.get("REVIEWLENS_LLM_URL") or None,
-            model_cache_dir=Path(
-                _env("REVIEWLENS_MODEL_CACHE", str(Path.home() / ".cache" / "reviewlens" / "models"))
-            ).expanduser(),
-            top_k=_env_int("REVIEWLENS_TOP_K", 20),
-            max_text_chars=_env_int("REVIEWLENS_MAX_TEXT_CHARS", 5000),
-            reject_share_threshold=_env_float("REVIEWLENS_REJECT_SHARE_THRESHOLD", 0.2),
-            sla_ttft_ms=_env_float("REVIEWLENS_SLA_TTFT_MS", 2000.0),
-            mmr_lambda=_env_float("REVIEWLENS_MMR_LAMBDA", 1.0),
-            half_life_days=_env_float("REVIEWLENS_HALF_LIFE_DAYS", 180.0),
-            embed_batch_size=_env_int("REVIEWLENS_EMBED_BATCH_SIZE", 64),
-            llm_cache_path=_env_path("REVIEWLENS_LLM_CACHE", str(data_dir / "llm_cache.duckdb")),
-            sources_path=_env_path("REVIEWLENS_SOURCES", str(data_dir / "sources.yaml")),
-            manifest_path=_env_path("REVIEWLENS_STAGING_MANIFEST", str(data_dir / "staged_files.json")),
-            on_deleted_file=_env_choice("REVIEWLENS_ON_DELETED_FILE", "keep", ("keep", "drop")),
-            agreement_threshold=_env_float("REVIEWLENS_AGREEMENT_THRESHOLD", 0.6),
-            strength_sim_threshold=_env_float("REVIEWLENS_STRENGTH_SIM_THRESHOLD", 0.7),
-            min_group_size=_env_int("REVIEWLENS_MIN_GROUP_SIZE", 3),
-            analysis_scope=_env_choice("REVIEWLENS_ANALYSIS_SCOPE", "auto", ("auto", "sample", "all")),
-            sample_size=_env_int("REVIEWLENS_SAMPLE_SIZE", 20),
-            min_mentions=_env_int("REVIEWLENS_MIN_MENTIONS", HighlightRule.min_mentions),
-            min_mention_share=_env_float("REVIEWLENS_MIN_MENTION_SHARE", HighlightRule.min_mention_share),
-            strength_share=_env_float("REVIEWLENS_STRENGTH_SHARE", HighlightRule.strength_share),
-            weakness_share=_env_float("REVIEWLENS_WEAKNESS_SHARE", HighlightRule.weakness_share),
-            llm_chunk_size=_env_int("REVIEWLENS_LLM_CHUNK_SIZE", 32),
-            automation=_env_switch("REVIEWLENS_AUTOMATION", True),
-        )
+    def from_env(cls, environ=None) -> Settings:
+        environ = os.environ if environ is None else environ
+        values: dict = {}
+        for f in fields(cls):
+            meta = f.metadata
+            raw = environ.get(meta["env"])
+            raw = raw.strip() if raw is not None and raw.strip() else None
+            default = meta["default"]
+            if raw is None and meta["kind"] not in ("path", "home"):
+                values[f.name] = default
+                continue
+            values[f.name] = _parse(meta["env"], raw if raw is not None else default, meta, values.get("data_dir"))
+        return cls(**values)
+
+    def env_of(self, name: str) -> str:
+        """The environment variable of a setting (secrets reach Dagster as ``EnvVar`` of it)."""
+        return next(f.metadata["env"] for f in fields(self) if f.name == name)
+
+    def from_environment(self, name: str) -> bool:
+        """Whether the setting's value is what its environment variable holds now."""
+        raw = os.environ.get(self.env_of(name))
+        return raw is not None and raw.strip() == str(getattr(self, name))
+
+
+def configuration_table() -> str:
+    """README's configuration table, from the declaration above."""
+
+    def shown(meta: dict) -> str:
+        d = meta["default"]
+        if d is None:
+            return "unset"
+        if isinstance(d, bool):
+            return "`on`" if d else "`off`"
+        text = str(d).replace("{data}", "data")
+        return f"`{text}`"
+
+    rows = ["| env var | default | meaning |", "|---|---|---|"]
+    rows += [f"| `{f.metadata['env']}` | {shown(f.metadata)} | {f.metadata['help']} |" for f in fields(Settings)]
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":  # python -m reviewlens_dagster.core.config: the table for README
+    print(configuration_table())

@@ -26,7 +26,7 @@ from ..core.config import validate_restaurant_ids
 from ..core.llm.types import LLMUnavailableError
 from .metadata import bar_chart, frame_metadata, preview
 from .partitions import EAGER, OWNERS, PARTITION_EXPR, restaurants_partitions, single_run
-from .resources import LLMEngineResource, ReviewLensSettings
+from .resources import AnalysisSettings, LLMEngineResource
 
 #: an LLM server that stays unavailable after the client's own retries (429 / 5xx / timeouts):
 #: the step is retried this many times, this long apart; what was committed is not asked again
@@ -104,11 +104,14 @@ EXTRACTION_CHECKS = [
     can_subset=False,
 )
 def review_extractions(
-    context: dg.AssetExecutionContext, reviews: pd.DataFrame, llm: LLMEngineResource, settings: ReviewLensSettings
+    context: dg.AssetExecutionContext,
+    reviews: pd.DataFrame,
+    llm: LLMEngineResource,
+    analysis_settings: AnalysisSettings,
 ):
     keys = validate_restaurant_ids(context.partition_keys)
     rev = _of_run(reviews, keys)
-    size = settings.llm_sample_size()
+    size = analysis_settings.llm_sample_size()
     context.log.info(
         f"extracting {len(rev):,} reviews of {rev['restaurant_id'].nunique()} restaurant(s) with "
         f"{llm.model_name} (prompt {PROMPT_VERSION}); LLM scope: "
@@ -121,9 +124,9 @@ def review_extractions(
             rev,
             size,
             llm.run,
-            LLMCache(settings.llm_cache_path),
+            LLMCache(analysis_settings.llm_cache_path),
             llm.model_name,
-            chunk_size=settings.llm_chunk_size,
+            chunk_size=analysis_settings.llm_chunk_size,
             progress=context.log.info,
             calibration=calibration,
         )
@@ -195,10 +198,10 @@ def review_extractions(
         asset_key="sentiments",
         check_name="sentiment_agrees_with_ratings",
         severity=dg.AssetCheckSeverity.WARN,
-        passed=agreement is None or agreement >= settings.agreement_threshold,
+        passed=agreement is None or agreement >= analysis_settings.agreement_threshold,
         metadata={
             "agreement": agreement if agreement is not None else float("nan"),
-            "threshold": settings.agreement_threshold,
+            "threshold": analysis_settings.agreement_threshold,
             "rated_reviews": len(rated),
             "model": llm.model_name,
         },
@@ -259,11 +262,11 @@ def aspect_highlights(
     aspect_mentions: pd.DataFrame,
     reviews: pd.DataFrame,
     top_k_contexts: pd.DataFrame,
-    settings: ReviewLensSettings,
+    analysis_settings: AnalysisSettings,
 ):
     keys = validate_restaurant_ids(context.partition_keys)
     rev, men, top = _of_run(reviews, keys), _of_run(aspect_mentions, keys), _of_run(top_k_contexts, keys)
-    rule = settings.highlight_rule()
+    rule = analysis_settings.highlight_rule()
     counts = rev.groupby("restaurant_id").size().to_dict()
     prev = aspect_prevalence(men, counts, rule)
     langs = {
@@ -349,7 +352,7 @@ def summaries(
     top_k_contexts: pd.DataFrame,
     reviews: pd.DataFrame,
     llm: LLMEngineResource,
-    settings: ReviewLensSettings,
+    analysis_settings: AnalysisSettings,
 ):
     """Overall (LLM, written from the counts and quotes, replaced by a template if it contradicts
     them), positive and negative (from strengths / weaknesses with their prevalence)."""
@@ -366,9 +369,9 @@ def summaries(
             prev,
             hl,
             llm.run,
-            LLMCache(settings.llm_cache_path),
+            LLMCache(analysis_settings.llm_cache_path),
             llm.model_name,
-            chunk_size=settings.llm_chunk_size,
+            chunk_size=analysis_settings.llm_chunk_size,
             progress=context.log.info,
         )
     usage = {

@@ -13,11 +13,13 @@ Unchanged files cause no run at all. `pipeline_job` runs the whole chain on dema
 (`reviewlens run`, nightly schedule, UI).
 """
 
+from pathlib import Path
+
 import dagster as dg
 
-from ..core.config import Settings
-from ..core.staging import detect_changes, partition_ranges, sources_digest
+from ..core.staging import detect_changes, partition_ranges
 from .partitions import RESTAURANTS, WRITER_TAGS, restaurants_partitions
+from .resources import IngestSettings
 
 PIPELINE_JOB = "reviewlens_pipeline"
 INGEST_JOB = "ingest_job"
@@ -76,21 +78,18 @@ def _status(running: bool) -> dg.DefaultSensorStatus:
     return dg.DefaultSensorStatus.RUNNING if running else dg.DefaultSensorStatus.STOPPED
 
 
-def make_incoming_sensor(settings: Settings):
-    incoming = settings.incoming_dir
-    manifest = settings.manifest_path or settings.data_dir / "staged_files.json"
-    sources = settings.sources_path or settings.data_dir / "sources.yaml"
-
+def make_incoming_sensor(running: bool = True):
     @dg.sensor(
         name="incoming_reviews_sensor",
         jobs=[staging_job],
         minimum_interval_seconds=30,
-        default_status=_status(settings.automation),
-        description=f"Watches {incoming} (sizes and modification times) and requests one staging run per change.",
+        default_status=_status(running),
+        description="Watches the incoming folder (file sizes and modification times) and requests one staging run "
+        "per change.",
     )
-    def incoming_reviews_sensor(context: dg.SensorEvaluationContext):
-        digest = sources_digest(sources, settings.max_text_chars)
-        changes, stats = detect_changes(incoming, manifest, digest)
+    def incoming_reviews_sensor(context: dg.SensorEvaluationContext, ingest_settings: IngestSettings):
+        incoming, digest = ingest_settings.incoming_path, ingest_settings.staging_digest()
+        changes, stats = detect_changes(incoming, Path(ingest_settings.manifest_path), digest)
         if not changes.any:
             return dg.SkipReason(f"no new, changed or deleted files in {incoming}")
         run_key = changes.run_key(stats, digest)

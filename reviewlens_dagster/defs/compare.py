@@ -9,7 +9,7 @@ from ..core.config import validate_restaurant_ids
 from ..core.report import read_table
 from .metadata import frame_metadata, grouped_bar_chart
 from .partitions import EAGER, OWNERS, PARTITION_EXPR, restaurants_partitions, single_run
-from .resources import EmbedderResource, ReviewLensSettings, VectorStoreResource
+from .resources import CompareSettings, EmbedderResource, VectorStoreResource
 
 CHART_RESTAURANTS = 4
 
@@ -31,7 +31,7 @@ def comparisons(
     restaurant_vectors: pd.DataFrame,
     vector_store: VectorStoreResource,
     embedder: EmbedderResource,
-    settings: ReviewLensSettings,
+    compare_settings: CompareSettings,
 ):
     """Per aspect: the restaurant's positive share against its comparison group's (same category
     and area, else category, else all; a group below `min_group_size` is reported as
@@ -41,15 +41,15 @@ def comparisons(
     # every restaurant's counts, not only this run's: the group spans partitions. Read from the
     # warehouse table, not as an input with an all-partitions mapping: that would make every
     # restaurant's comparison wait for, and re-run after, any other restaurant's analysis.
-    prevalence = read_table(settings.warehouse_path, "aspect_prevalence", PREVALENCE_COLUMNS)
+    prevalence = read_table(compare_settings.warehouse_path, "aspect_prevalence", PREVALENCE_COLUMNS)
     own = strengths[(strengths["polarity"] == "strength") & strengths["restaurant_id"].isin(keys)]
     strength_vectors, group_meta, in_store = index_strengths(
         vector_store.get(), embedder.get(), own, restaurant_vectors, keys
     )
     cfg = GroupConfig(
-        min_group_size=settings.min_group_size,
-        threshold=settings.strength_sim_threshold,
-        min_mentions=settings.min_mentions,
+        min_group_size=compare_settings.min_group_size,
+        threshold=compare_settings.strength_sim_threshold,
+        min_mentions=compare_settings.min_mentions,
     )
     out = aspect_comparisons(keys, prevalence, group_meta, cfg, strength_vectors)
     charts = []

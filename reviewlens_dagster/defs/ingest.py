@@ -8,14 +8,14 @@ from ..core.ingest import REVIEW_COLUMNS
 from ..core.staging import StagingReport, rows_version
 from .metadata import frame_metadata, preview
 from .partitions import OWNERS, PARTITION_EXPR, RESTAURANTS, restaurants_partitions, single_run
-from .resources import ReviewLensSettings
+from .resources import IngestSettings
 
 REJECTED_SHARE_CHECK = "rejected_share_below_threshold"
 STAGED = dg.AssetKey("staged_reviews")
 REJECTED = dg.AssetKey("rejected_reviews")
 
 
-def _staging_metadata(report: StagingReport, settings: ReviewLensSettings) -> dict:
+def _staging_metadata(report: StagingReport, settings: IngestSettings) -> dict:
     changed = report.changed_restaurants
     return {
         "files": report.files,
@@ -60,28 +60,28 @@ def _staging_metadata(report: StagingReport, settings: ReviewLensSettings) -> di
         ),
     ],
 )
-def staging(context: dg.AssetExecutionContext, settings: ReviewLensSettings):
+def staging(context: dg.AssetExecutionContext, ingest_settings: IngestSettings):
     """Stage the incoming folder into `reviewlens.staged_reviews` and `reviewlens.rejected_reviews`
     (one transaction), add the new restaurant partitions and report which restaurants changed."""
-    with settings.staging_store() as store:
+    with ingest_settings.staging_store() as store:
         report = store.stage(
-            settings.incoming_path,
-            settings.sources(),
-            settings.max_text_chars,
-            settings.on_deleted_file,
+            ingest_settings.incoming_path,
+            ingest_settings.sources(),
+            ingest_settings.max_text_chars,
+            ingest_settings.on_deleted_file,
             progress=context.log.info,
         )
         keys = store.restaurant_keys() if report.wrote else []
         names = store.restaurant_names(report.changed_restaurants[:50]) if report.changed_restaurants else None
         rejected = store.rejected() if report.wrote else None
         manifest = store.manifest()
-    settings.write_manifest(manifest)
+    ingest_settings.write_manifest(manifest)
     for name, reason in report.quarantined.items():
         context.log.warning(f"file quarantined whole: {name}: {reason}")
     if report.deleted:
         context.log.warning(
             f"{len(report.deleted)} file(s) left the folder: {report.deleted[:10]}; their reviews were "
-            f"{'kept' if settings.on_deleted_file == 'keep' else 'removed'} (REVIEWLENS_ON_DELETED_FILE)"
+            f"{'kept' if ingest_settings.on_deleted_file == 'keep' else 'removed'} (REVIEWLENS_ON_DELETED_FILE)"
         )
     known = set(context.instance.get_dynamic_partitions(RESTAURANTS))
     new = [k for k in keys if k not in known]
@@ -92,7 +92,7 @@ def staging(context: dg.AssetExecutionContext, settings: ReviewLensSettings):
         f"{report.seconds:.2f} s: {report.rows_read:,} rows read, {len(report.changed_restaurants)} restaurant(s) "
         f"changed, {len(new)} new partition(s)"
     )
-    meta = _staging_metadata(report, settings)
+    meta = _staging_metadata(report, ingest_settings)
     meta["new_partitions"] = len(new)
     if names is not None:
         meta["changed_restaurants_preview"] = preview(names, rows=20)
@@ -126,14 +126,14 @@ def staging(context: dg.AssetExecutionContext, settings: ReviewLensSettings):
         )
     ],
 )
-def reviews(context: dg.AssetExecutionContext, settings: ReviewLensSettings):
+def reviews(context: dg.AssetExecutionContext, ingest_settings: IngestSettings):
     """Validated, deduplicated reviews of each restaurant: its rows of `staged_reviews`.
 
     `restaurant_id` is the partition key; `source_restaurant_id` is the id as the source file
     writes it (README "Partition keys").
     """
     keys = validate_restaurant_ids(context.partition_keys)
-    with settings.staging_store() as store:
+    with ingest_settings.staging_store() as store:
         df = store.reviews_for(keys)
         rejected = store.rejected(keys)
     errors = rejected[rejected["severity"] == "rejected"]
@@ -167,11 +167,11 @@ def reviews(context: dg.AssetExecutionContext, settings: ReviewLensSettings):
     )
     yield dg.AssetCheckResult(
         check_name=REJECTED_SHARE_CHECK,
-        passed=bool(share <= settings.reject_share_threshold),
+        passed=bool(share <= ingest_settings.reject_share_threshold),
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
             "rejected_share": float(round(share, 4)),
-            "threshold": settings.reject_share_threshold,
+            "threshold": ingest_settings.reject_share_threshold,
             "rejected_rows": len(errors),
             "accepted_rows": len(df),
         },

@@ -13,7 +13,7 @@ from .resources import LLMEngineResource
 def llm_serving_report(context: dg.AssetExecutionContext, llm: LLMEngineResource) -> dg.Output[pd.DataFrame]:
     """Per day and model: requests, output tokens/s, goodput (requests meeting the TTFT SLA per
     second), SLA compliance, p50/p95 TTFT and p95 TPOT. Reads the metrics DuckDB file."""
-    df = MetricsStore(llm.metrics_db).frame()
+    df = MetricsStore(llm.metrics_path).frame()
     report = serving_report(df, llm.sla_ttft_ms)
     overall = summarize(df, None, llm.sla_ttft_ms) if len(df) else {"requests": 0}
     chart = {}

@@ -1,6 +1,6 @@
-"""Resources: settings shown in the UI, the DuckDB warehouse IO manager, the vector store, the embedder."""
+"""Resources: each stage's settings (shown in the UI, values from core/config.py's Settings by
+field name), the DuckDB warehouse IO manager, the vector store, the embedder, the LLM engine."""
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,6 +13,7 @@ from ..core.analysis.prevalence import HighlightRule
 from ..core.config import WAREHOUSE_SCHEMA, Settings, resolve_scope
 from ..core.db import retry_locked
 from ..core.embed import Embedder, EmbedderSpec, make_embedder
+from ..core.llm.factory import LLMConfig
 from ..core.represent import WeightConfig
 from ..core.sources import SourcesFile, load_sources
 from ..core.staging import StagingStore, sources_digest, write_manifest
@@ -20,42 +21,26 @@ from ..core.vectorstore import VectorStore, open_vector_store
 from .warehouse import WarehouseIOManager
 
 
-class ReviewLensSettings(dg.ConfigurableResource):
-    """Paths and thresholds of the pipeline (defaults come from REVIEWLENS_* env vars)."""
+def from_settings(cls, settings: Settings, **values):
+    """A resource whose fields take the value of the setting of the same name (paths as text): each
+    knob is declared once, in core/config.py; a resource only names the ones its stage reads."""
+    for name in cls.model_fields:
+        if name not in values and hasattr(settings, name):
+            v = getattr(settings, name)
+            values[name] = str(v) if isinstance(v, Path) else v
+    return cls(**values)
+
+
+class IngestSettings(dg.ConfigurableResource):
+    """Staging and `reviews`: the incoming folder, source mappings, quarantine threshold."""
 
     incoming_dir: str
-    warehouse_path: str = "data/warehouse.duckdb"
-    sources_path: str = "data/sources.yaml"
-    manifest_path: str = "data/staged_files.json"
-    on_deleted_file: str = "keep"
-    max_text_chars: int = 5000
-    reject_share_threshold: float = 0.2
-    top_k: int = 20
-    mmr_lambda: float = 1.0
-    half_life_days: float = 180.0
-    llm_cache_path: str = "data/llm_cache.duckdb"
-    agreement_threshold: float = 0.6
-    strength_sim_threshold: float = 0.7
-    min_group_size: int = 3
-    analysis_scope: str = "sample"
-    sample_size: int = 20
-    min_mentions: int = HighlightRule.min_mentions
-    min_mention_share: float = HighlightRule.min_mention_share
-    strength_share: float = HighlightRule.strength_share
-    weakness_share: float = HighlightRule.weakness_share
-    llm_chunk_size: int = 32
-
-    def highlight_rule(self) -> HighlightRule:
-        return HighlightRule(
-            min_mentions=self.min_mentions,
-            min_mention_share=self.min_mention_share,
-            strength_share=self.strength_share,
-            weakness_share=self.weakness_share,
-        )
-
-    def llm_sample_size(self) -> int | None:
-        """Reviews per restaurant the LLM reads: None = all."""
-        return None if self.analysis_scope == "all" else self.sample_size
+    warehouse_path: str
+    sources_path: str
+    manifest_path: str
+    on_deleted_file: str
+    max_text_chars: int
+    reject_share_threshold: float
 
     @property
     def incoming_path(self) -> Path:
@@ -81,20 +66,63 @@ class ReviewLensSettings(dg.ConfigurableResource):
     def write_manifest(self, files: dict[str, list[int]]) -> None:
         write_manifest(Path(self.manifest_path), files, self.staging_digest())
 
+
+class VectorSettings(dg.ConfigurableResource):
+    """Representative vectors and TOP-K contexts."""
+
+    top_k: int
+    mmr_lambda: float
+    half_life_days: float
+
     def weights(self) -> WeightConfig:
         return WeightConfig(half_life_days=self.half_life_days)
 
 
+class AnalysisSettings(dg.ConfigurableResource):
+    """Extraction, prevalence and summaries: scope, the strengths rule, the LLM cache."""
+
+    llm_cache_path: str
+    analysis_scope: str  # resolved: "all" or "sample"
+    sample_size: int
+    agreement_threshold: float
+    min_mentions: int
+    min_mention_share: float
+    strength_share: float
+    weakness_share: float
+    llm_chunk_size: int
+
+    def highlight_rule(self) -> HighlightRule:
+        return HighlightRule(
+            min_mentions=self.min_mentions,
+            min_mention_share=self.min_mention_share,
+            strength_share=self.strength_share,
+            weakness_share=self.weakness_share,
+        )
+
+    def llm_sample_size(self) -> int | None:
+        """Reviews per restaurant the LLM reads: None = all."""
+        return None if self.analysis_scope == "all" else self.sample_size
+
+
+class CompareSettings(dg.ConfigurableResource):
+    """Comparison groups."""
+
+    warehouse_path: str
+    min_group_size: int
+    strength_sim_threshold: float
+    min_mentions: int
+
+
 class VectorStoreResource(dg.ConfigurableResource):
-    """Qdrant: embedded on disk at `path` (default), or a server/cluster at `url`.
+    """Qdrant: embedded on disk at `qdrant_path` (default), or a server/cluster at `qdrant_url`.
 
     Opened once per run (setup) and closed at the end (teardown): the embedded store is
     single-process, and the run queue lets one writer run at a time.
     """
 
-    path: str
-    url: str | None = None
-    api_key: str | None = None
+    qdrant_path: str
+    qdrant_url: str | None = None
+    qdrant_api_key: str | None = None
     _store: VectorStore | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
@@ -102,7 +130,7 @@ class VectorStoreResource(dg.ConfigurableResource):
 
     def get(self) -> VectorStore:
         if self._store is None:
-            self._store = open_vector_store(path=self.path, url=self.url, api_key=self.api_key)
+            self._store = open_vector_store(path=self.qdrant_path, url=self.qdrant_url, api_key=self.qdrant_api_key)
         return self._store
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
@@ -112,16 +140,16 @@ class VectorStoreResource(dg.ConfigurableResource):
 
 
 class EmbedderResource(dg.ConfigurableResource):
-    """Sentence embedder: `use` (offline default, 512-d) or `sentence-transformers` (`model`)."""
+    """Sentence embedder: `use` (offline default, 512-d) or `sentence-transformers` (`embed_model`)."""
 
-    backend: str = "use"
-    model: str | None = None
-    batch_size: int = 64
+    embedder: str = "use"
+    embed_model: str | None = None
+    embed_batch_size: int = 64
     _embedder: Embedder | None = PrivateAttr(default=None)
 
     def get(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = make_embedder(EmbedderSpec(self.backend, self.model, self.batch_size))
+            self._embedder = make_embedder(EmbedderSpec(self.embedder, self.embed_model, self.embed_batch_size))
         return self._embedder
 
 
@@ -130,80 +158,53 @@ def warehouse_io_manager(settings: Settings) -> WarehouseIOManager:
     return WarehouseIOManager(database=str(settings.warehouse_path), schema=WAREHOUSE_SCHEMA)
 
 
-def _secret(name: str, value: str | None):
-    """A secret taken from the environment stays an EnvVar: the UI shows its name, never its value."""
-    if value and os.environ.get(name) == value:
-        return dg.EnvVar(name)
-    return value
+def _secret(settings: Settings, name: str):
+    """A secret reaches Dagster as the EnvVar it came from: the UI shows its name, never its value."""
+    value = getattr(settings, name)
+    return dg.EnvVar(settings.env_of(name)) if value and settings.from_environment(name) else value
 
 
 def build_resources(settings: Settings) -> dict:
     return {
-        "settings": ReviewLensSettings(
-            incoming_dir=str(settings.incoming_dir),
-            warehouse_path=str(settings.warehouse_path),
-            max_text_chars=settings.max_text_chars,
-            reject_share_threshold=settings.reject_share_threshold,
-            top_k=settings.top_k,
-            mmr_lambda=settings.mmr_lambda,
-            half_life_days=settings.half_life_days,
-            llm_cache_path=str(settings.llm_cache_path or settings.data_dir / "llm_cache.duckdb"),
-            sources_path=str(settings.sources_path or settings.data_dir / "sources.yaml"),
-            manifest_path=str(settings.manifest_path or settings.data_dir / "staged_files.json"),
-            on_deleted_file=settings.on_deleted_file,
-            agreement_threshold=settings.agreement_threshold,
-            strength_sim_threshold=settings.strength_sim_threshold,
-            min_group_size=settings.min_group_size,
+        "ingest_settings": from_settings(IngestSettings, settings),
+        "vector_settings": from_settings(VectorSettings, settings),
+        "analysis_settings": from_settings(
+            AnalysisSettings,
+            settings,
             analysis_scope=resolve_scope(settings.analysis_scope, settings.llm_preset, settings.llm_url),
-            sample_size=settings.sample_size,
-            min_mentions=settings.min_mentions,
-            min_mention_share=settings.min_mention_share,
-            strength_share=settings.strength_share,
-            weakness_share=settings.weakness_share,
-            llm_chunk_size=settings.llm_chunk_size,
         ),
-        "llm": LLMEngineResource(
-            preset=settings.llm_preset,
-            server_url=settings.llm_url,
-            api_key=_secret("REVIEWLENS_LLM_API_KEY", os.environ.get("REVIEWLENS_LLM_API_KEY") or None),
-            served_model_name=os.environ.get("REVIEWLENS_LLM_SERVED_MODEL") or None,
-            model_cache_dir=str(settings.model_cache_dir),
-            metrics_db=str(settings.metrics_path),
-            policy=os.environ.get("REVIEWLENS_LLM_POLICY", "sjf"),
-            sla_ttft_ms=settings.sla_ttft_ms,
-        ),
+        "compare_settings": from_settings(CompareSettings, settings),
+        "llm": from_settings(LLMEngineResource, settings, llm_api_key=_secret(settings, "llm_api_key")),
         "warehouse_io_manager": warehouse_io_manager(settings),
-        "vector_store": VectorStoreResource(
-            path=str(settings.qdrant_path),
-            url=settings.qdrant_url,
-            api_key=_secret("REVIEWLENS_QDRANT_API_KEY", settings.qdrant_api_key),
+        "vector_store": from_settings(
+            VectorStoreResource, settings, qdrant_api_key=_secret(settings, "qdrant_api_key")
         ),
-        "embedder": EmbedderResource(
-            backend=settings.embedder, model=settings.embed_model, batch_size=settings.embed_batch_size
-        ),
+        "embedder": from_settings(EmbedderResource, settings),
     }
 
 
 class LLMEngineResource(dg.ConfigurableResource):
-    """The LLM engine of a run: in-process vLLM (`preset`) or a shared server (`server_url`).
+    """The LLM engine of a run: in-process vLLM (`llm_preset`) or a shared server (`llm_url`).
 
     Started on first use, at most once per run (the in-process executor runs every step in one
     process), and shut down in teardown so the GPU is free as soon as the run ends. A run whose
     partitions are all cache hits starts no engine. Every request lands in the metrics database.
     """
 
-    preset: str = "small"
-    server_url: str | None = None
-    api_key: str | None = None
-    served_model_name: str | None = None
+    llm_preset: str = "small"
+    llm_url: str | None = None
+    llm_api_key: str | None = None
+    llm_served_model: str | None = None
+    llm_policy: str = "sjf"
+    prod_model_path: str | None = None
     model_cache_dir: str
-    metrics_db: str
-    max_model_len: int | None = None
-    policy: str = "sjf"
-    starvation_s: float = 30.0
-    batch_token_budget: int = 65536
-    concurrency: int = 20
+    metrics_path: str
     sla_ttft_ms: float = 2000.0
+    # engine tuning, not environment knobs: the defaults of core/llm (LLMConfig)
+    max_model_len: int | None = None
+    starvation_s: float = LLMConfig.starvation_s
+    batch_token_budget: int = LLMConfig.batch_token_budget
+    concurrency: int = LLMConfig.concurrency
     _engine = PrivateAttr(default=None)
     _run_id: str = PrivateAttr(default="")
     _log = PrivateAttr(default=None)
@@ -219,17 +220,16 @@ class LLMEngineResource(dg.ConfigurableResource):
             self._engine = None
             context.log.info("LLM engine shut down")
 
-    def config(self):
-        from ..core.llm.factory import LLMConfig
-
+    def config(self) -> LLMConfig:
         return LLMConfig(
-            preset=self.preset,
-            server_url=self.server_url,
-            api_key=self.api_key,
-            served_model_name=self.served_model_name,
+            preset=self.llm_preset,
+            server_url=self.llm_url,
+            api_key=self.llm_api_key,
+            served_model_name=self.llm_served_model,
+            model_path=self.prod_model_path,
             model_cache_dir=Path(self.model_cache_dir),
             max_model_len=self.max_model_len,
-            policy=self.policy,
+            policy=self.llm_policy,
             starvation_s=self.starvation_s,
             batch_token_budget=self.batch_token_budget,
             concurrency=self.concurrency,
@@ -240,7 +240,7 @@ class LLMEngineResource(dg.ConfigurableResource):
         from ..core.analysis.extract import LabelCalibration
         from ..core.llm.models import get_preset
 
-        preset = get_preset(self.preset)
+        preset = get_preset(self.llm_preset)
         if preset.label_calibration is None or self.model_name != preset.display_name:
             return None
         return LabelCalibration(*preset.label_calibration)
@@ -249,14 +249,14 @@ class LLMEngineResource(dg.ConfigurableResource):
     def model_name(self) -> str:
         from ..core.llm.models import get_preset
 
-        return self.served_model_name or get_preset(self.preset).display_name
+        return self.llm_served_model or get_preset(self.llm_preset).display_name
 
     def engine(self):
         if self._engine is None:
             from ..core.llm.factory import build_engine
             from ..core.metrics import MetricsStore
 
-            store = MetricsStore(self.metrics_db)
+            store = MetricsStore(self.metrics_path)
             log = self._log
             self._engine = build_engine(
                 self.config(),

@@ -10,7 +10,7 @@ from ..core.config import validate_restaurant_ids
 from ..core.vectorstore import REVIEWS
 from .metadata import frame_metadata
 from .partitions import EAGER, OWNERS, PARTITION_EXPR, restaurants_partitions, single_run
-from .resources import EmbedderResource, ReviewLensSettings, VectorStoreResource
+from .resources import EmbedderResource, VectorSettings, VectorStoreResource
 
 PARTITIONED = dict(
     partitions_def=restaurants_partitions, backfill_policy=single_run, owners=OWNERS, automation_condition=EAGER
@@ -118,13 +118,13 @@ def restaurant_vectors(
     context: dg.AssetExecutionContext,
     reviews: pd.DataFrame,
     vector_store: VectorStoreResource,
-    settings: ReviewLensSettings,
+    vector_settings: VectorSettings,
 ):
     """Weighted mean of each restaurant's review vectors (recency, length, helpfulness), L2-normalized,
     as a table (what `top_k_contexts` and `comparisons` read)."""
     keys = validate_restaurant_ids(context.partition_keys)
     groups = vectors.by_restaurant(reviews, keys)
-    weights = settings.weights()
+    weights = vector_settings.weights()
     out, missing = vectors.representative_vectors(vector_store.get(), groups, weights, progress=context.log.info)
     yield dg.Output(
         out, metadata=frame_metadata(out.drop(columns=["vector"]), restaurants=len(out), weights=str(weights))
@@ -155,14 +155,14 @@ def top_k_contexts(
     reviews: pd.DataFrame,
     restaurant_vectors: pd.DataFrame,
     vector_store: VectorStoreResource,
-    settings: ReviewLensSettings,
+    vector_settings: VectorSettings,
 ):
     """The K reviews nearest to each restaurant's representative vector (filtered search in
     Qdrant), optionally diversified with MMR (`mmr_lambda` < 1). These are the LLM's context."""
     keys = validate_restaurant_ids(context.partition_keys)
-    k = int(settings.top_k)
+    k = int(vector_settings.top_k)
     ctx = vectors.top_k_contexts(
-        vector_store.get(), vectors.by_restaurant(reviews, keys), restaurant_vectors, k, settings.mmr_lambda
+        vector_store.get(), vectors.by_restaurant(reviews, keys), restaurant_vectors, k, vector_settings.mmr_lambda
     )
     saving = 100.0 * (1 - ctx.tokens_top / ctx.tokens_all) if ctx.tokens_all else 0.0
     yield dg.Output(
@@ -170,7 +170,7 @@ def top_k_contexts(
         metadata=frame_metadata(
             ctx.frame,
             top_k=k,
-            mmr_lambda=settings.mmr_lambda,
+            mmr_lambda=vector_settings.mmr_lambda,
             prompt_tokens_est_top_k=ctx.tokens_top,
             prompt_tokens_est_all_reviews=ctx.tokens_all,
             prompt_token_saving_pct=round(saving, 1),

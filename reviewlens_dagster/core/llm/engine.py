@@ -277,7 +277,7 @@ class OpenAIServerBackend:
         timeout_s: float = 120.0,
         max_attempts: int = 5,
         max_model_len: int = 32768,
-        starvation_s: float = 30.0,
+        starvation_s: float = SchedulerConfig.starvation_s,
     ) -> None:
         import httpx
 

@@ -40,12 +40,13 @@ class LLMConfig:
     server_url: str | None = None  # an OpenAI-compatible server instead of the in-process engine
     api_key: str | None = None
     served_model_name: str | None = None
+    model_path: str | None = None  # a local folder of the preset's HF model (the `prod` preset)
     model_cache_dir: Path = Path.home() / ".cache" / "reviewlens" / "models"
     max_model_len: int | None = None
     max_num_seqs: int | None = None
-    policy: str = "sjf"
-    starvation_s: float = 30.0
-    batch_token_budget: int = 65536
+    policy: str = SchedulerConfig.policy
+    starvation_s: float = SchedulerConfig.starvation_s
+    batch_token_budget: int = SchedulerConfig.batch_token_budget
     concurrency: int = 20
     timeout_s: float = 300.0
 
@@ -69,7 +70,7 @@ def build_engine(
             starvation_s=cfg.starvation_s,
         )
     else:
-        path = resolve_model(cfg.preset, cfg.model_cache_dir, progress)
+        path = resolve_model(cfg.preset, cfg.model_cache_dir, progress, override=cfg.model_path)
         progress(f"starting vLLM with {preset.display_name} ({path})")
         try:
             backend = VLLMOfflineBackend(

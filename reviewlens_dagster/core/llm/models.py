@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import logging
-import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -165,11 +164,13 @@ def convert_gguf(gguf: Path, out_dir: Path, progress: Callable[[str], None] = lo
     return out_dir
 
 
-def resolve_model(preset_name: str, cache_dir: Path, progress: Callable[[str], None] = log.info) -> str:
-    """A path (or hub id) vLLM can load for the preset, converting packaged weights once."""
+def resolve_model(
+    preset_name: str, cache_dir: Path, progress: Callable[[str], None] = log.info, override: str | None = None
+) -> str:
+    """A path (or hub id) vLLM can load for the preset, converting packaged weights once; ``override``:
+    a local folder of a hub preset's model (REVIEWLENS_PROD_MODEL_PATH)."""
     preset = get_preset(preset_name)
     if preset.source == "hf":
-        override = os.environ.get("REVIEWLENS_PROD_MODEL_PATH")
         return override or preset.hf_id
     from filelock import FileLock
 
