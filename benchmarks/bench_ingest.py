@@ -21,7 +21,6 @@ import random
 import shutil
 import tempfile
 import time
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -78,21 +77,9 @@ def generate(folder: Path, rows: int, restaurants: int, files: int, seed: int = 
 
 
 def _settings(root: Path):
-    from reviewlens_dagster.core.config import Settings
+    from reviewlens_dagster.core.config import settings_in
 
-    return replace(
-        Settings.from_env(),
-        data_dir=root,
-        incoming_dir=root / "incoming",
-        warehouse_path=root / "warehouse.duckdb",
-        metrics_path=root / "m.duckdb",
-        llm_cache_path=root / "c.duckdb",
-        qdrant_path=root / "qdrant",
-        qdrant_url=None,
-        sources_path=root / "sources.yaml",
-        manifest_path=root / "staged_files.json",
-        automation=False,
-    )
+    return settings_in(root, automation=False)
 
 
 def measure(root: Path, label: str) -> dict:

@@ -9,28 +9,15 @@ import platform
 import shutil
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 
 def _settings(root: Path):
-    from reviewlens_dagster.core.config import Settings
+    from reviewlens_dagster.core.config import settings_in
 
-    base = Settings.from_env()
-    return replace(
-        base,
-        data_dir=root,
-        incoming_dir=root / "incoming",
-        warehouse_path=root / "w.duckdb",
-        metrics_path=root / "m.duckdb",
-        llm_cache_path=root / "c.duckdb",
-        qdrant_path=root / "qdrant",
-        qdrant_url=None,
-        sources_path=root / "sources.yaml",
-        manifest_path=root / "staged_files.json",
-    )
+    return settings_in(root)
 
 
 def _asset_once(base: Path) -> dict:

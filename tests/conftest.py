@@ -6,7 +6,6 @@ import os
 import shutil
 import tempfile
 import warnings
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import dagster as dg  # noqa: E402
 
-from reviewlens_dagster.core.config import WAREHOUSE_SCHEMA, Settings  # noqa: E402
+from reviewlens_dagster.core.config import WAREHOUSE_SCHEMA, Settings, settings_in  # noqa: E402
 from reviewlens_dagster.sample import write_sample  # noqa: E402
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
@@ -35,20 +34,7 @@ def sample_dir(tmp_path_factory) -> Path:
 
 
 def make_settings(root: Path, **overrides) -> Settings:
-    base = Settings.from_env()
-    return replace(
-        base,
-        data_dir=root,
-        incoming_dir=root / "incoming",
-        warehouse_path=root / "warehouse.duckdb",
-        metrics_path=root / "metrics.duckdb",
-        llm_cache_path=root / "llm_cache.duckdb",
-        sources_path=root / "sources.yaml",
-        manifest_path=root / "staged_files.json",
-        qdrant_path=root / "qdrant",
-        qdrant_url=None,
-        **overrides,
-    )
+    return settings_in(root, **overrides)
 
 
 @pytest.fixture

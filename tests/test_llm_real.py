@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from reviewlens_dagster.core.config import Settings
 from reviewlens_dagster.core.llm.engine import LLMEngine, OpenAIServerBackend, VLLMOfflineBackend
 from reviewlens_dagster.core.llm.models import get_preset, resolve_model
 from reviewlens_dagster.core.llm.types import LLMRequest
+from reviewlens_dagster.devserver import free_port
 
 pytestmark = pytest.mark.llm
 
@@ -68,15 +68,9 @@ def test_real_engine_structured_outputs_and_metrics(tiny_backend):
     assert len(recorded) == len(reqs)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_openai_server_backend_against_real_vllm_server(tiny_model_path, tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "VLLM_ENABLE_V1_MULTIPROCESSING": "0",

@@ -26,6 +26,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect, sync_playwright
 
 from reviewlens_dagster.core.staging import StagingStore
+from reviewlens_dagster.definitions import build_defs
 from reviewlens_dagster.devserver import ROOT, dagster_dev
 
 pytestmark = pytest.mark.ui
@@ -37,21 +38,8 @@ ROWS = [
     ("ua-1", "ua", "배달이 빨라요", 4, "치킨", "강남", "2026-05-02"),
     ("ub-0", "ub", "분위기가 좋아요", 5, "카페", "홍대", "2026-05-03"),
 ]
-ASSETS = [
-    "staged_reviews",
-    "rejected_reviews",
-    "reviews",
-    "review_embeddings",
-    "restaurant_vectors",
-    "top_k_contexts",
-    "sentiments",
-    "aspect_mentions",
-    "aspect_prevalence",
-    "strengths",
-    "summaries",
-    "comparisons",
-    "llm_serving_report",
-]
+#: every asset of the code location (the catalog must show each one)
+ASSETS = sorted(k.to_user_string() for k in build_defs().resolve_asset_graph().get_all_asset_keys())
 REVIEW_CHECKS = [
     "rejected_share_below_threshold",
     "reviews_rating_in_range",

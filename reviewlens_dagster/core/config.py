@@ -11,10 +11,11 @@ import hashlib
 import os
 import re
 import unicodedata
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from .analysis.prevalence import HighlightRule
+from .analysis.runner import DEFAULT_CHUNK_SIZE
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -188,7 +189,7 @@ class Settings:
         "REVIEWLENS_MODEL_CACHE", "~/.cache/reviewlens/models", "converted model folders", "home"
     )
     sla_ttft_ms: float = knob("REVIEWLENS_SLA_TTFT_MS", 2000.0, "TTFT SLA for goodput")
-    llm_chunk_size: int = knob("REVIEWLENS_LLM_CHUNK_SIZE", 32, "LLM requests per committed chunk")
+    llm_chunk_size: int = knob("REVIEWLENS_LLM_CHUNK_SIZE", DEFAULT_CHUNK_SIZE, "LLM requests per committed chunk")
     run_llm_restaurants: int | None = knob(
         "REVIEWLENS_RUN_LLM_RESTAURANTS",
         None,
@@ -250,6 +251,17 @@ class Settings:
         """Whether the setting's value is what its environment variable holds now."""
         raw = os.environ.get(self.env_of(name))
         return raw is not None and raw.strip() == str(getattr(self, name))
+
+
+def settings_in(root: Path, **overrides) -> Settings:
+    """The environment's settings with every data path below ``root`` and the embedded vector store
+    (tests, benchmarks: a throwaway data folder)."""
+    paths = {
+        f.name: Path(str(f.metadata["default"]).replace("{data}", str(root)))
+        for f in fields(Settings)
+        if f.metadata["kind"] == "path"
+    }
+    return replace(Settings.from_env(), **{**paths, "data_dir": Path(root), "qdrant_url": None, **overrides})
 
 
 def configuration_table() -> str:

@@ -80,7 +80,7 @@ class SourceSpec(BaseModel):
     def matches(self, relative_name: str) -> bool:
         return fnmatch.fnmatchcase(relative_name, self.files)
 
-    def fingerprint(self) -> str:
+    def digest(self) -> str:
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
 
 

@@ -116,9 +116,9 @@ def _progress(results, total: int, say: ProgressFn):
         yield got
 
 
-def config_fingerprint(max_text_chars: int, spec_fingerprint: str) -> str:
+def config_fingerprint(max_text_chars: int, spec_digest: str) -> str:
     """What, besides a file's bytes, decides what staging makes of it."""
-    return hashlib.sha256(f"{PARSER_VERSION}|{max_text_chars}|{spec_fingerprint}".encode()).hexdigest()[:16]
+    return hashlib.sha256(f"{PARSER_VERSION}|{max_text_chars}|{spec_digest}".encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -221,7 +221,7 @@ class StagingStore:
         maybe: list[tuple[str, Path, os.stat_result, str]] = []
         for name, (path, st) in listing.items():
             spec = sources.spec_for(name)
-            config = config_fingerprint(max_text_chars, spec.fingerprint() if spec else "auto")
+            config = config_fingerprint(max_text_chars, spec.digest() if spec else "auto")
             used = spec.name if spec else "auto"
             report.sources_used[used] = report.sources_used.get(used, 0) + 1
             old = prev.get(name)

@@ -26,7 +26,7 @@ from ..llm.types import LLMRequest
 from .cache import LLMCache, cache_key
 from .lexicon import Mention, detect
 from .prompts import PROMPT_VERSION, extract_messages, language_of
-from .runner import Job, JobsOutcome, Runner, run_jobs
+from .runner import DEFAULT_CHUNK_SIZE, Job, JobsOutcome, Runner, run_jobs
 from .sampling import stratified_sample
 from .schemas import LABELS, ExtractOut, extract_schema, extract_validator
 
@@ -167,7 +167,7 @@ def analyse_reviews(
     cache: LLMCache | None,
     model: str,
     prompt_version: str = PROMPT_VERSION,
-    chunk_size: int = 32,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: Callable[[str], None] | None = None,
     calibration: LabelCalibration | None = None,
 ) -> ExtractionOutput:

@@ -23,6 +23,9 @@ from typing import Any
 from ..llm.types import EngineBatchError, LLMError, LLMRequest, LLMResult, StructuredOutputError
 from .cache import LLMCache
 
+#: LLM requests whose results are validated and committed to the cache together
+DEFAULT_CHUNK_SIZE = 32
+
 #: (requests, validators by request id) -> results in request order
 Runner = Callable[[list[LLMRequest], dict[str, Callable[[Any], Any]]], list[LLMResult]]
 
@@ -83,7 +86,7 @@ def run_jobs(
     cache: LLMCache | None,
     model: str,
     prompt_version: str,
-    chunk_size: int = 32,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: Callable[[str], None] | None = None,
 ) -> JobsOutcome:
     """Validated outputs of every job: cached ones read back, the others computed and committed."""

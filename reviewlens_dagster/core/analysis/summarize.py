@@ -27,7 +27,7 @@ from ..llm.types import LLMRequest
 from .cache import LLMCache, cache_key
 from .lexicon import detect, polarity_of_text
 from .prompts import PROMPT_VERSION, language_of, summary_messages
-from .runner import Job, JobsOutcome, Runner, run_jobs
+from .runner import DEFAULT_CHUNK_SIZE, Job, JobsOutcome, Runner, run_jobs
 from .schemas import MAX_SUMMARY_CHARS, summary_schema, summary_validator
 
 SUMMARY_COLUMNS = [
@@ -229,7 +229,7 @@ def write_summaries(
     cache: LLMCache | None,
     model: str,
     prompt_version: str = PROMPT_VERSION,
-    chunk_size: int = 32,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: Callable[[str], None] | None = None,
 ) -> SummaryOutput:
     jobs = []
@@ -267,60 +267,29 @@ def write_summaries(
         prev = prevalence[prevalence["restaurant_id"] == restaurant_id]
         tmpl = template_parts(restaurant_id, strengths, b.n_reviews, b.lang)
         common = {"restaurant_id": restaurant_id, "language": b.lang, "model": model, "prompt_version": prompt_version}
+
+        def row(kind: str, text: str, ids, source: str, note: str | None, cached: bool, common=common) -> dict:
+            return {
+                **common,
+                "kind": kind,
+                "text": text,
+                "review_ids": list(dict.fromkeys(ids)),
+                "source": source,
+                "note": note,
+                "cached": cached,
+            }
+
         if restaurant_id in by_restaurant:
             obj, was_cached = by_restaurant[restaurant_id]
             qmap = {q: r for q, r, _ in b.quotes}
             problems = summary_problems(obj.text, prev, [t for _, _, t in b.quotes])
             if problems:
                 replaced[restaurant_id] = problems
-                text, ids = tmpl["overall"]
-                rows.append(
-                    {
-                        **common,
-                        "kind": "overall",
-                        "text": text,
-                        "review_ids": list(dict.fromkeys(ids)),
-                        "source": "template",
-                        "note": "LLM summary replaced: " + "; ".join(problems),
-                        "cached": was_cached,
-                    }
-                )
+                note = "LLM summary replaced: " + "; ".join(problems)
+                rows.append(row("overall", *tmpl["overall"], "template", note, was_cached))
             else:
-                rows.append(
-                    {
-                        **common,
-                        "kind": "overall",
-                        "text": obj.text,
-                        "review_ids": list(dict.fromkeys(qmap[q] for q in obj.quote_ids)),
-                        "source": "llm",
-                        "note": None,
-                        "cached": was_cached,
-                    }
-                )
+                rows.append(row("overall", obj.text, (qmap[q] for q in obj.quote_ids), "llm", None, was_cached))
         else:
-            text, ids = tmpl["overall"]
-            rows.append(
-                {
-                    **common,
-                    "kind": "overall",
-                    "text": text,
-                    "review_ids": list(dict.fromkeys(ids)),
-                    "source": "template",
-                    "note": "nothing to quote",
-                    "cached": False,
-                }
-            )
-        for kind in ("positive", "negative"):
-            text, ids = tmpl[kind]
-            rows.append(
-                {
-                    **common,
-                    "kind": kind,
-                    "text": text,
-                    "review_ids": list(dict.fromkeys(ids)),
-                    "source": "counts",
-                    "note": None,
-                    "cached": False,
-                }
-            )
+            rows.append(row("overall", *tmpl["overall"], "template", "nothing to quote", False))
+        rows += [row(kind, *tmpl[kind], "counts", None, False) for kind in ("positive", "negative")]
     return SummaryOutput(pd.DataFrame(rows, columns=SUMMARY_COLUMNS), outcome, replaced)
