@@ -3,7 +3,7 @@
 import dagster as dg
 
 from .core.config import Settings
-from .defs import analysis, automation, checks, compare, ingest, reporting, vectors
+from .defs import analysis, automation, compare, ingest, reporting, vectors
 from .defs.resources import build_resources
 
 
@@ -24,7 +24,6 @@ def build_defs(settings: Settings | None = None, resources: dict | None = None) 
             compare.comparisons,
             reporting.llm_serving_report,
         ],
-        asset_checks=checks.review_checks,
         jobs=[automation.pipeline_job, automation.ingest_job, automation.staging_job, automation.reporting_job],
         sensors=[
             automation.make_incoming_sensor(running=settings.automation),

@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 
 from reviewlens_dagster.definitions import build_defs
-from reviewlens_dagster.defs import checks
 from reviewlens_dagster.defs.automation import INGEST_JOB, PIPELINE_JOB, STAGING_JOB, range_tags
 from reviewlens_dagster.defs.partitions import RESTAURANTS
 
@@ -140,6 +139,8 @@ def test_invalid_partition_key_is_refused(settings, instance):
 
 
 def test_blocking_checks_fail_on_bad_frames():
+    from reviewlens_dagster.core.ingest import review_check_failures
+
     bad = pd.DataFrame(
         {
             "restaurant_id": ["a", "a", "a"],
@@ -148,12 +149,12 @@ def test_blocking_checks_fail_on_bad_frames():
             "rating": [1.0, 9.0, None],
         }
     )
-    assert not checks.reviews_text_not_empty(bad).passed
-    assert not checks.reviews_unique_review_id(bad).passed
-    res = checks.reviews_rating_in_range(bad)
-    assert not res.passed and res.metadata["failing_rows"].value == 1
+    failures = review_check_failures(bad)
+    assert len(failures["reviews_text_not_empty"]) == 1
+    assert len(failures["reviews_unique_review_id"]) == 2
+    assert failures["reviews_rating_in_range"]["rating"].tolist() == [9.0]
     good = bad.iloc[[0, 2]].assign(text=["ok", "fine"], rating=[1.0, 5.0])
-    assert checks.reviews_rating_in_range(good).passed and checks.reviews_unique_review_id(good).passed
+    assert all(f.empty for f in review_check_failures(good).values())
 
 
 def _tick(defs, instance, name="incoming_reviews_sensor", cursor=None):

@@ -1151,6 +1151,25 @@ def normalize_reviews_frame(df: pd.DataFrame, extra: tuple[str, ...] = ()) -> pd
     return df.sort_values(["restaurant_id", "review_id"], kind="stable").reset_index(drop=True)
 
 
+#: what `reviews` promises downstream (blocking checks): check name -> (description, failing rows)
+REVIEW_CHECKS = {
+    "reviews_text_not_empty": "Every review has non-empty text.",
+    "reviews_unique_review_id": "review_id is unique within each restaurant.",
+    "reviews_rating_in_range": "rating, where present, is within 1-5.",
+}
+
+
+def review_check_failures(reviews: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The rows of ``reviews`` that break each of REVIEW_CHECKS (empty frames when all hold)."""
+    text, rating = reviews["text"], reviews["rating"]
+    ids = ["restaurant_id", "review_id"]
+    return {
+        "reviews_text_not_empty": reviews.loc[text.isna() | (text.astype(str).str.strip() == ""), ids],
+        "reviews_unique_review_id": reviews.loc[reviews.duplicated(ids, keep=False), ids],
+        "reviews_rating_in_range": reviews.loc[rating.notna() & ((rating < 1) | (rating > 5)), [*ids, "rating"]],
+    }
+
+
 def rejections_frame(rows: list[dict] | list[Rejection], extra: tuple[str, ...] = ()) -> pd.DataFrame:
     rows = [asdict(r) if isinstance(r, Rejection) else r for r in rows]
     columns = list(REJECT_COLUMNS) + list(extra)

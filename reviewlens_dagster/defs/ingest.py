@@ -4,7 +4,7 @@
 import dagster as dg
 
 from ..core.config import validate_restaurant_ids
-from ..core.ingest import REVIEW_COLUMNS
+from ..core.ingest import REVIEW_CHECKS, REVIEW_COLUMNS, review_check_failures
 from ..core.staging import StagingReport, rows_version
 from .metadata import frame_metadata, preview
 from .partitions import OWNERS, PARTITION_EXPR, RESTAURANTS, restaurants_partitions, single_run
@@ -119,11 +119,12 @@ def staging(context: dg.AssetExecutionContext, ingest_settings: IngestSettings):
     owners=OWNERS,
     deps=[STAGED],
     check_specs=[
+        *(dg.AssetCheckSpec(name, asset="reviews", blocking=True, description=d) for name, d in REVIEW_CHECKS.items()),
         dg.AssetCheckSpec(
             REJECTED_SHARE_CHECK,
             asset="reviews",
             description="Share of this restaurant's rows that were quarantined stays below the threshold.",
-        )
+        ),
     ],
 )
 def reviews(context: dg.AssetExecutionContext, ingest_settings: IngestSettings):
@@ -165,6 +166,15 @@ def reviews(context: dg.AssetExecutionContext, ingest_settings: IngestSettings):
             reviews_per_restaurant=preview(names, rows=50),
         ),
     )
+    for name, bad in review_check_failures(df).items():
+        yield dg.AssetCheckResult(
+            check_name=name,
+            passed=bad.empty,
+            metadata={
+                "failing_rows": len(bad),
+                "examples": dg.MetadataValue.md(bad.head(5).to_markdown(index=False) if len(bad) else "none"),
+            },
+        )
     yield dg.AssetCheckResult(
         check_name=REJECTED_SHARE_CHECK,
         passed=bool(share <= ingest_settings.reject_share_threshold),
