@@ -237,9 +237,12 @@ class StagingStore:
                 maybe.append((name, path, st, config))
         # size or mtime changed: the content hash decides (hashing and reading run on every core)
         with ThreadPoolExecutor(READ_WORKERS) as pool:
-            digests = list(pool.map(lambda m: file_sha256(m[1]), maybe))
+            digests = list(pool.map(lambda m: _sha256_or_none(m[1]), maybe))
             for (name, path, st, config), digest in zip(maybe, digests):
                 old = prev.get(name)
+                if digest is None:  # gone or unreadable since the listing: as it was, until the next run
+                    report.files -= 1
+                    continue
                 if (
                     old is not None
                     and old["config"] == config
@@ -451,6 +454,13 @@ class StagingStore:
                 f"select staged_file, size, mtime_ns from {self.s}.staged_files where present"
             ).fetchall()
         }
+
+
+def _sha256_or_none(path: Path) -> str | None:
+    try:
+        return file_sha256(path)
+    except OSError:
+        return None
 
 
 def _relative(path: Path, folder: Path) -> str:
