@@ -314,3 +314,44 @@ def test_a_file_that_vanishes_mid_staging_is_neither_lost_nor_fatal(tmp_path, mo
     assert dict(zip(*store.all_reviews()[["review_id", "text"]].T.values)) == {"a1": "좋아요", "b1": "아주 맛있어요"}
     monkeypatch.setattr(staging, "file_sha256", real)
     assert store.stage(tmp_path).parsed == ["a.csv"]
+
+
+def test_batched_small_csvs_equal_file_by_file_reading(tmp_path, sample_dir, monkeypatch):
+    """read_many (small CSVs with one header parsed together) gives what read_parts gives file by file:
+    the corpus, the sample and generated files, some of which send their group back to one-by-one."""
+    import os as _os
+
+    from reviewlens_dagster.core.ingest import read_many, read_parts, validate_parts
+
+    corpus = write_corpus(tmp_path)
+    for f in sample_dir.glob("reviews_*"):
+        (tmp_path / f.name).write_bytes(f.read_bytes())
+    header = "review_id,restaurant_id,text,rating,created_at\n"
+    for i in range(30):
+        rows = [
+            f"g{i}-{j},교촌-{i % 4},리뷰 {j} <b>굿</b>,{['5', '4점', 'x'][j % 3]},{['3일 전', '2024-01-0' + str(j % 9 + 1)][j % 2]}"
+            for j in range(12)
+        ]
+        (tmp_path / f"g{i:02d}.csv").write_text(header + "\n".join(rows) + ("\n" if i % 2 else ""), encoding="utf-8")
+        _os.utime(tmp_path / f"g{i:02d}.csv", (1.7e9 + i, 1.7e9 + i))
+    (tmp_path / "g_bad.csv").write_text(header + 'b1,r1,"두 줄\n리뷰",5,\n', encoding="utf-8")  # a quoted line break
+    (tmp_path / "h1.csv").write_text("review_id;restaurant_id;text\nh1;r9;세미콜론\n", encoding="utf-8")
+    (tmp_path / "h2.csv").write_text("review_id;restaurant_id;text\nh2;r9;또 세미콜론\nh3;r9\n", encoding="utf-8")
+    items = [(p, p.name, None) for p in sorted(tmp_path.iterdir())]
+    from reviewlens_dagster.core import ingest
+
+    calls, real = [], ingest._arrow_csv
+    monkeypatch.setattr(ingest, "_arrow_csv", lambda *a, **k: calls.append(1) or real(*a, **k))
+    one_by_one = [read_parts(*item) for item in items]
+    alone = len(calls)
+    batched = read_many(items)
+    # the 30 generated files go through a few calls (halved around the file with a line break in a value)
+    assert len(calls) - alone <= alone - 15, (alone, len(calls) - alone)
+    for a, b in zip(one_by_one, batched):
+        assert [(p.source_file, p.fatal, p.source_rows, p.rejections) for p in a] == [
+            (p.source_file, p.fatal, p.source_rows, p.rejections) for p in b
+        ]
+    va = validate_parts([p for g in one_by_one for p in g])
+    vb = validate_parts([p for g in batched for p in g])
+    assert va.reviews.equals(vb.reviews) and va.rejections.equals(vb.rejections)
+    assert len(va.reviews) > 3000 and len(corpus) > 30

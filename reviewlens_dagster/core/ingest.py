@@ -329,26 +329,23 @@ def _read_limited(fh, limit: int, what: str) -> bytes:
     return data
 
 
-def _csv_fast(part: Part, text: str, utf8: bytes | None, delimiter: str) -> list[str] | None:
-    """pyarrow's CSV reader (C++, threaded) for the common case: a well-formed file with one record
-    per line. Returns the header, or None when the file needs the exact reader below (a malformed
-    row, a blank line or a quoted line break: the line numbers of its rejections must be exact)."""
+def _arrow_csv(data: bytes, delimiter: str, raw_header: list[str], threads: bool):
+    """pyarrow's CSV reader, every column as text as written ("007" stays "007", "" stays ""); None
+    when a row is malformed or the header is not what ``raw_header`` says."""
     import pyarrow.csv as pacsv
 
-    invalid = []
-    raw_header = next(csv.reader([text.split("\n", 1)[0].rstrip("\r")], delimiter=delimiter), [])
     if not raw_header or len(set(raw_header)) != len(raw_header):
         return None
+    invalid = []
     try:
         table = pacsv.read_csv(
-            io.BytesIO(utf8 if utf8 is not None else text.encode("utf-8")),
-            read_options=pacsv.ReadOptions(use_threads=len(text) > 1 << 20, block_size=1 << 22),
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(use_threads=threads, block_size=1 << 22),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,
                 newlines_in_values=True,
                 invalid_row_handler=lambda row: invalid.append(row) or "skip",
             ),
-            # every column as text, as written: no type inference ("007" stays "007", "" stays "")
             convert_options=pacsv.ConvertOptions(
                 column_types={h: pa.string() for h in raw_header},
                 strings_can_be_null=False,
@@ -358,8 +355,19 @@ def _csv_fast(part: Part, text: str, utf8: bytes | None, delimiter: str) -> list
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeError):
         return None
+    return None if invalid or table.column_names != raw_header else table
+
+
+def _csv_fast(part: Part, text: str, utf8: bytes | None, delimiter: str) -> list[str] | None:
+    """pyarrow's CSV reader (C++, threaded) for the common case: a well-formed file with one record
+    per line. Returns the header, or None when the file needs the exact reader below (a malformed
+    row, a blank line or a quoted line break: the line numbers of its rejections must be exact)."""
+    raw_header = next(csv.reader([text.split("\n", 1)[0].rstrip("\r")], delimiter=delimiter), [])
+    table = _arrow_csv(utf8 if utf8 is not None else text.encode("utf-8"), delimiter, raw_header, len(text) > 1 << 20)
+    if table is None:
+        return None
     lines = text.count("\n") + (0 if text.endswith("\n") else 1)
-    if invalid or lines != table.num_rows + 1 or "\r" in text.replace("\r\n", "") or table.column_names != raw_header:
+    if lines != table.num_rows + 1 or "\r" in text.replace("\r\n", ""):
         return None
     header = [h.strip().lstrip("\ufeff") for h in table.column_names]
     if not any(header):
@@ -586,6 +594,107 @@ def _table_bytes(path: Path, compression: str | None) -> list[tuple[str, str | N
     return [("", file_kind(path.name)[0], path.read_bytes())]
 
 
+def _part_for(name: str, spec: SourceSpec | None, as_of: pd.Timestamp) -> Part:
+    return Part(
+        name,
+        source=spec.name if spec else "auto",
+        as_of=as_of,
+        rating_scale=float(spec.rating_scale) if spec else 5.0,
+        date_format=spec.date_format if spec else None,
+        defaults=spec.defaults.model_dump(exclude_none=True) if spec else {},
+    )
+
+
+def _as_of(path: Path, spec: SourceSpec | None) -> pd.Timestamp:
+    """What relative dates count back from: the source's ``as_of``, else the file's modification time."""
+    when = pd.Timestamp(spec.as_of) if spec and spec.as_of is not None else pd.Timestamp(path.stat().st_mtime, unit="s")
+    return when.tz_localize("UTC") if when.tzinfo is None else when
+
+
+#: CSVs up to this size that share a header line are parsed in one pyarrow call (per-file overhead)
+BATCH_CSV_BYTES = 1 << 20
+
+
+def read_many(items: list[tuple[Path, str, SourceSpec | None]], progress=None) -> list[list[Part]]:
+    """:func:`read_parts` of many files, with the same result (tested): small, well-formed UTF-8 CSVs
+    with the same header line and mapping are parsed together in one pyarrow call and split per
+    file (one call per file costs more than the parsing of a few hundred rows); every other file,
+    and every group the batch parse does not account for row by row, is read alone."""
+    out: list[list[Part] | None] = [None] * len(items)
+    groups: dict[tuple, list] = {}
+    for i, (path, name, spec) in enumerate(items):
+        member = _batchable(Path(path), spec)
+        if member is None:
+            out[i] = read_parts(path, name, spec)
+        else:
+            groups.setdefault(member[0], []).append((i, *member[1:]))
+    for (header_line, delimiter, _), members in groups.items():
+        raw_header = next(csv.reader([header_line], delimiter=delimiter), [])
+        header = [h.strip().lstrip("\ufeff") for h in raw_header]
+        for batch, table in _parse_batches(members, header_line, delimiter, raw_header):
+            if table is None or not any(header) or len(set(header)) != len(header):
+                for i, *_ in batch:
+                    out[i] = read_parts(*items[i])
+                continue
+            offset = 0
+            for i, _, n, encoding in batch:
+                path, name, spec = items[i]
+                columns = [c.slice(offset, n).combine_chunks() for c in table.columns]
+                offset += n
+                try:
+                    mapping, _ = _mapping_or_fail(header, spec)
+                except ValueError:
+                    out[i] = read_parts(path, name, spec)
+                    continue
+                part = _part_for(name, spec, _as_of(Path(path), spec))
+                part.encoding = encoding
+                by_name = dict(zip(header, columns))
+                part.source_rows = list(range(2, n + 2))
+                part.raw_of = lambda j, cols=columns, d=delimiter: d.join(str(c[j].as_py()) for c in cols)
+                for col, canon in mapping.items():
+                    part.columns[canon] = by_name[col]
+                _derive_ids(part, spec, lambda c, by_name=by_name: by_name[c].to_pylist())
+                out[i] = [part]
+    if progress:
+        progress(f"staging: read {len(items)}/{len(items)} file(s), {sum(len(p) for g in out for p in g):,} rows")
+    return out
+
+
+def _parse_batches(members: list, header_line: str, delimiter: str, raw_header: list[str]):
+    """Yield (members, table or None): the members parsed in one call, halved until each half parses
+    with one row per line (a file whose value holds a line break ends up alone, with None)."""
+    if len(members) < 2:
+        yield members, None
+        return
+    data = (header_line + "\n" + "".join(m[1] for m in members)).encode("utf-8")
+    table = _arrow_csv(data, delimiter, raw_header, threads=True)
+    if table is not None and table.num_rows == sum(m[2] for m in members):
+        yield members, table
+        return
+    half = len(members) // 2
+    yield from _parse_batches(members[:half], header_line, delimiter, raw_header)
+    yield from _parse_batches(members[half:], header_line, delimiter, raw_header)
+
+
+def _batchable(path: Path, spec: SourceSpec | None):
+    """((header line, delimiter, mapping), body, rows, encoding) of a CSV that may join a batch, else None."""
+    kind, compression = file_kind(path.name)
+    try:
+        if kind != "csv" or compression or not 0 < path.stat().st_size <= BATCH_CSV_BYTES:
+            return None
+        text, encoding = decode_bytes(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    head, sep, body = text.partition("\n")
+    header_line = head.rstrip("\r")
+    if not sep or not body.strip() or "\r" in text.replace("\r\n", "") or "\n\n" in text or "\n\r\n" in text:
+        return None  # header only, blank lines or bare CRs: the exact reader says what they are
+    if not body.endswith("\n"):
+        body += "\n"
+    delimiter = (spec.delimiter if spec else None) or sniff_delimiter(header_line)
+    return (header_line, delimiter, spec.name if spec else None), body, body.count("\n"), encoding
+
+
 def read_parts(
     path: Path, source_name: str | None = None, spec: SourceSpec | None = None, as_of: pd.Timestamp | None = None
 ) -> list[Part]:
@@ -616,12 +725,8 @@ def read_parts(
     except (ValueError, OSError) as exc:
         return [failed(source, str(exc), _head_bytes(path))]
     if as_of is None:
-        as_of = (
-            pd.Timestamp(spec.as_of)
-            if spec and spec.as_of is not None
-            else pd.Timestamp(path.stat().st_mtime, unit="s", tz="UTC")
-        )
-    if as_of.tzinfo is None:
+        as_of = _as_of(path, spec)
+    elif as_of.tzinfo is None:
         as_of = as_of.tz_localize("UTC")
     parts = []
     for member, member_kind, data in tables:
@@ -629,14 +734,7 @@ def read_parts(
         if member_kind is None:
             parts.append(failed(name, f"unsupported file type in the archive: {member!r}"))
             continue
-        part = Part(
-            name,
-            source=spec.name if spec else "auto",
-            as_of=as_of,
-            rating_scale=float(spec.rating_scale) if spec else 5.0,
-            date_format=spec.date_format if spec else None,
-            defaults=spec.defaults.model_dump(exclude_none=True) if spec else {},
-        )
+        part = _part_for(name, spec, as_of)
         try:
             _fill_part(part, member_kind, data, spec)
         except ValueError as exc:

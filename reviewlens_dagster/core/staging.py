@@ -48,7 +48,7 @@ from .ingest import (
     file_sha256,
     list_review_files,
     normalize_reviews_frame,
-    read_parts,
+    read_many,
     rejections_frame,
     validate_parts,
 )
@@ -102,18 +102,8 @@ _FILE_TYPES = {
 assert tuple(_REVIEW_TYPES) == REVIEW_COLUMNS and tuple(_REJECT_TYPES) == REJECT_COLUMNS
 
 
-#: files hashed and read at once (pyarrow's CSV reader and hashlib release the GIL)
+#: files hashed at once (hashlib releases the GIL)
 READ_WORKERS = max(2, min(8, os.cpu_count() or 1))
-
-
-def _progress(results, total: int, say: ProgressFn):
-    """Yield ``results``, logging x/N about ten times."""
-    step, rows = max(1, total // 10), 0
-    for i, got in enumerate(results, start=1):
-        rows += sum(len(p) for p in got)
-        if i % step == 0 or i == total:
-            say(f"staging: read {i}/{total} file(s), {rows:,} rows")
-        yield got
 
 
 def config_fingerprint(max_text_chars: int, spec_digest: str) -> str:
@@ -252,8 +242,8 @@ class StagingStore:
                     touched.append({**old, "mtime_ns": st.st_mtime_ns, "present": True})
                 else:
                     to_parse.append((name, path, st, digest, config))
-            reads = pool.map(lambda item: read_parts(item[1], item[0], sources.spec_for(item[0])), to_parse)
-            parsed = list(_progress(reads, len(to_parse), say))
+        say(f"staging: reading {len(to_parse)} new or changed file(s) of {len(listing)}")
+        parsed = read_many([(path, name, sources.spec_for(name)) for name, path, *_ in to_parse], progress=say)
         report.touched = len(touched)
         gone = [n for n, r in prev.items() if r["present"] and n not in listing] if files is None else []
         report.deleted = gone
