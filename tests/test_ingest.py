@@ -191,36 +191,40 @@ def test_column_cleaning_equals_clean_text():
     from reviewlens_dagster.core.ingest import clean_texts
 
     rnd = random.Random(3)
-    alphabet = list("가나다 맛있어요abc") + [
-        "\t",
-        "\n",
-        "\r",
-        "\x00",
-        "\x1c",
-        "\x1f",
-        "\x7f",
-        "\xa0",
-        "\u3000",
-        "\u2028",
-        "\x85",
-        "\u1100\u1161",
-        "e\u0301",
-        "😊",
-        "<b>",
-        "&amp;",
-        "<",
-        "</p>",
-        "<BR/>",
-        "<div class=x>",
-        "<a href='y'>",
-        "< b>",
-        "&lt;",
-        "&am",
-        "p;",
-        ">",
-        "<!-- c -->",
-    ]
-    values = ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 12))) for _ in range(3000)] + [None, ""]
+    alphabet = (
+        list("가나다 맛있어요abc")
+        + ["\u11a8", "\u302e", "\u212b", "\ufe0f", "  ", "Å", "ｒ", "\u0958"]
+        + [
+            "\t",
+            "\n",
+            "\r",
+            "\x00",
+            "\x1c",
+            "\x1f",
+            "\x7f",
+            "\xa0",
+            "\u3000",
+            "\u2028",
+            "\x85",
+            "\u1100\u1161",
+            "e\u0301",
+            "😊",
+            "<b>",
+            "&amp;",
+            "<",
+            "</p>",
+            "<BR/>",
+            "<div class=x>",
+            "<a href='y'>",
+            "< b>",
+            "&lt;",
+            "&am",
+            "p;",
+            ">",
+            "<!-- c -->",
+        ]
+    )
+    values = ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 12))) for _ in range(6000)] + [None, ""]
     got = clean_texts(pa.array(values, pa.string())).to_pylist()
     assert got == [None if v is None else clean_text(v) for v in values]
 

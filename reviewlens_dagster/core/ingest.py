@@ -880,12 +880,36 @@ def strip_texts(arr: pa.Array) -> pa.Array:
     return pc.utf8_trim_whitespace(arr)
 
 
+# whitespace other than a single inner space: the rows whose whitespace needs folding
+_WS_TO_FOLD = r"[\t\n\x{0b}\x{0c}\r\x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]|  |^ | $"
+# rows made only of characters that are NFC whatever follows or precedes them (checked against
+# unicodedata: combining class 0, never the second half of a composition): ASCII, Latin-1,
+# punctuation, CJK symbols (not the tone marks U+302A-302F), Hangul compatibility jamo and
+# syllables, CJK ideographs, fullwidth forms, emoji. Korean reviews need no normalization pass.
+_NFC_STABLE = (
+    r"^[\x{20}-\x{7e}\x{a0}-\x{ff}\x{2010}-\x{2027}\x{3000}-\x{3029}\x{3030}-\x{303f}\x{3130}-\x{318f}"
+    r"\x{ac00}-\x{d7a3}\x{4e00}-\x{9fff}\x{ff01}-\x{ff60}\x{1f300}-\x{1faff}]*$"
+)
+
+
+def _where(arr: pa.Array, mask: pa.Array, fn) -> pa.Array:
+    """``fn`` applied to the rows of ``mask`` only (a column operation on a few rows is cheap)."""
+    mask = pc.fill_null(mask, False)
+    if not pc.any(mask).as_py():
+        return arr
+    return pc.replace_with_mask(arr, mask, fn(arr.filter(mask)))
+
+
 def clean_texts(arr: pa.Array) -> pa.Array:
-    """:func:`clean_text` over a string column: column operations, and Python only for the rows
-    with markup (``<`` or ``&``)."""
-    out = pc.replace_substring_regex(arr, _CTRL, " ")
-    out = pc.utf8_trim(pc.replace_substring_regex(out, f"{_WS}+", " "), " ")
-    out = pc.utf8_normalize(out, "NFC")
+    """:func:`clean_text` over a string column: column operations on the rows that need each step,
+    and Python only for the rows with markup (``<`` or ``&``)."""
+    out = _where(arr, pc.match_substring_regex(arr, _CTRL), lambda a: pc.replace_substring_regex(a, _CTRL, " "))
+    out = _where(
+        out,
+        pc.match_substring_regex(out, _WS_TO_FOLD),
+        lambda a: pc.utf8_trim(pc.replace_substring_regex(a, f"{_WS}+", " "), " "),
+    )
+    out = _where(out, pc.invert(pc.match_substring_regex(out, _NFC_STABLE)), lambda a: pc.utf8_normalize(a, "NFC"))
     markup = pc.fill_null(pc.match_substring_regex(arr, "[<&]"), False)
     if pc.any(markup).as_py():
         fixed = [clean_text(v) for v in arr.filter(markup).to_pylist()]
