@@ -9,7 +9,10 @@ per restaurant (10,000 files) and 100 large files; then, for each layout:
 - the incoming sensor's tick (file sizes and mtimes against the staging manifest), unchanged and
   on a first drop (no manifest): its run requests, and the `reviews` runs the fan-out asks for.
 
-    python benchmarks/bench_ingest.py [--rows 1000000] [--restaurants 10000] [--keep DIR]
+    python benchmarks/bench_ingest.py [--rows 1000000] [--restaurants 10000] [--repeat 3] [--keep DIR]
+
+Each layout is generated and measured --repeat times (a fresh set each time); the table shows
+the median of each figure and the range of the staging throughput.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import csv
 import os
 import random
 import shutil
+import statistics
 import tempfile
 import time
 from datetime import date
@@ -148,11 +152,26 @@ def measure(root: Path, label: str) -> dict:
     return out
 
 
+def median_of(runs: list[dict]) -> dict:
+    """Per figure, the median over the runs (the layout name kept), plus the throughput's range."""
+    out = {}
+    for k, v in runs[0].items():
+        if isinstance(v, (int, float)):
+            pick = statistics.median_low if isinstance(v, int) else statistics.median
+            out[k] = pick([r[k] for r in runs])
+        else:
+            out[k] = v
+    rates = [r["stage_rows_per_s"] for r in runs]
+    out["stage_min"], out["stage_max"] = min(rates), max(rates)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--restaurants", type=int, default=10_000)
     ap.add_argument("--keep", type=Path, default=None, help="keep the generated sets here")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per layout (fresh set each); the table shows medians")
     args = ap.parse_args()
     base = args.keep or Path(
         tempfile.mkdtemp(prefix="bench-ingest-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
@@ -160,18 +179,25 @@ def main() -> None:
     results = []
     try:
         for label, files in (("one file per restaurant", args.restaurants), ("100 large files", 100)):
-            root = base / label.replace(" ", "-")
-            t = time.perf_counter()
-            generate(root / "incoming", args.rows, args.restaurants, files)
-            print(f"generated {args.rows:,} rows in {files:,} files ({time.perf_counter() - t:.1f} s)", flush=True)
-            results.append(measure(root, label))
+            runs = []
+            for k in range(args.repeat):
+                root = base / f"{label.replace(' ', '-')}-{k}"
+                t = time.perf_counter()
+                generate(root / "incoming", args.rows, args.restaurants, files)
+                print(f"generated {args.rows:,} rows in {files:,} files ({time.perf_counter() - t:.1f} s)", flush=True)
+                runs.append(measure(root, label))
+                print(f"  {label}, run {k + 1}: {runs[-1]['stage_rows_per_s']:,.0f} rows/s staged", flush=True)
+                if args.keep is None:
+                    shutil.rmtree(root, ignore_errors=True)
+            results.append(median_of(runs))
     finally:
         if args.keep is None:
             shutil.rmtree(base, ignore_errors=True)
     load = os.getloadavg()
     print(
         f"\n## make bench-ingest — {date.today()}, {os.cpu_count()} CPUs, load {load[0]:.2f} / {load[1]:.2f}, "
-        f"{args.rows:,} rows, {args.restaurants:,} restaurants (n = 1 run per figure)\n"
+        f"{args.rows:,} rows, {args.restaurants:,} restaurants (median of n = {args.repeat} runs per figure; "
+        f"throughput min-max in parentheses)\n"
     )
     rows = [
         ("files", "{:,}", "files", ""),
@@ -195,6 +221,8 @@ def main() -> None:
     for name, fmt, key, target in rows:
         if key is None:
             cells = [f"{r['reviews']:,} / {r['warnings']:,}" for r in results]
+        elif key == "stage_rows_per_s":
+            cells = [f"{fmt.format(r[key])} ({r['stage_min']:,.0f}-{r['stage_max']:,.0f})" for r in results]
         else:
             cells = [fmt.format(r[key]) for r in results]
         print(f"| {name} | " + " | ".join(cells) + f" | {target} |")
