@@ -247,3 +247,29 @@ def test_vector_stage_functions_embed_skip_check_and_rank(tmp_path):
     mmr_ctx = vectors.top_k_contexts(store, groups, vecs, k=5, mmr_lambda=0.5)
     assert len(mmr_ctx.frame) == 5 and mmr_ctx.frame["review_id"].is_unique
     store.close()
+
+
+def test_strengths_index_replaces_a_runs_restaurants_and_reads_every_restaurant(tmp_path):
+    """comparisons' group spans restaurants outside the run: index_strengths writes this run's strengths
+    (replacing what they had) and returns everyone's, with their category and area."""
+    from reviewlens_dagster.core.compare import index_strengths
+
+    store, emb = EdgeVectorStore(tmp_path / "q"), _FakeEmbedder()
+    meta = pd.DataFrame({"restaurant_id": ["ra", "rb"], "category": ["치킨", "카페"], "area": ["강남", "홍대"]})
+    first = pd.DataFrame(
+        {
+            "restaurant_id": ["ra", "ra", "rb"],
+            "aspect": ["맛", "가격", "분위기"],
+            "quote": ["바삭해요", "싸요", "조용해요"],
+        }
+    )
+    vectors, group, n = index_strengths(store, emb, first, meta, ["ra", "rb"])
+    assert n == 3 and set(vectors) == {("ra", "맛"), ("ra", "가격"), ("rb", "분위기")}
+    assert all(v.shape == (emb.dim,) for v in vectors.values())
+    # a later run of ra alone: its strengths are replaced, rb's stay and still come back with their place
+    later = pd.DataFrame({"restaurant_id": ["ra"], "aspect": ["양"], "quote": ["많아요"]})
+    vectors, group, n = index_strengths(store, emb, later, meta[meta["restaurant_id"] == "ra"], ["ra"])
+    assert n == 2 and set(vectors) == {("ra", "양"), ("rb", "분위기")}
+    rb = group[group["restaurant_id"] == "rb"].iloc[0]
+    assert (rb["category"], rb["area"]) == ("카페", "홍대")
+    store.close()
