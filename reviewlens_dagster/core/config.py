@@ -25,8 +25,6 @@ WAREHOUSE_SCHEMA = "reviewlens"
 #: partition keys (restaurants) reach SQL literals, Qdrant filters and file names: letters and
 #: digits of any script (NFC), '_', '-', '.', at most 64, starting with a letter or digit, no '..'
 PARTITION_KEY_PATTERN = re.compile(r"^(?!.*\.\.)[^\W_][\w.\-]{0,63}$")
-#: kept for ASCII-only consumers: an id of this shape is its own partition key
-RESTAURANT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 #: review ids reach payloads and UUIDs; keep them printable and bounded as well.
 REVIEW_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}$")
 _KEY_UNSAFE = re.compile(r"[^\w.\-]+|\.{2,}")

@@ -44,7 +44,6 @@ from .config import REVIEW_ID_PATTERN, partition_key_for
 from .sources import SourceSpec
 
 SUPPORTED_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
-ARCHIVE_SUFFIXES = (".gz", ".zip")
 RAW_PREVIEW_CHARS = 500
 #: largest file, or largest decompressed content of a .gz / .zip (a zip bomb stops here)
 MAX_FILE_BYTES = 512 * 1024 * 1024
@@ -122,7 +121,6 @@ class Part:
     date_format: str | None = None
     defaults: dict = field(default_factory=dict)  # restaurant_name / category / area when the file has none
     bad_types: dict[str, list[int]] = field(default_factory=dict)  # column -> rows holding a list/object
-    table: dict | None = None  # columns of the fast CSV reader, while the part is being filled
 
     def __len__(self) -> int:
         return len(self.source_rows)
@@ -358,10 +356,30 @@ def _arrow_csv(data: bytes, delimiter: str, raw_header: list[str], threads: bool
     return None if invalid or table.column_names != raw_header else table
 
 
-def _csv_fast(part: Part, text: str, utf8: bytes | None, delimiter: str) -> list[str] | None:
+def _arrow_header(raw_header: list[str]) -> list[str] | None:
+    """The column names of a pyarrow-read CSV, or None when the exact reader must decide (no name at
+    all, or a name twice: the exact reader keeps the first)."""
+    header = [h.strip().lstrip("\ufeff") for h in raw_header]
+    return header if any(header) and len(set(header)) == len(header) else None
+
+
+def _fill_from_arrow(part: Part, header: list[str], columns: list, delimiter: str, spec: SourceSpec | None) -> None:
+    """A part's columns from pyarrow arrays of a CSV with one record per line (line 1 the header);
+    raises ValueError when a required column is missing."""
+    mapping = _mapping_or_fail(header, spec)
+    by_name = dict(zip(header, columns))
+    part.source_rows = list(range(2, len(columns[0]) + 2))
+    part.raw_of = lambda j: delimiter.join(str(c[j].as_py()) for c in columns)
+    for col, canon in mapping.items():
+        part.columns[canon] = by_name[col]
+    _derive_ids(part, spec, lambda c: by_name[c].to_pylist())
+
+
+def _csv_fast(text: str, utf8: bytes | None, delimiter: str) -> tuple[list[str], list] | None:
     """pyarrow's CSV reader (C++, threaded) for the common case: a well-formed file with one record
-    per line. Returns the header, or None when the file needs the exact reader below (a malformed
-    row, a blank line or a quoted line break: the line numbers of its rejections must be exact)."""
+    per line. Returns (header, columns), or None when the file needs the exact reader below (a
+    malformed row, a blank line or a quoted line break: the line numbers of its rejections must be
+    exact)."""
     raw_header = next(csv.reader([text.split("\n", 1)[0].rstrip("\r")], delimiter=delimiter), [])
     table = _arrow_csv(utf8 if utf8 is not None else text.encode("utf-8"), delimiter, raw_header, len(text) > 1 << 20)
     if table is None:
@@ -369,16 +387,8 @@ def _csv_fast(part: Part, text: str, utf8: bytes | None, delimiter: str) -> list
     lines = text.count("\n") + (0 if text.endswith("\n") else 1)
     if lines != table.num_rows + 1 or "\r" in text.replace("\r\n", ""):
         return None
-    header = [h.strip().lstrip("\ufeff") for h in table.column_names]
-    if not any(header):
-        return None
-    if len(set(header)) != len(header):
-        return None  # duplicate column names: the exact reader keeps the first
-    part.source_rows = list(range(2, table.num_rows + 2))
-    columns = [c.combine_chunks() for c in table.columns]
-    part.raw_of = lambda i: delimiter.join(str(c[i].as_py()) for c in columns)
-    part.table = dict(zip(header, columns))
-    return header
+    header = _arrow_header(table.column_names)
+    return None if header is None else (header, [c.combine_chunks() for c in table.columns])
 
 
 def _csv_part(part: Part, text: str, delimiter: str | None) -> tuple[list[str], list[list[str]]]:
@@ -428,18 +438,12 @@ def _csv_part(part: Part, text: str, delimiter: str | None) -> tuple[list[str], 
 def _read_csv(part: Part, data: bytes, text: str, spec: SourceSpec | None) -> None:
     delimiter = (spec.delimiter if spec else None) or sniff_delimiter(text.split("\n", 1)[0])
     utf8 = data[3:] if part.encoding == "utf-8-sig" else data if part.encoding == "utf-8" else None
-    header = _csv_fast(part, text, utf8, delimiter) if len(text) >= FAST_CSV_MIN_CHARS else None
-    if header is not None:
-        mapping, _ = _mapping_or_fail(header, spec)
-        table = part.table
-        for col, canon in mapping.items():
-            part.columns[canon] = table[col]
-        _derive_ids(part, spec, lambda c: table[c].to_pylist())
-        part.table = None
+    fast = _csv_fast(text, utf8, delimiter) if len(text) >= FAST_CSV_MIN_CHARS else None
+    if fast is not None:
+        _fill_from_arrow(part, *fast, delimiter, spec)
         return
-    part.source_rows, part.raws, part.raw_of = [], [], None
     header, rows = _csv_part(part, text, delimiter)
-    mapping, _ = _mapping_or_fail(header, spec)
+    mapping = _mapping_or_fail(header, spec)
     index = {h: i for i, h in enumerate(header)}
     for col, canon in mapping.items():
         i = index[col]
@@ -488,7 +492,7 @@ def _fill_part(part: Part, kind: str, data: bytes, spec: SourceSpec | None) -> N
             raise ValueError(f"unreadable Parquet file: {type(exc).__name__}: {exc}") from None
         header = [str(c) for c in df.columns]
         df.columns = header
-        mapping, missing = _mapping_or_fail(header, spec)
+        mapping = _mapping_or_fail(header, spec)
         part.source_rows = list(range(1, len(df) + 1))
         part.raws = df.to_dict(orient="records")
         _text_columns(part, mapping, lambda c: df[c].astype(object).tolist())
@@ -503,7 +507,7 @@ def _fill_part(part: Part, kind: str, data: bytes, spec: SourceSpec | None) -> N
     header, objs = _jsonl_part(part, text)
     if not objs:
         return
-    mapping, missing = _mapping_or_fail(header, spec)
+    mapping = _mapping_or_fail(header, spec)
     _text_columns(part, mapping, lambda c: [o.get(c) for o in objs])
     _derive_ids(part, spec, lambda c: [as_text(o.get(c))[0] for o in objs])
 
@@ -522,12 +526,12 @@ def _text_columns(part: Part, mapping: dict[str, str], values) -> None:
             part.bad_types[canon] = bad
 
 
-def _mapping_or_fail(header: list[str], spec: SourceSpec | None) -> tuple[dict[str, str], list[str]]:
+def _mapping_or_fail(header: list[str], spec: SourceSpec | None) -> dict[str, str]:
     mapping, missing = map_columns(header, spec)
     if missing:
         hint = "" if spec else " (map them in sources.yaml: see README 'Source mappings')"
         raise ValueError(f"missing required column(s) {missing}; found {header[:20]}{hint}")
-    return mapping, missing
+    return mapping
 
 
 def derived_review_id(values: Iterable) -> str:
@@ -622,39 +626,41 @@ def read_many(items: list[tuple[Path, str, SourceSpec | None]], progress=None) -
     and every group the batch parse does not account for row by row, is read alone."""
     out: list[list[Part] | None] = [None] * len(items)
     groups: dict[tuple, list] = {}
-    for i, (path, name, spec) in enumerate(items):
+    read: dict[int, bytes] = {}  # what was read to try a batch, so that a file read alone is not read again
+
+    def alone(i: int) -> list[Part]:
+        path, name, spec = items[i]
+        return read_parts(path, name, spec, tables=[("", "csv", read[i])] if i in read else None)
+
+    for i, (path, _, spec) in enumerate(items):
         member = _batchable(Path(path), spec)
         if member is None:
-            out[i] = read_parts(path, name, spec)
-        else:
-            groups.setdefault(member[0], []).append((i, *member[1:]))
+            out[i] = read_parts(*items[i])
+            continue
+        key, data, body, n, encoding = member
+        read[i] = data
+        groups.setdefault(key, []).append((i, body, n, encoding))
     for (header_line, delimiter, _), members in groups.items():
         raw_header = next(csv.reader([header_line], delimiter=delimiter), [])
-        header = [h.strip().lstrip("\ufeff") for h in raw_header]
+        header = _arrow_header(raw_header)
         for batch, table in _parse_batches(members, header_line, delimiter, raw_header):
-            if table is None or not any(header) or len(set(header)) != len(header):
+            if table is None or header is None:
                 for i, *_ in batch:
-                    out[i] = read_parts(*items[i])
+                    out[i] = alone(i)
                 continue
             offset = 0
             for i, _, n, encoding in batch:
                 path, name, spec = items[i]
-                columns = [c.slice(offset, n).combine_chunks() for c in table.columns]
-                offset += n
-                try:
-                    mapping, _ = _mapping_or_fail(header, spec)
-                except ValueError:
-                    out[i] = read_parts(path, name, spec)
-                    continue
                 part = _part_for(name, spec, _as_of(Path(path), spec))
                 part.encoding = encoding
-                by_name = dict(zip(header, columns))
-                part.source_rows = list(range(2, n + 2))
-                part.raw_of = lambda j, cols=columns, d=delimiter: d.join(str(c[j].as_py()) for c in cols)
-                for col, canon in mapping.items():
-                    part.columns[canon] = by_name[col]
-                _derive_ids(part, spec, lambda c, by_name=by_name: by_name[c].to_pylist())
-                out[i] = [part]
+                try:
+                    _fill_from_arrow(
+                        part, header, [c.slice(offset, n).combine_chunks() for c in table.columns], delimiter, spec
+                    )
+                    out[i] = [part]
+                except ValueError:  # a required column missing: quarantined as read alone
+                    out[i] = alone(i)
+                offset += n
     if progress:
         progress(f"staging: read {len(items)}/{len(items)} file(s), {sum(len(p) for g in out for p in g):,} rows")
     return out
@@ -677,12 +683,14 @@ def _parse_batches(members: list, header_line: str, delimiter: str, raw_header: 
 
 
 def _batchable(path: Path, spec: SourceSpec | None):
-    """((header line, delimiter, mapping), body, rows, encoding) of a CSV that may join a batch, else None."""
+    """((header line, delimiter, mapping), bytes, body, rows, encoding) of a CSV that may join a batch,
+    else None."""
     kind, compression = file_kind(path.name)
     try:
         if kind != "csv" or compression or not 0 < path.stat().st_size <= BATCH_CSV_BYTES:
             return None
-        text, encoding = decode_bytes(path.read_bytes())
+        data = path.read_bytes()
+        text, encoding = decode_bytes(data)
     except (OSError, ValueError):
         return None
     head, sep, body = text.partition("\n")
@@ -692,16 +700,21 @@ def _batchable(path: Path, spec: SourceSpec | None):
     if not body.endswith("\n"):
         body += "\n"
     delimiter = (spec.delimiter if spec else None) or sniff_delimiter(header_line)
-    return (header_line, delimiter, spec.name if spec else None), body, body.count("\n"), encoding
+    return (header_line, delimiter, spec.name if spec else None), data, body, body.count("\n"), encoding
 
 
 def read_parts(
-    path: Path, source_name: str | None = None, spec: SourceSpec | None = None, as_of: pd.Timestamp | None = None
+    path: Path,
+    source_name: str | None = None,
+    spec: SourceSpec | None = None,
+    as_of: pd.Timestamp | None = None,
+    tables: list[tuple[str, str | None, bytes]] | None = None,
 ) -> list[Part]:
     """Read one file into parts (one per table: a .zip gives one per member). Never raises for bad
     content: a table that cannot be used is a part with ``fatal`` set and one whole-file rejection.
     ``as_of``: the time relative dates ("3일 전") count back from (default: the file's
-    modification time, or the source's ``as_of``)."""
+    modification time, or the source's ``as_of``). ``tables``: the file's content when the caller has
+    read it already."""
     path = Path(path)
     source = source_name or path.name
     kind, compression = file_kind(path.name)
@@ -721,7 +734,7 @@ def read_parts(
             failed(source, f"unsupported file type {''.join(path.suffixes) or '(none)'!r}; expected one of {suffixes}")
         ]
     try:
-        tables = _table_bytes(path, compression)
+        tables = tables if tables is not None else _table_bytes(path, compression)
     except (ValueError, OSError) as exc:
         return [failed(source, str(exc), _head_bytes(path))]
     if as_of is None:

@@ -209,8 +209,9 @@ class StagingStore:
         to_parse: list[tuple[str, Path, os.stat_result, str, str]] = []
         touched: list[dict] = []
         maybe: list[tuple[str, Path, os.stat_result, str]] = []
+        specs = {name: sources.spec_for(name) for name in listing}  # the sources.yaml entry of each file
         for name, (path, st) in listing.items():
-            spec = sources.spec_for(name)
+            spec = specs[name]
             config = config_fingerprint(max_text_chars, spec.digest() if spec else "auto")
             used = spec.name if spec else "auto"
             report.sources_used[used] = report.sources_used.get(used, 0) + 1
@@ -225,7 +226,7 @@ class StagingStore:
                 report.unchanged += 1
             else:
                 maybe.append((name, path, st, config))
-        # size or mtime changed: the content hash decides (hashing and reading run on every core)
+        # size or mtime changed: the content hash decides (files hashed on every core)
         with ThreadPoolExecutor(READ_WORKERS) as pool:
             digests = list(pool.map(lambda m: _sha256_or_none(m[1]), maybe))
             for (name, path, st, config), digest in zip(maybe, digests):
@@ -243,7 +244,7 @@ class StagingStore:
                 else:
                     to_parse.append((name, path, st, digest, config))
         say(f"staging: reading {len(to_parse)} new or changed file(s) of {len(listing)}")
-        parsed = read_many([(path, name, sources.spec_for(name)) for name, path, *_ in to_parse], progress=say)
+        parsed = read_many([(path, name, specs[name]) for name, path, *_ in to_parse], progress=say)
         report.touched = len(touched)
         gone = [n for n, r in prev.items() if r["present"] and n not in listing] if files is None else []
         report.deleted = gone
@@ -255,7 +256,7 @@ class StagingStore:
         # the new and changed files were read above (one pass over each); validate them together
         parts, file_rows = [], []
         for (name, _, st, digest, config), got in zip(to_parse, parsed):
-            spec = sources.spec_for(name)
+            spec = specs[name]
             for part in got:
                 part.file = name
             parts.extend(got)
@@ -430,8 +431,8 @@ class StagingStore:
     def restaurant_names(self, keys: list[str]) -> pd.DataFrame:
         """Partition key -> the id as the source writes it and the restaurant's name (for the UI)."""
         return self.con.execute(
-            f"select restaurant_id, any_value(source_restaurant_id) as source_restaurant_id, "
-            f"any_value(restaurant_name) as restaurant_name, count(*) as reviews from {self.s}.staged_reviews "
+            f"select restaurant_id, min(source_restaurant_id) as source_restaurant_id, "
+            f"min(restaurant_name) as restaurant_name, count(*) as reviews from {self.s}.staged_reviews "
             "where restaurant_id in (select unnest(?::varchar[])) group by 1 order by 1",
             [keys],
         ).df()

@@ -5,6 +5,7 @@ import dagster as dg
 
 from ..core.config import validate_restaurant_ids
 from ..core.ingest import REVIEW_CHECKS, REVIEW_COLUMNS, review_check_failures
+from ..core.sources import SourcesFile
 from ..core.staging import StagingReport, rows_version
 from .metadata import frame_metadata, preview
 from .partitions import OWNERS, PARTITION_EXPR, RESTAURANTS, restaurants_partitions, single_run
@@ -15,7 +16,7 @@ STAGED = dg.AssetKey("staged_reviews")
 REJECTED = dg.AssetKey("rejected_reviews")
 
 
-def _staging_metadata(report: StagingReport, settings: IngestSettings) -> dict:
+def _staging_metadata(report: StagingReport, settings: IngestSettings, sources: SourcesFile) -> dict:
     changed = report.changed_restaurants
     return {
         "files": report.files,
@@ -35,7 +36,7 @@ def _staging_metadata(report: StagingReport, settings: IngestSettings) -> dict:
         "deleted_files_policy": settings.on_deleted_file,
         "sources_file": dg.MetadataValue.path(settings.sources_path),
         "source_mappings": dg.MetadataValue.json(
-            {"files_per_mapping": report.sources_used, "mappings": settings.sources().describe()}
+            {"files_per_mapping": report.sources_used, "mappings": sources.describe()}
         ),
     }
 
@@ -63,10 +64,11 @@ def _staging_metadata(report: StagingReport, settings: IngestSettings) -> dict:
 def staging(context: dg.AssetExecutionContext, ingest_settings: IngestSettings):
     """Stage the incoming folder into `reviewlens.staged_reviews` and `reviewlens.rejected_reviews`
     (one transaction), add the new restaurant partitions and report which restaurants changed."""
+    sources = ingest_settings.sources()
     with ingest_settings.staging_store() as store:
         report = store.stage(
             ingest_settings.incoming_path,
-            ingest_settings.sources(),
+            sources,
             ingest_settings.max_text_chars,
             ingest_settings.on_deleted_file,
             progress=context.log.info,
@@ -92,7 +94,7 @@ def staging(context: dg.AssetExecutionContext, ingest_settings: IngestSettings):
         f"{report.seconds:.2f} s: {report.rows_read:,} rows read, {len(report.changed_restaurants)} restaurant(s) "
         f"changed, {len(new)} new partition(s)"
     )
-    meta = _staging_metadata(report, ingest_settings)
+    meta = _staging_metadata(report, ingest_settings, sources)
     meta["new_partitions"] = len(new)
     if names is not None:
         meta["changed_restaurants_preview"] = preview(names, rows=20)
@@ -137,21 +139,12 @@ def reviews(context: dg.AssetExecutionContext, ingest_settings: IngestSettings):
     with ingest_settings.staging_store() as store:
         df = store.reviews_for(keys)
         rejected = store.rejected(keys)
+        names = store.restaurant_names(keys)
     errors = rejected[rejected["severity"] == "rejected"]
-    counts = df.groupby("restaurant_id").size().reindex(keys, fill_value=0)
-    empty = [k for k, n in counts.items() if n == 0]
+    empty = sorted(set(keys) - set(names["restaurant_id"]))
     if empty:
         context.log.warning(f"{len(empty)} restaurant(s) have no staged reviews: {empty[:10]}")
     share = len(errors) / max(1, len(errors) + len(df))
-    names = (
-        df.groupby("restaurant_id")
-        .agg(
-            source_restaurant_id=("source_restaurant_id", "first"),
-            restaurant_name=("restaurant_name", "first"),
-            reviews=("review_id", "size"),
-        )
-        .reset_index()
-    )
     yield dg.Output(
         df[list(REVIEW_COLUMNS)],
         # identical rows, identical version: downstream automation reacts to changed data only
