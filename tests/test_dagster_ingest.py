@@ -102,6 +102,8 @@ def test_reviews_materialize_idempotent(settings, instance, sample_dir):
         3,
         0,
     )
+    # and still says what the staged table holds
+    assert again["dagster/row_count"].value == len(staged) and again["restaurants"].value == 32
     pd.testing.assert_frame_equal(read_table(settings, "staged_reviews"), staged)
 
 

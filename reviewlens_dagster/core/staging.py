@@ -249,8 +249,8 @@ class StagingStore:
         gone = [n for n, r in prev.items() if r["present"] and n not in listing] if files is None else []
         report.deleted = gone
         if not (to_parse or gone or touched):
+            self._totals(report)
             report.seconds = time.perf_counter() - t0
-            report.restaurants = self._count_restaurants()
             return report
 
         # the new and changed files were read above (one pass over each); validate them together
@@ -299,19 +299,20 @@ class StagingStore:
         files_frame["staged_at"] = files_frame["staged_at"].fillna(now) if len(touched) else now
         drop = [n for n, *_ in to_parse] + (gone if on_deleted == "drop" else [])
         report.changed_restaurants = self._write(rows, rej, files_frame, drop, gone if on_deleted == "keep" else [])
-        totals = self.con.execute(
-            f"select (select count(*) from {self.s}.staged_reviews), "
-            f"(select count(*) filter (where severity = 'rejected') from {self.s}.rejected_reviews), "
-            f"(select count(*) filter (where severity = 'warning') from {self.s}.rejected_reviews)"
-        ).fetchone()
-        report.reviews, report.rejected, report.warnings = (int(x) for x in totals)
         report.parsed = [n for n, *_ in to_parse]
-        report.restaurants = self._count_restaurants()
+        self._totals(report)
         report.seconds = time.perf_counter() - t0
         return report
 
-    def _count_restaurants(self) -> int:
-        return int(self.con.execute(f"select count(distinct restaurant_id) from {self.s}.staged_reviews").fetchone()[0])
+    def _totals(self, report: StagingReport) -> None:
+        """What the staged tables hold now (whether or not this run wrote anything)."""
+        totals = self.con.execute(
+            f"select (select count(*) from {self.s}.staged_reviews), "
+            f"(select count(distinct restaurant_id) from {self.s}.staged_reviews), "
+            f"(select count(*) filter (where severity = 'rejected') from {self.s}.rejected_reviews), "
+            f"(select count(*) filter (where severity = 'warning') from {self.s}.rejected_reviews)"
+        ).fetchone()
+        report.reviews, report.restaurants, report.rejected, report.warnings = (int(x) for x in totals)
 
     def _write(
         self, rows: pd.DataFrame, rej: pd.DataFrame, files_frame: pd.DataFrame, drop: list[str], absent: list[str]
