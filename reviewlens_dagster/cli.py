@@ -52,7 +52,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     from .definitions import build_defs
     from .defs.automation import PIPELINE_JOB, STAGING_JOB, range_tags
-    from .defs.partitions import RESTAURANTS
+    from .defs.partitions import LLM_OUTPUTS, RESTAURANTS
 
     settings = Settings.from_env()
     files = ensure_incoming(settings)
@@ -75,27 +75,43 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
     # A range over dynamic partitions follows insertion order: run the restaurants as one range.
     ordered = [k for k in instance.get_dynamic_partitions(RESTAURANTS) if k in set(ids)]
-    # one single-run backfill range over every restaurant; on a CPU the LLM stage (the slow
-    # part: ~10 s of CPU per analysed review) covers the first N restaurants unless asked for all
+    # one single-run backfill range over every restaurant: the vector stage and the counting layer
+    # (lexicon mentions, prevalence, strengths / weaknesses / complaints, comparisons, template
+    # summaries) need no LLM and cover them all; on a CPU the LLM stage (the slow part: ~10 s of
+    # CPU per analysed review) then refines the first N restaurants unless asked for all
     import dagster as dg
 
     n_llm = args.llm_restaurants if args.llm_restaurants is not None else _default_llm_restaurants(settings)
     llm_keys = ordered if n_llm <= 0 else ordered[:n_llm]
     job = defs.resolve_job_def(PIPELINE_JOB)
-    vector_stage = [dg.AssetKey(k) for k in ("reviews", "review_embeddings", "restaurant_vectors", "top_k_contexts")]
+    graph = defs.resolve_asset_graph()
+    every = {  # the pipeline job's assets: the per-restaurant ones
+        k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable and graph.get(k).is_partitioned
+    }
+    llm_stage = {dg.AssetKey(k) for k in LLM_OUTPUTS}
     results = []
     if len(llm_keys) < len(ordered):
         print(
-            f"LLM stage on {len(llm_keys)} of {len(ordered)} restaurants (CPU default; "
+            f"counts for all {len(ordered)} restaurants; LLM stage on {len(llm_keys)} of them (CPU default; "
             "`make run LLM_RESTAURANTS=0` for all)"
         )
         results.append(
             job.execute_in_process(
-                instance=instance, tags=range_tags(ordered), asset_selection=vector_stage, raise_on_error=False
+                instance=instance,
+                tags=range_tags(ordered),
+                asset_selection=sorted(every - llm_stage, key=str),
+                raise_on_error=False,
             )
         )
     if all(r.success for r in results):
-        results.append(job.execute_in_process(instance=instance, tags=range_tags(llm_keys), raise_on_error=False))
+        selection = (
+            None if len(llm_keys) == len(ordered) else sorted(llm_stage | _downstream(graph, llm_stage), key=str)
+        )
+        results.append(
+            job.execute_in_process(
+                instance=instance, tags=range_tags(llm_keys), asset_selection=selection, raise_on_error=False
+            )
+        )
     ok = all(r.success for r in results)
     print(
         f"{PIPELINE_JOB}: {'success' if ok else 'FAILED'} over {len(ordered)} restaurant(s), LLM stage on "
@@ -113,6 +129,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     print_report(settings, ordered)
     print_serving(settings)
     return 0 if ok else 1
+
+
+def _downstream(graph, keys: set) -> set:
+    """Every asset below ``keys`` in the asset graph."""
+    out, todo = set(), list(keys)
+    while todo:
+        for child in graph.get(todo.pop()).child_keys:
+            if child not in out and graph.get(child).is_materializable:
+                out.add(child)
+                todo.append(child)
+    return out
 
 
 def materialization_metadata(result, key: str) -> dict:

@@ -18,6 +18,7 @@ def build_defs(settings: Settings | None = None, resources: dict | None = None) 
             vectors.review_embeddings,
             vectors.restaurant_vectors,
             vectors.top_k_contexts,
+            analysis.aspect_mentions,
             analysis.review_extractions,
             analysis.aspect_highlights,
             analysis.summaries,

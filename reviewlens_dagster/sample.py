@@ -4,7 +4,9 @@
 
 Each restaurant gets planted strengths (aspects mentioned by 25-45 % of its reviews, 80-95 %
 positive), weaknesses (mentioned by only 12-20 % of its reviews, 80-95 % negative: the minority
-opinions a centroid hides) and mixed background aspects; each review mentions 0-3 aspects in
+opinions a centroid hides) and mixed background aspects; restaurants with at least
+``COMPLAINT_MIN_REVIEWS`` reviews also get a minority complaint (3-10 % of all their reviews speak
+badly of one of their strengths, which stays a strength); each review mentions 0-3 aspects in
 varied phrasings, and its star rating follows its text. Some reviews are mixed or neutral, some
 carry slang, typos and emoji, a few are English, a few long. The ground truth holds, per review,
 its sentiment and aspect polarities and, per restaurant, the planted and the realized counts per
@@ -299,6 +301,25 @@ def _plant(rng: random.Random, pool: list[str]) -> tuple[list[str], list[str], d
     return strengths, weaknesses, plan
 
 
+#: restaurants this large get a planted minority complaint (3 % of fewer reviews is under 2 reviews)
+COMPLAINT_MIN_REVIEWS = 60
+
+
+def _plant_complaint(seed: int, i: int, n_reviews: int, strengths: list[str], plan: dict) -> dict:
+    """A minority complaint on one strength: 3-10 % of all reviews speak badly of it; the strength is
+    mentioned often enough that it stays mostly praised. Its own random stream: the reviews of
+    restaurants without a complaint are the same as without this step. Returns {aspect: share}."""
+    if n_reviews < COMPLAINT_MIN_REVIEWS:
+        return {}
+    r = random.Random(seed * 1000 + i)
+    aspect = r.choice(strengths)
+    share = r.uniform(0.03, 0.10)
+    rate = r.uniform(0.5, 0.6)
+    negative = share / rate
+    plan[aspect] = {"mention_rate": rate, "positive": 1 - negative - 0.02, "negative": negative}
+    return {aspect: round(share, 3)}
+
+
 def generate(seed: int = 7, n_restaurants: int = 32) -> tuple[list[dict], dict]:
     rng = random.Random(seed)
     start = datetime(2025, 1, 1)
@@ -313,6 +334,7 @@ def generate(seed: int = 7, n_restaurants: int = 32) -> tuple[list[dict], dict]:
         pool = [a for a in ASPECTS if not (a == "배달" and category in ("카페", "고깃집"))]
         strengths, weaknesses, plan = _plant(rng, pool)
         n_reviews = rng.randint(24, 150)
+        complaints = _plant_complaint(seed, i, n_reviews, strengths, plan)
         realized = {a: {"mentions": 0, "positive": 0, "negative": 0, "neutral": 0} for a in pool}
         truth["restaurants"][restaurant_id] = {
             "restaurant_name": name,
@@ -320,6 +342,7 @@ def generate(seed: int = 7, n_restaurants: int = 32) -> tuple[list[dict], dict]:
             "area": area,
             "strengths": strengths,
             "weaknesses": weaknesses,
+            "complaints": complaints,
             "n_reviews": n_reviews,
             "planted": {a: {k: round(v, 3) for k, v in p.items()} for a, p in plan.items()},
             "realized": realized,

@@ -16,7 +16,13 @@ from reviewlens_dagster.core.analysis.prevalence import HighlightRule, aspect_pr
 from reviewlens_dagster.core.analysis.prompts import extract_messages, language_of
 from reviewlens_dagster.core.analysis.sampling import allocate, stratified_sample
 from reviewlens_dagster.core.analysis.schemas import extract_schema, extract_validator
-from reviewlens_dagster.core.analysis.summarize import build_briefs, contradictions, copies_review, write_summaries
+from reviewlens_dagster.core.analysis.summarize import (
+    build_briefs,
+    contradictions,
+    copies_review,
+    template_parts,
+    write_summaries,
+)
 from reviewlens_dagster.core.compare import (
     TOO_SMALL,
     GroupConfig,
@@ -196,6 +202,10 @@ def test_strengths_and_weaknesses_follow_the_counts():
     assert taste.polarity == "strength" and taste.prevalence == "맛: 언급한 리뷰 9개 중 8개 긍정 (89%)"
     assert taste.review_ids[0] == "v3" and len(taste.review_ids) == 5  # TOP-K review first, 5 at most
     assert hl[hl.aspect == "주차"].iloc[0].supporting == 3
+    # 가격 is mixed, not a weakness, but 3 of the 30 reviews complain about it: a complaint, with its share of
+    # all reviews; 맛's single complaint is below the rule's minimum of 2
+    assert hl.loc[hl.polarity == "complaint", "aspect"].tolist() == ["가격"]
+    assert hl[hl.polarity == "complaint"].iloc[0].prevalence == "가격: 리뷰 30개 중 3개에서 불만 (10.0%)"
     # nothing is forced: with a stricter rule no weakness is reported
     strict = aspect_prevalence(_mentions(rows), {"r": 30}, HighlightRule(min_mention_share=0.15))
     assert "weakness" not in set(strict["status"])
@@ -209,7 +219,9 @@ def test_summaries_checked_against_counts(tmp_path):
     hl = highlights(prev, men)
     top = pd.DataFrame({"restaurant_id": ["r"], "rank": [1], "review_id": ["v0"], "text": ["국물이 진해요"]})
     briefs = build_briefs(prev, hl, top, {"r": 20})
-    assert briefs["r"].facts == "리뷰 20개.\n장점: 맛 (언급 6개 중 6개 긍정)\n단점: 주차 (언급 4개 중 4개 부정)"
+    assert briefs["r"].facts == (
+        "리뷰 20개.\n장점: 맛 (언급한 리뷰의 거의 모두가 긍정, 100%)\n단점: 주차 (언급한 리뷰의 거의 모두가 부정, 100%)"
+    )
     assert [t for _, _, t in briefs["r"].quotes] == ["국물이 진해요", "주차할 곳이 없어요"]
     none = build_briefs(prev.iloc[0:0], hl.iloc[0:0], top, {"r": 20})  # nothing stands out: the TOP-K review
     assert none["r"].quotes == [("Q1", "v0", "국물이 진해요")] and "단점: 없음" in none["r"].facts
@@ -281,7 +293,12 @@ def test_aspect_comparisons_lift_and_groups_of_one():
             "status": ["strength", "mixed", "mixed", "mixed", "weakness"],
         }
     )
-    out = aspect_comparisons(["a"], prev, meta, GroupConfig(min_group_size=3)).set_index("aspect")
+    out, spread = aspect_comparisons(["a"], prev, meta, GroupConfig(min_group_size=3))
+    out = out.set_index("aspect")
+    assert sorted(spread[("a", "맛")]) == [0.4, 0.5, 0.6]  # the group's distribution, for the chart
+    assert out.at["맛", "group_median"] == pytest.approx(0.5) and out.at["맛", "percentile"] == 1.0
+    # every restaurant is filed under one category and area: reported as defined, with a note, no invented structure
+    assert "does not narrow the group" in out.at["맛", "group_note"]
     assert out.at["맛", "group_level"] == "category_area" and out.at["맛", "group_size"] == 3
     assert out.at["맛", "group_positive_share"] == pytest.approx(0.5) and out.at["맛", "lift"] == pytest.approx(1.8)
     # nobody else has parking figures: the group is reported as too small, with no figure
@@ -366,3 +383,104 @@ def test_a_cached_output_that_no_longer_validates_is_asked_again(tmp_path):
     )
     assert out.llm_calls == 1 and out.parsed["extract:r:v1"][0].aspects == {"양": "positive"}
     assert logs[0] == "1 cached LLM output(s) no longer valid: asked again"
+
+
+def test_resolve_polarities_lexicon_first_then_llm_then_undecided():
+    from reviewlens_dagster.core.analysis.extract import LLM_POLARITY_COLUMNS, resolve_polarities
+
+    lex = _mentions(
+        [("r", "v1", "맛", "positive", "맛있어요"), ("r", "v1", "양", None, "양은"), ("r", "v2", "양", None, "양")]
+    )
+    llm = pd.DataFrame(
+        [("r", "v1", "맛", "negative", "m", "p"), ("r", "v1", "양", "neutral", "m", "p")], columns=LLM_POLARITY_COLUMNS
+    )
+    out = resolve_polarities(lex, llm).set_index(["review_id", "aspect"])
+    assert out.loc[("v1", "맛"), ["polarity", "polarity_source", "llm_polarity"]].tolist() == [
+        "positive",
+        "lexicon",
+        "negative",
+    ]
+    assert out.loc[("v1", "양"), ["polarity", "polarity_source"]].tolist() == ["neutral", "llm"]
+    assert out.loc[("v2", "양"), "polarity_source"] == "undecided" and out.loc[("v2", "양"), "polarity"] is None
+    assert out["in_scope"].tolist() == [True, True, False]
+    # a restaurant the LLM did not read: the lexicon alone, and the counts say so
+    alone = resolve_polarities(lex, pd.DataFrame())
+    prev = aspect_prevalence(alone, {"r": 2}, llm_reviews={})
+    assert set(prev["decided_by"]) == {"lexicon"} and prev.set_index("aspect").at["양", "undecided_share"] == 1.0
+    refined = aspect_prevalence(resolve_polarities(lex, llm), {"r": 2}, llm_reviews={"r": 1})
+    assert set(refined["decided_by"]) == {"lexicon + LLM over 1 reviews"}
+
+
+def _delivery_case():
+    """The issue's restaurant: taste 994 of 1,064 positive (93 %), delivery 264 of 313 (84 %), 1,852 reviews."""
+    rows = [("r", f"t{i}", "맛", "positive" if i < 994 else "negative", "맛있어요") for i in range(1064)]
+    rows += [("r", f"d{i}", "배달", "positive" if i < 264 else "negative", "배달 빨라요") for i in range(313)]
+    return aspect_prevalence(_mentions(rows), {"r": 1852}), _mentions(rows)
+
+
+def test_number_check_catches_figures_on_the_wrong_aspect():
+    from reviewlens_dagster.core.analysis.summarize import number_problems
+
+    prev, _ = _delivery_case()
+    wrong = (
+        "맛은 994개의 리뷰에서 77%가 긍정적으로 평가되었습니다. 배달은 264개의 리뷰에서 23%가 긍정적으로 평가되었습니다"
+    )
+    assert number_problems(wrong, prev, 1852) == [
+        "77% is not a share of 맛 in the counts",
+        "23% is not a share of 배달 in the counts",
+    ]
+    right = "리뷰 1,852개 중 맛은 93%가 긍정적이고, 배달도 언급한 313개 중 264개가 좋게 평가했습니다 (84%)."
+    assert number_problems(right, prev, 1852) == []
+    swapped = "맛은 84%가 긍정적이고 배달은 93%가 긍정적입니다."  # real figures, pinned to the wrong aspects
+    assert len(number_problems(swapped, prev, 1852)) == 2
+    assert number_problems("배달은 49개의 리뷰에서 불만이 나왔습니다 (2.6%).", prev, 1852) == []
+
+
+def test_summaries_numbers_check_blocks_the_case_and_passes_the_templates():
+    from reviewlens_dagster.core.analysis.checks import summary_checks
+
+    prev, men = _delivery_case()
+    hl = highlights(prev, men)
+    reviews = pd.DataFrame({"restaurant_id": "r", "review_id": [f"x{i}" for i in range(1852)], "text": "맛있어요"})
+    top = pd.DataFrame({"restaurant_id": ["r"], "rank": [1], "review_id": ["t0"], "text": ["맛있어요"]})
+    briefs = build_briefs(prev, hl, top, {"r": 1852})
+    wrong = (
+        "맛은 994개의 리뷰에서 77%가 긍정적으로 평가되었습니다. 배달은 264개의 리뷰에서 23%가 긍정적으로 평가되었습니다"
+    )
+    answer = json.dumps({"text": wrong, "quote_ids": ["Q1"]}, ensure_ascii=False)
+    out = write_summaries(briefs, prev, hl, _runner(DoubleBackend(answers={"*": lambda req: answer})), None, "double")
+    s = out.summaries.set_index("kind")
+    assert s.at["overall", "source"] == "template" and "77% is not a share of 맛" in s.at["overall", "note"]
+    # the published texts (templates here) pass the blocking check; the LLM's text, had it been published, fails it
+    assert summary_checks(out.summaries, reviews, prev, hl)["summaries_numbers_match_counts"].passed
+    published = out.summaries.assign(text=[wrong, *out.summaries["text"][1:]], source=["llm", "counts", "counts"])
+    failed = summary_checks(published, reviews, prev, hl)["summaries_numbers_match_counts"]
+    assert not failed.passed and "r/overall" in failed.metadata["misplaced_figures"]
+
+
+def test_complaints_of_a_mostly_praised_aspect_and_the_negative_summary():
+    prev, men = _delivery_case()
+    low = {"r": {f"d{i}" for i in range(264, 280)} | {"z1", "z2"}}  # 18 reviews of 1-2 stars, 16 on delivery
+    hl = highlights(prev, men, rule=HighlightRule(), low_rated=low)
+    c = hl[hl.polarity == "complaint"].set_index("aspect")
+    assert list(c.index) == ["맛", "배달"] and set(prev["status"]) == {"strength"}  # both mostly praised
+    assert c.at["배달", "prevalence"] == "배달: 리뷰 1,852개 중 49개에서 불만 (2.6%), 별점 1-2점 리뷰 18개 중 16개"
+    assert c.at["배달", "review_share"] == pytest.approx(49 / 1852) and c.at["배달", "low_rated_with_aspect"] == 16
+    parts = template_parts("r", hl, 1852, "ko")
+    assert parts["negative"][0].startswith("뚜렷한 단점은 없지만 일부 손님의 불만: 맛: 리뷰 1,852개 중 70개에서 불만")
+    assert "리뷰 1852개에서 뚜렷한 단점은 확인되지 않았습니다" not in parts["negative"][0]
+
+
+def test_summaries_are_written_by_the_llm_only_where_it_read_the_restaurant():
+    prev, men = _delivery_case()
+    hl = highlights(prev, men)
+    top = pd.DataFrame({"restaurant_id": ["r"], "rank": [1], "review_id": ["t0"], "text": ["맛있어요"]})
+    calls = []
+
+    def runner(requests, validators):
+        calls.extend(requests)
+        return []
+
+    out = write_summaries(build_briefs(prev, hl, top, {"r": 1852}), prev, hl, runner, None, "m", llm_restaurants=set())
+    s = out.summaries.set_index("kind")
+    assert not calls and s.at["overall", "source"] == "template" and "did not read" in s.at["overall", "note"]

@@ -7,7 +7,16 @@ Comparison group of restaurant R for a figure (documented default, configurable)
 2. restaurants of the same category; if still fewer,
 3. all restaurants; if still fewer, the group is **too small**: it is reported as such
    (``group_level = "too_small"``, its size) and no lift or distinctiveness is computed.
-R itself is never in its group.
+R itself is never in its group. Every restaurant with counts can be in a group, whether or not
+the LLM read it (the counts come from the lexicon over every review).
+
+When a level does not narrow anything (every other restaurant with the figure has R's category:
+a crawl that files 108 restaurants under 치킨), the group is still reported as defined, with
+``group_note`` saying that the category does not distinguish it: no structure is invented.
+
+Besides the group mean, the group's distribution is given (median, quartiles, and R's percentile
+among the group: the share of group restaurants with a lower share), and the asset draws R's
+share over the group's strip per aspect.
 
 Per aspect (:func:`aspect_comparisons`): R's positive share of the aspect (over its reviews
 with a decided polarity) against the mean positive share of the group restaurants that have at
@@ -39,6 +48,11 @@ ASPECT_COMPARISON_COLUMNS = [
     "group_definition",
     "group_size",
     "group_positive_share",
+    "group_median",
+    "group_p25",
+    "group_p75",
+    "percentile",
+    "group_note",
     "difference",
     "lift",
     "max_similarity",
@@ -54,6 +68,18 @@ class GroupConfig:
     threshold: float = 0.7
     min_mentions: int = 3
     levels: tuple[str, ...] = LEVELS
+
+
+def group_note(
+    restaurant_id: str, level: str, members: list[str], meta: pd.DataFrame, available: set[str]
+) -> str | None:
+    """A note when the group's level narrows nothing: the members are every other restaurant with the
+    figure (a category shared by the whole crawl is an artefact of the export, not a peer group)."""
+    others = {r for r in available if r != restaurant_id}
+    if level in ("category_area", "category") and others and set(members) == others and len(members) > 1:
+        cats = meta.drop_duplicates("restaurant_id").set_index("restaurant_id").reindex(sorted(others))["category"]
+        return f"every restaurant with this figure has category={cats.iloc[0]}: the category does not narrow the group"
+    return None
 
 
 def comparison_group(
@@ -114,13 +140,15 @@ def aspect_comparisons(
     meta: pd.DataFrame,
     cfg: GroupConfig = GroupConfig(),
     strength_vectors: dict[tuple[str, str], np.ndarray] | None = None,
-) -> pd.DataFrame:
-    """One row per (restaurant of ``keys``, aspect it has decided mentions of).
+) -> tuple[pd.DataFrame, dict[tuple[str, str], list[float]]]:
+    """(one row per (restaurant of ``keys``, aspect it has decided mentions of), the group's
+    positive shares per row, for charts).
 
     ``prevalence``: the aspect_prevalence rows of every restaurant (this run's and earlier ones).
     ``strength_vectors``: (restaurant, aspect) -> normalized embedding of each strength, for the
     embedding view of strengths (optional)."""
     rows = []
+    spread: dict[tuple[str, str], list[float]] = {}
     decided = prevalence[prevalence["decided"] > 0]
     share = {(r.restaurant_id, r.aspect): r.positive_share for r in decided.itertuples()}
     enough = decided[decided["decided"] >= cfg.min_mentions]
@@ -130,10 +158,13 @@ def aspect_comparisons(
     for (r, _a), v in vecs.items():
         with_strengths[r] = np.vstack([with_strengths[r], v]) if r in with_strengths else v[None, :]
     for p in decided[decided["restaurant_id"].isin(keys)].itertuples():
-        level, members, definition = comparison_group(p.restaurant_id, meta, have.get(p.aspect, set()), cfg)
-        group_share = (
-            float(np.mean([share[(m, p.aspect)] for m in members])) if members and level != TOO_SMALL else None
-        )
+        available = have.get(p.aspect, set())
+        level, members, definition = comparison_group(p.restaurant_id, meta, available, cfg)
+        shares = [float(share[(m, p.aspect)]) for m in members] if level != TOO_SMALL else []
+        group_share = float(np.mean(shares)) if shares else None
+        if shares:
+            spread[(p.restaurant_id, p.aspect)] = shares
+        q25, q50, q75 = np.percentile(shares, [25, 50, 75]).tolist() if shares else (None, None, None)
         row = {
             "restaurant_id": p.restaurant_id,
             "aspect": p.aspect,
@@ -144,6 +175,11 @@ def aspect_comparisons(
             "group_definition": definition,
             "group_size": len(members),
             "group_positive_share": group_share,
+            "group_median": q50,
+            "group_p25": q25,
+            "group_p75": q75,
+            "percentile": float(np.mean([x < p.positive_share for x in shares])) if shares else None,
+            "group_note": group_note(p.restaurant_id, level, members, meta, available),
             "difference": None if group_share is None else float(p.positive_share) - group_share,
             "lift": None if not group_share else float(p.positive_share) / group_share,
             "max_similarity": None,
@@ -162,6 +198,10 @@ def aspect_comparisons(
     out = pd.DataFrame(rows, columns=ASPECT_COMPARISON_COLUMNS)
     return out.astype(
         {
+            "group_median": "float64",
+            "group_p25": "float64",
+            "group_p75": "float64",
+            "percentile": "float64",
             "positive_share": "float64",
             "decided": "int64",
             "group_size": "int64",
@@ -172,7 +212,7 @@ def aspect_comparisons(
             "share_with_similar": "float64",
             "distinctiveness": "float64",
         }
-    )
+    ), spread
 
 
 def index_strengths(

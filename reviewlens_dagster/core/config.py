@@ -218,6 +218,17 @@ class Settings:
     weakness_share: float = knob(
         "REVIEWLENS_WEAKNESS_SHARE", HighlightRule.weakness_share, "negative share of decided mentions for a weakness"
     )
+    min_complaints: int = knob(
+        "REVIEWLENS_MIN_COMPLAINTS", HighlightRule.min_complaints, "negative reviews a (minority) complaint needs"
+    )
+    complaint_share: float = knob(
+        "REVIEWLENS_COMPLAINT_SHARE",
+        HighlightRule.complaint_share,
+        "share of all the restaurant's reviews a complaint needs",
+    )
+    max_complaints: int = knob(
+        "REVIEWLENS_MAX_COMPLAINTS", HighlightRule.max_complaints, "complaints reported per restaurant, largest first"
+    )
     strength_sim_threshold: float = knob(
         "REVIEWLENS_STRENGTH_SIM_THRESHOLD", 0.7, '"similar strength" cosine threshold'
     )

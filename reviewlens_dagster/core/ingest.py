@@ -823,26 +823,80 @@ def parse_rating(value, scale: float = 5.0) -> float:
     return number * 5.0 / float(m.group(2) or scale)
 
 
-_RELATIVE = re.compile(r"^\s*(\d+)\s*(초|분|시간|일|주|달|개월|년)\s*전\s*$")
-_RELATIVE_WORDS = {"방금": 0, "방금 전": 0, "오늘": 0, "어제": 1, "그제": 2, "그저께": 2, "엊그제": 2}
-_UNIT_DAYS = {"초": 1 / 86400, "분": 1 / 1440, "시간": 1 / 24, "일": 1, "주": 7, "달": 30, "개월": 30, "년": 365}
+_KO_COUNT = {"한": 1, "두": 2, "세": 3, "네": 4, "다섯": 5, "여섯": 6, "일곱": 7, "여덟": 8, "아홉": 9, "열": 10}
+_EN_COUNT = {"a": 1, "an": 1, "one": 1}
+_RELATIVE = re.compile(r"^\s*(\d+|" + "|".join(_KO_COUNT) + r")\s*(초|분|시간|일|주일|주|달|개월|년)\s*전\s*$")
+_RELATIVE_EN = re.compile(r"^\s*(\d+|a|an|one)\s+(second|minute|hour|day|week|month|year)s?\s+ago\s*$", re.IGNORECASE)
+#: whole days back; resolved to the start of that day (a word names a day, not an instant)
+_RELATIVE_WORDS = {
+    "방금": 0,
+    "방금 전": 0,
+    "오늘": 0,
+    "어제": 1,
+    "그제": 2,
+    "그저께": 2,
+    "엊그제": 2,
+    "이틀 전": 2,
+    "사흘 전": 3,
+    "일주일 전": 7,
+    "지난주": 7,
+    "지난 주": 7,
+    "한달 전": 30,
+    "지난달": 30,
+    "지난 달": 30,
+    "작년": 365,
+    "just now": 0,
+    "today": 0,
+    "yesterday": 1,
+    "last week": 7,
+    "last month": 30,
+    "last year": 365,
+}
+#: a month is 30 days and a year 365 (README "Data contract")
+_UNIT_DAYS = {
+    "초": 1 / 86400,
+    "분": 1 / 1440,
+    "시간": 1 / 24,
+    "일": 1,
+    "주일": 7,
+    "주": 7,
+    "달": 30,
+    "개월": 30,
+    "년": 365,
+}
+_UNIT_DAYS_EN = {"second": 1 / 86400, "minute": 1 / 1440, "hour": 1 / 24, "day": 1, "week": 7, "month": 30, "year": 365}
+
+
+def _relative_days(text: str) -> tuple[float, bool] | None:
+    """(days back, names a whole day) of a relative date ("3일 전", "한 달 전", "2 weeks ago",
+    "어제"), else None."""
+    t = " ".join(text.split())
+    if t.lower() in _RELATIVE_WORDS:
+        return _RELATIVE_WORDS[t.lower()], True
+    m = _RELATIVE.match(t)
+    if m:
+        n = int(m.group(1)) if m.group(1).isdigit() else _KO_COUNT[m.group(1)]
+        return n * _UNIT_DAYS[m.group(2)], False
+    m = _RELATIVE_EN.match(t)
+    if m:
+        n = int(m.group(1)) if m.group(1).isdigit() else _EN_COUNT[m.group(1).lower()]
+        return n * _UNIT_DAYS_EN[m.group(2).lower()], False
+    return None
 
 
 def normalize_date(text: str, as_of: pd.Timestamp | None = None) -> str:
     """Korean date notations to ISO before parsing: ``2021년 7월 3일`` and ``2021.07.03`` /
     ``21.07.03.`` (two-digit years are 20xx) -> ``2021-07-03`` (a time after them is kept).
-    Relative dates as delivery apps show them ("방금", "어제", "3일 전", "2시간 전", "1개월 전" =
-    30 days, "1년 전" = 365 days) are resolved against ``as_of`` (the file's modification time when
-    read from a file); without ``as_of`` they stay as they are. Other text is returned as it is."""
+    Relative dates as delivery apps show them ("방금", "어제", "3일 전", "2시간 전", "일주일 전",
+    "2주 전", "한 달 전" / "1개월 전" = 30 days, "작년" / "1년 전" = 365 days, "3 days ago") are
+    resolved against ``as_of`` (the file's modification time when read from a file); without
+    ``as_of`` they stay as they are. Other text is returned as it is."""
     if as_of is not None:
-        t = text.strip()
-        days = _RELATIVE_WORDS.get(t)
-        m = _RELATIVE.match(t)
-        if m:
-            days = int(m.group(1)) * _UNIT_DAYS[m.group(2)]
-        if days is not None:
+        rel = _relative_days(text)
+        if rel is not None:
+            days, whole_day = rel
             when = as_of - pd.Timedelta(days=days)
-            return (when.normalize() if t in _RELATIVE_WORDS and days else when).isoformat()
+            return (when.normalize() if whole_day and days else when).isoformat()
     for rx in (_KO_DATE, _DOT_DATE):
         m = rx.match(text)
         if m:
@@ -853,8 +907,7 @@ def normalize_date(text: str, as_of: pd.Timestamp | None = None) -> str:
 
 
 def is_relative_date(text: str) -> bool:
-    t = text.strip()
-    return t in _RELATIVE_WORDS or _RELATIVE.match(t) is not None
+    return _relative_days(text) is not None
 
 
 def parse_dates(items: list[tuple[str, pd.Timestamp | None, str | None]]) -> list[pd.Timestamp | None]:

@@ -16,14 +16,18 @@ def _tables(con) -> set[str]:
 
 
 def restaurant_report(warehouse: Path, ids: list[str]) -> pd.DataFrame:
-    """restaurant, name, reviews, avg rating, rejected, sentiment shares (sample size), strengths and
-    weaknesses with their prevalence, and the overall summary."""
+    """restaurant, name (the source's id where the export has no name column), reviews, avg rating,
+    rejected, sentiment shares (LLM sample size; empty where the LLM did not read the restaurant),
+    how the counts were decided, strengths, weaknesses and complaints with their prevalence, and
+    the overall summary with its source."""
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         tables = _tables(con)
         df = con.execute(
             f"""
-            select restaurant_id, any_value(restaurant_name) as name, any_value(category) as category,
+            select restaurant_id,
+                   coalesce(min(restaurant_name), min(source_restaurant_id), restaurant_id) as name,
+                   any_value(category) as category,
                    count(*) as reviews, round(avg(rating), 2) as avg_rating
             from {SCHEMA}.reviews group by restaurant_id
             """
@@ -45,24 +49,39 @@ def restaurant_report(warehouse: Path, ids: list[str]) -> pd.DataFrame:
                     from {SCHEMA}.sentiments group by restaurant_id"""
             ).df()
             df = df.merge(s, on="restaurant_id", how="left")
+        if "aspect_prevalence" in tables:
+            s = con.execute(
+                f"""select restaurant_id, any_value(decided_by) as decided_by,
+                       round(sum(undecided) / sum(mentions), 2) as undecided
+                    from {SCHEMA}.aspect_prevalence group by restaurant_id"""
+            ).df()
+            df = df.merge(s, on="restaurant_id", how="left")
         if "strengths" in tables:
             s = con.execute(
                 f"""select restaurant_id,
                        string_agg(prevalence, '; ' order by supporting desc) filter (where polarity = 'strength')
                            as strengths,
                        string_agg(prevalence, '; ' order by supporting desc) filter (where polarity = 'weakness')
-                           as weaknesses
+                           as weaknesses,
+                       string_agg(prevalence, '; ' order by supporting desc) filter (where polarity = 'complaint')
+                           as complaints
                     from {SCHEMA}.strengths group by restaurant_id"""
             ).df()
             df = df.merge(s, on="restaurant_id", how="left")
         if "summaries" in tables:
             s = con.execute(
-                f"select restaurant_id, text as overall_summary from {SCHEMA}.summaries where kind = 'overall'"
+                f"select restaurant_id, source as summary_by, text as overall_summary from {SCHEMA}.summaries "
+                "where kind = 'overall'"
             ).df()
             df = df.merge(s, on="restaurant_id", how="left")
     finally:
         con.close()
-    return df[df["restaurant_id"].isin(ids)].sort_values("restaurant_id").reset_index(drop=True)
+    out = df[df["restaurant_id"].isin(ids)].sort_values("restaurant_id").reset_index(drop=True)
+    counted = out["decided_by"].notna() if "decided_by" in out else pd.Series(False, index=out.index)
+    for col in ("strengths", "weaknesses", "complaints"):
+        if col in out:  # counted and none found: an honest "none", not a missing value
+            out[col] = out[col].where(out[col].notna() | ~counted, "none")
+    return out
 
 
 def read_table(warehouse: Path | str, table: str, columns: list[str]) -> pd.DataFrame:

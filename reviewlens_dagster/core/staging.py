@@ -58,7 +58,7 @@ log = logging.getLogger(__name__)
 
 #: bump when reading / validation change what they produce for the same bytes: every file is
 #: staged again on the next run
-PARSER_VERSION = "2026-11-26.3"  # vectorized validation, Unicode restaurant ids, warnings for optional fields
+PARSER_VERSION = "2026-12-02.1"  # more relative dates (일주일 전, 한 달 전, 작년, "3 days ago")
 ON_DELETED = ("keep", "drop")
 _REVIEW_TYPES = {
     "review_id": "VARCHAR",

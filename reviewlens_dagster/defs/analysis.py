@@ -1,12 +1,17 @@
-"""Stage 3: the analyses. Each asset body reads inputs, calls one core function, returns output + metadata.
+"""Stage 3: the analyses. Each asset body reads inputs, calls core, returns output, metadata and
+check results computed in core (core/analysis/checks.py).
 
-- `sentiments` + `aspect_mentions` (one step, the LLM's per-review extraction): every review's
-  aspect mentions (lexicon over all reviews, the LLM deciding what the lexicon cannot for the
-  reviews in scope) and the overall label of each review in scope (stratified sample or all).
-- `aspect_prevalence` + `strengths` (no LLM): counts per aspect, and strengths / weaknesses
-  derived from them by a documented rule, each with its prevalence, evidence and a quote.
-- `summaries` (LLM): an overall summary written from the counts and a few quotes, checked
-  against the counts; positive / negative summaries from the strengths / weaknesses.
+- `aspect_mentions` (no LLM): the lexicon over every review of every restaurant.
+- `sentiments` + `llm_aspect_polarities` (one step, the LLM's per-review extraction): the label
+  of each review in scope (stratified sample or all) and the LLM's polarity of each aspect the
+  lexicon found in it. Restaurants outside the LLM's scope (on a CPU, all but the first few)
+  have no rows here.
+- `aspect_prevalence` + `strengths` (no LLM): counts per aspect (lexicon, refined by the LLM
+  where it read the restaurant), and strengths / weaknesses / complaints derived from them by a
+  documented rule, each with its prevalence, evidence and a quote. Every restaurant has them.
+- `summaries` (LLM where it read the restaurant, else the counts template): an overall summary
+  written from the counts and a few quotes, checked against the counts; positive / negative
+  summaries from the strengths / weaknesses / complaints.
 """
 
 import time
@@ -16,16 +21,35 @@ import dagster as dg
 import pandas as pd
 
 from ..core.analysis.cache import LLMCache
-from ..core.analysis.extract import analyse_reviews, sentiment_ratios
-from ..core.analysis.prevalence import aspect_prevalence, highlights, highlights_markdown
+from ..core.analysis.checks import (
+    CheckOutcome,
+    extraction_checks,
+    highlight_checks,
+    mention_checks,
+    summary_checks,
+)
+from ..core.analysis.extract import (
+    LEXICON_COLUMNS,
+    LLM_POLARITY_COLUMNS,
+    SENTIMENT_COLUMNS,
+    analyse_reviews,
+    lexicon_mentions,
+    resolve_polarities,
+    sentiment_ratios,
+)
+from ..core.analysis.prevalence import (
+    aspect_prevalence,
+    highlights,
+    highlights_markdown,
+    low_rated_reviews,
+)
 from ..core.analysis.prompts import PROMPT_VERSION, language_of
 from ..core.analysis.schemas import LABELS
-from ..core.analysis.summarize import build_briefs, contradictions, copies_review, write_summaries
-from ..core.aspects import ASPECTS
+from ..core.analysis.summarize import build_briefs, write_summaries
 from ..core.config import validate_restaurant_ids
 from ..core.llm.types import LLMUnavailableError
 from .metadata import bar_chart, frame_metadata, preview
-from .partitions import EAGER, OWNERS, PARTITION_EXPR, restaurants_partitions, single_run
+from .partitions import EAGER, EAGER_PAST_LLM, OWNERS, PARTITION_EXPR, restaurants_partitions, single_run
 from .resources import AnalysisSettings, LLMEngineResource
 
 #: an LLM server that stays unavailable after the client's own retries (429 / 5xx / timeouts):
@@ -34,12 +58,12 @@ LLM_STEP_RETRIES, LLM_RETRY_WAIT_S = 2, 60
 WITH_IDS = {**PARTITION_EXPR, "list_columns": ["review_ids", "evidence_review_ids"]}
 
 
-def _out(description: str, kinds: set[str], metadata: dict = PARTITION_EXPR) -> dg.AssetOut:
+def _out(description: str, kinds: set[str], metadata: dict = PARTITION_EXPR, condition=EAGER) -> dg.AssetOut:
     return dg.AssetOut(
         io_manager_key="warehouse_io_manager",
         metadata=metadata,
         group_name="analysis",
-        automation_condition=EAGER,
+        automation_condition=condition,
         kinds=kinds,
         owners=OWNERS,
         description=description,
@@ -50,6 +74,20 @@ def _spec(name, asset, blocking, description):
     return dg.AssetCheckSpec(name, asset=asset, blocking=blocking, description=description)
 
 
+def check_results(outcomes: dict[str, CheckOutcome], specs: list[dg.AssetCheckSpec]):
+    """Check results from core's outcomes; WARN for the specs that do not block."""
+    by_name = {s.name: s for s in specs}
+    for name, o in outcomes.items():
+        spec = by_name[name]
+        yield dg.AssetCheckResult(
+            asset_key=spec.asset_key,
+            check_name=name,
+            passed=bool(o.passed),
+            severity=dg.AssetCheckSeverity.ERROR if spec.blocking else dg.AssetCheckSeverity.WARN,
+            metadata={k: dg.MetadataValue.json(v) if isinstance(v, dict) else v for k, v in o.metadata.items()},
+        )
+
+
 @contextmanager
 def retry_when_unavailable():
     try:
@@ -58,8 +96,58 @@ def retry_when_unavailable():
         raise dg.RetryRequested(max_retries=LLM_STEP_RETRIES, seconds_to_wait=LLM_RETRY_WAIT_S) from exc
 
 
-def _of_run(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+def _of_run(df: pd.DataFrame, keys: list[str], columns: list[str] | None = None) -> pd.DataFrame:
+    """The rows of this run's restaurants (``columns``: of a table that may not exist yet)."""
+    if columns is not None:
+        df = df.reindex(columns=list(dict.fromkeys([*columns, *df.columns])))
     return df[df["restaurant_id"].isin(keys)].reset_index(drop=True)
+
+
+MENTION_CHECKS = [
+    _spec(
+        "quotes_are_substrings",
+        "aspect_mentions",
+        True,
+        "Every quote is copied from its review and every aspect is from the vocabulary.",
+    ),
+]
+
+
+@dg.asset(
+    partitions_def=restaurants_partitions,
+    backfill_policy=single_run,
+    io_manager_key="warehouse_io_manager",
+    metadata=PARTITION_EXPR,
+    group_name="analysis",
+    kinds={"python", "duckdb"},
+    owners=OWNERS,
+    automation_condition=EAGER,
+    check_specs=MENTION_CHECKS,
+)
+def aspect_mentions(context: dg.AssetExecutionContext, reviews: pd.DataFrame):
+    """One row per review x aspect the lexicon finds in it, over every review of every restaurant
+    (no LLM): polarity where the wording decides it (else undecided: the LLM's to refine) and the
+    clause it rests on as the quote."""
+    keys = validate_restaurant_ids(context.partition_keys)
+    rev = _of_run(reviews, keys)
+    t0 = time.perf_counter()
+    m, dropped = lexicon_mentions(rev)
+    ms = (time.perf_counter() - t0) * 1000
+    context.log.info(f"lexicon: {len(m):,} mentions in {len(rev):,} reviews of {len(keys)} restaurant(s), {ms:.0f} ms")
+    per_aspect = m.groupby("aspect")["polarity"].agg(mentions="size", decided="count").reset_index()
+    yield dg.Output(
+        m,
+        metadata=frame_metadata(
+            m[LEXICON_COLUMNS],
+            reviews_read=len(rev),
+            restaurants=len(keys),
+            undecided_share=float(m["polarity"].isna().mean()) if len(m) else 0.0,
+            per_aspect=preview(per_aspect, rows=20),
+            dropped_quotes=dropped,
+            lexicon_ms_per_1000_reviews=round(ms / max(1, len(rev)) * 1000, 1),
+        ),
+    )
+    yield from check_results(mention_checks(m, rev), MENTION_CHECKS)
 
 
 EXTRACTION_CHECKS = [
@@ -77,10 +165,10 @@ EXTRACTION_CHECKS = [
         "Agreement between LLM labels and star ratings is above the threshold (weak models show here).",
     ),
     _spec(
-        "quotes_are_substrings",
-        "aspect_mentions",
+        "llm_polarities_answer_the_mentions",
+        "llm_aspect_polarities",
         True,
-        "Every quote is copied from its review and every aspect is from the vocabulary.",
+        "Every LLM polarity answers an aspect the lexicon found in that review, with a label of the schema.",
     ),
 ]
 
@@ -92,9 +180,9 @@ EXTRACTION_CHECKS = [
             "the LLM read (a stratified sample per restaurant, or all reviews).",
             {"vllm", "duckdb"},
         ),
-        "aspect_mentions": _out(
-            "One row per review x aspect mentioned: polarity (lexicon, else LLM, else "
-            "undecided) and the quote it rests on.",
+        "llm_aspect_polarities": _out(
+            "The LLM's polarity of each aspect the lexicon found in a review it read; aspect_prevalence uses "
+            "it where the lexicon could not decide.",
             {"vllm", "duckdb"},
         ),
     },
@@ -106,11 +194,12 @@ EXTRACTION_CHECKS = [
 def review_extractions(
     context: dg.AssetExecutionContext,
     reviews: pd.DataFrame,
+    aspect_mentions: pd.DataFrame,
     llm: LLMEngineResource,
     analysis_settings: AnalysisSettings,
 ):
     keys = validate_restaurant_ids(context.partition_keys)
-    rev = _of_run(reviews, keys)
+    rev, men = _of_run(reviews, keys), _of_run(aspect_mentions, keys, LEXICON_COLUMNS)
     size = analysis_settings.llm_sample_size()
     context.log.info(
         f"extracting {len(rev):,} reviews of {rev['restaurant_id'].nunique()} restaurant(s) with "
@@ -129,6 +218,7 @@ def review_extractions(
             chunk_size=analysis_settings.llm_chunk_size,
             progress=context.log.info,
             calibration=calibration,
+            mentions=men,
         )
     usage = {
         **llm.usage(out.jobs.results, time.perf_counter() - t0),
@@ -138,10 +228,9 @@ def review_extractions(
         "llm_chunks": out.jobs.chunks,
     }
     context.log.info(f"cache hits {out.jobs.cache_hits}, LLM calls {out.jobs.llm_calls}")
-    s, m = out.sentiments, out.aspect_mentions
+    s, lp = out.sentiments, out.llm_polarities
     ratios = sentiment_ratios(s, out.review_counts)
-    rated = s["agrees_with_rating"].dropna()
-    agreement = float(rated.astype(bool).mean()) if len(rated) else None
+    outcomes = extraction_checks(s, ratios, keys, lp, men, analysis_settings.agreement_threshold, llm.model_name)
     yield dg.Output(
         s,
         output_name="sentiments",
@@ -157,72 +246,22 @@ def review_extractions(
             llm_scope="all" if size is None else f"sample of {size}",
             reviews_in_scope=len(s),
             label_calibration=str(calibration) if calibration else "none (generated label)",
-            agreement_with_ratings=agreement if agreement is not None else float("nan"),
+            agreement_with_ratings=outcomes["sentiment_agrees_with_ratings"].metadata["agreement"],
             **usage,
         ),
     )
-    by_source = m["polarity_source"].value_counts().to_dict()
+    refined = out.aspect_mentions
     yield dg.Output(
-        m,
-        output_name="aspect_mentions",
+        lp,
+        output_name="llm_aspect_polarities",
         metadata=frame_metadata(
-            m[["restaurant_id", "review_id", "aspect", "polarity", "polarity_source", "quote"]],
-            mentions_by_source=dg.MetadataValue.json({k: int(v) for k, v in by_source.items()}),
-            dropped_quotes=out.dropped_quotes,
-            reviews_read=len(rev),
+            lp[LLM_POLARITY_COLUMNS[:4]],
+            undecided_by_lexicon_in_scope=int((refined["in_scope"] & refined["lexicon_polarity"].isna()).sum()),
+            decided_by_llm=int((refined["polarity_source"] == "llm").sum()),
             **usage,
         ),
     )
-
-    bad_schema = s[~s["label"].isin(LABELS) | (s["confidence"].notna() & ~s["confidence"].between(0, 1))]
-    yield dg.AssetCheckResult(
-        asset_key="sentiments",
-        check_name="sentiments_match_schema",
-        passed=bad_schema.empty,
-        metadata={"bad_rows": len(bad_schema), "rows": len(s)},
-    )
-    sums = ratios[["positive_ratio", "negative_ratio", "neutral_ratio"]].sum(axis=1)
-    off = ratios[(sums - 1).abs() > 1e-9]
-    missing = sorted(set(rev["restaurant_id"]) - set(ratios["restaurant_id"]))
-    yield dg.AssetCheckResult(
-        asset_key="sentiments",
-        check_name="sentiment_ratios_sum_to_one",
-        passed=off.empty and not missing,
-        metadata={
-            "restaurants": len(ratios),
-            "off": str(off["restaurant_id"].tolist()[:10]),
-            "without_sentiments": str(missing[:10]),
-        },
-    )
-    yield dg.AssetCheckResult(
-        asset_key="sentiments",
-        check_name="sentiment_agrees_with_ratings",
-        severity=dg.AssetCheckSeverity.WARN,
-        passed=agreement is None or agreement >= analysis_settings.agreement_threshold,
-        metadata={
-            "agreement": agreement if agreement is not None else float("nan"),
-            "threshold": analysis_settings.agreement_threshold,
-            "rated_reviews": len(rated),
-            "model": llm.model_name,
-        },
-    )
-    text_by = dict(zip(rev["review_id"], rev["text"].fillna("")))
-    bad = m[
-        [
-            not (isinstance(q, str) and q and q in text_by.get(r, "")) or a not in ASPECTS
-            for r, a, q in zip(m["review_id"], m["aspect"], m["quote"])
-        ]
-    ]
-    yield dg.AssetCheckResult(
-        asset_key="aspect_mentions",
-        check_name="quotes_are_substrings",
-        passed=bad.empty,
-        metadata={
-            "bad_rows": len(bad),
-            "rows": len(m),
-            "examples": str(bad[["review_id", "aspect", "quote"]].head(5).values.tolist()),
-        },
-    )
+    yield from check_results(outcomes, EXTRACTION_CHECKS)
 
 
 HIGHLIGHT_CHECKS = [
@@ -230,8 +269,8 @@ HIGHLIGHT_CHECKS = [
         "strengths_follow_counts",
         "strengths",
         True,
-        "Every strength/weakness cites reviews whose mention of the aspect has that polarity, and its prevalence "
-        "equals the aspect_prevalence counts.",
+        "Every strength/weakness/complaint cites reviews whose mention of the aspect has that polarity, and its "
+        "prevalence equals the aspect_prevalence counts.",
     ),
 ]
 
@@ -239,17 +278,19 @@ HIGHLIGHT_CHECKS = [
 @dg.multi_asset(
     outs={
         "aspect_prevalence": _out(
-            "Per restaurant and aspect: mentions over all reviews, positive / negative / "
-            "neutral / undecided counts and shares, the derived status and evidence review "
-            "ids.",
+            "Per restaurant and aspect: mentions over all reviews, positive / negative / neutral / undecided "
+            "counts and shares, the derived status, how the polarities were decided (lexicon, or lexicon + LLM "
+            "over n reviews) and evidence review ids.",
             {"python", "duckdb"},
             WITH_IDS,
+            EAGER_PAST_LLM,
         ),
         "strengths": _out(
-            "Strengths and weaknesses derived from aspect_prevalence by a documented rule, each with "
-            "its prevalence, evidence review ids and a representative quote.",
+            "Strengths, weaknesses and complaints (polarity column) derived from aspect_prevalence by a "
+            "documented rule, each with its prevalence, evidence review ids and a representative quote.",
             {"python", "duckdb"},
             WITH_IDS,
+            EAGER_PAST_LLM,
         ),
     },
     partitions_def=restaurants_partitions,
@@ -260,20 +301,26 @@ HIGHLIGHT_CHECKS = [
 def aspect_highlights(
     context: dg.AssetExecutionContext,
     aspect_mentions: pd.DataFrame,
+    llm_aspect_polarities: pd.DataFrame,
+    sentiments: pd.DataFrame,
     reviews: pd.DataFrame,
     top_k_contexts: pd.DataFrame,
     analysis_settings: AnalysisSettings,
 ):
     keys = validate_restaurant_ids(context.partition_keys)
-    rev, men, top = _of_run(reviews, keys), _of_run(aspect_mentions, keys), _of_run(top_k_contexts, keys)
+    rev, top = _of_run(reviews, keys), _of_run(top_k_contexts, keys)
+    men = resolve_polarities(
+        _of_run(aspect_mentions, keys, LEXICON_COLUMNS), _of_run(llm_aspect_polarities, keys, LLM_POLARITY_COLUMNS)
+    )
+    llm_read = _of_run(sentiments, keys, SENTIMENT_COLUMNS).groupby("restaurant_id").size().to_dict()
     rule = analysis_settings.highlight_rule()
     counts = rev.groupby("restaurant_id").size().to_dict()
-    prev = aspect_prevalence(men, counts, rule)
+    prev = aspect_prevalence(men, counts, rule, llm_read)
     langs = {
         restaurant_id: language_of(g["text"].fillna("").head(50).tolist())
         for restaurant_id, g in rev.groupby("restaurant_id")
     }
-    hl = highlights(prev, men, dict(zip(top["review_id"], top["rank"])), langs)
+    hl = highlights(prev, men, dict(zip(top["review_id"], top["rank"])), langs, rule, low_rated_reviews(rev))
     yield dg.Output(
         prev,
         output_name="aspect_prevalence",
@@ -281,37 +328,27 @@ def aspect_highlights(
             prev[["restaurant_id", "aspect", "mentions", "positive", "negative", "neutral", "undecided", "status"]],
             rule=str(rule),
             restaurants=len(counts),
+            restaurants_read_by_llm=len(llm_read),
+            undecided_share=float(men["polarity"].isna().mean()) if len(men) else 0.0,
+            neutral_share=float((men["polarity"] == "neutral").mean()) if len(men) else 0.0,
         ),
     )
     md = "\n\n".join(highlights_markdown(hl, restaurant_id) for restaurant_id in sorted(counts)[:20])
+    kinds = hl["polarity"].value_counts()
     yield dg.Output(
         hl,
         output_name="strengths",
         metadata=frame_metadata(
-            hl[["restaurant_id", "polarity", "aspect", "prevalence"]],
+            hl[["restaurant_id", "polarity", "aspect", "prevalence", "decided_by"]],
             highlights=dg.MetadataValue.md(md or "_none_"),
-            strengths=int((hl["polarity"] == "strength").sum()),
-            weaknesses=int((hl["polarity"] == "weakness").sum()),
+            strengths=int(kinds.get("strength", 0)),
+            weaknesses=int(kinds.get("weakness", 0)),
+            complaints=int(kinds.get("complaint", 0)),
             restaurants_without_weakness=len(set(counts) - set(hl.loc[hl["polarity"] == "weakness", "restaurant_id"])),
             rule=str(rule),
         ),
     )
-    problems = []
-    pol_of = {(r.review_id, r.aspect): r.polarity for r in men.itertuples()}
-    want = {"strength": "positive", "weakness": "negative"}
-    prev_by = prev.set_index(["restaurant_id", "aspect"])
-    for r in hl.itertuples():
-        if not len(r.review_ids) or any(pol_of.get((i, r.aspect)) != want[r.polarity] for i in r.review_ids):
-            problems.append(f"{r.restaurant_id}/{r.aspect}: evidence")
-        p = prev_by.loc[(r.restaurant_id, r.aspect)]
-        if p["status"] != r.polarity or int(p[want[r.polarity]]) != r.supporting or int(p["decided"]) != r.decided:
-            problems.append(f"{r.restaurant_id}/{r.aspect}: counts")
-    yield dg.AssetCheckResult(
-        asset_key="strengths",
-        check_name="strengths_follow_counts",
-        passed=not problems,
-        metadata={"problems": str(problems[:10]), "items": len(hl)},
-    )
+    yield from check_results(highlight_checks(hl, men, prev), HIGHLIGHT_CHECKS)
 
 
 SUMMARY_CHECKS = [
@@ -328,6 +365,13 @@ SUMMARY_CHECKS = [
         "No summary describes an aspect with the polarity opposite to aspect_prevalence, or an aspect no review "
         "mentions.",
     ),
+    _spec(
+        "summaries_numbers_match_counts",
+        "summaries",
+        True,
+        "Every number and percentage a summary states is a figure of aspect_prevalence for the aspect it is "
+        "written next to (or the restaurant's review count).",
+    ),
     _spec("summaries_distinct", "summaries", False, "No two restaurants share the same overall summary."),
     _spec("summaries_not_copied", "summaries", False, "No summary copies a review verbatim."),
 ]
@@ -341,7 +385,7 @@ SUMMARY_CHECKS = [
     group_name="analysis",
     kinds={"vllm", "duckdb"},
     owners=OWNERS,
-    automation_condition=EAGER,
+    automation_condition=EAGER_PAST_LLM,
     check_specs=SUMMARY_CHECKS,
 )
 def summaries(
@@ -354,14 +398,15 @@ def summaries(
     llm: LLMEngineResource,
     analysis_settings: AnalysisSettings,
 ):
-    """Overall (LLM, written from the counts and quotes, replaced by a template if it contradicts
-    them), positive and negative (from strengths / weaknesses with their prevalence)."""
+    """Overall (LLM-written from the counts and quotes where the LLM read the restaurant, replaced
+    by the template if it contradicts them or misplaces a figure; the template elsewhere), positive
+    and negative (from strengths / weaknesses / complaints with their prevalence)."""
     keys = validate_restaurant_ids(context.partition_keys)
     rev, prev, hl = _of_run(reviews, keys), _of_run(aspect_prevalence, keys), _of_run(strengths, keys)
+    sent = _of_run(sentiments, keys, SENTIMENT_COLUMNS)
     counts = rev.groupby("restaurant_id").size().to_dict()
-    briefs = build_briefs(
-        prev, hl, _of_run(top_k_contexts, keys), counts, sentiment_ratios(_of_run(sentiments, keys), counts)
-    )
+    read = set(sent["restaurant_id"])
+    briefs = build_briefs(prev, hl, _of_run(top_k_contexts, keys), counts, sentiment_ratios(sent, counts))
     t0 = time.perf_counter()
     with retry_when_unavailable():
         out = write_summaries(
@@ -373,6 +418,7 @@ def summaries(
             llm.model_name,
             chunk_size=analysis_settings.llm_chunk_size,
             progress=context.log.info,
+            llm_restaurants=read,
         )
     usage = {
         **llm.usage(out.jobs.results, time.perf_counter() - t0),
@@ -383,48 +429,17 @@ def summaries(
     s = out.summaries
     for restaurant_id, why in out.replaced.items():
         context.log.warning(f"{restaurant_id}: LLM summary replaced by the template: {'; '.join(why)}")
+    overall = s[s["kind"] == "overall"]
     yield dg.Output(
         s,
         metadata=frame_metadata(
             s[["restaurant_id", "kind", "source", "text"]],
+            written_by_llm=int((overall["source"] == "llm").sum()),
+            counts_template=int((overall["source"] != "llm").sum()),
+            restaurants_read_by_llm=len(read),
             replaced_by_template=len(out.replaced),
             replaced=dg.MetadataValue.json({k: v for k, v in list(out.replaced.items())[:20]}),
             **usage,
         ),
     )
-
-    ids_of = rev.groupby("restaurant_id")["review_id"].apply(set).to_dict()
-    bad = [
-        f"{r.restaurant_id}/{r.kind}"
-        for r in s.itertuples()
-        if not set(r.review_ids) <= ids_of.get(r.restaurant_id, set()) or (r.source == "llm" and not len(r.review_ids))
-    ]
-    yield dg.AssetCheckResult(
-        check_name="summaries_grounded", passed=not bad, metadata={"ungrounded": str(bad[:10]), "summaries": len(s)}
-    )
-    overall = s[s["kind"] == "overall"]
-    wrong = {
-        r.restaurant_id: contradictions(r.text, prev[prev["restaurant_id"] == r.restaurant_id])
-        for r in overall.itertuples()
-    }
-    wrong = {k: v for k, v in wrong.items() if v}
-    yield dg.AssetCheckResult(
-        check_name="summaries_agree_with_counts",
-        passed=not wrong,
-        metadata={"contradictions": dg.MetadataValue.json(dict(list(wrong.items())[:10]))},
-    )
-    dup = overall[overall.duplicated("text", keep=False)]
-    yield dg.AssetCheckResult(
-        check_name="summaries_distinct",
-        severity=dg.AssetCheckSeverity.WARN,
-        passed=dup.empty,
-        metadata={"restaurants_sharing_a_summary": str(sorted(dup["restaurant_id"])[:10])},
-    )
-    texts = rev.groupby("restaurant_id")["text"].apply(lambda t: t.fillna("").tolist()).to_dict()
-    copied = [r.restaurant_id for r in overall.itertuples() if copies_review(r.text, texts.get(r.restaurant_id, []))]
-    yield dg.AssetCheckResult(
-        check_name="summaries_not_copied",
-        severity=dg.AssetCheckSeverity.WARN,
-        passed=not copied,
-        metadata={"copied": str(copied[:10])},
-    )
+    yield from check_results(summary_checks(s, rev, prev, hl), SUMMARY_CHECKS)

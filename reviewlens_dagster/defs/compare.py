@@ -7,11 +7,13 @@ from ..core.analysis.prevalence import PREVALENCE_COLUMNS
 from ..core.compare import TOO_SMALL, GroupConfig, aspect_comparisons, index_strengths
 from ..core.config import validate_restaurant_ids
 from ..core.report import read_table
-from .metadata import frame_metadata, grouped_bar_chart
+from .metadata import frame_metadata, group_strip_chart
 from .partitions import EAGER, OWNERS, PARTITION_EXPR, restaurants_partitions, single_run
 from .resources import CompareSettings, EmbedderResource, VectorStoreResource
 
-CHART_RESTAURANTS = 4
+#: restaurants of a run drawn in the metadata (one small chart each; a nightly run of thousands would
+#: bloat the event log)
+CHART_RESTAURANTS = 40
 
 
 @dg.asset(
@@ -51,20 +53,18 @@ def comparisons(
         threshold=compare_settings.strength_sim_threshold,
         min_mentions=compare_settings.min_mentions,
     )
-    out = aspect_comparisons(keys, prevalence, group_meta, cfg, strength_vectors)
+    out, spread = aspect_comparisons(keys, prevalence, group_meta, cfg, strength_vectors)
     charts = []
     for restaurant_id in keys[:CHART_RESTAURANTS]:
         g = out[out["restaurant_id"] == restaurant_id]
         if len(g):
             charts.append(
-                grouped_bar_chart(
+                group_strip_chart(
                     g["aspect"].tolist(),
-                    {
-                        restaurant_id: g["positive_share"].tolist(),
-                        # no bar where the group is too small to give a figure
-                        "comparison group": g["group_positive_share"].tolist(),
-                    },
-                    f"{restaurant_id}: positive share per aspect vs comparison group",
+                    # no box where the group is too small to give a figure
+                    [spread.get((restaurant_id, a), []) for a in g["aspect"]],
+                    g["positive_share"].tolist(),
+                    f"{restaurant_id}: positive share per aspect vs its comparison group",
                 )
             )
     too_small = int((out["group_level"] == TOO_SMALL).sum())
@@ -75,9 +75,22 @@ def comparisons(
     return dg.Output(
         out,
         metadata=frame_metadata(
-            out[["restaurant_id", "aspect", "positive_share", "group_level", "group_size", "group_positive_share"]],
+            out[
+                [
+                    "restaurant_id",
+                    "aspect",
+                    "positive_share",
+                    "group_level",
+                    "group_size",
+                    "group_median",
+                    "percentile",
+                ]
+            ],
             aspect_chart=dg.MetadataValue.md("\n\n".join(charts) or "_no aspects_"),
             groups_too_small=too_small,
+            comparisons_with_a_group=int(len(out) - too_small),
+            charts_drawn=len(charts),
+            group_notes=dg.MetadataValue.json(sorted(set(out["group_note"].dropna()))[:5]),
             min_group_size=cfg.min_group_size,
             similarity_threshold=cfg.threshold,
             strengths_in_store=in_store,

@@ -45,22 +45,6 @@ def _pyplot():
     return plt
 
 
-def grouped_bar_chart(labels: list[str], series: dict[str, list[float]], title: str) -> str:
-    """Side-by-side bars per label (e.g. a restaurant's share per aspect vs its group); markdown text."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(max(4, 0.6 * len(labels) + 2), 2.6), dpi=90)
-    width = 0.8 / max(1, len(series))
-    for i, (name, values) in enumerate(series.items()):
-        ax.bar([x + i * width for x in range(len(labels))], values, width=width, label=name)
-    ax.set_xticks([x + width * (len(series) - 1) / 2 for x in range(len(labels))], labels, fontsize=7)
-    ax.set_ylim(0, 1)
-    ax.set_title(title, fontsize=9)
-    ax.tick_params(axis="y", labelsize=7)
-    ax.legend(fontsize=6, loc="lower right")
-    fig.tight_layout()
-    return _png_markdown(fig, title).value
-
-
 def bar_chart(
     labels: list[str], series: dict[str, list[float]], title: str, ylabel: str = ""
 ) -> dg.MarkdownMetadataValue:
@@ -78,3 +62,24 @@ def bar_chart(
     ax.legend(fontsize=6, loc="upper right")
     fig.tight_layout()
     return _png_markdown(fig, title)
+
+
+def group_strip_chart(labels: list[str], groups: list[list[float]], own: list[float], title: str) -> str:
+    """Per label a box of the group's values with each group member as a dot, and the restaurant's own
+    value as a red diamond (its place in the distribution, not only against the mean); markdown."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(max(3.5, 0.55 * len(labels) + 1.5), 2.3), dpi=72)
+    xs = list(range(len(labels)))
+    with_group = [(x, g) for x, g in zip(xs, groups) if g]
+    if with_group:
+        ax.boxplot([g for _, g in with_group], positions=[x for x, _ in with_group], widths=0.5, showfliers=False)
+        for x, g in with_group:
+            ax.scatter([x + (i % 5 - 2) * 0.04 for i in range(len(g))], g, s=5, color="0.55", zorder=2)
+    ax.scatter(xs, own, marker="D", s=28, color="crimson", zorder=3, label="this restaurant")
+    ax.set_xticks(xs, labels, fontsize=7)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title(title, fontsize=8)
+    ax.tick_params(axis="y", labelsize=7)
+    ax.legend(fontsize=6, loc="lower right")
+    fig.tight_layout()
+    return _png_markdown(fig, title).value

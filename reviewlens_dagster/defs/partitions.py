@@ -20,20 +20,38 @@ OWNERS = ["team:reviewlens"]
 #: (or the upstream runs in the same run, where a failing blocking check stops it); nothing runs
 #: while an upstream partition is missing or in progress. `eager()` with `any_deps_updated`
 #: replaced by `ANY_DEPS_CHANGED`.
-UPSTREAM_CHECKS_PASSED = dg.AutomationCondition.all_deps_match(
-    dg.AutomationCondition.all_checks_match(dg.AutomationCondition.check_passed(), blocking_only=True)
-    | dg.AutomationCondition.will_be_requested()
-).with_label("upstream blocking checks passed")
 ANY_DEPS_CHANGED = dg.AutomationCondition.any_deps_match(
     (dg.AutomationCondition.data_version_changed() & ~dg.AutomationCondition.executed_with_root_target()).with_label(
         "data_version_changed_without_root"
     )
     | dg.AutomationCondition.will_be_requested()
 ).with_label("any_deps_changed")
-EAGER = (
-    (dg.AutomationCondition.newly_missing() | ANY_DEPS_CHANGED).since_last_handled()
-    & ~dg.AutomationCondition.any_deps_missing()
-    & ~dg.AutomationCondition.any_deps_in_progress()
-    & ~dg.AutomationCondition.in_progress()
-    & UPSTREAM_CHECKS_PASSED
-).with_label("eager on changed data, upstream checks passed")
+#: the LLM's outputs: a restaurant the LLM has not read (yet, or on a CPU, at all) is counted on the
+#: lexicon alone, so a missing LLM partition does not hold back the counts downstream of it
+LLM_OUTPUTS = ("sentiments", "llm_aspect_polarities")
+
+
+def eager(optional: tuple[str, ...] = ()) -> dg.AutomationCondition:
+    """The condition above; ``optional`` upstream assets may be missing (their partitions are read
+    as empty), and then their checks do not block either."""
+    skip = dg.AssetSelection.assets(*optional) if optional else None
+    deps_missing = dg.AutomationCondition.any_deps_missing()
+    checks_passed = dg.AutomationCondition.all_deps_match(
+        dg.AutomationCondition.all_checks_match(dg.AutomationCondition.check_passed(), blocking_only=True)
+        | dg.AutomationCondition.will_be_requested()
+    )
+    if skip is not None:
+        deps_missing = deps_missing.ignore(skip)
+        checks_passed = checks_passed.ignore(skip)
+    return (
+        (dg.AutomationCondition.newly_missing() | ANY_DEPS_CHANGED).since_last_handled()
+        & ~deps_missing
+        & ~dg.AutomationCondition.any_deps_in_progress()
+        & ~dg.AutomationCondition.in_progress()
+        & checks_passed.with_label("upstream blocking checks passed")
+    ).with_label("eager on changed data, upstream checks passed")
+
+
+EAGER = eager()
+#: below the LLM: counts for every restaurant, refined where the LLM read it
+EAGER_PAST_LLM = eager(LLM_OUTPUTS)

@@ -89,15 +89,13 @@ class AnalysisSettings(dg.ConfigurableResource):
     min_mention_share: float
     strength_share: float
     weakness_share: float
+    min_complaints: int
+    complaint_share: float
+    max_complaints: int
     llm_chunk_size: int
 
     def highlight_rule(self) -> HighlightRule:
-        return HighlightRule(
-            min_mentions=self.min_mentions,
-            min_mention_share=self.min_mention_share,
-            strength_share=self.strength_share,
-            weakness_share=self.weakness_share,
-        )
+        return HighlightRule(**{f: getattr(self, f) for f in HighlightRule.__dataclass_fields__})
 
     def llm_sample_size(self) -> int | None:
         """Reviews per restaurant the LLM reads: None = all."""

@@ -61,6 +61,15 @@ def align_with_table(obj: pd.DataFrame, schema: str, table: str, connection) -> 
 
 
 class TypedPandasTypeHandler(DuckDBPandasTypeHandler):
+    def load_input(self, context, table_slice, connection) -> pd.DataFrame:
+        """A table never written reads as an empty frame: an optional upstream (the LLM's outputs,
+        which a restaurant the LLM did not read lacks) gives no rows instead of failing the step."""
+        exists = connection.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [table_slice.schema, table_slice.table],
+        ).fetchone()[0]
+        return super().load_input(context, table_slice, connection) if exists else pd.DataFrame()
+
     def handle_output(self, context, table_slice, obj: pd.DataFrame, connection):
         obj = with_text_columns(obj, (context.definition_metadata or {}).get("list_columns") or ())
         obj = align_with_table(obj, table_slice.schema, table_slice.table, connection)

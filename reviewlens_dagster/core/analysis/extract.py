@@ -1,15 +1,19 @@
-"""Per-review extraction: the review's overall label and its aspect mentions.
+"""Per-review extraction: the review's aspect mentions and, for the reviews the LLM reads, its label.
 
-1. The lexicon (``lexicon.py``) reads **every** review of the restaurant: it finds the aspects
-   mentioned, a quote for each (the clause, a substring of the review) and, where the wording is
-   clear, the polarity.
-2. The LLM reads the reviews in scope (a stratified sample, or all of them, see
+1. The lexicon (``lexicon.py``, :func:`lexicon_mentions`) reads **every** review of the
+   restaurant, with no LLM: it finds the aspects mentioned, a quote for each (the clause, a
+   substring of the review) and, where the wording is clear, the polarity. This is the
+   `aspect_mentions` asset, materialized for every restaurant.
+2. The LLM (:func:`analyse_reviews`) reads the reviews in scope (a stratified sample, or all of them, see
    ``sampling.py``): one short request per review answers the review's overall label and, for
    each aspect the lexicon found, its polarity (one explicit field per aspect, guided JSON).
-3. A mention's polarity is the lexicon's where it decided one (its cues are explicit words, more
-   reliable than a 1.5B model on this narrow question: see README "Evaluation"), else the LLM's
-   for reviews it read, else it stays undecided and is counted as such. Both opinions are kept
-   in columns (``lexicon_polarity``, ``llm_polarity``), with ``polarity_source``.
+   Its per-aspect answers are the `llm_aspect_polarities` asset.
+3. :func:`resolve_polarities` joins the two: a mention's polarity is the lexicon's where it
+   decided one (its cues are explicit words, more reliable than a 1.5B model on this narrow
+   question: see README "Evaluation"), else the LLM's for reviews it read, else it stays
+   undecided and is counted as such. Both opinions are kept in columns (``lexicon_polarity``,
+   ``llm_polarity``), with ``polarity_source``. Restaurants the LLM did not read are counted on
+   the lexicon alone; the counts say so.
 Quotes are validated against the review text; a quote that is not a substring is dropped and
 counted, never invented or repaired into something the reviewer did not write.
 """
@@ -24,7 +28,7 @@ import pandas as pd
 
 from ..llm.types import LLMRequest
 from .cache import LLMCache, cache_key
-from .lexicon import Mention, detect
+from .lexicon import detect
 from .prompts import PROMPT_VERSION, extract_messages, language_of
 from .runner import DEFAULT_CHUNK_SIZE, Job, JobsOutcome, Runner, run_jobs
 from .sampling import stratified_sample
@@ -48,6 +52,11 @@ SENTIMENT_COLUMNS = [
     "prompt_version",
     "cached",
 ]
+#: `aspect_mentions`: the lexicon's reading of every review (polarity None = the lexicon could not decide)
+LEXICON_COLUMNS = ["restaurant_id", "review_id", "aspect", "polarity", "quote"]
+#: `llm_aspect_polarities`: the LLM's answer per (review it read, aspect the lexicon found)
+LLM_POLARITY_COLUMNS = ["restaurant_id", "review_id", "aspect", "llm_polarity", "model", "prompt_version"]
+#: the two joined (:func:`resolve_polarities`): what prevalence, strengths and the evaluation count
 MENTION_COLUMNS = [
     "restaurant_id",
     "review_id",
@@ -121,16 +130,52 @@ def extraction_request(request_id: str, text: str, aspects: list[str], tags: dic
 @dataclass
 class ExtractionOutput:
     sentiments: pd.DataFrame
+    llm_polarities: pd.DataFrame
+    #: the lexicon's mentions joined with the LLM's answers (:func:`resolve_polarities`)
     aspect_mentions: pd.DataFrame
     review_counts: dict[str, int]
     dropped_quotes: int
     jobs: JobsOutcome
 
 
+def lexicon_mentions(reviews: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """(`aspect_mentions` rows of every review, quotes dropped). No LLM: milliseconds per restaurant.
+    A quote that is not a substring of its review is dropped and counted, never repaired."""
+    rows, dropped = [], 0
+    for restaurant_id, review_id, text in zip(
+        reviews["restaurant_id"], reviews["review_id"], reviews["text"].fillna("")
+    ):
+        for m in detect(text):
+            if not m.quote or m.quote not in text:
+                dropped += 1
+                continue
+            rows.append((restaurant_id, review_id, m.aspect, m.polarity, m.quote))
+    return pd.DataFrame(rows, columns=LEXICON_COLUMNS).astype({"polarity": "object"}), dropped
+
+
+def resolve_polarities(mentions: pd.DataFrame, llm_polarities: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Each lexicon mention with its final polarity: the lexicon's, else the LLM's (reviews it
+    read), else undecided (None). ``in_scope``: the LLM read the review."""
+    m = mentions[LEXICON_COLUMNS].rename(columns={"polarity": "lexicon_polarity"})
+    llm = (llm_polarities if llm_polarities is not None else pd.DataFrame()).reindex(columns=LLM_POLARITY_COLUMNS)
+    llm = llm.drop_duplicates(["review_id", "aspect"])[["review_id", "aspect", "llm_polarity", "prompt_version"]]
+    out = m.merge(llm, on=["review_id", "aspect"], how="left", indicator=True)
+    lex = out["lexicon_polarity"].where(out["lexicon_polarity"].notna(), None)
+    llm_pol = out["llm_polarity"].where(out["llm_polarity"].notna(), None)
+    out["in_scope"] = (out.pop("_merge") == "both").astype(bool)
+    out["lexicon_polarity"], out["llm_polarity"] = lex.astype(object), llm_pol.astype(object)
+    out["polarity"] = lex.where(lex.notna(), llm_pol).astype(object)
+    out["polarity_source"] = [
+        "lexicon" if a is not None else "llm" if b is not None else "undecided" for a, b in zip(lex, llm_pol)
+    ]
+    out["prompt_version"] = out["prompt_version"].where(out["prompt_version"].notna(), None).astype(object)
+    return out[MENTION_COLUMNS].reset_index(drop=True)
+
+
 def plan_extraction(
     reviews: pd.DataFrame,
     sample: pd.DataFrame,
-    mentions: dict[str, list[Mention]],
+    aspects_of: dict[str, list[str]],
     model: str,
     prompt_version: str = PROMPT_VERSION,
 ) -> list[Job]:
@@ -138,7 +183,7 @@ def plan_extraction(
     jobs = []
     for r in sample.itertuples():
         text = text_by[r.review_id]
-        aspects = [m.aspect for m in mentions.get(r.review_id, [])]
+        aspects = aspects_of.get(r.review_id, [])
         # the aspects asked about are part of the key: a lexicon change asks again, never misreads
         key = cache_key("extract", model, prompt_version, [(r.review_id, text), ("aspects", ",".join(aspects))])
         jobs.append(
@@ -170,17 +215,22 @@ def analyse_reviews(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: Callable[[str], None] | None = None,
     calibration: LabelCalibration | None = None,
+    mentions: pd.DataFrame | None = None,
 ) -> ExtractionOutput:
-    """``reviews``: restaurant_id, review_id, text, rating. ``sample_size`` None or <= 0: every review."""
+    """``reviews``: restaurant_id, review_id, text, rating. ``sample_size`` None or <= 0: every review.
+    ``mentions``: the lexicon's `aspect_mentions` of these reviews (computed here when None)."""
     reviews = reviews.reset_index(drop=True)
-    mentions = {review_id: detect(t) for review_id, t in zip(reviews["review_id"], reviews["text"].fillna(""))}
+    dropped = 0
+    if mentions is None:
+        mentions, dropped = lexicon_mentions(reviews)
+    aspects_of = mentions.groupby("review_id", sort=False)["aspect"].apply(list).to_dict()
     sample = stratified_sample(reviews[["restaurant_id", "review_id", "rating"]], sample_size)
-    jobs = plan_extraction(reviews, sample, mentions, model, prompt_version)
+    jobs = plan_extraction(reviews, sample, aspects_of, model, prompt_version)
     outcome = run_jobs(jobs, runner, cache, model, prompt_version, chunk_size, progress)
     by_review = {j.extra["review_id"]: outcome.parsed[j.request.request_id] for j in jobs}
 
     rating_by = dict(zip(reviews["review_id"], reviews["rating"]))
-    sent = []
+    sent, llm_rows = [], []
     for r in sample.itertuples():
         obj, was_cached = by_review[r.review_id]
         rating = rating_by.get(r.review_id)
@@ -206,33 +256,10 @@ def analyse_reviews(
                 "cached": was_cached,
             }
         )
-    rows, dropped = [], 0
-    for restaurant_id, review_id, text in zip(
-        reviews["restaurant_id"], reviews["review_id"], reviews["text"].fillna("")
-    ):
-        llm = by_review.get(review_id)
-        for m in mentions[review_id]:
-            if not m.quote or m.quote not in text:
-                dropped += 1
-                continue
-            llm_pol = llm[0].aspects.get(m.aspect) if llm else None
-            polarity, source = (
-                (m.polarity, "lexicon") if m.polarity else (llm_pol, "llm") if llm_pol else (None, "undecided")
-            )
-            rows.append(
-                {
-                    "restaurant_id": restaurant_id,
-                    "review_id": review_id,
-                    "aspect": m.aspect,
-                    "polarity": polarity,
-                    "polarity_source": source,
-                    "lexicon_polarity": m.polarity,
-                    "llm_polarity": llm_pol,
-                    "quote": m.quote,
-                    "in_scope": llm is not None,
-                    "prompt_version": prompt_version,
-                }
-            )
+        llm_rows += [
+            (r.restaurant_id, r.review_id, a, obj.aspects.get(a), model, prompt_version)
+            for a in aspects_of.get(r.review_id, [])
+        ]
     sent_df = pd.DataFrame(sent, columns=SENTIMENT_COLUMNS).astype(
         {
             "confidence": "float64",
@@ -242,8 +269,15 @@ def analyse_reviews(
             **{f"logprob_{k}": "float64" for k in LABELS},
         }
     )
-    mention_df = pd.DataFrame(rows, columns=MENTION_COLUMNS).astype({"in_scope": "bool"})
-    return ExtractionOutput(sent_df, mention_df, reviews.groupby("restaurant_id").size().to_dict(), dropped, outcome)
+    llm_df = pd.DataFrame(llm_rows, columns=LLM_POLARITY_COLUMNS)
+    return ExtractionOutput(
+        sent_df,
+        llm_df,
+        resolve_polarities(mentions, llm_df),
+        reviews.groupby("restaurant_id").size().to_dict(),
+        dropped,
+        outcome,
+    )
 
 
 def sentiment_ratios(sentiments: pd.DataFrame, review_counts: dict[str, int] | None = None) -> pd.DataFrame:

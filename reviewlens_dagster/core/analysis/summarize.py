@@ -11,8 +11,16 @@ Per restaurant three rows:
   weakness, copies a quote or repeats itself, it is replaced by the template below
   (``source = template``, the reason in ``note``), never published as is.
 - ``positive`` / ``negative``: deterministic text from the strengths / weaknesses with their
-  prevalence, or an explicit "no clear weakness found in N reviews".
+  prevalence; without a weakness the negative text gives the complaints (minority opinions, with
+  their share of all reviews), else an explicit "no clear weakness found in N reviews".
 Cited review ids are the quotes' reviews.
+
+The LLM writes the overall summary only for restaurants it read (their `sentiments`); the others
+get the counts template, ``source = template`` and a note saying why. Every figure a summary
+states is checked (:func:`number_problems`): each number and percentage must be a figure of the
+counts *of the aspect it is written next to* (or of the restaurant as a whole when no aspect is
+named), so "맛은 994개의 리뷰에서 77%가 긍정" fails when 77 % is not taste's share. The brief
+hands the model proportions in words with one percentage per aspect, not raw tallies to misplace.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ..aspects import ASPECTS
 from ..llm.types import LLMRequest
 from .cache import LLMCache, cache_key
 from .lexicon import detect, polarity_of_text
@@ -61,41 +70,70 @@ class Brief:
     quotes: list[tuple[str, str, str]]  # (quote id, review id, text)
 
 
+#: proportion words handed to the model instead of raw tallies (share >= bound -> word)
+PROPORTION_WORDS = {
+    "ko": ((0.9, "거의 모두"), (0.7, "대부분"), (0.5, "절반 이상"), (0.2, "일부"), (0.0, "소수")),
+    "en": ((0.9, "nearly all"), (0.7, "most"), (0.5, "more than half"), (0.2, "some"), (0.0, "a few")),
+}
+
+
+def proportion_word(share: float, lang: str) -> str:
+    return next(word for bound, word in PROPORTION_WORDS[lang] if share >= bound)
+
+
 def _items(rows: pd.DataFrame, pol: str, lang: str) -> str:
+    """ "맛 (언급한 리뷰의 대부분이 긍정, 93%)": a word for the proportion and one percentage."""
     key = "positive" if pol == "strength" else "negative"
+    out = []
+    for r in rows.itertuples():
+        share = getattr(r, key) / r.decided if r.decided else 0.0
+        word = proportion_word(share, lang)
+        if lang == "ko":
+            out.append(f"{r.aspect} (언급한 리뷰의 {word}가 {'긍정' if key == 'positive' else '부정'}, {share:.0%})")
+        else:
+            out.append(f"{r.aspect} ({word} of the reviews that mention it are {key}, {share:.0%})")
+    return ", ".join(out)
+
+
+def _complaint_items(rows: pd.DataFrame, lang: str) -> str:
+    """ "배달 (전체 리뷰의 3%)": a minority complaint's share of all reviews."""
+    share = [r.negative / r.n_reviews if r.n_reviews else 0.0 for r in rows.itertuples()]
     if lang == "ko":
-        word = "긍정" if pol == "strength" else "부정"
-        return ", ".join(f"{r.aspect} (언급 {r.decided}개 중 {getattr(r, key)}개 {word})" for r in rows.itertuples())
-    return ", ".join(f"{r.aspect} ({getattr(r, key)} of {r.decided} mentions {key})" for r in rows.itertuples())
+        return ", ".join(f"{r.aspect} (전체 리뷰의 {s:.0%})" for r, s in zip(rows.itertuples(), share))
+    return ", ".join(f"{r.aspect} ({s:.0%} of all reviews)" for r, s in zip(rows.itertuples(), share))
 
 
-def facts_text(prev: pd.DataFrame, n_reviews: int, ratios: dict | None, lang: str) -> str:
-    """The counts as a few plain lines: strengths, weaknesses and mixed aspects (aspects with too
-    few mentions are left out: a summary has no room for them)."""
+def facts_text(
+    prev: pd.DataFrame, n_reviews: int, ratios: dict | None, lang: str, complaints: pd.DataFrame | None = None
+) -> str:
+    """The counts as a few plain lines: strengths, weaknesses, minority complaints and mixed
+    aspects (aspects with too few mentions are left out: a summary has no room for them). The
+    overall tone is given in words: its percentages were the figures a model misplaced."""
     rows = prev.sort_values("mentions", ascending=False)
     strengths, weaknesses = rows[rows["status"] == "strength"], rows[rows["status"] == "weakness"]
     mixed = rows[rows["status"] == "mixed"]["aspect"].tolist()
+    comp = rows[rows["aspect"].isin(set(complaints["aspect"]))] if complaints is not None else rows.iloc[0:0]
+    tone = None
+    if ratios:
+        tone = max(("positive", "negative", "neutral"), key=lambda k: ratios[f"{k}_ratio"])
     if lang == "ko":
         lines = [f"리뷰 {n_reviews}개."]
-        if ratios:
-            lines.append(
-                f"전체 평가 (리뷰 {ratios['n_sample']}개 표본으로 추정): 긍정 {ratios['positive_ratio']:.0%}, "
-                f"부정 {ratios['negative_ratio']:.0%}, 보통 {ratios['neutral_ratio']:.0%}."
-            )
+        if tone:
+            lines.append("전체 평가: 대체로 " + {"positive": "긍정", "negative": "부정", "neutral": "보통"}[tone] + ".")
         lines.append("장점: " + (_items(strengths, "strength", lang) or "없음"))
         lines.append("단점: " + (_items(weaknesses, "weakness", lang) or "없음"))
+        if len(comp):
+            lines.append("일부 손님의 불만: " + _complaint_items(comp, lang))
         if mixed:
             lines.append("평가가 엇갈리는 측면: " + ", ".join(mixed))
     else:
         lines = [f"{n_reviews} reviews."]
-        if ratios:
-            lines.append(
-                f"Overall (estimated from a sample of {ratios['n_sample']}): positive "
-                f"{ratios['positive_ratio']:.0%}, negative {ratios['negative_ratio']:.0%}, "
-                f"neutral {ratios['neutral_ratio']:.0%}."
-            )
+        if tone:
+            lines.append(f"Overall: mostly {tone}.")
         lines.append("Strengths: " + (_items(strengths, "strength", lang) or "none"))
         lines.append("Weaknesses: " + (_items(weaknesses, "weakness", lang) or "none"))
+        if len(comp):
+            lines.append("Complaints of a minority: " + _complaint_items(comp, lang))
         if mixed:
             lines.append("Mixed opinions on: " + ", ".join(mixed))
     return "\n".join(lines)
@@ -114,7 +152,8 @@ def build_briefs(
         prev = prevalence[prevalence["restaurant_id"] == restaurant_id]
         hl = strengths[strengths["restaurant_id"] == restaurant_id]
         tk = top_k[top_k["restaurant_id"] == restaurant_id].sort_values("rank")
-        quotes: list[tuple[str, str]] = [(ids[0], q) for ids, q in zip(hl["review_ids"], hl["quote"]) if len(ids)]
+        main = hl[hl["polarity"] != "complaint"]
+        quotes: list[tuple[str, str]] = [(ids[0], q) for ids, q in zip(main["review_ids"], main["quote"]) if len(ids)]
         if not quotes:  # nothing stands out: the most representative review gives the prose its context
             quotes = [(r, str(t)[:160]) for r, t in zip(tk["review_id"].head(2), tk["text"].head(2))]
         seen, unique = set(), []
@@ -133,6 +172,7 @@ def build_briefs(
                 int(review_counts[restaurant_id]),
                 {**ratio, "restaurant_id": restaurant_id} if ratio else None,
                 lang,
+                hl[hl["polarity"] == "complaint"],
             ),
             [(f"Q{i}", r, t) for i, (r, t) in enumerate(unique, start=1)],
         )
@@ -147,8 +187,17 @@ def template_parts(
     parts = {}
     for pol, kind in (("strength", "positive"), ("weakness", "negative")):
         items = g[g["polarity"] == pol]
+        complaints = g[g["polarity"] == "complaint"]
         ids = [i for ids in items["review_ids"] for i in list(ids)[:2]]
-        if items.empty:
+        if items.empty and pol == "weakness" and len(complaints):
+            ids = [i for ids in complaints["review_ids"] for i in list(ids)[:2]]
+            head = (
+                "뚜렷한 단점은 없지만 일부 손님의 불만: "
+                if lang == "ko"
+                else "No clear weakness; complaints of a minority: "
+            )
+            text = head + "; ".join(complaints["prevalence"]) + "."
+        elif items.empty:
             text = (
                 f"리뷰 {n_reviews}개에서 뚜렷한 {'장점' if pol == 'strength' else '단점'}은 확인되지 않았습니다."
                 if lang == "ko"
@@ -161,13 +210,99 @@ def template_parts(
                 else ("Strengths" if pol == "strength" else "Weaknesses")
             )
             text = f"{label}: " + "; ".join(items["prevalence"]) + "."
-        parts[kind] = (text[:MAX_SUMMARY_CHARS], ids)
+        parts[kind] = (clip(text), ids)
     prefix = f"리뷰 {n_reviews}개 기준. " if lang == "ko" else f"Based on {n_reviews} reviews. "
     parts["overall"] = (
-        (prefix + parts["positive"][0] + " " + parts["negative"][0])[:MAX_SUMMARY_CHARS],
+        clip(prefix + parts["positive"][0] + " " + parts["negative"][0]),
         parts["positive"][1] + parts["negative"][1],
     )
     return parts
+
+
+def clip(text: str, limit: int = MAX_SUMMARY_CHARS) -> str:
+    """``text`` cut to ``limit`` characters at the last item or sentence boundary (never inside a
+    figure: a cut "1,852" would state a number of the counts that is not one)."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    cut = max(head.rfind("; "), head.rfind(". "))
+    return (head[:cut] if cut > 0 else head.rsplit(" ", 1)[0]).rstrip(" ;.,") + "…"
+
+
+# a figure: 1,852 / 2.6 / 93 with an optional percent sign; star notations ("1-2점", "4.5 stars")
+# are ratings, not counts, and are left out before reading figures
+_FIGURE = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s*(%|퍼센트|percent)?")
+_STARS = re.compile(r"\d+(?:\.\d+)?(?:\s*[-~]\s*\d+(?:\.\d+)?)?\s*(?:점|stars?|★)", re.IGNORECASE)
+_POSITIVE_WORDS = re.compile(r"긍정|좋|만족|칭찬|positive|praise|like", re.IGNORECASE)
+_NEGATIVE_WORDS = re.compile(r"부정|불만|나쁘|아쉽|negative|complain|dislike", re.IGNORECASE)
+PERCENT_TOLERANCE = 1.0  # percentage points: the model may round 92.6 % to 92 or 93
+
+
+def _figures_of(row) -> tuple[set[int], dict[str, list[float]]]:
+    """(counts, percentages by polarity) of one aspect_prevalence row."""
+    counts = {int(getattr(row, c)) for c in ("mentions", "decided", "positive", "negative", "neutral")}
+    pct = {p: [100 * getattr(row, p) / row.decided] if row.decided else [] for p in ("positive", "negative", "neutral")}
+    if row.n_reviews:  # a complaint's share of all reviews
+        pct["negative"].append(100 * row.negative / row.n_reviews)
+    pct["any"] = [100 * row.mention_share]
+    return counts, pct
+
+
+# clause boundaries for reading figures: punctuation, but not the comma or point inside "1,852" / "2.6"
+_FIGURE_CLAUSE = re.compile(r"[;:!?\n…~()]+|[.,](?!\d)|(?<!\d)[.,]")
+
+
+def _aspects_named(clause: str) -> list[str]:
+    """Aspects a clause names: the lexicon's, plus an aspect's own name ("양: ..." in a template)."""
+    named = [m.aspect for m in detect(clause)]
+    return named + [a for a in ASPECTS if a not in named and re.search(rf"(?<![가-힣]){a}(?![가-힣])|^{a}", clause)]
+
+
+def number_problems(
+    text: str, prevalence: pd.DataFrame, n_reviews: int, extra_counts: set[int] = frozenset()
+) -> list[str]:
+    """Figures in ``text`` that are not figures of the counts attached to the aspect they are
+    written next to: each number belongs to the aspects named in its clause, else to those of the
+    nearest earlier clause of its sentence, else to the restaurant as a whole (its review count).
+    A percentage must be within 1 point of one of that aspect's shares (of the polarity named
+    beside it, when one is: "긍정", "불만"); a count must be one of its counts."""
+    by_aspect = {r.aspect: _figures_of(r) for r in prevalence.itertuples()}
+    whole = {int(n_reviews)} | set(extra_counts)
+    problems = []
+    for sentence in _sentences(text):
+        current: list[str] = []
+        for clause in _FIGURE_CLAUSE.split(sentence):
+            plain = _STARS.sub(" ", clause)
+            figures = list(_FIGURE.finditer(plain))
+            if not figures:
+                current = _aspects_named(clause) or current
+                continue
+            last = 0
+            for i, m in enumerate(figures):
+                # the aspect a figure belongs to is named before it ("맛은 93%가 ..., 배달은 84%가 ...")
+                before = plain[last : m.start()]
+                after = plain[m.end() : figures[i + 1].start() if i + 1 < len(figures) else len(plain)]
+                current = _aspects_named(before) or current
+                last = m.end()
+                value = float(m.group(1).replace(",", "") + (m.group(2) or ""))
+                targets = [a for a in current if a in by_aspect]
+                where = "/".join(current) or "the restaurant"
+                if m.group(3):  # a percentage
+                    named_pols = [
+                        p
+                        for p, rx in (("positive", _POSITIVE_WORDS), ("negative", _NEGATIVE_WORDS))
+                        if rx.search(before + after)
+                    ]
+                    pols = (named_pols or ["positive", "negative", "neutral"]) + ["any"]
+                    allowed = [v for a in targets for p in pols for v in by_aspect[a][1][p]]
+                    if not any(abs(value - v) <= PERCENT_TOLERANCE for v in allowed):
+                        problems.append(f"{m.group(0).strip()} is not a share of {where} in the counts")
+                else:
+                    allowed_counts = whole | {c for a in targets for c in by_aspect[a][0]}
+                    if value not in allowed_counts:
+                        problems.append(f"{m.group(0).strip()} is not a count of {where}")
+            current = _aspects_named(plain[last:]) or current
+    return problems
 
 
 def contradictions(text: str, prevalence: pd.DataFrame) -> list[str]:
@@ -198,10 +333,11 @@ def _sentences(text: str) -> list[str]:
     return [p.strip() for p in re.split(r"(?<=[.!?。])\s+", text) if p.strip()]
 
 
-def summary_problems(text: str, prevalence: pd.DataFrame, quotes: list[str]) -> list[str]:
-    """Why an LLM-written overall summary cannot be published: it contradicts the counts, leaves
-    out every weakness, copies a quote, or repeats itself."""
-    problems = contradictions(text, prevalence)
+def summary_problems(text: str, prevalence: pd.DataFrame, quotes: list[str], n_reviews: int) -> list[str]:
+    """Why an LLM-written overall summary cannot be published: it contradicts the counts, states a
+    figure that is not the counts' (or puts it on the wrong aspect), leaves out every weakness,
+    copies a quote, or repeats itself."""
+    problems = contradictions(text, prevalence) + number_problems(text, prevalence, n_reviews)
     weaknesses = set(prevalence.loc[prevalence["status"] == "weakness", "aspect"])
     if weaknesses and not weaknesses & {m.aspect for m in detect(text)}:
         problems.append(f"leaves out the weaknesses {sorted(weaknesses)}")
@@ -231,11 +367,14 @@ def write_summaries(
     prompt_version: str = PROMPT_VERSION,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: Callable[[str], None] | None = None,
+    llm_restaurants: set[str] | None = None,
 ) -> SummaryOutput:
+    """``llm_restaurants``: the restaurants the LLM read (None = all of ``briefs``); the others get
+    the counts template with no LLM call."""
     jobs = []
     for restaurant_id, b in briefs.items():
         qids = [q for q, _, _ in b.quotes]
-        if not qids:
+        if not qids or (llm_restaurants is not None and restaurant_id not in llm_restaurants):
             continue
         messages = summary_messages(b.facts, [(q, t) for q, _, t in b.quotes], b.lang)
         key = cache_key(
@@ -282,7 +421,7 @@ def write_summaries(
         if restaurant_id in by_restaurant:
             obj, was_cached = by_restaurant[restaurant_id]
             qmap = {q: r for q, r, _ in b.quotes}
-            problems = summary_problems(obj.text, prev, [t for _, _, t in b.quotes])
+            problems = summary_problems(obj.text, prev, [t for _, _, t in b.quotes], b.n_reviews)
             if problems:
                 replaced[restaurant_id] = problems
                 note = "LLM summary replaced: " + "; ".join(problems)
@@ -290,6 +429,8 @@ def write_summaries(
             else:
                 rows.append(row("overall", obj.text, (qmap[q] for q in obj.quote_ids), "llm", None, was_cached))
         else:
-            rows.append(row("overall", *tmpl["overall"], "template", "nothing to quote", False))
+            read = llm_restaurants is None or restaurant_id in llm_restaurants
+            note = "nothing to quote" if read else "the LLM did not read this restaurant: counts (lexicon) only"
+            rows.append(row("overall", *tmpl["overall"], "template", note, False))
         rows += [row(kind, *tmpl[kind], "counts", None, False) for kind in ("positive", "negative")]
     return SummaryOutput(pd.DataFrame(rows, columns=SUMMARY_COLUMNS), outcome, replaced)

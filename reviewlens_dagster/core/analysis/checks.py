@@ -1,0 +1,150 @@
+"""The analysis assets' checks, computed from the frames the assets return (no Dagster here).
+
+Each function returns ``{check name: CheckOutcome}``; the asset turns them into check results
+with the severity its check spec declares. Same pattern as ``ingest.review_check_failures``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ..aspects import ASPECTS
+from .prevalence import highlight_problems
+from .schemas import LABELS
+from .summarize import contradictions, copies_review, number_problems
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    passed: bool
+    metadata: dict = field(default_factory=dict)
+
+
+def _bad_quotes(mentions: pd.DataFrame, reviews: pd.DataFrame) -> pd.DataFrame:
+    text_by = dict(zip(reviews["review_id"], reviews["text"].fillna("")))
+    keep = [
+        not (isinstance(q, str) and q and q in text_by.get(r, "")) or a not in ASPECTS
+        for r, a, q in zip(mentions["review_id"], mentions["aspect"], mentions["quote"])
+    ]
+    return mentions[keep]
+
+
+def mention_checks(mentions: pd.DataFrame, reviews: pd.DataFrame) -> dict[str, CheckOutcome]:
+    bad = _bad_quotes(mentions, reviews)
+    return {
+        "quotes_are_substrings": CheckOutcome(
+            bad.empty,
+            {
+                "bad_rows": len(bad),
+                "rows": len(mentions),
+                "examples": str(bad[["review_id", "aspect", "quote"]].head(5).values.tolist()),
+            },
+        )
+    }
+
+
+def extraction_checks(
+    sentiments: pd.DataFrame,
+    ratios: pd.DataFrame,
+    restaurants: list[str],
+    llm_polarities: pd.DataFrame,
+    mentions: pd.DataFrame,
+    agreement_threshold: float,
+    model: str,
+) -> dict[str, CheckOutcome]:
+    s = sentiments
+    bad_schema = s[~s["label"].isin(LABELS) | (s["confidence"].notna() & ~s["confidence"].between(0, 1))]
+    sums = ratios[["positive_ratio", "negative_ratio", "neutral_ratio"]].sum(axis=1)
+    off = ratios[(sums - 1).abs() > 1e-9]
+    missing = sorted(set(restaurants) - set(ratios["restaurant_id"]))
+    rated = s["agrees_with_rating"].dropna()
+    agreement = float(rated.astype(bool).mean()) if len(rated) else None
+    asked = set(zip(mentions["review_id"], mentions["aspect"]))
+    stray = llm_polarities[
+        [
+            (r, a) not in asked or (p is not None and p not in LABELS)
+            for r, a, p in zip(llm_polarities["review_id"], llm_polarities["aspect"], llm_polarities["llm_polarity"])
+        ]
+    ]
+    return {
+        "sentiments_match_schema": CheckOutcome(bad_schema.empty, {"bad_rows": len(bad_schema), "rows": len(s)}),
+        "sentiment_ratios_sum_to_one": CheckOutcome(
+            off.empty and not missing,
+            {
+                "restaurants": len(ratios),
+                "off": str(off["restaurant_id"].tolist()[:10]),
+                "without_sentiments": str(missing[:10]),
+            },
+        ),
+        "sentiment_agrees_with_ratings": CheckOutcome(
+            agreement is None or agreement >= agreement_threshold,
+            {
+                "agreement": agreement if agreement is not None else float("nan"),
+                "threshold": agreement_threshold,
+                "rated_reviews": len(rated),
+                "model": model,
+            },
+        ),
+        "llm_polarities_answer_the_mentions": CheckOutcome(
+            stray.empty,
+            {"bad_rows": len(stray), "rows": len(llm_polarities), "examples": str(stray.head(5).values.tolist())},
+        ),
+    }
+
+
+def highlight_checks(hl: pd.DataFrame, mentions: pd.DataFrame, prevalence: pd.DataFrame) -> dict[str, CheckOutcome]:
+    problems = highlight_problems(hl, mentions, prevalence)
+    return {"strengths_follow_counts": CheckOutcome(not problems, {"problems": str(problems[:10]), "items": len(hl)})}
+
+
+def summary_checks(
+    summaries: pd.DataFrame, reviews: pd.DataFrame, prevalence: pd.DataFrame, strengths: pd.DataFrame
+) -> dict[str, CheckOutcome]:
+    s = summaries
+    ids_of = reviews.groupby("restaurant_id")["review_id"].apply(set).to_dict()
+    ungrounded = [
+        f"{r.restaurant_id}/{r.kind}"
+        for r in s.itertuples()
+        if not set(r.review_ids) <= ids_of.get(r.restaurant_id, set()) or (r.source == "llm" and not len(r.review_ids))
+    ]
+    overall = s[s["kind"] == "overall"]
+    prev_of = {k: g for k, g in prevalence.groupby("restaurant_id")}
+    empty = prevalence.iloc[0:0]
+    wrong = {
+        r.restaurant_id: found
+        for r in overall.itertuples()
+        if (found := contradictions(r.text, prev_of.get(r.restaurant_id, empty)))
+    }
+    counts = reviews.groupby("restaurant_id").size().to_dict()
+    low = {
+        restaurant_id: {int(v) for c in ("low_rated_reviews", "low_rated_with_aspect") for v in g[c].dropna()}
+        for restaurant_id, g in strengths.groupby("restaurant_id")
+    }
+    misplaced = {
+        f"{r.restaurant_id}/{r.kind}": found
+        for r in s.itertuples()
+        if (
+            found := number_problems(
+                r.text,
+                prev_of.get(r.restaurant_id, empty),
+                counts.get(r.restaurant_id, 0),
+                low.get(r.restaurant_id, set()),
+            )
+        )
+    }
+    dup = overall[overall.duplicated("text", keep=False)]
+    texts = reviews.groupby("restaurant_id")["text"].apply(lambda t: t.fillna("").tolist()).to_dict()
+    copied = [r.restaurant_id for r in overall.itertuples() if copies_review(r.text, texts.get(r.restaurant_id, []))]
+    return {
+        "summaries_grounded": CheckOutcome(not ungrounded, {"ungrounded": str(ungrounded[:10]), "summaries": len(s)}),
+        "summaries_agree_with_counts": CheckOutcome(not wrong, {"contradictions": dict(list(wrong.items())[:10])}),
+        "summaries_numbers_match_counts": CheckOutcome(
+            not misplaced, {"misplaced_figures": dict(list(misplaced.items())[:10]), "summaries": len(s)}
+        ),
+        "summaries_distinct": CheckOutcome(
+            dup.empty, {"restaurants_sharing_a_summary": str(sorted(dup["restaurant_id"])[:10])}
+        ),
+        "summaries_not_copied": CheckOutcome(not copied, {"copied": str(copied[:10])}),
+    }
