@@ -75,11 +75,14 @@ def eval_sample(warehouse: Path, truth_path: Path) -> None:
         print(f"(no {warehouse.name} or ground truth: run `make run` first)")
         return
     truth = json.loads(truth_path.read_text())
-    t = _read(warehouse, ["sentiments", "aspect_mentions", "aspect_prevalence", "strengths"])
+    from reviewlens_dagster.core.analysis.extract import resolve_polarities
+
+    t = _read(warehouse, ["sentiments", "aspect_mentions", "llm_aspect_polarities", "aspect_prevalence", "strengths"])
     if "aspect_mentions" not in t or "sentiments" not in t:
         print("(no aspect_mentions / sentiments table: run `make run` first)")
         return
-    sent, men = t["sentiments"], t["aspect_mentions"]
+    sent = t["sentiments"]
+    men = resolve_polarities(t["aspect_mentions"], t.get("llm_aspect_polarities"))
     analysed = sorted(set(sent["restaurant_id"]))
     print(
         f"model: {', '.join(sorted(sent['model'].unique()))}; restaurants analysed: {len(analysed)} "
@@ -132,16 +135,21 @@ def eval_sample(warehouse: Path, truth_path: Path) -> None:
         )
     )
     # strengths and weaknesses: recall of the planted ones, precision of the reported ones
-    from reviewlens_dagster.core.config import Settings
-    from reviewlens_dagster.defs.resources import build_resources
-
+    _table(rows)
+    # strengths, weaknesses and complaints as the product reports them: every restaurant, refined by
+    # the LLM where it read one
     st = t.get("strengths", pd.DataFrame(columns=["restaurant_id", "polarity", "aspect"]))
-    rows += highlight_scores(truth, st, analysed, build_resources(Settings.from_env())["settings"].highlight_rule())
+    everyone = sorted(truth["restaurants"])
+    print(
+        f"\nStrengths, weaknesses, complaints over all {len(everyone)} restaurants as reported "
+        f"(lexicon + LLM on the {len(analysed)} the LLM read, lexicon alone on the others)"
+    )
+    rows = highlight_scores(truth, st, everyone, _rule())
     # prevalence: measured positive share vs the realized share of each planted aspect
     prev = t.get("aspect_prevalence")
     if prev is not None:
         errs = []
-        for r in prev[prev["restaurant_id"].isin(analysed)].itertuples():
+        for r in prev.itertuples():
             real = truth["restaurants"][r.restaurant_id]["realized"].get(r.aspect)
             planted_aspects = (
                 truth["restaurants"][r.restaurant_id]["strengths"] + truth["restaurants"][r.restaurant_id]["weaknesses"]
@@ -159,6 +167,13 @@ def eval_sample(warehouse: Path, truth_path: Path) -> None:
             ("planted aspects: mean |positive share - realized|", sum(errs) / len(errs) if errs else None, len(errs))
         )
     _table(rows)
+
+
+def _rule():
+    from reviewlens_dagster.core.config import Settings
+    from reviewlens_dagster.defs.resources import build_resources
+
+    return build_resources(Settings.from_env())["analysis_settings"].highlight_rule()
 
 
 def highlight_scores(truth: dict, st: pd.DataFrame, analysed: list[str], rule) -> list[tuple[str, float | None, int]]:
@@ -196,30 +211,41 @@ def highlight_scores(truth: dict, st: pd.DataFrame, analysed: list[str], rule) -
                 len(rep),
             )
         )
+    # minority complaints planted on strengths (3-10 % of all reviews): reported as complaints
+    plant = {(rid, a) for rid in analysed for a in truth["restaurants"][rid].get("complaints", {})}
+    rep = {(r.restaurant_id, r.aspect) for r in st[st["polarity"] == "complaint"].itertuples()}
+    rows.append(
+        ("recall of planted complaints (goal >= 0.8)", len(plant & rep) / len(plant) if plant else None, len(plant))
+    )
+    per = st[st["polarity"] == "complaint"].groupby("restaurant_id").size()
+    rows.append(
+        ("complaints reported per restaurant (mean)", float(per.reindex(analysed, fill_value=0).mean()), len(analysed))
+    )
     return rows
 
 
 def eval_lexicon_all(truth: dict) -> None:
     """Every restaurant of the sample, no LLM: the lexicon's mentions (undecided ones stay
     undecided) -> prevalence -> strengths, with the configured rule."""
-    from reviewlens_dagster.core.analysis.lexicon import detect
-    from reviewlens_dagster.core.analysis.prevalence import aspect_prevalence, highlights
-    from reviewlens_dagster.core.config import Settings
-    from reviewlens_dagster.defs.resources import build_resources
+    from reviewlens_dagster.core.analysis.extract import lexicon_mentions, resolve_polarities
+    from reviewlens_dagster.core.analysis.prevalence import aspect_prevalence, highlights, low_rated_reviews
     from reviewlens_dagster.sample import generate
 
     print("\n## Sample data, every restaurant, lexicon only (no LLM: what the LLM would decide stays undecided)")
     reviews, _ = generate(truth["seed"], len(truth["restaurants"]))
-    rule = build_resources(Settings.from_env())["settings"].highlight_rule()
-    rows = [
-        (r["restaurant_id"], r["review_id"], m.aspect, m.polarity, m.quote) for r in reviews for m in detect(r["text"])
-    ]
-    men = pd.DataFrame(rows, columns=["restaurant_id", "review_id", "aspect", "polarity", "quote"])
-    counts = pd.DataFrame(reviews).groupby("restaurant_id").size().to_dict()
+    rule = _rule()
+    frame = pd.DataFrame(reviews)
+    t0 = time.perf_counter()
+    men = resolve_polarities(lexicon_mentions(frame)[0])
+    lexicon_ms = (time.perf_counter() - t0) * 1000
+    counts = frame.groupby("restaurant_id").size().to_dict()
     prev = aspect_prevalence(men, counts, rule)
-    st = highlights(prev, men)
+    st = highlights(prev, men, rule=rule, low_rated=low_rated_reviews(frame))
     analysed = sorted(counts)
-    print(f"restaurants: {len(analysed)}; reviews: {len(reviews)}; rule: {rule}")
+    print(
+        f"restaurants: {len(analysed)}; reviews: {len(reviews)}; lexicon {lexicon_ms / len(reviews):.3f} ms per "
+        f"review; rule: {rule}"
+    )
     out = highlight_scores(truth, st, analysed, rule)
     errs = []
     for r in prev.itertuples():

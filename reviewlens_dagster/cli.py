@@ -182,13 +182,14 @@ def print_serving(settings: Settings) -> None:
 
 
 def print_report(settings: Settings, ids: list[str]) -> None:
-    from .core.report import restaurant_report
+    """One block per restaurant: its figures, how they were counted, strengths, weaknesses and
+    complaints with their prevalence, and the overall summary with who wrote it."""
+    from .core.report import report_lines, restaurant_report
 
     table = restaurant_report(settings.warehouse_path, ids)
-    import pandas as pd
-
-    with pd.option_context("display.max_rows", 200, "display.max_colwidth", 70, "display.width", 250):
-        print(table.to_string(index=False))
+    print(f"\n{len(table)} restaurant(s)")
+    for line in report_lines(table):
+        print(line)
 
 
 def cmd_search(args: argparse.Namespace) -> int:

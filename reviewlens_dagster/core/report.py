@@ -96,3 +96,34 @@ def read_table(warehouse: Path | str, table: str, columns: list[str]) -> pd.Data
         return con.execute(f"select * from {SCHEMA}.{table}").df()
     finally:
         con.close()
+
+
+def _pct(v) -> str:
+    return "-" if v is None or v != v else f"{100 * v:.0f}%"
+
+
+def report_lines(table: pd.DataFrame) -> list[str]:
+    """The run report as text blocks, one per restaurant (what `reviewlens run` prints)."""
+    lines = []
+    for r in table.itertuples():
+        g = r._asdict()
+        rating = "-" if g.get("avg_rating") != g.get("avg_rating") else f"{g['avg_rating']:.2f}"
+        lines.append(
+            f"\n{r.restaurant_id}  {g.get('name')}  ({g.get('category') or '-'}): {r.reviews:,} reviews, "
+            f"rating {rating}, {g.get('rejected', 0)} rejected"
+        )
+        if g.get("decided_by") is not None and g.get("decided_by") == g.get("decided_by"):
+            lines.append(f"  counted by {g['decided_by']}; undecided mentions {_pct(g.get('undecided'))}")
+        n = g.get("n_sample")
+        if n is not None and n == n:
+            lines.append(
+                f"  sentiment (LLM, sample of {int(n)}): positive {_pct(g['pos'])}, negative {_pct(g['neg'])}, "
+                f"neutral {_pct(g['neu'])}"
+            )
+        for col in ("strengths", "weaknesses", "complaints"):
+            value = g.get(col)
+            if value is not None and value == value:
+                lines.append(f"  {col + ':':<11} {value}")
+        if g.get("overall_summary") is not None and g.get("overall_summary") == g.get("overall_summary"):
+            lines.append(f"  summary ({g.get('summary_by')}): {g['overall_summary']}")
+    return lines

@@ -325,7 +325,19 @@ def aspect_highlights(
         prev,
         output_name="aspect_prevalence",
         metadata=frame_metadata(
-            prev[["restaurant_id", "aspect", "mentions", "positive", "negative", "neutral", "undecided", "status"]],
+            prev[
+                [
+                    "restaurant_id",
+                    "aspect",
+                    "mentions",
+                    "positive",
+                    "negative",
+                    "neutral",
+                    "undecided",
+                    "status",
+                    "decided_by",
+                ]
+            ],
             rule=str(rule),
             restaurants=len(counts),
             restaurants_read_by_llm=len(llm_read),
