@@ -21,7 +21,7 @@ part of the cache key.
 
 from __future__ import annotations
 
-PROMPT_VERSION = "2026-11-26.7"
+PROMPT_VERSION = "2026-12-02.1"
 _HANGUL = (0xAC00, 0xD7A3)
 
 
