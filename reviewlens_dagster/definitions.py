@@ -3,7 +3,7 @@
 import dagster as dg
 
 from .core.config import Settings
-from .defs import analysis, automation, compare, ingest, reporting, vectors
+from .defs import analysis, automation, compare, ingest, reporting, trends, vectors
 from .defs.resources import build_resources
 
 
@@ -22,6 +22,7 @@ def build_defs(settings: Settings | None = None, resources: dict | None = None) 
             analysis.review_extractions,
             analysis.aspect_highlights,
             analysis.summaries,
+            trends.aspect_trends,
             compare.comparisons,
             reporting.llm_serving_report,
         ],

@@ -301,6 +301,11 @@ def _plant(rng: random.Random, pool: list[str]) -> tuple[list[str], list[str], d
     return strengths, weaknesses, plan
 
 
+#: one restaurant (the first with at least this many reviews that delivers and whose delivery is not
+#: a weakness) gets a planted shift: delivery complaints rise in its last 3 months (``SHIFT_REVIEWS``
+#: extra negative delivery reviews dated then), for the change detection's evaluation
+SHIFT_MIN_REVIEWS, SHIFT_REVIEWS, SHIFT_FROM = 100, 14, datetime(2026, 6, 1)
+
 #: restaurants this large get a planted minority complaint (3 % of fewer reviews is under 2 reviews)
 COMPLAINT_MIN_REVIEWS = 60
 
@@ -326,6 +331,7 @@ def generate(seed: int = 7, n_restaurants: int = 32) -> tuple[list[dict], dict]:
     reviews: list[dict] = []
     truth: dict = {"seed": seed, "aspects": list(ASPECTS), "restaurants": {}, "reviews": {}}
     review_no = 0
+    truth["shifts"] = {}
     for i in range(n_restaurants):
         category = CATEGORIES[i % len(CATEGORIES)]
         area = AREAS[(i * 5 + i // len(CATEGORIES)) % len(AREAS)]
@@ -420,7 +426,40 @@ def generate(seed: int = 7, n_restaurants: int = 32) -> tuple[list[dict], dict]:
                 "aspects": dict(zip(mentioned, polarities)),
                 "restaurant_id": restaurant_id,
             }
+        if not truth["shifts"] and n_reviews >= SHIFT_MIN_REVIEWS and "배달" in pool and "배달" not in weaknesses:
+            review_no = _plant_shift(seed, restaurant_id, name, category, area, review_no, reviews, truth)
     return reviews, truth
+
+
+def _plant_shift(seed, restaurant_id, name, category, area, review_no, reviews, truth) -> int:
+    """``SHIFT_REVIEWS`` reviews complaining about delivery, dated in the restaurant's last 3 months
+    (its own random stream: the other restaurants are unchanged)."""
+    r = random.Random(seed * 7919 + int(restaurant_id[1:]))
+    truth["shifts"][restaurant_id] = {"aspect": "배달", "direction": "rose", "from": SHIFT_FROM.strftime("%Y-%m")}
+    for _ in range(SHIFT_REVIEWS):
+        review_no += 1
+        review_id = f"rv{review_no:06d}"
+        text = r.choice(OPENERS) + r.choice(NEG["배달"]) + r.choice(NEG_CLOSERS)
+        created = SHIFT_FROM + timedelta(days=r.randint(0, 80), minutes=r.randint(0, 1439))
+        reviews.append(
+            {
+                "review_id": review_id,
+                "restaurant_id": restaurant_id,
+                "restaurant_name": name,
+                "category": category,
+                "area": area,
+                "rating": r.choice([1, 2]),
+                "text": text,
+                "created_at": created.strftime("%Y-%m-%d %H:%M"),
+                "helpful_count": 0,
+            }
+        )
+        truth["reviews"][review_id] = {"sentiment": "negative", "aspects": {"배달": -1}, "restaurant_id": restaurant_id}
+        truth["restaurants"][restaurant_id]["n_reviews"] += 1
+        real = truth["restaurants"][restaurant_id]["realized"]["배달"]
+        real["mentions"] += 1
+        real["negative"] += 1
+    return review_no
 
 
 FIELDS = [

@@ -33,6 +33,8 @@ DOWNSTREAM = [
     "strengths",
     "summaries",
     "comparisons",
+    "aspect_trends",
+    "aspect_changes",
 ]
 REVIEWS = {
     "ra": ("치킨", "강남", ["바삭하고 맛있어요", "배달이 빨라요", "양이 많아요", "사장님이 친절해요"]),

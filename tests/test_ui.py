@@ -51,6 +51,8 @@ PIPELINE = {
     "strengths",
     "summaries",
     "comparisons",
+    "aspect_trends",
+    "aspect_changes",
 }
 #: every asset of the code location (the catalog must show each one)
 ASSETS = sorted(k.to_user_string() for k in build_defs().resolve_asset_graph().get_all_asset_keys())

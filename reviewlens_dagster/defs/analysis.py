@@ -84,7 +84,7 @@ def check_results(outcomes: dict[str, CheckOutcome], specs: list[dg.AssetCheckSp
             check_name=name,
             passed=bool(o.passed),
             severity=dg.AssetCheckSeverity.ERROR if spec.blocking else dg.AssetCheckSeverity.WARN,
-            metadata={k: dg.MetadataValue.json(v) if isinstance(v, dict) else v for k, v in o.metadata.items()},
+            metadata={k: dg.MetadataValue.json(v) if isinstance(v, dict | list) else v for k, v in o.metadata.items()},
         )
 
 

@@ -148,3 +148,22 @@ def summary_checks(
         ),
         "summaries_not_copied": CheckOutcome(not copied, {"copied": str(copied[:10])}),
     }
+
+
+def trend_checks(changes: pd.DataFrame) -> dict[str, CheckOutcome]:
+    from .trends import emerging_complaints
+
+    rising = emerging_complaints(changes)
+    return {
+        "emerging_complaint": CheckOutcome(
+            rising.empty,
+            {
+                "emerging": [
+                    f"{r.restaurant_id}/{r.aspect}: {r.previous_share:.0%} -> {r.recent_share:.0%} of reviews "
+                    f"(+{r.change:.0%}, n {r.previous_reviews} -> {r.recent_reviews}, q {r.q_value:.3f})"
+                    for r in rising.head(10).itertuples()
+                ],
+                "restaurants": int(changes["restaurant_id"].nunique()),
+            },
+        )
+    }

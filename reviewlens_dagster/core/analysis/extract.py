@@ -28,7 +28,7 @@ import pandas as pd
 
 from ..llm.types import LLMRequest
 from .cache import LLMCache, cache_key
-from .lexicon import detect
+from .lexicon import detect_many
 from .prompts import PROMPT_VERSION, extract_messages, language_of
 from .runner import DEFAULT_CHUNK_SIZE, Job, JobsOutcome, Runner, run_jobs
 from .sampling import stratified_sample
@@ -142,10 +142,11 @@ def lexicon_mentions(reviews: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     """(`aspect_mentions` rows of every review, quotes dropped). No LLM: milliseconds per restaurant.
     A quote that is not a substring of its review is dropped and counted, never repaired."""
     rows, dropped = [], 0
-    for restaurant_id, review_id, text in zip(
-        reviews["restaurant_id"], reviews["review_id"], reviews["text"].fillna("")
+    texts = reviews["text"].fillna("").tolist()
+    for restaurant_id, review_id, text, found in zip(
+        reviews["restaurant_id"], reviews["review_id"], texts, detect_many(texts)
     ):
-        for m in detect(text):
+        for m in found:
             if not m.quote or m.quote not in text:
                 dropped += 1
                 continue

@@ -1,4 +1,6 @@
-"""Aspect detection with a Korean (and basic English) restaurant-review lexicon.
+"""Aspect detection with a restaurant-review lexicon: Korean through a morphological analysis
+(``morph.py``: lemmas, clause boundaries, negation and contrast from Kiwi), English (and any text
+that is not mostly Hangul) through the surface patterns below.
 
 Why a lexicon: a small LLM asked to *list* the aspects of a review returns nothing or invents
 aspects (see issue 10: 65 % detection, over-detection of portion / service / atmosphere). A
@@ -6,7 +8,7 @@ lexicon is precise, free, and can run over every review of a restaurant, so aspe
 counted over the whole restaurant, not guessed from a few reviews. The LLM decides what the
 lexicon cannot (see ``extract.py``).
 
-How a review is read:
+How an English review is read (Korean: see ``morph.py``):
 1. it is cut into clauses at sentence punctuation, commas, laughter/crying runs (ㅋㅋ, ㅠㅠ),
    emoji and contrastive endings (…지만, …는데), so "맛은 좋은데 양이 적어요" gives two clauses;
 2. in each clause, *terms* are matched longest-first: a term names an aspect (가격, 사장님),
@@ -27,6 +29,8 @@ import re
 from dataclasses import dataclass
 
 from ..aspects import ASPECTS
+from .morph import analyse_many, korean_spans
+from .prompts import language_of
 
 _H = "가-힣"  # Hangul syllables
 _NB = f"(?<![{_H}])"  # not preceded by a Hangul syllable (start of a word)
@@ -41,9 +45,20 @@ _TERMS: list[tuple[str, str | None, object]] = [
     (r"국물|양념|소스|식감|육수|풍미|잡내|누린내", "맛", 0),
     (r"싱겁|싱거|느끼|비리|비린|질기|질겨|질긴|눅눅|퍽퍽|텁텁|밍밍|(?<![진가공])짜(?=[요고서다네게])|짰", "맛", -1),
     (r"담백|고소|쫄깃|바삭|육즙|감칠|촉촉|얼큰|칼칼|진하|진해|진한", "맛", +1),
-    (r"\bdelicious\b|\btasty\b|\byummy\b", "맛", +1),
-    (r"\bbland\b|\bsalty\b|\btasteless\b", "맛", -1),
-    (r"\bfood\b|\btaste\b|\bflavou?r\b", "맛", 0),
+    (r"\bdelicious\b|\btasty\b|\byummy\b|\bflavorful\b|\bfresh\b|\bjuicy\b|\btender\b|\bcrispy\b", "맛", +1),
+    (
+        r"\bbland\b|\bsalty\b|\btasteless\b|\bsoggy\b|\bgreasy\b|\bovercooked\b|\bundercooked\b|\bstale\b|"
+        r"\bburnt\b|\bdry\b|\binedible\b",
+        "맛",
+        -1,
+    ),
+    (
+        r"\bfood\b|\btaste\b|\bflavou?rs?\b|\bdish(es)?\b|\bmeals?\b|\bentrees?\b|\bappetizers?\b|\bdesserts?\b|"
+        r"\bpizza\b|\bpasta\b|\bsushi\b|\bsteak\b|\bburgers?\b|\bchicken\b|\bfish\b|\bsalad\b|\bsoup\b|"
+        r"\bbread\b|\bcuisine\b|\bbrunch\b|\bdinner\b|\blunch\b|\bbreakfast\b|\bwine\b|\bdrinks?\b|\bcocktails?\b",
+        "맛",
+        0,
+    ),
     # ---- portion
     (r"푸짐|넉넉|배\s*터지|배부르|배불러|양이\s*많|양도\s*많|양\s*많", "양", +1),
     (r"양이\s*적|양도\s*적|양\s*적|양이\s*작", "양", -1),
@@ -54,19 +69,40 @@ _TERMS: list[tuple[str, str | None, object]] = [
     (r"비싸|비싼|비쌈|비쌌|창렬|돈\s*아깝|돈이\s*아깝|돈\s*아까", "가격", -1),
     (r"저렴|혜자|(?<![비])싸(?=[요고서다네])|싼\s*편", "가격", +1),
     (r"가격|가성비|" + _NB + r"값(?=[이은도을]|\s|$)|\bprice\b|\bvalue\b|\bcheap\b", "가격", 0),
-    (r"\bexpensive\b|\boverpriced\b", "가격", -1),
+    (r"\bexpensive\b|\boverpriced\b|\bpricey\b|\bripoff\b|\brip-off\b", "가격", -1),
+    (r"\baffordable\b|\breasonabl[ey]\b|\binexpensive\b|\bbargain\b|\bfair\b", "가격", +1),
+    (r"\bprices\b|\bpriced\b|\bbill\b|\bcheck\b|\bcost\b", "가격", 0),
     # ---- service
-    (r"불친절|퉁명|무뚝뚝|무성의|싸가지|불쾌|\brude\b", "서비스", -1),
-    (r"친절|상냥|서비스로|\bfriendly\b", "서비스", +1),
-    (r"서비스|직원|사장님|사장|알바|점원|종업원|응대|매니저|\bstaff\b|\bservice\b|\bwaiter", "서비스", 0),
+    (
+        r"불친절|퉁명|무뚝뚝|무성의|싸가지|불쾌|\brude\b|\binattentive\b|\bunfriendly\b|\bignored\b|\barrogant\b",
+        "서비스",
+        -1,
+    ),
+    (
+        r"친절|상냥|서비스로|\bfriendly\b|\battentive\b|\bhelpful\b|\bcourteous\b|\bwelcoming\b|\bprofessional\b",
+        "서비스",
+        +1,
+    ),
+    (
+        r"서비스|직원|사장님|사장|알바|점원|종업원|응대|매니저|\bstaff\b|\bservice\b|\bwait(er|ress|staff)s?\b|\bservers?\b|"
+        r"\bmanager\b|\bhost(ess)?\b|\bbartenders?\b|\bowner\b|\bchef\b",
+        "서비스",
+        0,
+    ),
     # ---- cleanliness
     (r"깨끗|청결하|청결해|청결한|\bclean\b", "청결", +1),
     (r"더럽|더러|지저분|끈적|머리카락|벌레|\bdirty\b", "청결", -1),
     (r"청결|위생|화장실", "청결", 0),
     # ---- atmosphere
     (r"시끄럽|시끄러|시끌|어수선|답답|\bnoisy\b|\bloud\b", "분위기", -1),
-    (r"아늑|조용|데이트|\bcozy\b|\blovely atmosphere\b", "분위기", +1),
-    (r"분위기|인테리어|" + _NB + r"뷰(?=[가는도]|\s)|음악|\batmosphere\b|\binterior\b", "분위기", 0),
+    (r"아늑|조용|데이트|\bcozy\b|\blovely atmosphere\b|\bromantic\b|\bcharming\b|\bquiet\b", "분위기", +1),
+    (r"\bcramped\b|\bcrowded\b|\bdark\b", "분위기", -1),
+    (
+        r"분위기|인테리어|" + _NB + r"뷰(?=[가는도]|\s)|음악|\batmosphere\b|\binterior\b|\bambi[ae]nce\b|\bdecor\b|"
+        r"\bmusic\b|\bplace\b|\broom\b|\bspace\b|\bseating\b|\btables?\b|\bbar\b|\bvibe\b|\bsetting\b|\bview\b",
+        "분위기",
+        0,
+    ),
     # ---- delivery
     (r"배달|포장|배송|라이더|기사님|\bdelivery\b|\btakeout\b", "배달", 0),
     # ---- waiting time
@@ -92,13 +128,18 @@ _TERMS: list[tuple[str, str | None, object]] = [
     ),
     (
         r"좋|최고|훌륭|만족|굿|짱|추천|대박|괜찮|편하|편해|편리|감동|완벽|예술|인정|강추|따뜻|꼼꼼|깔끔|신선|착하|착해|착한|"
-        r"넓|예쁘|이쁘|부드럽|부드러|빠르|빨라|빨리|금방|\bgreat\b|\bgood\b|\blove\b|\bbest\b|\bfast\b|\beasy\b",
+        r"넓|예쁘|이쁘|부드럽|부드러|빠르|빨라|빨리|금방|\bgreat\b|\bgood\b|\blove[ds]?\b|\bbest\b|\bfast\b|\beasy\b|"
+        r"\bexcellent\b|\bamazing\b|\bwonderful\b|\bfantastic\b|\bperfect(ly)?\b|\bnice\b|\benjoy(ed)?\b|"
+        r"\bdecent\b|\bsuperb\b|\boutstanding\b|\bawesome\b|\bimpeccable\b|\bpleasant\b|\bgenerous\b|"
+        r"\bquick(ly)?\b|\bprompt\b|\bbeautiful\b|\brecommend\b|\bfabulous\b|\bincredible\b|\bterrific\b",
         None,
         +1,
     ),
     (
         r"별로|최악|실망|아쉽|아쉬|불편|짜증|엉망|후회|비추|별루|그닥|노답|부족|좁|식어|식었|식은|늦|새서|샜|"
-        r"\bbad\b|\bworst\b|\bslow\b|\bimpossible\b|\bterrible\b",
+        r"\bbad\b|\bworst\b|\bslow\b|\bimpossible\b|\bterrible\b|\bawful\b|\bhorrible\b|\bpoor(ly)?\b|"
+        r"\bdisappoint(ing|ed|ment)\b|\bmediocre\b|\bcold\b|\blukewarm\b|\bnoisy\b|\bloud\b|\bdirty\b|"
+        r"\bunacceptable\b|\brushed\b|\bforgot\b|\bcomplain(ed|t)?\b|\bnever again\b|\bwaste\b|\bsad\b",
         None,
         -1,
     ),
@@ -206,19 +247,46 @@ def clause_mentions(clause: str) -> dict[str, str | None]:
     return out
 
 
-def detect(text: str) -> list[Mention]:
-    """Aspect mentions of a review: at most one per aspect (the first decided clause wins over an
-    undecided one; two decided clauses that disagree make the aspect undecided)."""
+def _clause_found(text: str, analysed=None) -> list[tuple[str, str | None, int, str, bool]]:
+    """(aspect, polarity, offset, clause, after a contrast) per aspect of each clause, in order."""
+    if _is_korean(text):
+        return [
+            (sp.aspect, sp.polarity, sp.start, text[sp.start : sp.end], sp.after_contrast)
+            for sp in korean_spans(text, analysed)
+        ]
+    return [(a, pol, off, clause, False) for off, clause in clauses(text) for a, pol in clause_mentions(clause).items()]
+
+
+def _is_korean(text: str) -> bool:
+    return language_of([text]) == "ko" and any("가" <= ch <= "힣" for ch in text)
+
+
+def detect(text: str, analysed=None) -> list[Mention]:
+    """Aspect mentions of a review: at most one per aspect. A decided clause wins over an
+    undecided one, a positive or negative one over a neutral one, and the clause after a
+    contrastive ending over the one before it ("소스는 맛있었지만 고기가 퍽퍽했어요"); two other
+    decided clauses that disagree make the aspect undecided. ``analysed``: Kiwi's tokens of
+    ``text`` when the caller analysed a batch (:func:`detect_many`)."""
     found: dict[str, Mention] = {}
-    for offset, clause in clauses(text or ""):
-        for aspect, pol in clause_mentions(clause).items():
-            quote = clause if len(clause) <= MAX_QUOTE_CHARS else clause[:MAX_QUOTE_CHARS]
-            prev = found.get(aspect)
-            if prev is None or (prev.polarity is None and pol is not None):
-                found[aspect] = Mention(aspect, pol, quote, offset)
-            elif pol is not None and prev.polarity not in (None, pol) and "neutral" not in (pol, prev.polarity):
-                found[aspect] = Mention(aspect, None, prev.quote, prev.start)
+    for aspect, pol, offset, clause, after_contrast in _clause_found(text or "", analysed):
+        quote = clause if len(clause) <= MAX_QUOTE_CHARS else clause[:MAX_QUOTE_CHARS]
+        prev = found.get(aspect)
+        if prev is None or (prev.polarity is None and pol is not None):
+            found[aspect] = Mention(aspect, pol, quote, offset)
+        elif pol is None or pol == prev.polarity:
+            continue
+        elif prev.polarity == "neutral" or after_contrast:
+            found[aspect] = Mention(aspect, pol, quote, offset)
+        elif pol != "neutral":
+            found[aspect] = Mention(aspect, None, prev.quote, prev.start)
     return sorted(found.values(), key=lambda m: ASPECTS.index(m.aspect))
+
+
+def detect_many(texts: list[str]) -> list[list[Mention]]:
+    """:func:`detect` of many texts, the Korean ones analysed in one Kiwi call."""
+    korean = [i for i, t in enumerate(texts) if _is_korean(t or "")]
+    analysed = dict(zip(korean, analyse_many([texts[i] for i in korean]))) if korean else {}
+    return [detect(t or "", analysed.get(i)) for i, t in enumerate(texts)]
 
 
 def polarity_of_text(text: str) -> dict[str, str]:

@@ -1,0 +1,153 @@
+"""Aspect polarity on labelled clauses: the project's own Korean set and MAMS (English).
+
+- `benchmarks/data/absa_ko.tsv`: short review clauses written for this project in the style of
+  delivery-app and map reviews (typos, 존댓말/반말, emoji, ㅋㅋ), each labelled with one aspect and
+  its polarity, and the kind of difficulty it carries (variant, stem, duration, contrast, neutral,
+  value, multi, negation, crossclause, plain, english). A third of the items (sha1 of text and
+  aspect, mod 3 == 0) is **held out**: never looked at while tuning; the rest is the development
+  part.
+- MAMS (`../shared/data/mams/`, Apache-2.0): English restaurant sentences with two or more aspects
+  of different polarities; mapped food -> 맛, service/staff -> 서비스, price -> 가격,
+  ambience/place -> 분위기 (menu, miscellaneous left out). Tune on train/val, report test.
+
+An item is right end to end when the labelled aspect is found and its polarity equals the label;
+an aspect not found, or found but undecided by the lexicon, counts as wrong there (the LLM's
+second opinion on the undecided is reported separately when it runs).
+
+    python benchmarks/eval_aspects.py [--split dev|heldout|both] [--mams val|test] [--show-errors]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import time
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CLAUSES = ROOT / "benchmarks" / "data" / "absa_ko.tsv"
+MAMS = ROOT.parent / "shared" / "data" / "mams"
+MAMS_ASPECT = {
+    "food": "맛",
+    "service": "서비스",
+    "staff": "서비스",
+    "price": "가격",
+    "ambience": "분위기",
+    "place": "분위기",
+}
+LABELS = ("positive", "negative", "neutral")
+
+
+def split_of(text: str, aspect: str) -> str:
+    return "heldout" if int(hashlib.sha1(f"{text}\t{aspect}".encode()).hexdigest(), 16) % 3 == 0 else "dev"
+
+
+def load_clauses() -> list[dict]:
+    rows = []
+    for line in CLAUSES.read_text(encoding="utf-8").splitlines()[1:]:
+        if not line.strip():
+            continue
+        text, aspect, polarity, kind = line.split("\t")
+        rows.append(
+            {"text": text, "aspect": aspect, "polarity": polarity, "kind": kind, "split": split_of(text, aspect)}
+        )
+    return rows
+
+
+def load_mams(part: str) -> list[dict]:
+    rows = []
+    for s in ET.parse(MAMS / f"acsa_{part}.xml").getroot().iter("sentence"):
+        text = s.findtext("text") or ""
+        for c in s.iter("aspectCategory"):
+            aspect = MAMS_ASPECT.get(c.get("category"))
+            if aspect:
+                rows.append({"text": text, "aspect": aspect, "polarity": c.get("polarity"), "kind": c.get("category")})
+    # service and staff both map to 서비스: one item per (sentence, aspect), the first label
+    seen, out = set(), []
+    for r in rows:
+        if (r["text"], r["aspect"]) not in seen:
+            seen.add((r["text"], r["aspect"]))
+            out.append(r)
+    return out
+
+
+def judge(items: list[dict]) -> tuple[list[dict], float]:
+    """Each item with the lexicon's polarity of its aspect (``found``: the aspect was detected;
+    ``pred``: its polarity, None = undecided); and the lexicon's ms per item."""
+    from reviewlens_dagster.core.analysis.lexicon import detect_many
+
+    detect_many(["맛있어요"])  # the analyzer's one-time load is not the per-item cost
+    t0 = time.perf_counter()
+    found = detect_many([r["text"] for r in items])
+    ms = (time.perf_counter() - t0) * 1000 / max(1, len(items))
+    out = []
+    for r, mentions in zip(items, found):
+        by = {m.aspect: m.polarity for m in mentions}
+        out.append({**r, "found": r["aspect"] in by, "pred": by.get(r["aspect"])})
+    return out, ms
+
+
+def _acc(rows: list[dict], key: str = "pred") -> tuple[float | None, int]:
+    return (sum(r[key] == r["polarity"] for r in rows) / len(rows) if rows else None), len(rows)
+
+
+def table(title: str, rows: list[dict], extra: list[tuple[str, float | None, int]] = ()) -> None:
+    print(f"\n### {title}")
+    print("| metric | value | n |\n|---|---:|---:|")
+
+    def line(name, v, n):
+        print(f"| {name} | {'n/a' if v is None else f'{v:.3f}'} | {n} |")
+
+    line("polarity right, end to end (aspect found, polarity right)", *_acc(rows))
+    line("aspect found", sum(r["found"] for r in rows) / len(rows) if rows else None, len(rows))
+    decided = [r for r in rows if r["pred"] is not None]
+    line("lexicon decided (share of items)", len(decided) / len(rows) if rows else None, len(rows))
+    line("right when the lexicon decided", *_acc(decided))
+    for pol in LABELS:
+        line(f"right on {pol} items", *_acc([r for r in rows if r["polarity"] == pol]))
+    by_aspect = defaultdict(list)
+    for r in rows:
+        by_aspect[r["aspect"]].append(r)
+    for a, rs in sorted(by_aspect.items(), key=lambda kv: -len(kv[1])):
+        line(f"right on {a}", *_acc(rs))
+    for name, v, n in extra:
+        line(name, v, n)
+
+
+def kinds(rows: list[dict]) -> None:
+    by = defaultdict(list)
+    for r in rows:
+        by[r["kind"]].append(r)
+    print("| kind | right | n |\n|---|---:|---:|")
+    for k, rs in sorted(by.items()):
+        v, n = _acc(rs)
+        print(f"| {k} | {v:.3f} | {n} |")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--split", choices=("dev", "heldout", "both"), default="both")
+    ap.add_argument("--mams", choices=("train", "val", "test", "none"), default="test")
+    ap.add_argument(
+        "--show-errors", action="store_true", help="print the development part's errors (never the held-out)"
+    )
+    args = ap.parse_args(argv)
+    judged, ms = judge(load_clauses())
+    for split in ("dev", "heldout") if args.split == "both" else (args.split,):
+        rows = [r for r in judged if r["split"] == split]
+        name = "development part (tuned on)" if split == "dev" else "held-out third (never tuned on)"
+        table(f"Korean clauses, {name}", rows, [("lexicon ms per clause", ms, len(judged))])
+        kinds(rows)
+        if args.show_errors and split == "dev":
+            for r in rows:
+                if r["pred"] != r["polarity"]:
+                    print(f"  {r['kind']:<11} {r['aspect']} want {r['polarity']:<8} got {r['pred']!s:<8} {r['text']}")
+    if args.mams != "none" and MAMS.exists():
+        rows, mams_ms = judge(load_mams(args.mams))
+        table(f"MAMS {args.mams} (English), lexicon", rows, [("lexicon ms per sentence", mams_ms, len(rows))])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""The aspect lexicon: Korean through Kiwi's morphology, English through surface patterns."""
+
+import pytest
+
+from reviewlens_dagster.core.analysis.lexicon import detect, detect_many
+from reviewlens_dagster.core.analysis.morph import SLOW_MINUTES, kiwi
+
+
+def pol(text: str) -> dict[str, str | None]:
+    return {m.aspect: m.polarity for m in detect(text)}
+
+
+@pytest.mark.parametrize(
+    "text, aspect, expected",
+    [
+        # a stem in any conjugation is one entry
+        ("배달이 빨랐어요", "배달", "positive"),
+        ("배달 빠르게 왔네요", "배달", "positive"),
+        ("배달이 진짜 느렸어요", "배달", "negative"),
+        ("튀김이 눅눅해졌어요", "맛", "negative"),
+        # spelling slips and colloquial forms
+        ("맛잇어요 ㅎㅎ", "맛", "positive"),
+        ("존맛 또 시킬게요", "맛", "positive"),
+        ("맛이 별루예요", "맛", "negative"),
+        # negation from the analysis
+        ("양이 많진 않아요", "양", "negative"),
+        ("가격이 비싸지 않아서 좋아요", "가격", "positive"),
+        ("직원이 친절하지는 않았어요", "서비스", "negative"),
+        ("직원분들이 불친절해요", "서비스", "negative"),
+        # neutral, defined
+        ("가격은 무난해요", "가격", "neutral"),
+        ("양은 적당했어요", "양", "neutral"),
+        ("맛은 나쁘지 않아요", "맛", "neutral"),
+        # durations
+        ("배달이 한 시간 넘게 걸렸어요", "배달", "negative"),
+        ("주문하고 20분 만에 왔어요", "배달", "positive"),
+        # the rider's manner is the delivery's, not the restaurant's service
+        ("기사님이 친절하셨어요", "배달", "positive"),
+        # a subject takes its predicate: 적다 is about 양, not about the price it is compared with
+        ("양이 가격에 비해 적어요", "양", "negative"),
+        # English stays on the surface patterns
+        ("The staff were rude but the food was delicious", "서비스", "negative"),
+    ],
+)
+def test_korean_morphology_and_english_patterns(text, aspect, expected):
+    assert pol(text).get(aspect, "MISSING") == expected
+
+
+def test_contrast_keeps_each_clause_its_own_aspect_and_the_later_judgement_stands():
+    got = pol("서비스는 친절했으나 음식이 별로였어요")
+    assert got == {"맛": "negative", "서비스": "positive"}
+    assert pol("맛은 좋은데 양이 적어요") == {"맛": "positive", "양": "negative"}
+    # the same aspect judged twice across a contrast: the clause after -지만 stands
+    assert pol("소스는 맛있었지만 고기가 퍽퍽했어요")["맛"] == "negative"
+
+
+def test_durations_around_the_threshold_and_a_mention_without_judgement():
+    assert pol(f"배달 {SLOW_MINUTES + 10}분 걸렸어요")["배달"] == "negative"
+    assert pol("배달은 40분쯤 걸렸어요")["배달"] == "neutral"  # between the bounds: the middle
+    # a mention with no judgement is undecided (the LLM's), not neutral
+    assert pol("가격은 2만원이에요") == {"가격": None}
+
+
+def test_quotes_are_substrings_and_batches_equal_single_calls():
+    texts = ["사장님이 친절하고 양도 많아요!! ㅋㅋ", "배달이 늦어서 다 식었어요", "Great pizza, slow service", ""]
+    batch = detect_many(texts)
+    assert batch == [detect(t) for t in texts]
+    for text, mentions in zip(texts, batch):
+        for m in mentions:
+            assert m.quote and m.quote in text and text[m.start : m.start + len(m.quote)] == m.quote
+
+
+def test_the_analyzer_keeps_the_lexicon_words_whole():
+    forms = [t.form for t in kiwi().tokenize("발렛 돼서 편해요", typos="basic")]
+    assert "발렛" in forms
+
+
+def test_any_text_is_read_without_error():
+    """Random strings of Hangul, jamo, digits, punctuation and emoji: mentions or none, never a crash."""
+    import random
+
+    rng = random.Random(3)
+    alphabet = "맛양가격배달서비스친절안못지않는데ㅋㅎㅠ 0123456789,.!?~시간분만에😀abc\n"
+    for _ in range(300):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
+        for m in detect(text):
+            assert m.quote in text
