@@ -126,10 +126,88 @@ def kinds(rows: list[dict]) -> None:
         print(f"| {k} | {v:.3f} | {n} |")
 
 
+def llm_second_opinion(judged: list[dict], preset: str, tune: bool) -> None:
+    """The LLM on every clause item, two designs: the clause with the aspect named (one label, decided
+    on its log-probabilities: the product's design) and the whole text with one field per aspect (the
+    previous design, generated label). The calibration is tuned on the development part only."""
+    from reviewlens_dagster.core.analysis.extract import LabelCalibration, aspect_request, extraction_request
+    from reviewlens_dagster.core.analysis.schemas import extract_validator
+    from reviewlens_dagster.core.config import Settings
+    from reviewlens_dagster.core.llm.factory import LLMConfig, build_engine
+    from reviewlens_dagster.core.llm.models import get_preset
+
+    engine = build_engine(LLMConfig(preset=preset, model_cache_dir=Settings.from_env().model_cache_dir))
+    designs = {
+        "clause, aspect named": [aspect_request(f"c{i}", r["text"], r["aspect"]) for i, r in enumerate(judged)],
+        "whole text, a field per aspect": [
+            extraction_request(f"r{i}", r["text"], [r["aspect"]]) for i, r in enumerate(judged)
+        ],
+    }
+    answers = {}
+    for name, reqs in designs.items():
+        validators = {
+            q.request_id: extract_validator(q.json_schema["properties"].get("aspects", {}).get("required", []))
+            for q in reqs
+        }
+        t0 = time.perf_counter()
+        res = engine.run(reqs, validators)
+        wall = time.perf_counter() - t0
+        computed = sum(r.prompt_tokens - (r.cached_prompt_tokens or 0) for r in res)
+        out_tokens = sum(r.output_tokens for r in res)
+        answers[name] = res
+        print(
+            f"{name}: {len(res)} requests in {wall:.0f} s, computed prompt tokens per request "
+            f"{computed / len(res):.1f}, output tokens per request {out_tokens / len(res):.1f}"
+        )
+    engine.close()
+    clause = answers["clause, aspect named"]
+    whole = answers["whole text, a field per aspect"]
+    for r, c, w in zip(judged, clause, whole):
+        r["lp"] = c.choice_logprobs
+        r["llm_generated"] = c.parsed.label
+        r["llm_whole"] = w.parsed.aspects.get(r["aspect"])
+    dev = [r for r in judged if r["split"] == "dev"]
+    preset_cal = get_preset(preset).aspect_calibration
+    cal = LabelCalibration(*preset_cal) if preset_cal else None
+    if tune:
+        grid = [(b, m) for b in (-2, -1, -0.5, 0, 0.5, 1, 2) for m in (-3, -2, -1, -0.5, 0, 0.5, 1, 2, 99)]
+
+        def score(bm):
+            c = LabelCalibration(*bm)
+            return sum(c.decide(r["lp"]) == r["polarity"] for r in dev if r["lp"])
+
+        best = max(grid, key=score)
+        print(f"tuned on the development part (n={len(dev)}): bias {best[0]}, neutral margin {best[1]}")
+        cal = LabelCalibration(*best)
+    for r in judged:
+        r["llm"] = cal.decide(r["lp"]) if cal and r["lp"] else r["llm_generated"]
+        r["product"] = r["pred"] if r["pred"] is not None else (r["llm"] if r["found"] else None)
+    print(f"calibration: {cal or 'none (the generated label)'}")
+    for split in ("dev", "heldout"):
+        rows = [r for r in judged if r["split"] == split]
+        und = [r for r in rows if r["found"] and r["pred"] is None]
+        print(f"\n#### LLM second opinion, {'development part' if split == 'dev' else 'held-out third'}")
+        print("| metric | value | n |\n|---|---:|---:|")
+        for name, v, n in [
+            ("LLM alone, clause design (calibrated)", *_acc(rows, "llm")),
+            ("LLM alone, clause design (generated label)", *_acc(rows, "llm_generated")),
+            ("LLM alone, whole-text design", *_acc(rows, "llm_whole")),
+            ("on the items the lexicon left undecided, clause design", *_acc(und, "llm")),
+            ("on the items the lexicon left undecided, whole-text design", *_acc(und, "llm_whole")),
+            ("end to end: lexicon, else the LLM (clause design)", *_acc(rows, "product")),
+        ]:
+            print(f"| {name} | {'n/a' if v is None else f'{v:.3f}'} | {n} |")
+        for pol in LABELS:
+            v, n = _acc([r for r in rows if r["polarity"] == pol], "product")
+            print(f"| end to end, {pol} items | {v:.3f} | {n} |")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--split", choices=("dev", "heldout", "both"), default="both")
     ap.add_argument("--mams", choices=("train", "val", "test", "none"), default="test")
+    ap.add_argument("--llm", default=None, help="also run the LLM's second opinion with this preset (e.g. small)")
+    ap.add_argument("--tune", action="store_true", help="tune the clause calibration on the development part")
     ap.add_argument(
         "--show-errors", action="store_true", help="print the development part's errors (never the held-out)"
     )
@@ -144,6 +222,8 @@ def main(argv: list[str] | None = None) -> None:
             for r in rows:
                 if r["pred"] != r["polarity"]:
                     print(f"  {r['kind']:<11} {r['aspect']} want {r['polarity']:<8} got {r['pred']!s:<8} {r['text']}")
+    if args.llm:
+        llm_second_opinion(judged, args.llm, args.tune)
     if args.mams != "none" and MAMS.exists():
         rows, mams_ms = judge(load_mams(args.mams))
         table(f"MAMS {args.mams} (English), lexicon", rows, [("lexicon ms per sentence", mams_ms, len(rows))])

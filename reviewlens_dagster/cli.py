@@ -127,6 +127,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     rep = defs.resolve_job_def("reporting_job").execute_in_process(instance=instance, raise_on_error=False)
     print(f"reporting_job: {'success' if rep.success else 'FAILED'}")
     print_report(settings, ordered)
+    index = settings.reports_dir / "index.html"
+    if index.exists():
+        print(f"\nreports: {index} (one page per restaurant beside it)")
     print_serving(settings)
     return 0 if ok else 1
 

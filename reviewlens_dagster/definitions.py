@@ -3,7 +3,7 @@
 import dagster as dg
 
 from .core.config import Settings
-from .defs import analysis, automation, compare, ingest, reporting, trends, vectors
+from .defs import analysis, automation, compare, ingest, reporting, reports, trends, vectors
 from .defs.resources import build_resources
 
 
@@ -24,6 +24,7 @@ def build_defs(settings: Settings | None = None, resources: dict | None = None) 
             analysis.summaries,
             trends.aspect_trends,
             compare.comparisons,
+            reports.restaurant_report,
             reporting.llm_serving_report,
         ],
         jobs=[automation.pipeline_job, automation.ingest_job, automation.staging_job, automation.reporting_job],

@@ -407,54 +407,56 @@ def generate(seed: int = 7, n_restaurants: int = 32) -> tuple[list[dict], dict]:
             sentiment = "positive" if score > 0.3 else "negative" if score < -0.3 else "neutral"
             rating = _rating(score, rng)
             created = start + timedelta(days=rng.randint(0, 600), minutes=rng.randint(0, 1439))
-            review_id = f"rv{review_no:06d}"
-            reviews.append(
-                {
-                    "review_id": review_id,
-                    "restaurant_id": restaurant_id,
-                    "restaurant_name": name,
-                    "category": category,
-                    "area": area,
-                    "rating": rating,
-                    "text": text,
-                    "created_at": created.strftime("%Y-%m-%d %H:%M"),
-                    "helpful_count": max(0, int(rng.expovariate(0.4))),
-                }
+            place = (restaurant_id, name, category, area)
+            helpful = max(0, int(rng.expovariate(0.4)))
+            _add(
+                reviews,
+                truth,
+                review_no,
+                place,
+                rating,
+                text,
+                created,
+                helpful,
+                sentiment,
+                dict(zip(mentioned, polarities)),
             )
-            truth["reviews"][review_id] = {
-                "sentiment": sentiment,
-                "aspects": dict(zip(mentioned, polarities)),
-                "restaurant_id": restaurant_id,
-            }
         if not truth["shifts"] and n_reviews >= SHIFT_MIN_REVIEWS and "배달" in pool and "배달" not in weaknesses:
-            review_no = _plant_shift(seed, restaurant_id, name, category, area, review_no, reviews, truth)
+            review_no = _plant_shift(seed, (restaurant_id, name, category, area), review_no, reviews, truth)
     return reviews, truth
 
 
-def _plant_shift(seed, restaurant_id, name, category, area, review_no, reviews, truth) -> int:
+def _add(reviews, truth, review_no, place, rating, text, created, helpful, sentiment, aspects) -> None:
+    """One review row and its ground truth; ``place``: restaurant id, name, category, area."""
+    restaurant_id, name, category, area = place
+    review_id = f"rv{review_no:06d}"
+    reviews.append(
+        {
+            "review_id": review_id,
+            "restaurant_id": restaurant_id,
+            "restaurant_name": name,
+            "category": category,
+            "area": area,
+            "rating": rating,
+            "text": text,
+            "created_at": created.strftime("%Y-%m-%d %H:%M"),
+            "helpful_count": helpful,
+        }
+    )
+    truth["reviews"][review_id] = {"sentiment": sentiment, "aspects": aspects, "restaurant_id": restaurant_id}
+
+
+def _plant_shift(seed, place, review_no, reviews, truth) -> int:
     """``SHIFT_REVIEWS`` reviews complaining about delivery, dated in the restaurant's last 3 months
     (its own random stream: the other restaurants are unchanged)."""
+    restaurant_id = place[0]
     r = random.Random(seed * 7919 + int(restaurant_id[1:]))
     truth["shifts"][restaurant_id] = {"aspect": "배달", "direction": "rose", "from": SHIFT_FROM.strftime("%Y-%m")}
     for _ in range(SHIFT_REVIEWS):
         review_no += 1
-        review_id = f"rv{review_no:06d}"
         text = r.choice(OPENERS) + r.choice(NEG["배달"]) + r.choice(NEG_CLOSERS)
         created = SHIFT_FROM + timedelta(days=r.randint(0, 80), minutes=r.randint(0, 1439))
-        reviews.append(
-            {
-                "review_id": review_id,
-                "restaurant_id": restaurant_id,
-                "restaurant_name": name,
-                "category": category,
-                "area": area,
-                "rating": r.choice([1, 2]),
-                "text": text,
-                "created_at": created.strftime("%Y-%m-%d %H:%M"),
-                "helpful_count": 0,
-            }
-        )
-        truth["reviews"][review_id] = {"sentiment": "negative", "aspects": {"배달": -1}, "restaurant_id": restaurant_id}
+        _add(reviews, truth, review_no, place, r.choice([1, 2]), text, created, 0, "negative", {"배달": -1})
         truth["restaurants"][restaurant_id]["n_reviews"] += 1
         real = truth["restaurants"][restaurant_id]["realized"]["배달"]
         real["mentions"] += 1

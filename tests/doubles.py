@@ -90,6 +90,10 @@ def analysis_answer(req: LLMRequest) -> str:
     "불친절" or "bad", every aspect asked about with the review's label) and summary (cites Q1)."""
     if req.request_id.startswith("summary"):
         return json.dumps({"text": "요약입니다.", "quote_ids": ["Q1"]})
+    if req.request_id.startswith("aspect:"):
+        clause = req.messages[-1]["content"].rsplit("<clause>", 1)[-1]
+        bad = "불친절" in clause or "bad" in clause.lower()
+        return json.dumps({"label": "negative" if bad else "positive"})
     review = req.messages[-1]["content"].rsplit("<review>", 1)[-1]
     label = "negative" if ("불친절" in review or "bad" in review.lower()) else "positive"
     out = {"label": label}

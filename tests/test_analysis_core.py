@@ -111,26 +111,34 @@ def test_extraction_rows_cache_and_incremental_commits(tmp_path):
     cache = LLMCache(tmp_path / "cache.duckdb")
     logs = []
     out = analyse_reviews(_reviews(), None, _runner(backend), cache, "double", chunk_size=2, progress=logs.append)
-    assert out.jobs.llm_calls == 6 and out.jobs.cache_hits == 0
+    # 6 review labels + 1 clause question: "bad" in "Rude staff and bad food" is the staff's, so the
+    # lexicon leaves the food undecided and the LLM is asked about that clause, with the aspect named
+    assert out.jobs.llm_calls == 7 and out.jobs.cache_hits == 0
     # shortest first, in chunks of 2, each committed before the next
-    assert [len(c) for c in backend.calls] == [2, 2, 2] and len(logs) == 3
-    assert logs[-1].startswith("LLM 6/6 requests, 2/2 restaurants complete")
+    assert [len(c) for c in backend.calls] == [2, 2, 2, 1] and len(logs) == 4
+    assert logs[-1].startswith("LLM 7/7 requests, 2/2 restaurants complete")
+    asked = [r for c in backend.calls for r, _ in c if r.startswith("aspect:")]
+    assert asked == ["aspect:rb:rb-2:맛"]
     s = out.sentiments.set_index("review_id")
     assert s.loc["ra-2", "label"] == "negative" and s.loc["ra-2", "agrees_with_rating"]
     assert pd.isna(s.loc["ra-3", "rating_label"]) and (s["weight"] == 1).all()
     assert s["confidence"].isna().all()  # the double gives no log-probabilities: no made-up confidence
     m = out.aspect_mentions
-    assert set(m["aspect"]) <= {"맛", "양", "서비스", "가격"} and m["in_scope"].all()
-    assert m.set_index(["review_id", "aspect"]).loc[("ra-2", "서비스"), "polarity"] == "negative"
+    assert set(m["aspect"]) <= {"맛", "양", "서비스", "가격"}
+    assert m["in_scope"].tolist() == m["lexicon_polarity"].isna().tolist()  # asked: the undecided only
+    by = m.set_index(["review_id", "aspect"])
+    assert by.loc[("ra-2", "서비스"), "polarity"] == "negative"
+    assert by.loc[("rb-2", "맛"), ["polarity", "polarity_source"]].tolist() == ["negative", "llm"]
+    assert out.llm_polarities[["review_id", "aspect", "llm_polarity"]].values.tolist() == [["rb-2", "맛", "negative"]]
     assert all(q in t for q, t in zip(m["quote"], m["review_id"].map(dict(zip(_reviews().review_id, _reviews().text)))))
     ratios = sentiment_ratios(out.sentiments, out.review_counts)
     assert np.allclose(ratios[["positive_ratio", "negative_ratio", "neutral_ratio"]].sum(axis=1), 1)
 
     again = analyse_reviews(_reviews(), None, _runner(backend), cache, "double")
-    assert again.jobs.llm_calls == 0 and again.jobs.cache_hits == 6 and len(backend.calls) == 3
+    assert again.jobs.llm_calls == 0 and again.jobs.cache_hits == 7 and len(backend.calls) == 4
     pd.testing.assert_frame_equal(again.aspect_mentions, out.aspect_mentions)
     other = analyse_reviews(_reviews(), None, _runner(backend), cache, "other-model")
-    assert other.jobs.llm_calls == 6  # a new model misses the cache
+    assert other.jobs.llm_calls == 7  # a new model misses the cache
 
 
 def test_a_crash_mid_run_keeps_the_committed_chunks(tmp_path):
@@ -160,10 +168,10 @@ def test_a_crash_mid_run_keeps_the_committed_chunks(tmp_path):
         "double",
         chunk_size=2,
     )
-    assert {r for c in rerun for r in c} == {
-        f"extract:{r.restaurant_id}:{r.review_id}" for r in _reviews().itertuples()
-    } - committed
-    assert out.jobs.cache_hits == 4 and out.jobs.llm_calls == 2
+    assert {r for c in rerun for r in c} == (
+        {f"extract:{r.restaurant_id}:{r.review_id}" for r in _reviews().itertuples()} | {"aspect:rb:rb-2:맛"}
+    ) - committed
+    assert out.jobs.cache_hits == 4 and out.jobs.llm_calls == 3
 
 
 def test_review_text_is_delimited_as_data_and_shared_prefix_first():
@@ -354,13 +362,15 @@ def test_a_failing_chunk_does_not_stop_the_others(tmp_path):
         return '{"label": "posi' if req.request_id == "extract:ra:ra-2" else analysis_answer(req)
 
     cache = LLMCache(tmp_path / "cache.duckdb")
-    with pytest.raises(PartialAnalysisError, match=r"failed for 1 restaurant\(s\) \(ra\)") as err:
+    with pytest.raises(PartialAnalysisError, match=r"failed for \d restaurant\(s\) \(ra") as err:
         analyse_reviews(_reviews(), None, _runner(DoubleBackend(answers={"*": answer})), cache, "double", chunk_size=2)
-    assert set(err.value.failed) == {"ra"} and "extract:ra:ra-2" in err.value.request_ids
+    # the failed chunk's restaurants are named (its other request, shortest-first, may be another restaurant's)
+    assert "ra" in err.value.failed and "extract:ra:ra-2" in err.value.request_ids
+    assert len(err.value.request_ids) == 2
     again = analyse_reviews(
         _reviews(), None, _runner(DoubleBackend(answers={"*": analysis_answer})), cache, "double", chunk_size=2
     )
-    assert again.jobs.cache_hits == 4 and again.jobs.llm_calls == 2  # only the failed chunk is asked again
+    assert again.jobs.cache_hits == 5 and again.jobs.llm_calls == 2  # only the failed chunk is asked again
 
 
 def test_a_cached_output_that_no_longer_validates_is_asked_again(tmp_path):
@@ -484,3 +494,10 @@ def test_summaries_are_written_by_the_llm_only_where_it_read_the_restaurant():
     out = write_summaries(build_briefs(prev, hl, top, {"r": 1852}), prev, hl, runner, None, "m", llm_restaurants=set())
     s = out.summaries.set_index("kind")
     assert not calls and s.at["overall", "source"] == "template" and "did not read" in s.at["overall", "note"]
+
+
+def test_a_minority_complaint_about_a_strength_is_not_a_contradiction():
+    prev, _ = _delivery_case()  # 배달: a strength (84 % positive)
+    text = "배달: 리뷰 1,852개 중 49개에서 불만 (2.6%)"
+    assert contradictions(text, prev) == ["배달 is criticised but counted as a strength"]
+    assert contradictions(text, prev, complaints={"배달"}) == []  # the counted complaint may be said

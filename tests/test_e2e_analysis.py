@@ -109,8 +109,11 @@ def test_pipeline_end_to_end_with_real_tiny_engine(workdir, instance):
     summ = read_table(settings, "summaries")
     assert sorted(summ.groupby("restaurant_id").size().tolist()) == [3, 3, 3]
     assert set(summ["source"]) <= {"llm", "template", "counts"}
+    # one label request per review and one clause request per mention the lexicon left undecided
+    asked = int(read_table(settings, "aspect_mentions")["polarity"].isna().sum())
+    assert len(read_table(settings, "llm_aspect_polarities")) == asked
     md = materialization_metadata(first, "sentiments")
-    assert md["llm_calls"].value == n_reviews and md["cache_hits"].value == 0
+    assert md["llm_calls"].value == n_reviews + asked and md["cache_hits"].value == 0
     assert md["llm_output_tokens"].value > 0
     # every extraction prompt shares its instructions: vLLM's prefix cache serves them after the first
     assert md["llm_cached_prompt_tokens"].value > 0
@@ -123,17 +126,18 @@ def test_pipeline_end_to_end_with_real_tiny_engine(workdir, instance):
     assert (comps["group_level"] == "too_small").all() and comps["lift"].isna().all()
 
     metrics = MetricsStore(settings.metrics_path).frame()
-    assert len(metrics) == n_reviews + 3 and set(metrics["run_id"]) == {first.run_id}
+    assert len(metrics) == n_reviews + asked + 3 and set(metrics["run_id"]) == {first.run_id}
     assert metrics["ttft_ms"].notna().all() and (metrics["status"] == "ok").all()
-    assert set(metrics["asset"]) == {"sentiments", "summaries"} and metrics["cached_prompt_tokens"].sum() > 0
+    assert set(metrics["asset"]) - {"llm_aspect_polarities"} == {"sentiments", "summaries"}
+    assert metrics["cached_prompt_tokens"].sum() > 0
 
     # re-run with unchanged reviews: every LLM output comes from the cache, no engine starts
     second = job.execute_in_process(instance=instance, tags=range_tags(keys))
     assert second.success
-    assert materialization_metadata(second, "sentiments")["cache_hits"].value == n_reviews
+    assert materialization_metadata(second, "sentiments")["cache_hits"].value == n_reviews + asked
     md2 = materialization_metadata(second, "summaries")
     assert md2["llm_calls"].value == 0 and md2["cache_hits"].value == 3
-    assert len(MetricsStore(settings.metrics_path).frame()) == n_reviews + 3
+    assert len(MetricsStore(settings.metrics_path).frame()) == n_reviews + asked + 3
     assert not any("starting vLLM" in (e.message or "") for e in second.all_events if e.message)
     summ2 = read_table(settings, "summaries")
     assert summ2.drop(columns="cached").equals(summ.drop(columns="cached"))
@@ -141,4 +145,4 @@ def test_pipeline_end_to_end_with_real_tiny_engine(workdir, instance):
     report = defs.resolve_job_def("reporting_job").execute_in_process(instance=instance)
     assert report.success
     rep = read_table(settings, "llm_serving_report")
-    assert rep["requests"].sum() == n_reviews + 3 and rep["model"].tolist() == ["SmolLM2-135M-Instruct"]
+    assert rep["requests"].sum() == n_reviews + asked + 3 and rep["model"].tolist() == ["SmolLM2-135M-Instruct"]

@@ -39,6 +39,9 @@ ARTIFACTS = Path(os.environ.get("REVIEWLENS_TEST_ARTIFACTS", ROOT / "artifacts")
 ROWS = [
     ("ua-0", "ua", "바삭하고 맛있어요", 5, "치킨", "강남", "2026-05-01"),
     ("ua-1", "ua", "배달이 빨라요", 4, "치킨", "강남", "2026-05-02"),
+    ("ua-2", "ua", "양념이 맛있어요 배달도 빨라요", 5, "치킨", "강남", "2026-04-11"),
+    ("ua-3", "ua", "튀김이 맛있고 양도 많아요", 5, "치킨", "강남", "2026-04-20"),
+    ("ua-4", "ua", "배달이 너무 늦었어요", 2, "치킨", "강남", "2026-03-15"),
     ("ub-0", "ub", "분위기가 좋아요", 5, "카페", "홍대", "2026-05-03"),
 ]
 #: the per-restaurant assets the fixture materializes before the browser opens (no LLM)
@@ -53,6 +56,7 @@ PIPELINE = {
     "comparisons",
     "aspect_trends",
     "aspect_changes",
+    "restaurant_report",
 }
 #: every asset of the code location (the catalog must show each one)
 ASSETS = sorted(k.to_user_string() for k in build_defs().resolve_asset_graph().get_all_asset_keys())
@@ -116,7 +120,7 @@ def _dismiss_welcome(page) -> None:
     skip.click()
 
 
-def test_materialize_partition_from_the_ui(dev_server):
+def test_materialize_partition_from_the_ui(dev_server, workdir):
     url, proc = dev_server
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
@@ -208,4 +212,29 @@ def test_materialize_partition_from_the_ui(dev_server):
             expect(page.get_by_text(key).first).to_be_visible()
         expect(page.get_by_text("aspect_chart", exact=True).first).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "7_comparisons.png"), full_page=True)
+        # the owner's report: the index, sortable, then one restaurant's page (a file, no server)
+        page.goto((workdir / "data" / "reports" / "index.html").as_uri())
+        expect(page.locator("#restaurants a")).to_have_count(2)
+        page.locator("th").nth(1).click()  # sort by review count, ascending: ub (3) before ua (5)
+        expect(page.locator("#restaurants tbody tr").first).to_contain_text("ub")
+        page.screenshot(path=str(ARTIFACTS / "8_report_index.png"), full_page=True)
+        page.locator("#restaurants a[href='ua.html']").click()
+        expect(page.locator("h1")).to_have_text("ua")
+        expect(page.locator("#trend-chart svg")).to_have_count(1)  # the chart is inline SVG
+        # Korean renders: Hangul is not drawn with the missing-glyph box (the width of unassigned code points)
+        widths = page.evaluate(
+            """() => { const c = document.createElement('canvas').getContext('2d');
+            c.font = '20px ' + getComputedStyle(document.body).fontFamily;
+            return [c.measureText('장점단점불만요약').width,
+                    c.measureText('\\u0378\\u0379\\u0380\\u0381\\u0382\\u0383\\u038B\\u038D').width]; }"""
+        )
+        assert widths[0] > 0 and abs(widths[0] - widths[1]) > 1, widths
+        expect(page.get_by_text("장점", exact=True)).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "9_report.png"), full_page=True)
+        # an evidence link lands on the review it cites, listed in the page
+        link = page.locator(".ev a").first
+        target = link.get_attribute("href")
+        link.click()
+        assert page.url.endswith(target)
+        expect(page.locator(target)).to_be_in_viewport()
         browser.close()

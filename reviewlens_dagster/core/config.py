@@ -126,6 +126,12 @@ class Settings:
 
     data_dir: Path = knob("REVIEWLENS_DATA_DIR", "data", "base folder of the defaults below (`{data}`)", "path")
     incoming_dir: Path = knob("REVIEWLENS_INCOMING_DIR", "{data}/incoming", "where review files are dropped", "path")
+    reports_dir: Path = knob(
+        "REVIEWLENS_REPORTS_DIR",
+        "{data}/reports",
+        "restaurant_report's HTML pages (`<partition key>.html`, `index.html`)",
+        "path",
+    )
     sources_path: Path = knob(
         "REVIEWLENS_SOURCES",
         "{data}/sources.yaml",

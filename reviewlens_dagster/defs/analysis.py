@@ -219,6 +219,7 @@ def review_extractions(
             progress=context.log.info,
             calibration=calibration,
             mentions=men,
+            aspect_calibration=llm.label_calibration("aspect_calibration"),
         )
     usage = {
         **llm.usage(out.jobs.results, time.perf_counter() - t0),

@@ -111,6 +111,12 @@ class CompareSettings(dg.ConfigurableResource):
     min_mentions: int
 
 
+class ReportSettings(dg.ConfigurableResource):
+    """Where restaurant_report writes its HTML pages."""
+
+    reports_dir: str
+
+
 class VectorStoreResource(dg.ConfigurableResource):
     """Qdrant: embedded on disk at `qdrant_path` (default), or a server/cluster at `qdrant_url`.
 
@@ -172,6 +178,7 @@ def build_resources(settings: Settings) -> dict:
             analysis_scope=resolve_scope(settings.analysis_scope, settings.llm_preset, settings.llm_url),
         ),
         "compare_settings": from_settings(CompareSettings, settings),
+        "report_settings": from_settings(ReportSettings, settings),
         "llm": from_settings(LLMEngineResource, settings, llm_api_key=_secret(settings, "llm_api_key")),
         "warehouse_io_manager": warehouse_io_manager(settings),
         "vector_store": from_settings(
@@ -233,15 +240,17 @@ class LLMEngineResource(dg.ConfigurableResource):
             concurrency=self.concurrency,
         )
 
-    def label_calibration(self):
-        """The preset's review-label calibration, when the engine serves the preset's own model."""
+    def label_calibration(self, field: str = "label_calibration"):
+        """The preset's review-label (or ``aspect_calibration``: clause polarity) calibration, when
+        the engine serves the preset's own model."""
         from ..core.analysis.extract import LabelCalibration
         from ..core.llm.models import get_preset
 
         preset = get_preset(self.llm_preset)
-        if preset.label_calibration is None or self.model_name != preset.display_name:
+        values = getattr(preset, field)
+        if values is None or self.model_name != preset.display_name:
             return None
-        return LabelCalibration(*preset.label_calibration)
+        return LabelCalibration(*values)
 
     @property
     def model_name(self) -> str:

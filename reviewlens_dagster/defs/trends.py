@@ -11,9 +11,9 @@ from ..core.analysis.checks import trend_checks
 from ..core.analysis.extract import LEXICON_COLUMNS, LLM_POLARITY_COLUMNS, resolve_polarities
 from ..core.analysis.trends import ROSE, ChangeRule, detect_changes, monthly_trends
 from ..core.config import validate_restaurant_ids
-from .analysis import _of_run, _spec, check_results
+from .analysis import _of_run, _out, _spec, check_results
 from .metadata import frame_metadata, preview
-from .partitions import EAGER_PAST_LLM, OWNERS, PARTITION_EXPR, restaurants_partitions, single_run
+from .partitions import EAGER_PAST_LLM, PARTITION_EXPR, restaurants_partitions, single_run
 
 TREND_CHECKS = [
     _spec(
@@ -26,31 +26,23 @@ TREND_CHECKS = [
 ]
 
 
-def _out(description: str, metadata: dict) -> dg.AssetOut:
-    return dg.AssetOut(
-        io_manager_key="warehouse_io_manager",
-        metadata=metadata,
-        group_name="analysis",
-        automation_condition=EAGER_PAST_LLM,
-        kinds={"python", "duckdb"},
-        owners=OWNERS,
-        description=description,
-    )
-
-
 @dg.multi_asset(
     outs={
         "aspect_trends": _out(
             "Per restaurant, aspect and calendar month: the restaurant's reviews, the aspect's mentions and "
             "positive / negative / neutral counts, each share with a 95 % Wilson interval. Undated reviews are "
             "left out (counted in the metadata).",
+            {"python", "duckdb"},
             PARTITION_EXPR,
+            EAGER_PAST_LLM,
         ),
         "aspect_changes": _out(
             "Per restaurant and aspect: the share of reviews complaining about it in the recent window (last 3 "
             "months with reviews) against the previous one (6 months), Fisher's exact test with BH correction, "
             "the status (rose / fell / no change / not enough recent reviews) and, for a rise, evidence.",
+            {"python", "duckdb"},
             {**PARTITION_EXPR, "list_columns": ["evidence_review_ids"]},
+            EAGER_PAST_LLM,
         ),
     },
     partitions_def=restaurants_partitions,

@@ -112,10 +112,13 @@ def summary_checks(
     overall = s[s["kind"] == "overall"]
     prev_of = {k: g for k, g in prevalence.groupby("restaurant_id")}
     empty = prevalence.iloc[0:0]
+    complaints = strengths[strengths["polarity"] == "complaint"].groupby("restaurant_id")["aspect"].apply(set).to_dict()
     wrong = {
         r.restaurant_id: found
         for r in overall.itertuples()
-        if (found := contradictions(r.text, prev_of.get(r.restaurant_id, empty)))
+        if (
+            found := contradictions(r.text, prev_of.get(r.restaurant_id, empty), complaints.get(r.restaurant_id, set()))
+        )
     }
     counts = reviews.groupby("restaurant_id").size().to_dict()
     low = {

@@ -4,10 +4,12 @@
    restaurant, with no LLM: it finds the aspects mentioned, a quote for each (the clause, a
    substring of the review) and, where the wording is clear, the polarity. This is the
    `aspect_mentions` asset, materialized for every restaurant.
-2. The LLM (:func:`analyse_reviews`) reads the reviews in scope (a stratified sample, or all of them, see
-   ``sampling.py``): one short request per review answers the review's overall label and, for
-   each aspect the lexicon found, its polarity (one explicit field per aspect, guided JSON).
-   Its per-aspect answers are the `llm_aspect_polarities` asset.
+2. The LLM (:func:`analyse_reviews`) reads the reviews in scope (a stratified sample, or all of
+   them, see ``sampling.py``): one short request per review answers the review's overall label,
+   and one request per mention the lexicon left undecided answers the polarity of that clause
+   about the named aspect (:func:`aspect_request`; decided on the three labels'
+   log-probabilities with the preset's calibration). Those answers are the
+   `llm_aspect_polarities` asset (rows for the asked mentions only).
 3. :func:`resolve_polarities` joins the two: a mention's polarity is the lexicon's where it
    decided one (its cues are explicit words, more reliable than a 1.5B model on this narrow
    question: see README "Evaluation"), else the LLM's for reviews it read, else it stays
@@ -29,7 +31,7 @@ import pandas as pd
 from ..llm.types import LLMRequest
 from .cache import LLMCache, cache_key
 from .lexicon import detect_many
-from .prompts import PROMPT_VERSION, extract_messages, language_of
+from .prompts import PROMPT_VERSION, aspect_messages, extract_messages, language_of
 from .runner import DEFAULT_CHUNK_SIZE, Job, JobsOutcome, Runner, run_jobs
 from .sampling import stratified_sample
 from .schemas import LABELS, ExtractOut, extract_schema, extract_validator
@@ -173,20 +175,33 @@ def resolve_polarities(mentions: pd.DataFrame, llm_polarities: pd.DataFrame | No
     return out[MENTION_COLUMNS].reset_index(drop=True)
 
 
+def aspect_request(request_id: str, clause: str, aspect: str, tags: dict | None = None) -> LLMRequest:
+    """One clause, one named aspect, one label (log-probabilities of the three labels returned)."""
+    return LLMRequest(
+        request_id=request_id,
+        messages=aspect_messages(clause, aspect, language_of([clause])),
+        json_schema=extract_schema([]),
+        max_tokens=BASE_TOKENS,
+        tags=dict(tags or {}),
+        choices=LABELS,
+    )
+
+
 def plan_extraction(
     reviews: pd.DataFrame,
     sample: pd.DataFrame,
-    aspects_of: dict[str, list[str]],
+    mentions: pd.DataFrame,
     model: str,
     prompt_version: str = PROMPT_VERSION,
 ) -> list[Job]:
+    """One label request per review in scope, and one clause request per mention of those
+    reviews that the lexicon left undecided (``mentions``: the lexicon's, with their quotes)."""
     text_by = dict(zip(reviews["review_id"], reviews["text"].fillna("")))
+    undecided = mentions[mentions["polarity"].isna() & mentions["review_id"].isin(set(sample["review_id"]))]
     jobs = []
     for r in sample.itertuples():
         text = text_by[r.review_id]
-        aspects = aspects_of.get(r.review_id, [])
-        # the aspects asked about are part of the key: a lexicon change asks again, never misreads
-        key = cache_key("extract", model, prompt_version, [(r.review_id, text), ("aspects", ",".join(aspects))])
+        key = cache_key("extract", model, prompt_version, [(r.review_id, text)])
         jobs.append(
             Job(
                 "extract",
@@ -195,11 +210,30 @@ def plan_extraction(
                 extraction_request(
                     f"extract:{r.restaurant_id}:{r.review_id}",
                     text,
-                    aspects,
+                    [],
                     {"partition": r.restaurant_id, "asset": "sentiments"},
                 ),
-                extract_validator(aspects),
+                extract_validator([]),
                 {"review_id": r.review_id},
+                attach=_with_logprobs,
+            )
+        )
+    for m in undecided.itertuples():
+        # the clause and the aspect are the key: a lexicon change that moves the clause asks again
+        key = cache_key("aspect", model, prompt_version, [(m.review_id, m.quote), ("aspect", m.aspect)])
+        jobs.append(
+            Job(
+                "aspect",
+                m.restaurant_id,
+                key,
+                aspect_request(
+                    f"aspect:{m.restaurant_id}:{m.review_id}:{m.aspect}",
+                    m.quote,
+                    m.aspect,
+                    {"partition": m.restaurant_id, "asset": "llm_aspect_polarities"},
+                ),
+                extract_validator([]),
+                {"review_id": m.review_id, "aspect": m.aspect},
                 attach=_with_logprobs,
             )
         )
@@ -217,21 +251,29 @@ def analyse_reviews(
     progress: Callable[[str], None] | None = None,
     calibration: LabelCalibration | None = None,
     mentions: pd.DataFrame | None = None,
+    aspect_calibration: LabelCalibration | None = None,
 ) -> ExtractionOutput:
     """``reviews``: restaurant_id, review_id, text, rating. ``sample_size`` None or <= 0: every review.
-    ``mentions``: the lexicon's `aspect_mentions` of these reviews (computed here when None)."""
+    ``mentions``: the lexicon's `aspect_mentions` of these reviews (computed here when None).
+    ``calibration`` / ``aspect_calibration``: decide the review label / a clause's polarity on the
+    labels' log-probabilities (None: the generated label)."""
     reviews = reviews.reset_index(drop=True)
     dropped = 0
     if mentions is None:
         mentions, dropped = lexicon_mentions(reviews)
-    aspects_of = mentions.groupby("review_id", sort=False)["aspect"].apply(list).to_dict()
     sample = stratified_sample(reviews[["restaurant_id", "review_id", "rating"]], sample_size)
-    jobs = plan_extraction(reviews, sample, aspects_of, model, prompt_version)
+    jobs = plan_extraction(reviews, sample, mentions, model, prompt_version)
     outcome = run_jobs(jobs, runner, cache, model, prompt_version, chunk_size, progress)
-    by_review = {j.extra["review_id"]: outcome.parsed[j.request.request_id] for j in jobs}
+    by_review = {j.extra["review_id"]: outcome.parsed[j.request.request_id] for j in jobs if j.task == "extract"}
+    llm_rows = []
+    for j in jobs:
+        if j.task == "aspect":
+            obj, _ = outcome.parsed[j.request.request_id]
+            polarity = final_label(obj, aspect_calibration)
+            llm_rows.append((j.restaurant_id, j.extra["review_id"], j.extra["aspect"], polarity, model, prompt_version))
 
     rating_by = dict(zip(reviews["review_id"], reviews["rating"]))
-    sent, llm_rows = [], []
+    sent = []
     for r in sample.itertuples():
         obj, was_cached = by_review[r.review_id]
         rating = rating_by.get(r.review_id)
@@ -257,10 +299,6 @@ def analyse_reviews(
                 "cached": was_cached,
             }
         )
-        llm_rows += [
-            (r.restaurant_id, r.review_id, a, obj.aspects.get(a), model, prompt_version)
-            for a in aspects_of.get(r.review_id, [])
-        ]
     sent_df = pd.DataFrame(sent, columns=SENTIMENT_COLUMNS).astype(
         {
             "confidence": "float64",

@@ -1,9 +1,10 @@
 """Versioned prompt templates (Korean by default, English when the text is English).
 
-Two tasks, each one narrow decision per request (small models are prompt-sensitive):
-1. **extract** (one request per review): the review's overall label and, for each aspect the
-   lexicon found in it, the polarity the review expresses about that aspect.
-2. **summary** (one request per restaurant): an overall summary written from the aspect counts
+Three tasks, each one narrow decision per request (small models are prompt-sensitive):
+1. **extract** (one request per review in scope): the review's overall label.
+2. **aspect** (one request per mention the lexicon left undecided, in a review in scope): the
+   polarity one clause expresses about one named aspect.
+3. **summary** (one request per restaurant): an overall summary written from the aspect counts
    and a few quotes, never from raw reviews.
 
 Prefix caching: every prompt puts what all requests share first (system text, instructions,
@@ -21,7 +22,7 @@ part of the cache key.
 
 from __future__ import annotations
 
-PROMPT_VERSION = "2026-12-02.1"
+PROMPT_VERSION = "2026-12-02.2"
 _HANGUL = (0xAC00, 0xD7A3)
 
 
@@ -103,6 +104,41 @@ def extract_messages(text: str, aspects: list[str], lang: str) -> list[dict]:
         f"{label}: {', '.join(aspects) if aspects else ('없음' if lang == 'ko' else 'none')}"
     )
     return [{"role": "system", "content": SYSTEM[lang]}, {"role": "user", "content": EXTRACT_TASK[lang] + tail}]
+
+
+# One decision per request, about one clause, with the aspect named: shorter and more focused than
+# the whole review with a field per aspect (README "Evaluation": both measured on the clause set).
+# Asked only for the mentions the lexicon could not decide. Examples are generic, not the sample's.
+ASPECT_TASK = {
+    "ko": (
+        "음식점 리뷰의 한 구절과 측면 하나가 주어집니다. 그 구절이 그 측면을 좋게 말하면 positive, 나쁘게 말하면 "
+        "negative, 좋지도 나쁘지도 않게 말하거나(보통, 적당) 평가 없이 사실만 말하면 neutral로 답하세요.\n\n"
+        "예시\n<clause>\n국물이 깊고 시원해서 좋았어요\n</clause>\n측면: 맛\n"
+        '답: {"label":"positive"}\n\n'
+        "예시\n<clause>\n한 시간 반 지나서야 왔네요\n</clause>\n측면: 배달\n"
+        '답: {"label":"negative"}\n\n'
+        "예시\n<clause>\n가격은 메뉴판에 적힌 그대로예요\n</clause>\n측면: 가격\n"
+        '답: {"label":"neutral"}\n\n'
+        "이제 이 구절에 답하세요.\n"
+    ),
+    "en": (
+        "You get one clause of a restaurant review and one aspect. Answer positive if the clause speaks well of "
+        "that aspect, negative if badly, neutral if neither (average, fine) or if it only states a fact.\n\n"
+        "Example\n<clause>\nThe broth was rich and warming\n</clause>\nAspect: 맛\n"
+        'Answer: {"label":"positive"}\n\n'
+        "Example\n<clause>\nIt took an hour and a half to arrive\n</clause>\nAspect: 배달\n"
+        'Answer: {"label":"negative"}\n\n'
+        "Example\n<clause>\nPrices are as listed on the menu\n</clause>\nAspect: 가격\n"
+        'Answer: {"label":"neutral"}\n\n'
+        "Now answer for this clause.\n"
+    ),
+}
+
+
+def aspect_messages(clause: str, aspect: str, lang: str) -> list[dict]:
+    label = "측면" if lang == "ko" else "Aspect"
+    tail = f"<clause>\n{escape(clause)}\n</clause>\n{label}: {aspect}"
+    return [{"role": "system", "content": SYSTEM[lang]}, {"role": "user", "content": ASPECT_TASK[lang] + tail}]
 
 
 SUMMARY_TASK = {

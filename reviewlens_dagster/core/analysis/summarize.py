@@ -305,9 +305,11 @@ def number_problems(
     return problems
 
 
-def contradictions(text: str, prevalence: pd.DataFrame) -> list[str]:
+def contradictions(text: str, prevalence: pd.DataFrame, complaints: set[str] = frozenset()) -> list[str]:
     """Aspects the text describes against the counts (praise of a weakness, complaint about a
-    strength) or that no review of the restaurant mentions."""
+    strength that is not a counted complaint) or that no review of the restaurant mentions.
+    ``complaints``: the restaurant's complaint aspects (a minority's criticism of a strength is a
+    fact of the counts)."""
     status = dict(zip(prevalence["aspect"], prevalence["status"]))
     problems = []
     for aspect, pol in polarity_of_text(text).items():
@@ -315,7 +317,7 @@ def contradictions(text: str, prevalence: pd.DataFrame) -> list[str]:
             problems.append(f"{aspect} is not mentioned in the reviews")
         elif pol == "positive" and status[aspect] == "weakness":
             problems.append(f"{aspect} is praised but counted as a weakness")
-        elif pol == "negative" and status[aspect] == "strength":
+        elif pol == "negative" and status[aspect] == "strength" and aspect not in complaints:
             problems.append(f"{aspect} is criticised but counted as a strength")
     return problems
 
@@ -333,11 +335,13 @@ def _sentences(text: str) -> list[str]:
     return [p.strip() for p in re.split(r"(?<=[.!?。])\s+", text) if p.strip()]
 
 
-def summary_problems(text: str, prevalence: pd.DataFrame, quotes: list[str], n_reviews: int) -> list[str]:
+def summary_problems(
+    text: str, prevalence: pd.DataFrame, quotes: list[str], n_reviews: int, complaints: set[str] = frozenset()
+) -> list[str]:
     """Why an LLM-written overall summary cannot be published: it contradicts the counts, states a
     figure that is not the counts' (or puts it on the wrong aspect), leaves out every weakness,
     copies a quote, or repeats itself."""
-    problems = contradictions(text, prevalence) + number_problems(text, prevalence, n_reviews)
+    problems = contradictions(text, prevalence, complaints) + number_problems(text, prevalence, n_reviews)
     weaknesses = set(prevalence.loc[prevalence["status"] == "weakness", "aspect"])
     if weaknesses and not weaknesses & {m.aspect for m in detect(text)}:
         problems.append(f"leaves out the weaknesses {sorted(weaknesses)}")
@@ -421,7 +425,8 @@ def write_summaries(
         if restaurant_id in by_restaurant:
             obj, was_cached = by_restaurant[restaurant_id]
             qmap = {q: r for q, r, _ in b.quotes}
-            problems = summary_problems(obj.text, prev, [t for _, _, t in b.quotes], b.n_reviews)
+            own = strengths[(strengths["restaurant_id"] == restaurant_id) & (strengths["polarity"] == "complaint")]
+            problems = summary_problems(obj.text, prev, [t for _, _, t in b.quotes], b.n_reviews, set(own["aspect"]))
             if problems:
                 replaced[restaurant_id] = problems
                 note = "LLM summary replaced: " + "; ".join(problems)

@@ -46,6 +46,9 @@ class ModelPreset:
     #: LabelCalibration): (bias, neutral margin), tuned on development data for this model only;
     #: None = the label the model generated
     label_calibration: tuple[float, float] | None = None
+    #: the same for a clause's aspect polarity (aspect requests), tuned on the development part of
+    #: the clause set (benchmarks/data/absa_ko.tsv)
+    aspect_calibration: tuple[float, float] | None = None
 
 
 PRESETS: dict[str, ModelPreset] = {
@@ -71,6 +74,8 @@ PRESETS: dict[str, ModelPreset] = {
         parts=22,
         # tuned on the NSMC development half (n=200, prompt 2026-11-26.7): accuracy 0.69 -> 0.73
         label_calibration=(1.5, 2.0),
+        # tuned on the development part of the clause set (n=227, prompt 2026-12-02.2): LLM alone 0.762 -> 0.771
+        aspect_calibration=(-1.0, 0.5),
     ),
     "prod": ModelPreset("prod", "Qwen2.5-7B-Instruct", 8192, "hf", hf_id="Qwen/Qwen2.5-7B-Instruct"),
 }

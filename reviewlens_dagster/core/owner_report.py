@@ -1,0 +1,358 @@
+"""`restaurant_report`: one self-contained HTML page per restaurant that an owner reads on a phone,
+and an index of every restaurant (no Dagster here).
+
+What a page shows, in the reviews' language (Korean for Korean reviews): the review count and
+rating; strengths, weaknesses and complaints, each with its prevalence, a quote and links to its
+evidence reviews (listed at the bottom of the page, each with an anchor); the aspect shares
+against the comparison group; a trend chart per aspect (the share of reviews that complain about
+it per month, with its Wilson interval, and the detected change marked); the overall summary, with
+a line saying which parts were counted and which were written by a model, on how many reviews.
+
+Self-contained: the charts are inline SVG (matplotlib, text kept as text so the page's declared
+Korean fonts render it), the style is inline, nothing loads from the network. Review text is
+untrusted: every value goes through Jinja2's autoescaping.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from jinja2 import Environment, select_autoescape
+
+FONT_STACK = '"Noto Sans KR", "NanumGothic", "Nanum Gothic", "Apple SD Gothic Neo", "Malgun Gothic", sans-serif'
+WORDS = {
+    "ko": {
+        "reviews": "리뷰",
+        "rating": "평균 별점",
+        "strengths": "장점",
+        "weaknesses": "단점",
+        "complaints": "일부 손님의 불만",
+        "none": "없음",
+        "group": "비교 그룹 대비 긍정 비율",
+        "aspect": "측면",
+        "own": "이 가게",
+        "group_median": "그룹 중앙값",
+        "percentile": "그룹 내 위치",
+        "trends": "월별 불만 비율 추이",
+        "changes": "최근 변화",
+        "no_change": "최근 3개월에 뚜렷한 변화는 없습니다.",
+        "summary": "요약",
+        "evidence": "근거 리뷰",
+        "counted": "장점·단점·불만과 비율은 리뷰 {n}개를 세어 구했습니다 ({how}).",
+        "written_llm": "요약 문장은 언어 모델({model})이 이 수치와 리뷰 {k}개의 표본을 보고 썼습니다.",
+        "written_template": "요약 문장도 수치로 만든 문장입니다 (언어 모델 미사용).",
+        "undated": "날짜가 없는 리뷰 {n}개는 추이에서 제외했습니다.",
+        "index_title": "가게별 리뷰 분석",
+        "back": "전체 목록",
+        "rose": "증가",
+        "fell": "감소",
+        "months": "개월",
+    },
+    "en": {
+        "reviews": "reviews",
+        "rating": "average rating",
+        "strengths": "Strengths",
+        "weaknesses": "Weaknesses",
+        "complaints": "Complaints of a minority",
+        "none": "none",
+        "group": "Positive share against the comparison group",
+        "aspect": "aspect",
+        "own": "this restaurant",
+        "group_median": "group median",
+        "percentile": "rank in group",
+        "trends": "Share of reviews complaining, per month",
+        "changes": "Recent changes",
+        "no_change": "No clear change in the last 3 months.",
+        "summary": "Summary",
+        "evidence": "Evidence reviews",
+        "counted": "Strengths, weaknesses, complaints and their shares were counted over {n} reviews ({how}).",
+        "written_llm": "The summary sentences were written by a language model ({model}) from these figures and a sample "
+        "of {k} reviews.",
+        "written_template": "The summary sentences are built from the figures too (no language model).",
+        "undated": "{n} reviews without a date are left out of the trends.",
+        "index_title": "Review analysis per restaurant",
+        "back": "all restaurants",
+        "rose": "rose",
+        "fell": "fell",
+        "months": "months",
+    },
+}
+
+_ENV = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
+_PAGE = _ENV.from_string(
+    """<!doctype html>
+<html lang="{{ lang }}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ name }}</title>
+<style>
+body { font-family: {{ fonts|safe }}; margin: 0 auto; max-width: 760px; padding: 12px; line-height: 1.5; color: #222; }
+h1 { font-size: 1.4em; margin: 0.2em 0; } h2 { font-size: 1.1em; border-bottom: 1px solid #ddd; margin-top: 1.4em; }
+.figures { color: #555; } .item { margin: 0.5em 0; } .quote { color: #555; font-style: italic; }
+.ev a { font-size: 0.85em; margin-right: 0.4em; } table { border-collapse: collapse; width: 100%; font-size: 0.9em; }
+td, th { border-bottom: 1px solid #eee; padding: 4px; text-align: left; } .chart svg { max-width: 100%; height: auto; }
+.review { border-bottom: 1px solid #eee; padding: 6px 0; } .review:target { background: #fff3c4; }
+.note { color: #666; font-size: 0.85em; } .rose { color: #b00020; font-weight: bold; } .fell { color: #1b5e20; }
+</style></head><body>
+<p><a href="index.html">← {{ w.back }}</a></p>
+<h1>{{ name }}</h1>
+<p class="figures" id="figures">{{ w.reviews }} {{ "{:,}".format(n_reviews) }}{% if rating %} · {{ w.rating }} {{ rating }}{% endif %}</p>
+<h2>{{ w.summary }}</h2>
+<p id="summary">{{ summary }}</p>
+<p class="note" id="provenance">{{ provenance }}</p>
+{% for title, items in sections %}
+<h2>{{ title }}</h2>
+{% if not items %}<p>{{ w.none }}</p>{% endif %}
+{% for it in items %}<div class="item"><div>{{ it.prevalence }}</div>
+{% if it.quote %}<div class="quote">“{{ it.quote }}”</div>{% endif %}
+<div class="ev">{% for rid in it.review_ids %}<a href="#review-{{ rid }}">{{ w.evidence }} {{ loop.index }}</a>{% endfor %}</div></div>
+{% endfor %}{% endfor %}
+<h2>{{ w.changes }}</h2>
+{% if changes %}{% for c in changes %}<p class="{{ c.status }}">{{ c.text }}</p>{% endfor %}{% else %}<p>{{ changes_note }}</p>{% endif %}
+<h2>{{ w.trends }}</h2>
+{% if undated %}<p class="note">{{ undated }}</p>{% endif %}
+<div class="chart" id="trend-chart">{{ trend_svg|safe }}</div>
+<h2>{{ w.group }}</h2>
+<table id="comparison"><tr><th>{{ w.aspect }}</th><th>{{ w.own }}</th><th>{{ w.group_median }}</th><th>{{ w.percentile }}</th><th></th></tr>
+{% for c in comparison %}<tr><td>{{ c.aspect }}</td><td>{{ c.own }}</td><td>{{ c.median }}</td><td>{{ c.percentile }}</td><td>{{ c.group }}</td></tr>{% endfor %}
+</table>
+<h2>{{ w.evidence }}</h2>
+{% for r in evidence %}<div class="review" id="review-{{ r.review_id }}"><span class="note">{{ r.review_id }}{% if r.rating %} · ★{{ r.rating }}{% endif %}{% if r.date %} · {{ r.date }}{% endif %}</span><br>{{ r.text }}</div>{% endfor %}
+</body></html>
+"""
+)
+_INDEX = _ENV.from_string(
+    """<!doctype html>
+<html lang="{{ lang }}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{{ w.index_title }}</title>
+<style>body { font-family: {{ fonts|safe }}; margin: 0 auto; max-width: 960px; padding: 12px; }
+table { border-collapse: collapse; width: 100%; font-size: 0.9em; } td, th { border-bottom: 1px solid #eee; padding: 4px; }
+th { cursor: pointer; background: #f5f5f5; text-align: left; }</style></head><body>
+<h1>{{ w.index_title }}</h1>
+<table id="restaurants"><thead><tr>{% for h in headers %}<th data-col="{{ loop.index0 }}">{{ h }}</th>{% endfor %}</tr></thead>
+<tbody>{% for r in rows %}<tr><td><a href="{{ r.href }}">{{ r.name }}</a></td><td data-v="{{ r.reviews }}">{{ r.reviews }}</td>
+<td data-v="{{ r.rating or 0 }}">{{ r.rating or "-" }}</td><td data-v="{{ r.strengths }}">{{ r.strengths }}</td>
+<td data-v="{{ r.weaknesses }}">{{ r.weaknesses }}</td><td data-v="{{ r.complaints }}">{{ r.complaints }}</td>
+<td data-v="{{ r.changes }}">{{ r.changes }}</td></tr>{% endfor %}</tbody></table>
+<script>
+// sortable columns, no library and nothing from the network
+document.querySelectorAll("th").forEach(function (th) {
+  th.addEventListener("click", function () {
+    var col = +th.dataset.col, body = document.querySelector("tbody"), asc = th.dataset.asc !== "1";
+    var rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function (a, b) {
+      var x = a.cells[col].dataset.v || a.cells[col].textContent, y = b.cells[col].dataset.v || b.cells[col].textContent;
+      var nx = parseFloat(x), ny = parseFloat(y);
+      var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
+      return asc ? c : -c;
+    });
+    rows.forEach(function (r) { body.appendChild(r); });
+    th.dataset.asc = asc ? "1" : "0";
+  });
+});
+</script></body></html>
+"""
+)
+
+
+@dataclass
+class ReportInputs:
+    """One restaurant's tables (rows of that restaurant only)."""
+
+    restaurant_id: str
+    name: str
+    lang: str
+    reviews: pd.DataFrame
+    prevalence: pd.DataFrame
+    strengths: pd.DataFrame
+    comparisons: pd.DataFrame
+    trends: pd.DataFrame
+    changes: pd.DataFrame
+    summaries: pd.DataFrame
+    llm_reviews: int
+    model: str | None
+
+
+def _pct(v) -> str:
+    return "-" if v is None or v != v else f"{100 * v:.0f}%"
+
+
+def trend_svg(trends: pd.DataFrame, changes: pd.DataFrame, lang: str) -> str:
+    """Per aspect, the share of the month's reviews that complain about it, with the Wilson interval
+    of the negative share of its decided mentions as a band; a detected change is marked."""
+    if trends.empty:
+        return ""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    aspects = trends.groupby("aspect")["mentions"].sum().sort_values(ascending=False).index.tolist()[:6]
+    months = sorted(trends["month"].unique())
+    fig, axes = plt.subplots(
+        len(aspects), 1, figsize=(7, 1.35 * len(aspects) + 0.4), dpi=72, sharex=True, squeeze=False
+    )
+    status = dict(zip(changes["aspect"], changes["status"])) if len(changes) else {}
+    recent = (
+        changes["recent_months"].dropna().iloc[0] if len(changes) and changes["recent_months"].notna().any() else None
+    )
+    for ax, aspect in zip(axes[:, 0], aspects):
+        g = trends[trends["aspect"] == aspect].set_index("month").reindex(months)
+        share = (g["negative"] / g["reviews"]).fillna(0)
+        x = list(range(len(months)))
+        ax.fill_between(x, g["negative_lo"].fillna(0), g["negative_hi"].fillna(0), color="#f3c4c4", alpha=0.6, lw=0)
+        ax.plot(x, share.tolist(), color="#b00020", marker="o", ms=2.5, lw=1.2)
+        mark = status.get(aspect)
+        if mark in ("rose", "fell") and recent:
+            start = months.index(recent.split("..")[0]) if recent.split("..")[0] in months else len(months) - 3
+            ax.axvspan(start - 0.5, len(months) - 0.5, color="#ffe08a" if mark == "rose" else "#c8e6c9", alpha=0.5)
+        label = f"{aspect} ({WORDS[lang][mark]})" if mark in ("rose", "fell") else aspect
+        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
+        ax.set_ylim(0, 1)
+        ax.tick_params(labelsize=6)
+    step = max(1, len(months) // 8)
+    axes[-1, 0].set_xticks(list(range(0, len(months), step)), months[::step], fontsize=6)
+    fig.tight_layout()
+    plt.rcParams["svg.fonttype"] = "none"  # text stays text: the page's Korean fonts draw it
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg")
+    plt.close(fig)
+    svg = buf.getvalue()
+    return svg[svg.index("<svg") :]
+
+
+def _provenance(inp: ReportInputs, source: str | None, w: dict) -> str:
+    how = "lexicon" if not inp.llm_reviews else f"lexicon + LLM {inp.llm_reviews}"
+    text = w["counted"].format(n=f"{len(inp.reviews):,}", how=how)
+    if source == "llm":
+        return text + " " + w["written_llm"].format(model=inp.model or "LLM", k=inp.llm_reviews)
+    return text + " " + w["written_template"]
+
+
+def render_page(inp: ReportInputs) -> tuple[str, dict, str]:
+    """(HTML page, headline figures for the index, the same content as markdown)."""
+    w = WORDS[inp.lang]
+    rating = inp.reviews["rating"].dropna()
+    rating_text = f"{rating.mean():.2f}" if len(rating) else None
+    overall = inp.summaries[inp.summaries["kind"] == "overall"]
+    summary = overall["text"].iloc[0] if len(overall) else ""
+    source = overall["source"].iloc[0] if len(overall) else None
+    sections = []
+    for pol, key in (("strength", "strengths"), ("weakness", "weaknesses"), ("complaint", "complaints")):
+        items = inp.strengths[inp.strengths["polarity"] == pol]
+        sections.append(
+            (
+                w[key],
+                [
+                    {"prevalence": r.prevalence, "quote": r.quote, "review_ids": list(r.review_ids)}
+                    for r in items.itertuples()
+                ],
+            )
+        )
+    moved = inp.changes[inp.changes["status"].isin(["rose", "fell"])]
+    changes = [
+        {
+            "status": r.status,
+            "text": f"{r.aspect}: {_pct(r.previous_share)} → {_pct(r.recent_share)} "
+            f"({w[r.status]}; {r.previous_months} n={r.previous_reviews}, {r.recent_months} n={r.recent_reviews})",
+        }
+        for r in moved.itertuples()
+    ]
+    notes = inp.changes["note"].dropna()
+    changes_note = notes.iloc[0] if len(notes) else w["no_change"]
+    comparison = [
+        {
+            "aspect": r.aspect,
+            "own": _pct(r.positive_share),
+            "median": _pct(r.group_median),
+            "percentile": _pct(r.percentile),
+            "group": f"{r.group_definition} (n={r.group_size})",
+        }
+        for r in inp.comparisons.itertuples()
+    ]
+    cited = {i for _, items in sections for it in items for i in it["review_ids"]}
+    cited |= {i for ids in moved["evidence_review_ids"] for i in list(ids)}
+    ev = inp.reviews[inp.reviews["review_id"].isin(cited)]
+    evidence = [
+        {
+            "review_id": r.review_id,
+            "text": r.text,
+            "rating": None if r.rating != r.rating or r.rating is None else f"{r.rating:g}",
+            "date": None if pd.isna(r.created_at) else str(pd.Timestamp(r.created_at).date()),
+        }
+        for r in ev.itertuples()
+    ]
+    undated = int(inp.reviews["created_at"].isna().sum())
+    html = _PAGE.render(
+        lang=inp.lang,
+        fonts=FONT_STACK,
+        w=w,
+        name=inp.name,
+        n_reviews=len(inp.reviews),
+        rating=rating_text,
+        summary=summary,
+        provenance=_provenance(inp, source, w),
+        sections=sections,
+        changes=changes,
+        changes_note=changes_note,
+        trend_svg=trend_svg(inp.trends, inp.changes, inp.lang),
+        undated=w["undated"].format(n=undated) if undated else None,
+        comparison=comparison,
+        evidence=evidence,
+    )
+    headline = {
+        "restaurant_id": inp.restaurant_id,
+        "name": inp.name,
+        "reviews": len(inp.reviews),
+        "rating": rating_text,
+        **{key: len(items) for (_, items), key in zip(sections, ("strengths", "weaknesses", "complaints"))},
+        "changes": len(changes),
+        "lang": inp.lang,
+    }
+    md = [
+        f"## {inp.name}",
+        f"{w['reviews']} {len(inp.reviews):,}" + (f" · {w['rating']} {rating_text}" if rating_text else ""),
+    ]
+    md += [f"**{w['summary']}**: {summary}", f"_{_provenance(inp, source, w)}_"]
+    for title, items in sections:
+        md.append(f"**{title}**: " + ("; ".join(it["prevalence"] for it in items) or w["none"]))
+    md.append(f"**{w['changes']}**: " + ("; ".join(c["text"] for c in changes) or changes_note))
+    return html, headline, "\n\n".join(md)
+
+
+def write_pages(folder: Path, pages: dict[str, tuple[str, dict]]) -> list[Path]:
+    """Write ``<key>.html`` and ``<key>.json`` (headline) per restaurant, then the index from every
+    restaurant's headline in the folder (restaurants of earlier runs included). Returns the pages."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for key, (html, headline) in pages.items():
+        page = folder / f"{key}.html"
+        page.write_text(html, encoding="utf-8")
+        (folder / f"{key}.json").write_text(json.dumps(headline, ensure_ascii=False), encoding="utf-8")
+        out.append(page)
+    write_index(folder)
+    return out
+
+
+def write_index(folder: Path) -> Path:
+    heads = sorted(
+        (json.loads(p.read_text(encoding="utf-8")) for p in folder.glob("*.json")), key=lambda h: h["restaurant_id"]
+    )
+    lang = "ko" if sum(h.get("lang") == "ko" for h in heads) * 2 >= len(heads) else "en"
+    w = WORDS[lang]
+    headers = [
+        w["index_title"],
+        w["reviews"],
+        w["rating"],
+        w["strengths"],
+        w["weaknesses"],
+        w["complaints"],
+        w["changes"],
+    ]
+    rows = [{**h, "href": f"{h['restaurant_id']}.html"} for h in heads]
+    index = folder / "index.html"
+    index.write_text(_INDEX.render(lang=lang, fonts=FONT_STACK, w=w, headers=headers, rows=rows), encoding="utf-8")
+    return index
