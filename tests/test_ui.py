@@ -221,14 +221,16 @@ def test_materialize_partition_from_the_ui(dev_server, workdir):
         page.locator("#restaurants a[href='ua.html']").click()
         expect(page.locator("h1")).to_have_text("ua")
         expect(page.locator("#trend-chart svg")).to_have_count(1)  # the chart is inline SVG
-        # Korean renders: Hangul is not drawn with the missing-glyph box (the width of unassigned code points)
-        widths = page.evaluate(
-            """() => { const c = document.createElement('canvas').getContext('2d');
-            c.font = '20px ' + getComputedStyle(document.body).fontFamily;
-            return [c.measureText('장점단점불만요약').width,
-                    c.measureText('\\u0378\\u0379\\u0380\\u0381\\u0382\\u0383\\u038B\\u038D').width]; }"""
+        # Korean renders: a Hangul glyph is not drawn as the missing-glyph box. Two unassigned code points
+        # draw the same box (the method can see tofu); a Hangul syllable must draw something else.
+        drawn = page.evaluate(
+            """() => { const draw = (t) => { const c = document.createElement('canvas'); c.width = 64; c.height = 64;
+                const x = c.getContext('2d'); x.font = '40px ' + getComputedStyle(document.body).fontFamily;
+                x.fillText(t, 8, 48); return Array.from(x.getImageData(0, 0, 64, 64).data).join(','); };
+              return [draw('장'), draw('\\u0378'), draw('\\u0379')]; }"""
         )
-        assert widths[0] > 0 and abs(widths[0] - widths[1]) > 1, widths
+        assert drawn[1] == drawn[2], "unassigned code points should draw the same missing-glyph box"
+        assert drawn[0] != drawn[1], "Hangul is drawn as the missing-glyph box (no Korean font)"
         expect(page.get_by_text("장점", exact=True)).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "9_report.png"), full_page=True)
         # an evidence link lands on the review it cites, listed in the page

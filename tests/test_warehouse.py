@@ -113,6 +113,7 @@ def test_configuration_is_declared_once_and_documented():
         resources.VectorSettings,
         resources.AnalysisSettings,
         resources.CompareSettings,
+        resources.ReportSettings,
         resources.LLMEngineResource,
         resources.VectorStoreResource,
         resources.EmbedderResource,

@@ -23,6 +23,8 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, select_autoescape
 
+from .analysis.trends import wilson
+
 FONT_STACK = '"Noto Sans KR", "NanumGothic", "Nanum Gothic", "Apple SD Gothic Neo", "Malgun Gothic", sans-serif'
 WORDS = {
     "ko": {
@@ -181,8 +183,8 @@ def _pct(v) -> str:
 
 
 def trend_svg(trends: pd.DataFrame, changes: pd.DataFrame, lang: str) -> str:
-    """Per aspect, the share of the month's reviews that complain about it, with the Wilson interval
-    of the negative share of its decided mentions as a band; a detected change is marked."""
+    """Per aspect, the share of the month's reviews that complain about it with its 95 % Wilson
+    interval as a band; a detected change is marked (the recent window shaded)."""
     if trends.empty:
         return ""
     import matplotlib
@@ -201,10 +203,15 @@ def trend_svg(trends: pd.DataFrame, changes: pd.DataFrame, lang: str) -> str:
     )
     for ax, aspect in zip(axes[:, 0], aspects):
         g = trends[trends["aspect"] == aspect].set_index("month").reindex(months)
-        share = (g["negative"] / g["reviews"]).fillna(0)
         x = list(range(len(months)))
-        ax.fill_between(x, g["negative_lo"].fillna(0), g["negative_hi"].fillna(0), color="#f3c4c4", alpha=0.6, lw=0)
-        ax.plot(x, share.tolist(), color="#b00020", marker="o", ms=2.5, lw=1.2)
+        # the share of the month's reviews that complain, and its Wilson interval (the same quantity)
+        band = [
+            wilson(int(k), int(n)) if n == n and n else (0.0, 0.0, 0.0)
+            for k, n in zip(g["negative"].fillna(0), g["reviews"])
+        ]
+        share = [b[0] for b in band]
+        ax.fill_between(x, [b[1] for b in band], [b[2] for b in band], color="#f3c4c4", alpha=0.6, lw=0)
+        ax.plot(x, share, color="#b00020", marker="o", ms=2.5, lw=1.2)
         mark = status.get(aspect)
         if mark in ("rose", "fell") and recent:
             start = months.index(recent.split("..")[0]) if recent.split("..")[0] in months else len(months) - 3
