@@ -94,4 +94,4 @@ eval: $(SMALL_STAMP)
 	$(BIN)/python benchmarks/eval.py $(EVAL_ARGS)
 
 clean:
-	rm -rf .dagster_home data/incoming data/*.duckdb data/qdrant data/parsed
+	rm -rf .dagster_home data/incoming data/*.duckdb data/qdrant data/parsed data/reports data/staged_files.json
