@@ -22,7 +22,6 @@ import platform
 import time
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
@@ -54,19 +53,12 @@ def _table(rows: list[tuple[str, float | None, int]]) -> None:
 
 
 def _read(warehouse: Path, tables: list[str]) -> dict[str, pd.DataFrame]:
-    from reviewlens_dagster.core.config import WAREHOUSE_SCHEMA
+    from reviewlens_dagster.core.warehouse import Warehouse
 
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        have = {
-            r[0]
-            for r in con.execute(
-                "select table_name from information_schema.tables where table_schema = ?", [WAREHOUSE_SCHEMA]
-            ).fetchall()
-        }
-        return {t: con.execute(f"select * from {WAREHOUSE_SCHEMA}.{t}").df() for t in tables if t in have}
-    finally:
-        con.close()
+    wh = Warehouse(warehouse)
+    with wh.connect(read_only=True) as con:
+        have = wh.tables(con)
+    return {t: wh.read(t) for t in tables if t in have}
 
 
 def eval_sample(warehouse: Path, truth_path: Path) -> None:

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from .core.config import PROJECT_ROOT, WAREHOUSE_SCHEMA, Settings
+from .core.config import PROJECT_ROOT, Settings
 
 SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
 
@@ -246,20 +246,18 @@ def cmd_search(args: argparse.Namespace) -> int:
 def _review_texts(settings: Settings, review_ids: list[str]) -> dict[str, str]:
     import duckdb
 
+    from .core.warehouse import Warehouse
+
     if not review_ids or not settings.warehouse_path.exists():
         return {}
     try:
-        con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+        rows = Warehouse(settings.warehouse_path).query(
+            "select review_id, text from {schema}.reviews where review_id in (select unnest(?::varchar[]))",
+            [review_ids],
+        )
     except duckdb.IOException:
         return {}  # a run holds the warehouse: print ids and scores only
-    try:
-        rows = con.execute(
-            f"select review_id, text from {WAREHOUSE_SCHEMA}.reviews where review_id in (select unnest(?::varchar[]))",
-            [review_ids],
-        ).fetchall()
-    finally:
-        con.close()
-    return dict(rows)
+    return dict(zip(rows["review_id"], rows["text"]))
 
 
 def main(argv: list[str] | None = None) -> int:

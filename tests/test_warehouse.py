@@ -128,3 +128,19 @@ def test_configuration_is_declared_once_and_documented():
         if re.search(r"environ(\.get)?\(?\[?\s*[\"']REVIEWLENS_", p.read_text(encoding="utf-8"))
     ]
     assert readers == [], readers
+
+
+def test_the_warehouse_door_reads_without_creating_and_refuses_odd_table_names(tmp_path):
+    import pytest
+
+    from reviewlens_dagster.core.warehouse import Warehouse
+
+    wh = Warehouse(tmp_path / "w.duckdb")
+    assert list(wh.read("reviews", ["restaurant_id"]).columns) == ["restaurant_id"]
+    assert not (tmp_path / "w.duckdb").exists()  # a reader never creates the file
+    with wh.connect() as con:
+        con.execute(f"create schema {wh.schema}; create table {wh.schema}.t as select 1 as a, 'x' as b")
+    assert wh.read("t").to_dict("records") == [{"a": 1, "b": "x"}] and wh.read("missing", ["a"]).empty
+    assert wh.query("select b from {schema}.t where a = ?", [1])["b"].tolist() == ["x"]
+    with pytest.raises(ValueError, match="not a table name"):
+        wh.read("t; drop table t")

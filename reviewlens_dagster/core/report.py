@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
-from .config import WAREHOUSE_SCHEMA as SCHEMA
-
-
-def _tables(con) -> set[str]:
-    rows = con.execute("select table_name from information_schema.tables where table_schema = ?", [SCHEMA]).fetchall()
-    return {r[0] for r in rows}
+from .warehouse import Warehouse
 
 
 def restaurant_report(warehouse: Path, ids: list[str]) -> pd.DataFrame:
@@ -20,9 +14,10 @@ def restaurant_report(warehouse: Path, ids: list[str]) -> pd.DataFrame:
     rejected, sentiment shares (LLM sample size; empty where the LLM did not read the restaurant),
     how the counts were decided, strengths, weaknesses and complaints with their prevalence, and
     the overall summary with its source."""
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        tables = _tables(con)
+    wh = Warehouse(warehouse)
+    SCHEMA = wh.schema  # noqa: N806 (the schema of every query below)
+    with wh.connect(read_only=True) as con:
+        tables = wh.tables(con)
         df = con.execute(
             f"""
             select restaurant_id,
@@ -74,28 +69,12 @@ def restaurant_report(warehouse: Path, ids: list[str]) -> pd.DataFrame:
                 "where kind = 'overall'"
             ).df()
             df = df.merge(s, on="restaurant_id", how="left")
-    finally:
-        con.close()
     out = df[df["restaurant_id"].isin(ids)].sort_values("restaurant_id").reset_index(drop=True)
     counted = out["decided_by"].notna() if "decided_by" in out else pd.Series(False, index=out.index)
     for col in ("strengths", "weaknesses", "complaints"):
         if col in out:  # counted and none found: an honest "none", not a missing value
             out[col] = out[col].where(out[col].notna() | ~counted, "none")
     return out
-
-
-def read_table(warehouse: Path | str, table: str, columns: list[str]) -> pd.DataFrame:
-    """Every row of ``table`` (all partitions); an empty frame when the table does not exist.
-    For figures that span partitions (comparison groups), which a partitioned input cannot give."""
-    if not Path(warehouse).exists():
-        return pd.DataFrame(columns=columns)
-    con = duckdb.connect(str(warehouse))
-    try:
-        if table not in _tables(con):
-            return pd.DataFrame(columns=columns)
-        return con.execute(f"select * from {SCHEMA}.{table}").df()
-    finally:
-        con.close()
 
 
 def _pct(v) -> str:

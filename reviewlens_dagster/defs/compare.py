@@ -6,7 +6,7 @@ import pandas as pd
 from ..core.analysis.prevalence import PREVALENCE_COLUMNS
 from ..core.compare import TOO_SMALL, GroupConfig, aspect_comparisons, index_strengths
 from ..core.config import validate_restaurant_ids
-from ..core.report import read_table
+from ..core.warehouse import Warehouse
 from .metadata import frame_metadata, group_strip_chart
 from .partitions import EAGER, OWNERS, PARTITION_EXPR, restaurants_partitions, single_run
 from .resources import CompareSettings, EmbedderResource, VectorStoreResource
@@ -43,7 +43,7 @@ def comparisons(
     # every restaurant's counts, not only this run's: the group spans partitions. Read from the
     # warehouse table, not as an input with an all-partitions mapping: that would make every
     # restaurant's comparison wait for, and re-run after, any other restaurant's analysis.
-    prevalence = read_table(compare_settings.warehouse_path, "aspect_prevalence", PREVALENCE_COLUMNS)
+    prevalence = Warehouse(compare_settings.warehouse_path).read("aspect_prevalence", PREVALENCE_COLUMNS)
     own = strengths[(strengths["polarity"] == "strength") & strengths["restaurant_id"].isin(keys)]
     strength_vectors, group_meta, in_store = index_strengths(
         vector_store.get(), embedder.get(), own, restaurant_vectors, keys

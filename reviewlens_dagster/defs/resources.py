@@ -6,18 +6,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 from pydantic import PrivateAttr
 
 from ..core.analysis.prevalence import HighlightRule
 from ..core.config import WAREHOUSE_SCHEMA, Settings, resolve_scope
-from ..core.db import retry_locked
 from ..core.embed import Embedder, EmbedderSpec, make_embedder
 from ..core.llm.factory import LLMConfig
 from ..core.represent import WeightConfig
 from ..core.sources import SourcesFile, load_sources
 from ..core.staging import StagingStore, sources_digest, write_manifest
 from ..core.vectorstore import VectorStore, open_vector_store
+from ..core.warehouse import Warehouse
 from .warehouse import WarehouseIOManager
 
 
@@ -53,12 +52,8 @@ class IngestSettings(dg.ConfigurableResource):
     @contextmanager
     def staging_store(self) -> Iterator[StagingStore]:
         """The staging tables in the warehouse (retried while another process holds the file)."""
-        Path(self.warehouse_path).parent.mkdir(parents=True, exist_ok=True)
-        con = retry_locked(duckdb.connect)(self.warehouse_path)
-        try:
+        with Warehouse(self.warehouse_path).connect() as con:
             yield StagingStore(con)
-        finally:
-            con.close()
 
     def staging_digest(self) -> str:
         return sources_digest(Path(self.sources_path), self.max_text_chars)
