@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .prevalence import MAX_EVIDENCE
+
 TREND_COLUMNS = [
     "restaurant_id",
     "aspect",
@@ -60,7 +62,6 @@ CHANGE_COLUMNS = [
     "note",
 ]
 ROSE, FELL, STEADY, TOO_FEW = "rose", "fell", "no change", "not enough recent reviews"
-MAX_EVIDENCE = 5
 
 
 @dataclass(frozen=True)
