@@ -6,7 +6,8 @@ Each restaurant gets planted strengths (aspects mentioned by 25-45 % of its revi
 positive), weaknesses (mentioned by only 12-20 % of its reviews, 80-95 % negative: the minority
 opinions a centroid hides) and mixed background aspects; restaurants with at least
 ``COMPLAINT_MIN_REVIEWS`` reviews also get a minority complaint (3-10 % of all their reviews speak
-badly of one of their strengths, which stays a strength); each review mentions 0-3 aspects in
+badly of one of their strengths, which stays a strength; complaint-only reviews are added where the
+random draws realized fewer); each review mentions 0-3 aspects in
 varied phrasings, and its star rating follows its text. Some reviews are mixed or neutral, some
 carry slang, typos and emoji, a few are English, a few long. The ground truth holds, per review,
 its sentiment and aspect polarities and, per restaurant, the planted and the realized counts per
@@ -421,6 +422,9 @@ def generate(seed: int = 7, n_restaurants: int = 32) -> tuple[list[dict], dict]:
                 sentiment,
                 dict(zip(mentioned, polarities)),
             )
+        for aspect, share in complaints.items():
+            place = (restaurant_id, name, category, area)
+            review_no = _realize_complaint(seed, place, aspect, share, start, review_no, reviews, truth)
         if not truth["shifts"] and n_reviews >= SHIFT_MIN_REVIEWS and "배달" in pool and "배달" not in weaknesses:
             review_no = _plant_shift(seed, (restaurant_id, name, category, area), review_no, reviews, truth)
     return reviews, truth
@@ -444,6 +448,27 @@ def _add(reviews, truth, review_no, place, rating, text, created, helpful, senti
         }
     )
     truth["reviews"][review_id] = {"sentiment": sentiment, "aspects": aspects, "restaurant_id": restaurant_id}
+
+
+def _realize_complaint(seed, place, aspect, share, start, review_no, reviews, truth) -> int:
+    """The random draws may realize fewer complaints than planted (even none on a small restaurant):
+    complaint-only reviews are added, dated across the restaurant's range, until at least
+    ``share`` of its reviews (and 2) complain about ``aspect`` (its own random stream)."""
+    restaurant_id = place[0]
+    x = truth["restaurants"][restaurant_id]
+    real = x["realized"][aspect]
+    target = max(2, round(share * x["n_reviews"]))
+    r = random.Random(seed * 104729 + int(restaurant_id[1:]))
+    while real["negative"] < target:
+        review_no += 1
+        text = r.choice(OPENERS) + r.choice(NEG[aspect]) + r.choice(NEG_CLOSERS)
+        created = start + timedelta(days=r.randint(0, 600), minutes=r.randint(0, 1439))
+        _add(reviews, truth, review_no, place, r.choice([1, 2]), text, created, 0, "negative", {aspect: -1})
+        x["n_reviews"] += 1
+        real["mentions"] += 1
+        real["negative"] += 1
+        target = max(2, round(share * x["n_reviews"]))
+    return review_no
 
 
 def _plant_shift(seed, place, review_no, reviews, truth) -> int:
