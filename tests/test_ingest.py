@@ -99,7 +99,10 @@ def test_sample_generator_is_deterministic_and_realistic(tmp_path):
     again, _ = generate(seed=7)
     assert reviews == again
     per = pd.DataFrame(reviews).groupby("restaurant_id").size()
-    assert len(per) >= 30 and per.min() >= 20 and per.max() <= 150
+    # 24-150 drawn per restaurant, plus the complaint-only reviews that realize a planted complaint
+    # (up to 10 % more) and the planted shift's 14
+    assert len(per) >= 30 and per.min() >= 20 and per.max() <= 180
+    assert per.to_dict() == {rid: r["n_reviews"] for rid, r in truth["restaurants"].items()}
     df = pd.DataFrame(reviews)
     assert df["category"].nunique() >= 4 and df["area"].nunique() >= 3
     # ratings follow the text: positive reviews rate higher than negative ones
