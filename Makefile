@@ -16,7 +16,7 @@ export TOKENIZERS_PARALLELISM := false
 # pip warns about every package missing from the local mirrors: keep the logs readable
 QUIET_PIP := grep -v "is ignored: it is neither" || true
 
-.PHONY: install run test test-fast test-ui browser lint smoke-automation ui bench bench-vectors bench-llm bench-analysis bench-commits bench-ingest eval sample clean
+.PHONY: serve-llm install run test test-fast test-ui browser lint smoke-automation ui bench bench-vectors bench-llm bench-analysis bench-commits bench-ingest eval sample clean
 
 install: $(STAMP)
 
@@ -56,8 +56,16 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not llm and not slow and not ui"
 
 # the browser test alone (needs Debian's chromium: apt-get install chromium fonts-nanum)
-test-ui: $(STAMP) browser
+test-# the shared vLLM server for REVIEWLENS_LLM_PRESET (default small) on 127.0.0.1; prints REVIEWLENS_LLM_URL
+serve-llm: $(SMALL_STAMP)
+	$(BIN)/reviewlens serve-llm $(if $(PORT),--port $(PORT))
+
+ui: $(STAMP) browser
 	$(BIN)/python -m pytest -q -m ui
+
+# the shared vLLM server for REVIEWLENS_LLM_PRESET (default small) on 127.0.0.1; prints REVIEWLENS_LLM_URL
+serve-llm: $(SMALL_STAMP)
+	$(BIN)/reviewlens serve-llm $(if $(PORT),--port $(PORT))
 
 ui: $(STAMP)
 	mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml

@@ -1,6 +1,7 @@
 """`reviewlens` command line: run the main job on the embedded defaults, search reviews.
 
 reviewlens run [--sample-only] [--restaurants N]
+reviewlens serve-llm [--port P]
 reviewlens search "query text" [--restaurant ID] [--limit N]
 """
 
@@ -260,6 +261,33 @@ def _review_texts(settings: Settings, review_ids: list[str]) -> dict[str, str]:
     return dict(zip(rows["review_id"], rows["text"]))
 
 
+def cmd_serve_llm(args: argparse.Namespace) -> int:
+    """Start the shared vLLM server for the configured preset, print the environment runs need, and
+    serve until interrupted (Ctrl-C or SIGTERM stop the server through its process group)."""
+    import signal
+
+    from .core.llm.models import get_preset, resolve_model
+    from .core.llm.server import vllm_server
+    from .devserver import free_port
+
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    settings = Settings.from_env()
+    preset = get_preset(settings.llm_preset)
+    model = resolve_model(preset.name, settings.model_cache_dir, print, settings.prod_model_path)
+    port = args.port or free_port()
+    log = settings.data_dir / "vllm_server.log"
+    print(f"starting vLLM ({preset.display_name}) on 127.0.0.1:{port}; log: {log}")
+    try:
+        with vllm_server(model, preset.display_name, port, args.max_model_len or preset.max_model_len, log) as url:
+            print("ready. Runs use it with:")
+            print(f"  export REVIEWLENS_LLM_URL={url}/v1 REVIEWLENS_LLM_SERVED_MODEL={preset.display_name}")
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        print("vLLM server stopped")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="reviewlens", description="ReviewLens command line")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -273,6 +301,12 @@ def main(argv: list[str] | None = None) -> int:
         "server, 2 on a CPU; env REVIEWLENS_RUN_LLM_RESTAURANTS)",
     )
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser(
+        "serve-llm", help="start the shared vLLM server for the configured preset (REVIEWLENS_LLM_PRESET)"
+    )
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    p.add_argument("--max-model-len", type=int, default=0, help="context length (default: the preset's)")
+    p.set_defaults(func=cmd_serve_llm)
     p = sub.add_parser("search", help="print the reviews most similar to a query")
     p.add_argument("query")
     p.add_argument("--restaurant", help="only this restaurant's reviews")

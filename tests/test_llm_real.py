@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from reviewlens_dagster.core.analysis.schemas import ExtractOut, extract_schema, extract_validator
 from reviewlens_dagster.core.config import Settings
 from reviewlens_dagster.core.llm.engine import LLMEngine, OpenAIServerBackend, VLLMOfflineBackend
 from reviewlens_dagster.core.llm.models import get_preset, resolve_model
+from reviewlens_dagster.core.llm.server import vllm_server
 from reviewlens_dagster.core.llm.types import LLMRequest
 from reviewlens_dagster.devserver import free_port
 
@@ -71,55 +66,9 @@ def test_real_engine_structured_outputs_and_metrics(tiny_backend):
 @pytest.mark.slow
 def test_openai_server_backend_against_real_vllm_server(tiny_model_path, tmp_path):
     port = free_port()
-    env = {
-        **os.environ,
-        "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
-        "VLLM_CPU_OMP_THREADS_BIND": "nobind",
-        "HF_HUB_OFFLINE": "1",
-        "VLLM_CPU_KVCACHE_SPACE": "1",
-    }
-    with open(tmp_path / "server.log", "w") as log:  # the child keeps its own copy of the handle
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "vllm.entrypoints.openai.api_server",
-                "--model",
-                tiny_model_path,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--served-model-name",
-                "tiny",
-                "--max-model-len",
-                "1024",
-                "--enforce-eager",
-                "--scheduling-policy",
-                "priority",
-                "--structured-outputs-config",
-                '{"backend": "xgrammar", "disable_any_whitespace": true}',
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 240
-        while True:
-            assert proc.poll() is None, (tmp_path / "server.log").read_text()[-3000:]
-            try:
-                status = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code
-            except httpx.HTTPError as exc:  # not listening yet
-                status = repr(exc)
-            if status == 200:
-                break
-            assert time.monotonic() < deadline, f"server did not start: {status}"
-            time.sleep(1)
-        backend = OpenAIServerBackend(
-            f"http://127.0.0.1:{port}/v1", "tiny", concurrency=2, timeout_s=120, max_model_len=1024
-        )
+    # the server `reviewlens serve-llm` starts, with the in-process engine's settings
+    with vllm_server(tiny_model_path, "tiny", port, 1024, tmp_path / "server.log", timeout_s=240) as url:
+        backend = OpenAIServerBackend(f"{url}/v1", "tiny", concurrency=2, timeout_s=120, max_model_len=1024)
         engine = LLMEngine(backend)
         reqs = [
             LLMRequest(f"s{i}", _msgs(t), json_schema=extract_schema([]), max_tokens=24)
@@ -131,14 +80,5 @@ def test_openai_server_backend_against_real_vllm_server(tiny_model_path, tmp_pat
             assert isinstance(r.parsed, ExtractOut)
             assert r.prompt_tokens > 0 and r.priority == r.prompt_tokens and r.ttft_ms > 0 and r.output_tokens > 0
         with pytest.raises(Exception, match="HTTP 4"):
-            OpenAIServerBackend(f"http://127.0.0.1:{port}", "no-such-model", max_attempts=1).count_prompt_tokens(
-                _msgs("x")
-            )
+            OpenAIServerBackend(url, "no-such-model", max_attempts=1).count_prompt_tokens(_msgs("x"))
         backend.close()
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
