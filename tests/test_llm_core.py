@@ -109,3 +109,17 @@ def test_context_overflow_and_pending_bound_are_clear_errors():
     assert [r.request_id for r in bounded.run_pending()] == ["a", "b"]
     with pytest.raises(LLMError, match="duplicate"):
         bounded.run([req("x", 1), req("x", 2)])
+
+
+def test_the_shared_server_gets_the_engine_settings():
+    import json
+
+    from reviewlens_dagster.core.llm.server import STRUCTURED_OUTPUTS, server_command, server_env
+
+    cmd = server_command("/models/x", "x", 8123, 1024)
+    args = dict(zip(cmd, cmd[1:]))
+    assert cmd[1:3] == ["-m", "vllm.entrypoints.openai.api_server"] and args["--host"] == "127.0.0.1"
+    assert args["--scheduling-policy"] == "priority" and args["--port"] == "8123"
+    assert json.loads(args["--structured-outputs-config"]) == STRUCTURED_OUTPUTS
+    assert "--enable-prefix-caching" in cmd and "--enable-prompt-tokens-details" in cmd
+    assert server_env()["HF_HUB_OFFLINE"] == "1"  # never a download at run time
