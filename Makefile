@@ -56,11 +56,7 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not llm and not slow and not ui"
 
 # the browser test alone (needs Debian's chromium: apt-get install chromium fonts-nanum)
-test-# the shared vLLM server for REVIEWLENS_LLM_PRESET (default small) on 127.0.0.1; prints REVIEWLENS_LLM_URL
-serve-llm: $(SMALL_STAMP)
-	$(BIN)/reviewlens serve-llm $(if $(PORT),--port $(PORT))
-
-ui: $(STAMP) browser
+test-ui: $(STAMP) browser
 	$(BIN)/python -m pytest -q -m ui
 
 # the shared vLLM server for REVIEWLENS_LLM_PRESET (default small) on 127.0.0.1; prints REVIEWLENS_LLM_URL
