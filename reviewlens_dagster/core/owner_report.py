@@ -24,6 +24,7 @@ import pandas as pd
 from jinja2 import Environment, select_autoescape
 
 from .analysis.trends import wilson
+from .report import percent_text
 
 FONT_STACK = '"Noto Sans KR", "NanumGothic", "Nanum Gothic", "Apple SD Gothic Neo", "Malgun Gothic", sans-serif'
 WORDS = {
@@ -178,10 +179,6 @@ class ReportInputs:
     model: str | None
 
 
-def _pct(v) -> str:
-    return "-" if v is None or v != v else f"{100 * v:.0f}%"
-
-
 def trend_svg(trends: pd.DataFrame, changes: pd.DataFrame, lang: str) -> str:
     """Per aspect, the share of the month's reviews that complain about it with its 95 % Wilson
     interval as a band; a detected change is marked (the recent window shaded)."""
@@ -263,7 +260,7 @@ def render_page(inp: ReportInputs) -> tuple[str, dict, str]:
     changes = [
         {
             "status": r.status,
-            "text": f"{r.aspect}: {_pct(r.previous_share)} → {_pct(r.recent_share)} "
+            "text": f"{r.aspect}: {percent_text(r.previous_share)} → {percent_text(r.recent_share)} "
             f"({w[r.status]}; {r.previous_months} n={r.previous_reviews}, {r.recent_months} n={r.recent_reviews})",
         }
         for r in moved.itertuples()
@@ -273,9 +270,9 @@ def render_page(inp: ReportInputs) -> tuple[str, dict, str]:
     comparison = [
         {
             "aspect": r.aspect,
-            "own": _pct(r.positive_share),
-            "median": _pct(r.group_median),
-            "percentile": _pct(r.percentile),
+            "own": percent_text(r.positive_share),
+            "median": percent_text(r.group_median),
+            "percentile": percent_text(r.percentile),
             "group": f"{r.group_definition} (n={r.group_size})",
         }
         for r in inp.comparisons.itertuples()

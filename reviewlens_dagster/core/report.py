@@ -77,7 +77,8 @@ def restaurant_report(warehouse: Path, ids: list[str]) -> pd.DataFrame:
     return out
 
 
-def _pct(v) -> str:
+def percent_text(v) -> str:
+    """A share as a whole percentage, "-" when missing (the run report and the owner's pages)."""
     return "-" if v is None or v != v else f"{100 * v:.0f}%"
 
 
@@ -92,12 +93,12 @@ def report_lines(table: pd.DataFrame) -> list[str]:
             f"rating {rating}, {g.get('rejected', 0)} rejected"
         )
         if g.get("decided_by") is not None and g.get("decided_by") == g.get("decided_by"):
-            lines.append(f"  counted by {g['decided_by']}; undecided mentions {_pct(g.get('undecided'))}")
+            lines.append(f"  counted by {g['decided_by']}; undecided mentions {percent_text(g.get('undecided'))}")
         n = g.get("n_sample")
         if n is not None and n == n:
             lines.append(
-                f"  sentiment (LLM, sample of {int(n)}): positive {_pct(g['pos'])}, negative {_pct(g['neg'])}, "
-                f"neutral {_pct(g['neu'])}"
+                f"  sentiment (LLM, sample of {int(n)}): positive {percent_text(g['pos'])}, negative {percent_text(g['neg'])}, "
+                f"neutral {percent_text(g['neu'])}"
             )
         for col in ("strengths", "weaknesses", "complaints"):
             value = g.get(col)

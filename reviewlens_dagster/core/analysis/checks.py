@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..aspects import ASPECTS
-from .prevalence import highlight_problems
+from .prevalence import complaint_aspects, highlight_problems
 from .schemas import LABELS
 from .summarize import contradictions, copies_review, number_problems
 
@@ -112,7 +112,7 @@ def summary_checks(
     overall = s[s["kind"] == "overall"]
     prev_of = {k: g for k, g in prevalence.groupby("restaurant_id")}
     empty = prevalence.iloc[0:0]
-    complaints = strengths[strengths["polarity"] == "complaint"].groupby("restaurant_id")["aspect"].apply(set).to_dict()
+    complaints = complaint_aspects(strengths)
     wrong = {
         r.restaurant_id: found
         for r in overall.itertuples()

@@ -361,7 +361,7 @@ _PREFIXES = {"존", "노", "꿀", "불"}  # 존+맛, 노+맛, 꿀+맛: one word 
 _INTENSIFIERS = {"개", "핵", "존나", "졸라"}  # 개+존맛, 개+적음: intensity only
 
 
-def _tokens(text: str, analysed) -> list[_Tok]:
+def _tokens(analysed) -> list[_Tok]:
     toks = [_Tok(t.form, t.tag.split("-")[0], t.start, t.start + t.len) for t in analysed]
     out: list[_Tok] = []
     for t in toks:
@@ -628,7 +628,7 @@ class Span:
 def korean_spans(text: str, analysed=None) -> list[Span]:
     """Aspect mentions of each clause of a Korean review, in order (``analysed``: Kiwi's tokens of
     ``text``, when the caller analysed a batch)."""
-    toks = _tokens(text, analysed if analysed is not None else kiwi().tokenize(text, typos="basic"))
+    toks = _tokens(analysed if analysed is not None else kiwi().tokenize(text, typos="basic"))
     delivery = any(t.form in _DELIVERY_VERBS and t.tag in ("VV", "NNG") for t in toks)
     received = any(t.form in ("받", "도착", "배달") for t in toks)
     spans: list[Span] = []

@@ -269,6 +269,12 @@ def highlights(
     )
 
 
+def complaint_aspects(strengths: pd.DataFrame) -> dict[str, set[str]]:
+    """restaurant -> its complaint aspects (a minority's criticism the counts report)."""
+    c = strengths[strengths["polarity"] == "complaint"]
+    return c.groupby("restaurant_id")["aspect"].apply(set).to_dict()
+
+
 def highlight_problems(hl: pd.DataFrame, mentions: pd.DataFrame, prevalence: pd.DataFrame) -> list[str]:
     """Why `strengths` would not follow the counts: evidence reviews whose mention of the aspect
     has another polarity, or a prevalence that differs from `aspect_prevalence` (the check

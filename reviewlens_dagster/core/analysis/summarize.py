@@ -35,6 +35,7 @@ from ..aspects import ASPECTS
 from ..llm.types import LLMRequest
 from .cache import LLMCache, cache_key
 from .lexicon import detect, polarity_of_text
+from .prevalence import complaint_aspects
 from .prompts import PROMPT_VERSION, language_of, summary_messages
 from .runner import DEFAULT_CHUNK_SIZE, Job, JobsOutcome, Runner, run_jobs
 from .schemas import MAX_SUMMARY_CHARS, summary_schema, summary_validator
@@ -406,6 +407,7 @@ def write_summaries(
     outcome = run_jobs(jobs, runner, cache, model, prompt_version, chunk_size, progress)
     by_restaurant = {j.restaurant_id: outcome.parsed[j.request.request_id] for j in jobs}
     rows, replaced = [], {}
+    complaints = complaint_aspects(strengths)
     for restaurant_id, b in briefs.items():
         prev = prevalence[prevalence["restaurant_id"] == restaurant_id]
         tmpl = template_parts(restaurant_id, strengths, b.n_reviews, b.lang)
@@ -425,8 +427,8 @@ def write_summaries(
         if restaurant_id in by_restaurant:
             obj, was_cached = by_restaurant[restaurant_id]
             qmap = {q: r for q, r, _ in b.quotes}
-            own = strengths[(strengths["restaurant_id"] == restaurant_id) & (strengths["polarity"] == "complaint")]
-            problems = summary_problems(obj.text, prev, [t for _, _, t in b.quotes], b.n_reviews, set(own["aspect"]))
+            own = complaints.get(restaurant_id, set())
+            problems = summary_problems(obj.text, prev, [t for _, _, t in b.quotes], b.n_reviews, own)
             if problems:
                 replaced[restaurant_id] = problems
                 note = "LLM summary replaced: " + "; ".join(problems)
