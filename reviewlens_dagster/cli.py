@@ -2,6 +2,7 @@
 
 reviewlens run [--sample-only] [--restaurants N]
 reviewlens serve-llm [--port P]
+reviewlens cluster up|down [--no-llm] [--purge]
 reviewlens search "query text" [--restaurant ID] [--limit N]
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import shutil
 import sys
 import time
@@ -68,7 +70,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{STAGING_JOB}: {meta.get('files_parsed', 0)} of {meta.get('files', 0)} file(s) parsed, "
         f"{meta.get('dagster/row_count', 0)} reviews of {meta.get('restaurants', 0)} restaurant(s) staged"
     )
-    ids = _staged_restaurants(defs)
+    ids = _staged_restaurants(settings)
     if args.restaurants:
         ids = ids[: args.restaurants]
     if not ids:
@@ -155,13 +157,13 @@ def materialization_metadata(result, key: str) -> dict:
     return {}
 
 
-def _staged_restaurants(defs) -> list[str]:
+def _staged_restaurants(settings: Settings) -> list[str]:
     """Every restaurant (partition key) in the staged table, in key order."""
-    from .defs.resources import IngestSettings
+    from .core.staging import StagingStore
+    from .core.warehouse import Warehouse
 
-    settings: IngestSettings = defs.resources["ingest_settings"]
-    with settings.staging_store() as store:
-        return store.restaurant_keys()
+    with Warehouse.of(settings).connect(read_only=True) as con:
+        return StagingStore(con).restaurant_keys()
 
 
 def _default_llm_restaurants(settings: Settings) -> int:
@@ -176,8 +178,9 @@ def _default_llm_restaurants(settings: Settings) -> int:
 
 def print_serving(settings: Settings) -> None:
     from .core.metrics import MetricsStore, summarize
+    from .core.warehouse import Backend
 
-    df = MetricsStore(settings.metrics_path).frame()
+    df = MetricsStore(settings.metrics_path, Backend.of(settings)).frame()
     if df.empty:
         return
     last = df[df["run_id"] == df.sort_values("recorded_at")["run_id"].iloc[-1]]
@@ -189,8 +192,9 @@ def print_report(settings: Settings, ids: list[str]) -> None:
     """One block per restaurant: its figures, how they were counted, strengths, weaknesses and
     complaints with their prevalence, and the overall summary with who wrote it."""
     from .core.report import report_lines, restaurant_report
+    from .core.warehouse import Warehouse
 
-    table = restaurant_report(settings.warehouse_path, ids)
+    table = restaurant_report(Warehouse.of(settings), ids)
     print(f"\n{len(table)} restaurant(s)")
     for line in report_lines(table):
         print(line)
@@ -247,12 +251,13 @@ def cmd_search(args: argparse.Namespace) -> int:
 def _review_texts(settings: Settings, review_ids: list[str]) -> dict[str, str]:
     import duckdb
 
-    from .core.warehouse import Warehouse
+    from .core.warehouse import Warehouse, exists
 
-    if not review_ids or not settings.warehouse_path.exists():
+    wh = Warehouse.of(settings)
+    if not review_ids or not exists(wh.path, wh.backend):
         return {}
     try:
-        rows = Warehouse(settings.warehouse_path).query(
+        rows = wh.query(
             "select review_id, text from {schema}.reviews where review_id in (select unnest(?::varchar[]))",
             [review_ids],
         )
@@ -288,6 +293,23 @@ def cmd_serve_llm(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cluster(args: argparse.Namespace) -> int:
+    """Start or stop the scale-out profile (PostgreSQL + DuckLake + the vLLM server); `up` prints the
+    environment to export (also written to <dir>/env)."""
+    from . import cluster
+
+    root = Path(args.dir).resolve()
+    if args.action == "down":
+        cluster.down(root, purge=args.purge)
+        return 0
+    settings = Settings.from_env()
+    env = cluster.up(root, settings.llm_preset, with_llm=not args.no_llm, model_cache_dir=settings.model_cache_dir)
+    print(f"\nthe profile is up. In your shell:\n  source {root / 'env'}\nthen `reviewlens run`, `make ui`:")
+    for k, v in env.items():
+        print(f"  export {k}={shlex.quote(v)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="reviewlens", description="ReviewLens command line")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -307,6 +329,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     p.add_argument("--max-model-len", type=int, default=0, help="context length (default: the preset's)")
     p.set_defaults(func=cmd_serve_llm)
+    p = sub.add_parser(
+        "cluster", help="start / stop the scale-out profile: PostgreSQL, DuckLake, the vLLM server (docs/scaling.md)"
+    )
+    p.add_argument("action", choices=("up", "down"))
+    p.add_argument("--dir", default=str(PROJECT_ROOT / ".cluster"), help="the profile's folder (default .cluster)")
+    p.add_argument("--no-llm", action="store_true", help="no vLLM server (runs use the in-process engine)")
+    p.add_argument("--purge", action="store_true", help="down: also remove the folder (databases, lake)")
+    p.set_defaults(func=cmd_cluster)
     p = sub.add_parser("search", help="print the reviews most similar to a query")
     p.add_argument("query")
     p.add_argument("--restaurant", help="only this restaurant's reviews")

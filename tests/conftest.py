@@ -104,3 +104,36 @@ def tick(defs, name: str, instance, cursor=None):
     wanted = {k: v for k, v in defs.resources.items() if k in sensor.required_resource_keys}
     with dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs, resources=wanted) as ctx:
         return sensor(ctx)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL server of the project's (reviewlens_dagster/postgres.py) for the
+    session: DuckLake catalogs and the Dagster instance storage of the scale-out tests. Its folder is
+    outside pytest's private tmp so that the `postgres` user can enter it."""
+    from reviewlens_dagster.devserver import free_port
+    from reviewlens_dagster.postgres import Postgres
+
+    root = Path(tempfile.mkdtemp(prefix="reviewlens-pg-"))
+    root.chmod(0o755)
+    pg = Postgres(root / "data", free_port())
+    pg.start()
+    try:
+        yield pg
+    finally:
+        pg.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def lake(postgres, workdir, request):
+    """A fresh DuckLake (its own catalog database, Parquet under the test's folder)."""
+    import re
+
+    from reviewlens_dagster.core.warehouse import Backend
+
+    name = "lake_" + re.sub(r"\W", "_", request.node.name.lower())[:40] + f"_{os.getpid()}"
+    postgres.drop_database(name)
+    postgres.create_database(name)
+    yield Backend("ducklake", postgres.dsn(name), str(workdir / "lake"))
+    postgres.drop_database(name)

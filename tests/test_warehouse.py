@@ -1,10 +1,29 @@
-"""The warehouse IO manager keeps column types when the first partition written has only missing values."""
+"""The warehouse door and IO manager on both backends (a DuckDB file, DuckLake on PostgreSQL): column
+types kept when the first partition written has only missing values, empty first writes, old tables."""
 
 import dagster as dg
 import duckdb
 import pandas as pd
+import pytest
 
+from reviewlens_dagster.core.warehouse import Backend, Warehouse
 from reviewlens_dagster.defs.warehouse import WarehouseIOManager, with_text_columns
+
+
+@pytest.fixture(params=["duckdb", "ducklake"])
+def backend(request, workdir) -> Backend:
+    return request.getfixturevalue("lake") if request.param == "ducklake" else Backend()
+
+
+def io_manager(backend: Backend, db: str) -> WarehouseIOManager:
+    return WarehouseIOManager(
+        database=db,
+        schema="s",
+        backend=backend.kind,
+        ducklake_catalog=backend.catalog,
+        ducklake_data_path=backend.data_path,
+    )
+
 
 parts = dg.StaticPartitionsDefinition(["empty", "full"])
 
@@ -22,15 +41,14 @@ def table(context: dg.AssetExecutionContext) -> pd.DataFrame:
     )
 
 
-def test_all_missing_first_partition_then_values(workdir):
+def test_all_missing_first_partition_then_values(workdir, backend):
     db = str(workdir / "w.duckdb")
-    resources = {"io_manager": WarehouseIOManager(database=db, schema="s")}
+    resources = {"io_manager": io_manager(backend, db)}
     for key in ("empty", "full", "full"):
         assert dg.materialize([table], partition_key=key, resources=resources).success
-    con = duckdb.connect(db, read_only=True)
-    types = {r[0]: r[1] for r in con.execute("describe s.table").fetchall()}
-    rows = con.execute("select restaurant_id, name, score from s.table order by all").fetchall()
-    con.close()
+    with Warehouse(db, "s", backend).connect(read_only=True) as con:
+        types = {r[0]: r[1] for r in con.execute("describe s.table").fetchall()}
+        rows = con.execute("select restaurant_id, name, score from s.table order by all").fetchall()
     assert types == {"restaurant_id": "VARCHAR", "name": "VARCHAR", "score": "DOUBLE", "ids": "VARCHAR[]"}
     assert rows == [("empty", None, None), ("empty", None, None), ("full", "a", 0.5), ("full", None, None)]
 
@@ -63,23 +81,21 @@ def reader(sometimes_empty: pd.DataFrame) -> int:
     return len(sometimes_empty)
 
 
-def test_an_empty_first_write_creates_the_table_with_its_list_columns(workdir):
+def test_an_empty_first_write_creates_the_table_with_its_list_columns(workdir, backend):
     db = str(workdir / "w.duckdb")
-    resources = {"io_manager": WarehouseIOManager(database=db, schema="s"), "mem": dg.InMemoryIOManager()}
+    resources = {"io_manager": io_manager(backend, db), "mem": dg.InMemoryIOManager()}
     # the downstream asset reads an empty table instead of failing on a missing one
     res = dg.materialize([sometimes_empty, reader], partition_key="empty", resources=resources)
     assert res.success and res.output_for_node("reader") == 0
     assert dg.materialize([sometimes_empty, reader], partition_key="full", resources=resources).success
-    con = duckdb.connect(db, read_only=True)
-    types = {r[0]: r[1] for r in con.execute("describe s.sometimes_empty").fetchall()}
-    rows = con.execute("select restaurant_id, review_ids from s.sometimes_empty").fetchall()
-    con.close()
+    with Warehouse(db, "s", backend).connect(read_only=True) as con:
+        types = {r[0]: r[1] for r in con.execute("describe s.sometimes_empty").fetchall()}
+        rows = con.execute("select restaurant_id, review_ids from s.sometimes_empty").fetchall()
     assert types == {"restaurant_id": "VARCHAR", "aspect": "VARCHAR", "review_ids": "VARCHAR[]", "share": "DOUBLE"}
     assert rows == [("full", ["v1", "v2"])]
 
 
 def test_table_from_an_older_release_gains_new_columns(tmp_path):
-    import duckdb
 
     from reviewlens_dagster.defs.warehouse import align_with_table
 

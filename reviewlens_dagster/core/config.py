@@ -19,8 +19,7 @@ from .analysis.runner import DEFAULT_CHUNK_SIZE
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
-#: the DuckDB schema of every warehouse table (IO manager, staging, reports)
-WAREHOUSE_SCHEMA = "reviewlens"
+from .warehouse import WAREHOUSE_SCHEMA  # noqa: F401  (re-exported: the schema of every warehouse table)
 
 #: partition keys (restaurants) reach SQL literals, Qdrant filters and file names: letters and
 #: digits of any script (NFC), '_', '-', '.', at most 64, starting with a letter or digit, no '..'
@@ -156,7 +155,25 @@ class Settings:
         "REVIEWLENS_REJECT_SHARE_THRESHOLD", 0.2, "threshold of the rejected-share check"
     )
     warehouse_path: Path = knob(
-        "REVIEWLENS_WAREHOUSE", "{data}/warehouse.duckdb", "DuckDB warehouse (schema `reviewlens`)", "path"
+        "REVIEWLENS_WAREHOUSE", "{data}/warehouse.duckdb", "DuckDB warehouse file (schema `reviewlens`)", "path"
+    )
+    warehouse_backend: str = knob(
+        "REVIEWLENS_WAREHOUSE_BACKEND",
+        "duckdb",
+        "`duckdb`: the file above (one writer process at a time); `ducklake`: DuckLake, catalog in PostgreSQL, "
+        "Parquet under `REVIEWLENS_DUCKLAKE_DATA` (concurrent writers on several machines; the metrics and the "
+        "LLM cache live there too)",
+        "choice",
+        ("duckdb", "ducklake"),
+    )
+    ducklake_catalog: str | None = knob(
+        "REVIEWLENS_DUCKLAKE_CATALOG",
+        None,
+        "the DuckLake catalog's PostgreSQL database, libpq style (`dbname=lake host=... port=... user=...`)",
+        "secret",
+    )
+    ducklake_data_path: Path = knob(
+        "REVIEWLENS_DUCKLAKE_DATA", "{data}/lake", "DuckLake's Parquet files (a folder shared by every worker)", "path"
     )
     metrics_path: Path = knob(
         "REVIEWLENS_METRICS_DB", "{data}/metrics.duckdb", "LLM serving metrics (separate file)", "path"
@@ -276,7 +293,10 @@ def settings_in(root: Path, **overrides) -> Settings:
         for f in fields(Settings)
         if f.metadata["kind"] == "path"
     }
-    return replace(Settings.from_env(), **{**paths, "data_dir": Path(root), "qdrant_url": None, **overrides})
+    return replace(
+        Settings.from_env(),
+        **{**paths, "data_dir": Path(root), "qdrant_url": None, "warehouse_backend": "duckdb", **overrides},
+    )
 
 
 def configuration_table() -> str:

@@ -1,4 +1,5 @@
-"""LLM serving metrics in a DuckDB database of their own (not the warehouse).
+"""LLM serving metrics in a DuckDB database of their own (not the warehouse), or with the DuckLake
+warehouse in its schema ``serving`` of the lake (every worker's requests in one table).
 
 Per request: run_id, asset, partition, request_id, model, prompt_tokens, cached_prompt_tokens (served from vLLM's prefix cache), output_tokens,
 queue_ms, ttft_ms, tpot_ms, e2e_ms, tokens_per_s, priority, status, error, recorded_at.
@@ -12,13 +13,14 @@ import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 
 from .db import retry_locked
 from .llm.types import LLMResult
+from .warehouse import Backend, exists, has_table, open_database, retry_conflict
 
+SCHEMA = "serving"
 COLUMNS = [
     "run_id",
     "asset",
@@ -88,20 +90,22 @@ def results_frame(run_id: str, results: Sequence[LLMResult]) -> pd.DataFrame:
 class MetricsStore:
     """Appends request rows; short-lived connections so several runs can take turns on the file."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, backend: Backend | None = None) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.backend = backend or Backend()
+        if self.backend.kind == "duckdb":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
 
     @retry_locked
+    @retry_conflict
     def _write(self, df: pd.DataFrame) -> None:
-        con = duckdb.connect(str(self.path))
-        try:
-            con.execute(DDL)
+        with open_database(self.path, self.backend, SCHEMA) as con:
+            for statement in DDL.split(";"):
+                if statement.strip():
+                    con.execute(statement)
             con.register("incoming_rows", df)
             cols = ", ".join(COLUMNS)
             con.execute(f"insert into llm_requests ({cols}) select {cols} from incoming_rows")
-        finally:
-            con.close()
 
     def record(self, run_id: str, results: Sequence[LLMResult]) -> int:
         if not results:
@@ -111,20 +115,14 @@ class MetricsStore:
 
     @retry_locked
     def frame(self, run_id: str | None = None) -> pd.DataFrame:
-        if not self.path.exists():
+        if not exists(self.path, self.backend):
             return pd.DataFrame(columns=COLUMNS)
-        con = duckdb.connect(str(self.path), read_only=True)
-        try:
-            exists = con.execute(
-                "select count(*) from information_schema.tables where table_name = 'llm_requests'"
-            ).fetchone()[0]
-            if not exists:
+        with open_database(self.path, self.backend, SCHEMA, read_only=True) as con:
+            if not has_table(con, SCHEMA if self.backend.kind == "ducklake" else "main", "llm_requests"):
                 return pd.DataFrame(columns=COLUMNS)
             if run_id is None:
                 return con.execute("select * from llm_requests order by recorded_at, request_id").df()
             return con.execute("select * from llm_requests where run_id = ? order by request_id", [run_id]).df()
-        finally:
-            con.close()
 
 
 def _pct(values: pd.Series, q: float) -> float | None:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
 from .warehouse import Warehouse
 
 
-def restaurant_report(warehouse: Path, ids: list[str]) -> pd.DataFrame:
+def restaurant_report(wh: Warehouse, ids: list[str]) -> pd.DataFrame:
     """restaurant, name (the source's id where the export has no name column), reviews, avg rating,
     rejected, sentiment shares (LLM sample size; empty where the LLM did not read the restaurant),
     how the counts were decided, strengths, weaknesses and complaints with their prevalence, and
     the overall summary with its source."""
-    wh = Warehouse(warehouse)
     SCHEMA = wh.schema  # noqa: N806 (the schema of every query below)
     with wh.connect(read_only=True) as con:
         tables = wh.tables(con)

@@ -85,7 +85,7 @@ _REJECT_TYPES = {
     "raw": "VARCHAR",
 }
 _FILE_TYPES = {
-    "staged_file": "VARCHAR PRIMARY KEY",
+    "staged_file": "VARCHAR",  # one row per file: written by delete + insert in one transaction (DuckLake has no keys)
     "size": "BIGINT",
     "mtime_ns": "BIGINT",
     "sha256": "VARCHAR",

@@ -1,44 +1,218 @@
-"""The one door to the warehouse for everything outside the IO manager: staging (writer), the run
-report, comparisons' cross-partition read, the CLI and the evaluation (readers).
+"""The one door to the warehouse: every reader and writer (the Dagster IO manager, staging, the
+comparisons' cross-partition read, the run report, the CLI, the evaluation, the LLM cache and the
+serving metrics) opens its connection here. Two backends, chosen by settings:
 
-Backend: the DuckDB file (`REVIEWLENS_WAREHOUSE`, the embedded default), one writer process at a
-time: a writer retries a locked file with backoff (``db.retry_locked``); a reader of a file that
-does not exist yet gets empty answers instead of creating it. The Dagster IO manager
-(defs/warehouse.py) opens the same file through dagster-duckdb. A second backend (a lakehouse
-with a shared catalog, for concurrent writers on several machines) plugs in here: see
-docs/scaling.md.
+- ``duckdb`` (the embedded default): a DuckDB file. One writer process at a time: a writer retries
+  a locked file with backoff; a reader of a file that does not exist yet gets empty answers
+  instead of creating it. The LLM cache and the metrics keep files of their own.
+- ``ducklake``: DuckLake (https://ducklake.select), its catalog in PostgreSQL and its data Parquet
+  files under a data path (a folder here, an object store in production). Writers on several
+  machines commit at the same time; a transaction that conflicts with a concurrent commit is
+  retried. The warehouse tables are in schema ``reviewlens``, the LLM cache in ``llm_cache``, the
+  metrics in ``serving``, all in the one lake.
+
+The DuckDB extensions cannot be downloaded at run time: they come from the `duckdb-ext-ducklake`
+and `duckdb-ext-postgres` packages (built for DuckDB 1.4.4, which the project pins) and are loaded
+from their files.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+import tenacity
 
-from .config import WAREHOUSE_SCHEMA
 from .db import retry_locked
+
+#: the schema of every warehouse table (IO manager, staging, reports)
+WAREHOUSE_SCHEMA = "reviewlens"
+
+#: the extension packages' files, in load order
+EXTENSIONS = ("postgres_scanner", "ducklake")
+LAKE = "lake"
+
+#: DuckLake: a commit that conflicts with a concurrent one raises a TransactionException ("conflict"),
+#: and two processes creating the same schema or table at once can both see it missing; retried
+#: whole (the caller's unit of work starts again), with jitter so the writers do not collide again
+retry_conflict = tenacity.retry(
+    retry=tenacity.retry_if_exception(
+        lambda e: (
+            isinstance(e, duckdb.TransactionException)
+            or (isinstance(e, duckdb.CatalogException) and "already exists" in str(e))
+        )
+    ),
+    wait=tenacity.wait_random_exponential(multiplier=0.1, max=3),
+    stop=tenacity.stop_after_attempt(12),
+    reraise=True,
+)
+
+
+class WarehouseConfigError(RuntimeError):
+    """A warehouse setting that cannot work (names the setting)."""
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Which warehouse: ``duckdb`` (files) or ``ducklake`` (``catalog``: a libpq connection string of
+    the PostgreSQL catalog database; ``data_path``: where the Parquet files go)."""
+
+    kind: str = "duckdb"
+    catalog: str | None = None
+    data_path: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("duckdb", "ducklake"):
+            raise WarehouseConfigError(f"REVIEWLENS_WAREHOUSE_BACKEND={self.kind!r}: expected duckdb or ducklake")
+        if self.kind == "ducklake" and not self.catalog:
+            raise WarehouseConfigError(
+                "REVIEWLENS_WAREHOUSE_BACKEND=ducklake needs REVIEWLENS_DUCKLAKE_CATALOG (the PostgreSQL catalog "
+                "database, e.g. `dbname=lake host=127.0.0.1 port=5432 user=postgres`; `make cluster-up` prints one)"
+            )
+
+    @classmethod
+    def of(cls, settings) -> Backend:
+        return cls(settings.warehouse_backend, settings.ducklake_catalog, str(settings.ducklake_data_path))
+
+    @property
+    def shared(self) -> bool:
+        """Several writer processes at once (no concurrency pool needed)."""
+        return self.kind == "ducklake"
+
+
+def extension_dir() -> Path:
+    try:
+        import duckdb_ext
+    except ImportError as exc:
+        raise WarehouseConfigError(
+            "REVIEWLENS_WAREHOUSE_BACKEND=ducklake needs the packages duckdb-ext-ducklake and duckdb-ext-postgres "
+            "(`pip install -e .`)"
+        ) from exc
+    version = duckdb.__version__
+    for root in duckdb_ext.__path__:
+        d = Path(root) / "extensions" / f"v{version}" / "linux_amd64"
+        if all((d / f"{e}.duckdb_extension").exists() for e in EXTENSIONS):
+            return d
+    raise WarehouseConfigError(
+        f"no DuckLake / postgres extension files for DuckDB {version} in {list(duckdb_ext.__path__)}: "
+        "REVIEWLENS_WAREHOUSE_BACKEND=ducklake needs duckdb-ext-ducklake and duckdb-ext-postgres built for this "
+        "DuckDB (the project pins both)"
+    )
+
+
+def _attach_lake(con: duckdb.DuckDBPyConnection, backend: Backend, read_only: bool) -> None:
+    ext = extension_dir()
+    for e in EXTENSIONS:
+        con.execute(f"LOAD '{ext / f'{e}.duckdb_extension'}'")
+    data = Path(backend.data_path or "lake")
+    if not read_only:
+        data.mkdir(parents=True, exist_ok=True)
+    options = [f"DATA_PATH '{_literal(str(data))}/'"] + (["READ_ONLY"] if read_only else [])
+    try:
+        con.execute(f"ATTACH '{_literal('ducklake:postgres:' + backend.catalog)}' AS {LAKE} ({', '.join(options)})")
+    except duckdb.Error as exc:
+        raise WarehouseConfigError(
+            f"cannot open the DuckLake catalog REVIEWLENS_DUCKLAKE_CATALOG={_redacted(backend.catalog)!r}: "
+            f"{str(exc).splitlines()[0]} (is PostgreSQL running? `make cluster-up` starts one)"
+        ) from exc
+
+
+def _redacted(conninfo: str | None) -> str:
+    return " ".join("password=***" if p.startswith("password=") else p for p in (conninfo or "").split())
+
+
+def _literal(text: str) -> str:
+    return text.replace("'", "''")
+
+
+@contextmanager
+def open_database(
+    path: Path | str, backend: Backend, schema: str | None = None, read_only: bool = False
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to one database of the warehouse: with ``duckdb`` the file at ``path`` (the
+    writer's open is retried while another process holds it); with ``ducklake`` the lake, ``schema``
+    (created by a writer) as the current schema, so unqualified names are the store's tables."""
+    if backend.kind == "duckdb":
+        if read_only:
+            con = duckdb.connect(str(path), read_only=True)
+        else:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            con = retry_locked(duckdb.connect)(str(path))
+    else:
+        con = duckdb.connect()
+        try:
+            _attach_lake(con, backend, read_only)
+            if schema:
+                if not read_only:
+                    retry_conflict(con.execute)(f"CREATE SCHEMA IF NOT EXISTS {LAKE}.{_name(schema)}")
+                con.execute(f"USE {LAKE}.{_name(schema)}" if _has_schema(con, schema) else f"USE {LAKE}")
+            else:
+                con.execute(f"USE {LAKE}")
+        except BaseException:
+            con.close()
+            raise
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def exists(path: Path | str, backend: Backend) -> bool:
+    """Whether there is anything to read (a ``duckdb`` file that was never written: no)."""
+    return backend.kind == "ducklake" or Path(path).exists()
+
+
+def _has_schema(con: duckdb.DuckDBPyConnection, schema: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.schemata where catalog_name = ? and schema_name = ?",
+            [LAKE, schema],
+        ).fetchone()[0]
+    )
+
+
+def has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchone()[0]
+    )
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN ... COMMIT, ROLLBACK on any error: a partition is replaced whole or not at all."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 class Warehouse:
-    def __init__(self, path: Path | str, schema: str = WAREHOUSE_SCHEMA) -> None:
+    """The warehouse tables (schema ``reviewlens``): ``path`` is the DuckDB file of the ``duckdb``
+    backend (unused with ``ducklake``)."""
+
+    def __init__(self, path: Path | str, schema: str = WAREHOUSE_SCHEMA, backend: Backend | None = None) -> None:
         self.path = Path(path)
         self.schema = schema
+        self.backend = backend or Backend()
+
+    @classmethod
+    def of(cls, settings) -> Warehouse:
+        return cls(settings.warehouse_path, backend=Backend.of(settings))
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection (the writer's is retried while another process holds the file)."""
-        if read_only:
-            con = duckdb.connect(str(self.path), read_only=True)
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            con = retry_locked(duckdb.connect)(str(self.path))
-        try:
+        with open_database(self.path, self.backend, None, read_only) as con:
             yield con
-        finally:
-            con.close()
 
     def tables(self, con: duckdb.DuckDBPyConnection) -> set[str]:
         rows = con.execute(
@@ -51,7 +225,7 @@ class Warehouse:
         the table does not exist yet."""
         table = _name(table)
         empty = pd.DataFrame(columns=columns or [])
-        if not self.path.exists():
+        if not exists(self.path, self.backend):
             return empty
         with self.connect(read_only=True) as con:
             if table not in self.tables(con):

@@ -49,7 +49,15 @@ from ..core.analysis.summarize import build_briefs, write_summaries
 from ..core.config import validate_restaurant_ids
 from ..core.llm.types import LLMUnavailableError
 from .metadata import bar_chart, frame_metadata, preview
-from .partitions import EAGER, EAGER_PAST_LLM, OWNERS, PARTITION_EXPR, restaurants_partitions, single_run
+from .partitions import (
+    EAGER,
+    EAGER_PAST_LLM,
+    OWNERS,
+    PARTITION_EXPR,
+    WAREHOUSE_POOL,
+    restaurants_partitions,
+    single_run,
+)
 from .resources import AnalysisSettings, LLMEngineResource
 
 #: an LLM server that stays unavailable after the client's own retries (429 / 5xx / timeouts):
@@ -114,6 +122,7 @@ MENTION_CHECKS = [
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     partitions_def=restaurants_partitions,
     backfill_policy=single_run,
     io_manager_key="warehouse_io_manager",
@@ -174,6 +183,7 @@ EXTRACTION_CHECKS = [
 
 
 @dg.multi_asset(
+    pool=WAREHOUSE_POOL,
     outs={
         "sentiments": _out(
             "Overall label (positive/negative/neutral), its probability and the sample weight of each review "
@@ -213,7 +223,7 @@ def review_extractions(
             rev,
             size,
             llm.run,
-            LLMCache(analysis_settings.llm_cache_path),
+            LLMCache(analysis_settings.llm_cache_path, analysis_settings.backend()),
             llm.model_name,
             chunk_size=analysis_settings.llm_chunk_size,
             progress=context.log.info,
@@ -277,6 +287,7 @@ HIGHLIGHT_CHECKS = [
 
 
 @dg.multi_asset(
+    pool=WAREHOUSE_POOL,
     outs={
         "aspect_prevalence": _out(
             "Per restaurant and aspect: mentions over all reviews, positive / negative / neutral / undecided "
@@ -391,6 +402,7 @@ SUMMARY_CHECKS = [
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     partitions_def=restaurants_partitions,
     backfill_policy=single_run,
     io_manager_key="warehouse_io_manager",
@@ -427,7 +439,7 @@ def summaries(
             prev,
             hl,
             llm.run,
-            LLMCache(analysis_settings.llm_cache_path),
+            LLMCache(analysis_settings.llm_cache_path, analysis_settings.backend()),
             llm.model_name,
             chunk_size=analysis_settings.llm_chunk_size,
             progress=context.log.info,

@@ -18,7 +18,7 @@ from pathlib import Path
 import dagster as dg
 
 from ..core.staging import detect_changes, partition_ranges
-from .partitions import RESTAURANTS, WRITER_TAGS, restaurants_partitions
+from .partitions import RESTAURANTS, restaurants_partitions
 from .resources import IngestSettings
 
 PIPELINE_JOB = "reviewlens_pipeline"
@@ -35,8 +35,7 @@ pipeline_job = dg.define_asset_job(
     PIPELINE_JOB,
     selection=dg.AssetSelection.all() - STAGING_ASSETS - dg.AssetSelection.groups("reporting"),
     partitions_def=restaurants_partitions,
-    executor_def=dg.in_process_executor,  # one LLM engine / one vector store per run
-    tags=WRITER_TAGS,
+    executor_def=dg.in_process_executor,  # one LLM engine per run; single-writer steps take a pool slot
     description="Every per-restaurant asset, from reviews to comparisons.",
 )
 
@@ -45,7 +44,6 @@ ingest_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets("reviews"),
     partitions_def=restaurants_partitions,
     executor_def=dg.in_process_executor,
-    tags=WRITER_TAGS,
     description="`reviews` (a read of the staged table) and its checks; automation refreshes everything downstream.",
 )
 
@@ -53,7 +51,6 @@ staging_job = dg.define_asset_job(
     STAGING_JOB,
     selection=STAGING_ASSETS,
     executor_def=dg.in_process_executor,
-    tags=WRITER_TAGS,
     description="Stage new and changed files of the incoming folder (and rebuild the quarantine table).",
 )
 
@@ -62,7 +59,6 @@ reporting_job = dg.define_asset_job(
     "reporting_job",
     selection=dg.AssetSelection.groups("reporting"),
     executor_def=dg.in_process_executor,
-    tags=WRITER_TAGS,
     description="Summarize the LLM serving metrics.",
 )
 
@@ -166,7 +162,6 @@ def make_automation_sensor(running: bool = True) -> dg.AutomationConditionSensor
         target=dg.AssetSelection.all(),
         default_status=_status(running),
         minimum_interval_seconds=30,
-        run_tags=WRITER_TAGS,
         description="Evaluates the assets' automation conditions: refreshes the partitions whose upstream changed.",
     )
 

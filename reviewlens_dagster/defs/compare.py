@@ -6,9 +6,8 @@ import pandas as pd
 from ..core.analysis.prevalence import PREVALENCE_COLUMNS
 from ..core.compare import TOO_SMALL, GroupConfig, aspect_comparisons, index_strengths
 from ..core.config import validate_restaurant_ids
-from ..core.warehouse import Warehouse
 from .metadata import frame_metadata, group_strip_chart
-from .partitions import EAGER, OWNERS, PARTITION_EXPR, restaurants_partitions, single_run
+from .partitions import EAGER, OWNERS, PARTITION_EXPR, VECTOR_POOL, restaurants_partitions, single_run
 from .resources import CompareSettings, EmbedderResource, VectorStoreResource
 
 #: restaurants of a run drawn in the metadata (one small chart each; a nightly run of thousands would
@@ -17,6 +16,7 @@ CHART_RESTAURANTS = 40
 
 
 @dg.asset(
+    pool=VECTOR_POOL,
     partitions_def=restaurants_partitions,
     backfill_policy=single_run,
     owners=OWNERS,
@@ -43,11 +43,10 @@ def comparisons(
     # every restaurant's counts, not only this run's: the group spans partitions. Read from the
     # warehouse table, not as an input with an all-partitions mapping: that would make every
     # restaurant's comparison wait for, and re-run after, any other restaurant's analysis.
-    prevalence = Warehouse(compare_settings.warehouse_path).read("aspect_prevalence", PREVALENCE_COLUMNS)
+    prevalence = compare_settings.warehouse().read("aspect_prevalence", PREVALENCE_COLUMNS)
     own = strengths[(strengths["polarity"] == "strength") & strengths["restaurant_id"].isin(keys)]
-    strength_vectors, group_meta, in_store = index_strengths(
-        vector_store.get(), embedder.get(), own, restaurant_vectors, keys
-    )
+    with vector_store.open() as store:
+        strength_vectors, group_meta, in_store = index_strengths(store, embedder.get(), own, restaurant_vectors, keys)
     cfg = GroupConfig(
         min_group_size=compare_settings.min_group_size,
         threshold=compare_settings.strength_sim_threshold,

@@ -8,7 +8,7 @@ from ..core.ingest import REVIEW_CHECKS, REVIEW_COLUMNS, review_check_failures
 from ..core.sources import SourcesFile
 from ..core.staging import StagingReport, rows_version
 from .metadata import frame_metadata, preview
-from .partitions import OWNERS, PARTITION_EXPR, RESTAURANTS, restaurants_partitions, single_run
+from .partitions import OWNERS, PARTITION_EXPR, RESTAURANTS, WAREHOUSE_POOL, restaurants_partitions, single_run
 from .resources import IngestSettings
 
 REJECTED_SHARE_CHECK = "rejected_share_below_threshold"
@@ -42,6 +42,7 @@ def _staging_metadata(report: StagingReport, settings: IngestSettings, sources: 
 
 
 @dg.multi_asset(
+    pool=WAREHOUSE_POOL,
     specs=[
         dg.AssetSpec(
             STAGED,
@@ -112,6 +113,7 @@ def staging(context: dg.AssetExecutionContext, ingest_settings: IngestSettings):
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     partitions_def=restaurants_partitions,
     backfill_policy=single_run,
     io_manager_key="warehouse_io_manager",

@@ -2,16 +2,31 @@
 
 import dagster as dg
 
+from ..core.config import Settings
+
 RESTAURANTS = "restaurants"
 restaurants_partitions = dg.DynamicPartitionsDefinition(name=RESTAURANTS)
 single_run = dg.BackfillPolicy.single_run()
 
-#: every job that writes DuckDB / the embedded Qdrant store carries this tag; dagster.yaml's
-#: run queue lets one such run at a time (DuckDB and Qdrant Edge allow one writer process).
 #: asset metadata of every per-restaurant warehouse table: the IO manager reads and replaces a
 #: run's partitions by this column
 PARTITION_EXPR = {"partition_expr": "restaurant_id"}
-WRITER_TAGS = {"reviewlens/writer": "local"}
+
+
+def _pools(settings: Settings) -> tuple[str | None, str | None]:
+    """Dagster concurrency pools of the steps that touch a resource with one writer process; the
+    instance gives every pool one slot (dagster.yaml: `concurrency.pools.default_limit: 1`):
+    - the DuckDB warehouse file (`duckdb` backend): every step that reads or writes the warehouse;
+    - the embedded Qdrant store (no `REVIEWLENS_QDRANT_URL`): the steps that open it.
+    With DuckLake and a Qdrant server there is none: nothing serializes runs. Read from the
+    environment the code location is loaded with, as every setting."""
+    warehouse = "reviewlens_duckdb_file" if settings.warehouse_backend == "duckdb" else None
+    vectors = warehouse or (None if settings.qdrant_url else "reviewlens_qdrant_embedded")
+    return warehouse, vectors
+
+
+#: the pool of a step that opens the warehouse, and of one that also opens the vector store
+WAREHOUSE_POOL, VECTOR_POOL = _pools(Settings.from_env())
 OWNERS = ["team:reviewlens"]
 
 #: declarative automation of every stage below `reviews`: a partition refreshes when an upstream

@@ -5,15 +5,21 @@ import pandas as pd
 
 from ..core.metrics import MetricsStore, serving_report, summarize
 from .metadata import bar_chart, frame_metadata
-from .partitions import OWNERS
+from .partitions import OWNERS, WAREHOUSE_POOL
 from .resources import LLMEngineResource
 
 
-@dg.asset(io_manager_key="warehouse_io_manager", group_name="reporting", kinds={"duckdb", "python"}, owners=OWNERS)
+@dg.asset(
+    pool=WAREHOUSE_POOL,
+    io_manager_key="warehouse_io_manager",
+    group_name="reporting",
+    kinds={"duckdb", "python"},
+    owners=OWNERS,
+)
 def llm_serving_report(context: dg.AssetExecutionContext, llm: LLMEngineResource) -> dg.Output[pd.DataFrame]:
     """Per day and model: requests, output tokens/s, goodput (requests meeting the TTFT SLA per
     second), SLA compliance, p50/p95 TTFT and p95 TPOT. Reads the metrics DuckDB file."""
-    df = MetricsStore(llm.metrics_path).frame()
+    df = MetricsStore(llm.metrics_path, llm.backend()).frame()
     report = serving_report(df, llm.sla_ttft_ms)
     overall = summarize(df, None, llm.sla_ttft_ms) if len(df) else {"requests": 0}
     chart = {}

@@ -16,7 +16,7 @@ from ..core.config import validate_restaurant_ids
 from ..core.owner_report import ReportInputs, render_page, write_pages
 from .analysis import _of_run
 from .metadata import frame_metadata
-from .partitions import EAGER_PAST_LLM, OWNERS, PARTITION_EXPR, restaurants_partitions, single_run
+from .partitions import EAGER_PAST_LLM, OWNERS, PARTITION_EXPR, WAREHOUSE_POOL, restaurants_partitions, single_run
 from .resources import LLMEngineResource, ReportSettings
 
 #: restaurants of a run whose report is shown as markdown in the metadata
@@ -24,6 +24,7 @@ MARKDOWN_RESTAURANTS = 5
 
 
 @dg.asset(
+    pool=WAREHOUSE_POOL,
     partitions_def=restaurants_partitions,
     backfill_policy=single_run,
     io_manager_key="warehouse_io_manager",

@@ -3,6 +3,7 @@ field name), the DuckDB warehouse IO manager, the vector store, the embedder, th
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import fields
 from pathlib import Path
 
 import dagster as dg
@@ -16,25 +17,42 @@ from ..core.represent import WeightConfig
 from ..core.sources import SourcesFile, load_sources
 from ..core.staging import StagingStore, sources_digest, write_manifest
 from ..core.vectorstore import VectorStore, open_vector_store
-from ..core.warehouse import Warehouse
+from ..core.warehouse import Backend, Warehouse
 from .warehouse import WarehouseIOManager
 
 
 def from_settings(cls, settings: Settings, **values):
-    """A resource whose fields take the value of the setting of the same name (paths as text): each
-    knob is declared once, in core/config.py; a resource only names the ones its stage reads."""
+    """A resource whose fields take the value of the setting of the same name (paths as text, a
+    secret as the EnvVar it came from): each knob is declared once, in core/config.py; a resource
+    only names the ones its stage reads."""
+    secrets = {f.name for f in fields(Settings) if f.metadata["kind"] == "secret"}
     for name in cls.model_fields:
         if name not in values and hasattr(settings, name):
-            v = getattr(settings, name)
+            v = _secret(settings, name) if name in secrets else getattr(settings, name)
             values[name] = str(v) if isinstance(v, Path) else v
     return cls(**values)
 
 
-class IngestSettings(dg.ConfigurableResource):
+class WarehouseAccess(dg.ConfigurableResource):
+    """Where the warehouse is (core/warehouse.py): the DuckDB file, or DuckLake's catalog and data path.
+    The resources whose stage opens the warehouse, the LLM cache or the metrics extend it."""
+
+    warehouse_path: str = ""  # the duckdb backend's file (every resource built from Settings has it)
+    warehouse_backend: str = "duckdb"
+    ducklake_catalog: str | None = None
+    ducklake_data_path: str = "lake"
+
+    def backend(self) -> Backend:
+        return Backend(self.warehouse_backend, self.ducklake_catalog, self.ducklake_data_path)
+
+    def warehouse(self) -> Warehouse:
+        return Warehouse(self.warehouse_path, backend=self.backend())
+
+
+class IngestSettings(WarehouseAccess):
     """Staging and `reviews`: the incoming folder, source mappings, quarantine threshold."""
 
     incoming_dir: str
-    warehouse_path: str
     sources_path: str
     manifest_path: str
     on_deleted_file: str
@@ -52,7 +70,7 @@ class IngestSettings(dg.ConfigurableResource):
     @contextmanager
     def staging_store(self) -> Iterator[StagingStore]:
         """The staging tables in the warehouse (retried while another process holds the file)."""
-        with Warehouse(self.warehouse_path).connect() as con:
+        with self.warehouse().connect() as con:
             yield StagingStore(con)
 
     def staging_digest(self) -> str:
@@ -73,7 +91,7 @@ class VectorSettings(dg.ConfigurableResource):
         return WeightConfig(half_life_days=self.half_life_days)
 
 
-class AnalysisSettings(dg.ConfigurableResource):
+class AnalysisSettings(WarehouseAccess):
     """Extraction, prevalence and summaries: scope, the strengths rule, the LLM cache."""
 
     llm_cache_path: str
@@ -97,10 +115,9 @@ class AnalysisSettings(dg.ConfigurableResource):
         return None if self.analysis_scope == "all" else self.sample_size
 
 
-class CompareSettings(dg.ConfigurableResource):
+class CompareSettings(WarehouseAccess):
     """Comparison groups."""
 
-    warehouse_path: str
     min_group_size: int
     strength_sim_threshold: float
     min_mentions: int
@@ -115,27 +132,23 @@ class ReportSettings(dg.ConfigurableResource):
 class VectorStoreResource(dg.ConfigurableResource):
     """Qdrant: embedded on disk at `qdrant_path` (default), or a server/cluster at `qdrant_url`.
 
-    Opened once per run (setup) and closed at the end (teardown): the embedded store is
-    single-process, and the run queue lets one writer run at a time.
+    Opened inside the step that uses it and closed when the step ends (``with vector_store.open()
+    as store``): the embedded store accepts one process at a time, and its steps share the
+    `reviewlens_qdrant_embedded` concurrency pool (one slot), so a run holds it only while one of
+    its steps needs it.
     """
 
     qdrant_path: str
     qdrant_url: str | None = None
     qdrant_api_key: str | None = None
-    _store: VectorStore | None = PrivateAttr(default=None)
 
-    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        self._store = None
-
-    def get(self) -> VectorStore:
-        if self._store is None:
-            self._store = open_vector_store(path=self.qdrant_path, url=self.qdrant_url, api_key=self.qdrant_api_key)
-        return self._store
-
-    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+    @contextmanager
+    def open(self) -> Iterator[VectorStore]:
+        store = open_vector_store(path=self.qdrant_path, url=self.qdrant_url, api_key=self.qdrant_api_key)
+        try:
+            yield store
+        finally:
+            store.close()
 
 
 class EmbedderResource(dg.ConfigurableResource):
@@ -153,8 +166,15 @@ class EmbedderResource(dg.ConfigurableResource):
 
 
 def warehouse_io_manager(settings: Settings) -> WarehouseIOManager:
-    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    return WarehouseIOManager(database=str(settings.warehouse_path), schema=WAREHOUSE_SCHEMA)
+    if settings.warehouse_backend == "duckdb":
+        settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    return WarehouseIOManager(
+        database=str(settings.warehouse_path),
+        schema=WAREHOUSE_SCHEMA,
+        backend=settings.warehouse_backend,
+        ducklake_catalog=_secret(settings, "ducklake_catalog"),
+        ducklake_data_path=str(settings.ducklake_data_path),
+    )
 
 
 def _secret(settings: Settings, name: str):
@@ -174,16 +194,14 @@ def build_resources(settings: Settings) -> dict:
         ),
         "compare_settings": from_settings(CompareSettings, settings),
         "report_settings": from_settings(ReportSettings, settings),
-        "llm": from_settings(LLMEngineResource, settings, llm_api_key=_secret(settings, "llm_api_key")),
+        "llm": from_settings(LLMEngineResource, settings),
         "warehouse_io_manager": warehouse_io_manager(settings),
-        "vector_store": from_settings(
-            VectorStoreResource, settings, qdrant_api_key=_secret(settings, "qdrant_api_key")
-        ),
+        "vector_store": from_settings(VectorStoreResource, settings),
         "embedder": from_settings(EmbedderResource, settings),
     }
 
 
-class LLMEngineResource(dg.ConfigurableResource):
+class LLMEngineResource(WarehouseAccess):
     """The LLM engine of a run: in-process vLLM (`llm_preset`) or a shared server (`llm_url`).
 
     Started on first use, at most once per run (the in-process executor runs every step in one
@@ -258,7 +276,7 @@ class LLMEngineResource(dg.ConfigurableResource):
             from ..core.llm.factory import build_engine
             from ..core.metrics import MetricsStore
 
-            store = MetricsStore(self.metrics_path)
+            store = MetricsStore(self.metrics_path, self.backend())
             log = self._log
             self._engine = build_engine(
                 self.config(),

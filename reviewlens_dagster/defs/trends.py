@@ -13,7 +13,7 @@ from ..core.analysis.trends import ROSE, ChangeRule, detect_changes, monthly_tre
 from ..core.config import validate_restaurant_ids
 from .analysis import _of_run, _out, _spec, check_results
 from .metadata import frame_metadata, preview
-from .partitions import EAGER_PAST_LLM, PARTITION_EXPR, restaurants_partitions, single_run
+from .partitions import EAGER_PAST_LLM, PARTITION_EXPR, WAREHOUSE_POOL, restaurants_partitions, single_run
 
 TREND_CHECKS = [
     _spec(
@@ -27,6 +27,7 @@ TREND_CHECKS = [
 
 
 @dg.multi_asset(
+    pool=WAREHOUSE_POOL,
     outs={
         "aspect_trends": _out(
             "Per restaurant, aspect and calendar month: the restaurant's reviews, the aspect's mentions and "

@@ -9,7 +9,7 @@ from ..core import vectors
 from ..core.config import validate_restaurant_ids
 from ..core.vectorstore import REVIEWS
 from .metadata import frame_metadata
-from .partitions import EAGER, OWNERS, PARTITION_EXPR, restaurants_partitions, single_run
+from .partitions import EAGER, OWNERS, PARTITION_EXPR, VECTOR_POOL, restaurants_partitions, single_run
 from .resources import EmbedderResource, VectorSettings, VectorStoreResource
 
 PARTITIONED = dict(
@@ -19,6 +19,7 @@ WAREHOUSE_TABLE = dict(io_manager_key="warehouse_io_manager", metadata=PARTITION
 
 
 @dg.asset(
+    pool=VECTOR_POOL,
     **PARTITIONED,
     group_name="vectors",
     kinds={"python", "qdrant"},
@@ -49,19 +50,19 @@ def review_embeddings(
     its points are replaced (delete by filter + upsert), so re-runs are idempotent.
     """
     keys = validate_restaurant_ids(context.partition_keys)
-    store = vector_store.get()
-    t0 = time.perf_counter()
-    emb = embedder.get()
-    load_s = time.perf_counter() - t0
-    store.ensure_collection(REVIEWS, emb.dim, emb.model_id)
-    groups = vectors.by_restaurant(reviews, keys)
-    todo = vectors.restaurants_to_embed(store, groups, emb.model_id)
-    context.log.info(
-        f"embedding {sum(len(groups[r]) for r in todo)} reviews of {len(todo)}/{len(keys)} restaurant(s) "
-        f"({len(keys) - len(todo)} unchanged, skipped) with {emb.model_id}"
-    )
-    stats = vectors.embed_reviews(store, emb, groups, todo, progress=context.log.info)
-    check = vectors.check_embeddings(store, groups, emb.dim)
+    with vector_store.open() as store:
+        t0 = time.perf_counter()
+        emb = embedder.get()
+        load_s = time.perf_counter() - t0
+        store.ensure_collection(REVIEWS, emb.dim, emb.model_id)
+        groups = vectors.by_restaurant(reviews, keys)
+        todo = vectors.restaurants_to_embed(store, groups, emb.model_id)
+        context.log.info(
+            f"embedding {sum(len(groups[r]) for r in todo)} reviews of {len(todo)}/{len(keys)} restaurant(s) "
+            f"({len(keys) - len(todo)} unchanged, skipped) with {emb.model_id}"
+        )
+        stats = vectors.embed_reviews(store, emb, groups, todo, progress=context.log.info)
+        check = vectors.check_embeddings(store, groups, emb.dim)
     n = stats.reviews_embedded
     return dg.MaterializeResult(
         metadata={
@@ -100,6 +101,7 @@ def review_embeddings(
 
 
 @dg.asset(
+    pool=VECTOR_POOL,
     **PARTITIONED,
     **WAREHOUSE_TABLE,
     deps=[review_embeddings],
@@ -125,7 +127,8 @@ def restaurant_vectors(
     keys = validate_restaurant_ids(context.partition_keys)
     groups = vectors.by_restaurant(reviews, keys)
     weights = vector_settings.weights()
-    out, missing = vectors.representative_vectors(vector_store.get(), groups, weights, progress=context.log.info)
+    with vector_store.open() as store:
+        out, missing = vectors.representative_vectors(store, groups, weights, progress=context.log.info)
     yield dg.Output(
         out, metadata=frame_metadata(out.drop(columns=["vector"]), restaurants=len(out), weights=str(weights))
     )
@@ -137,6 +140,7 @@ def restaurant_vectors(
 
 
 @dg.asset(
+    pool=VECTOR_POOL,
     **PARTITIONED,
     **WAREHOUSE_TABLE,
     group_name="vectors",
@@ -161,9 +165,10 @@ def top_k_contexts(
     Qdrant), optionally diversified with MMR (`mmr_lambda` < 1). These are the LLM's context."""
     keys = validate_restaurant_ids(context.partition_keys)
     k = int(vector_settings.top_k)
-    ctx = vectors.top_k_contexts(
-        vector_store.get(), vectors.by_restaurant(reviews, keys), restaurant_vectors, k, vector_settings.mmr_lambda
-    )
+    with vector_store.open() as store:
+        ctx = vectors.top_k_contexts(
+            store, vectors.by_restaurant(reviews, keys), restaurant_vectors, k, vector_settings.mmr_lambda
+        )
     saving = 100.0 * (1 - ctx.tokens_top / ctx.tokens_all) if ctx.tokens_all else 0.0
     yield dg.Output(
         ctx.frame,

@@ -1,4 +1,9 @@
-"""The DuckDB warehouse IO manager: dagster-duckdb-pandas with stable column types.
+"""The warehouse IO manager: dagster-duckdb-pandas on the warehouse's one door (core/warehouse.py:
+the DuckDB file, or DuckLake), with stable column types.
+
+Each output replaces its partitions in one transaction (delete the run's partitions, insert the
+frame): a crash leaves the previous rows, never half of them. On DuckLake a transaction that
+conflicts with a concurrent writer's commit is retried whole (``retry_conflict``).
 
 dagster-duckdb creates a table from the first DataFrame written to it (`create table as select`).
 An object column that holds only None in that first write (a restaurant with no names, a
@@ -14,12 +19,18 @@ columns cannot be told from an empty object column: an asset names them in its o
 (`list_columns`), and they are written as `VARCHAR[]`.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import pandas as pd
 import pyarrow as pa
+from dagster._core.storage.db_io_manager import DbIOManager
+from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_pandas import DuckDBPandasIOManager
 from dagster_duckdb_pandas.duckdb_pandas_type_handler import DuckDBPandasTypeHandler
+from pydantic import Field
+
+from ..core.warehouse import Backend, has_table, open_database, retry_conflict, transaction
 
 LIST_OF_TEXT = pd.ArrowDtype(pa.list_(pa.string()))
 
@@ -64,11 +75,9 @@ class TypedPandasTypeHandler(DuckDBPandasTypeHandler):
     def load_input(self, context, table_slice, connection) -> pd.DataFrame:
         """A table never written reads as an empty frame: an optional upstream (the LLM's outputs,
         which a restaurant the LLM did not read lacks) gives no rows instead of failing the step."""
-        exists = connection.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-            [table_slice.schema, table_slice.table],
-        ).fetchone()[0]
-        return super().load_input(context, table_slice, connection) if exists else pd.DataFrame()
+        if not has_table(connection, table_slice.schema, table_slice.table):
+            return pd.DataFrame()
+        return super().load_input(context, table_slice, connection)
 
     def handle_output(self, context, table_slice, obj: pd.DataFrame, connection):
         obj = with_text_columns(obj, (context.definition_metadata or {}).get("list_columns") or ())
@@ -80,8 +89,37 @@ class TypedPandasTypeHandler(DuckDBPandasTypeHandler):
         super().handle_output(context, table_slice, obj, connection)
 
 
+class WarehouseClient(DuckDbClient):
+    """dagster-duckdb's client on the warehouse door, one transaction per output."""
+
+    @staticmethod
+    def delete_table_slice(context, table_slice, connection) -> None:
+        # checked, not caught: an error inside the transaction would abort it
+        if has_table(connection, table_slice.schema, table_slice.table):
+            DuckDbClient.delete_table_slice(context, table_slice, connection)
+
+    @staticmethod
+    @contextmanager
+    def connect(context, _) -> Iterator:
+        cfg = context.resource_config
+        backend = Backend(cfg["backend"], cfg.get("ducklake_catalog"), cfg.get("ducklake_data_path"))
+        with open_database(cfg["database"], backend) as con, transaction(con):
+            yield con
+
+
+class WarehouseDbIOManager(DbIOManager):
+    @retry_conflict
+    def handle_output(self, context, obj) -> None:
+        super().handle_output(context, obj)
+
+
 class WarehouseIOManager(DuckDBPandasIOManager):
-    """DuckDBPandasIOManager whose tables keep VARCHAR text columns from the first write on."""
+    """DuckDBPandasIOManager on the warehouse door (``backend``: ``duckdb`` = the file ``database``,
+    ``ducklake`` = the lake), whose tables keep VARCHAR text columns from the first write on."""
+
+    backend: str = Field(default="duckdb", description="`duckdb` (the file `database`) or `ducklake`")
+    ducklake_catalog: str | None = Field(default=None, description="DuckLake's PostgreSQL catalog (libpq)")
+    ducklake_data_path: str | None = Field(default=None, description="DuckLake's Parquet folder")
 
     @classmethod
     def _is_dagster_maintained(cls) -> bool:
@@ -90,3 +128,14 @@ class WarehouseIOManager(DuckDBPandasIOManager):
     @staticmethod
     def type_handlers() -> Sequence[TypedPandasTypeHandler]:
         return [TypedPandasTypeHandler()]
+
+    def create_io_manager(self, context) -> DbIOManager:
+        Backend(self.backend, self.ducklake_catalog, self.ducklake_data_path)  # a bad setting fails here, named
+        return WarehouseDbIOManager(
+            db_client=WarehouseClient(),
+            database=self.database,
+            schema=self.schema_,
+            type_handlers=self.type_handlers(),
+            default_load_type=self.default_load_type(),
+            io_manager_name="WarehouseIOManager",
+        )
