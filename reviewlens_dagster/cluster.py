@@ -220,9 +220,7 @@ def submit_ranges(client, job: str, ranges: list[list[str]], asset_selection=Non
     (the daemon's run coordinator launches them, each in a process of its own)."""
     from .defs.automation import range_tags
 
-    return [
-        client.submit_job_execution(job, tags=range_tags(keys), asset_selection=asset_selection) for keys in ranges
-    ]
+    return [client.submit_job_execution(job, tags=range_tags(keys), asset_selection=asset_selection) for keys in ranges]
 
 
 def wait_runs(client, run_ids: list[str], timeout_s: float, poll_s: float = 1.0) -> dict[str, str]:

@@ -30,6 +30,7 @@ from reviewlens_dagster.core.llm.models import resolve_model
 from reviewlens_dagster.core.llm.server import vllm_server
 from reviewlens_dagster.core.metrics import MetricsStore
 from reviewlens_dagster.core.warehouse import Backend, Warehouse, open_database
+from reviewlens_dagster.defs.automation import PIPELINE_JOB, STAGING_JOB
 from reviewlens_dagster.devserver import dagster_dev, free_port
 from reviewlens_dagster.sample import write_sample
 
@@ -113,14 +114,14 @@ def test_concurrent_runs_on_postgres_ducklake_and_a_shared_vllm_server(postgres)
             }
             with dagster_dev(home, env, root / "dagster_dev.log", startup_s=180) as (url, _):
                 client = cluster.graphql_client(url)
-                staged = client.submit_job_execution("staging_job")
-                assert cluster.wait_runs(client, [staged], 180) == {staged: "SUCCESS"}
+                staged = client.submit_job_execution(STAGING_JOB)
+                _wait(client, home, {staged: "SUCCESS"}, 180)
 
                 # a new file and 4 ranges, all at once through the run queue
                 _new_file(incoming / "reviews_new.csv")
                 t0 = time.monotonic()
-                runs = cluster.submit_ranges(client, "pipeline_job", RANGES)
-                stage2 = client.submit_job_execution("staging_job")
+                runs = cluster.submit_ranges(client, PIPELINE_JOB, RANGES)
+                stage2 = client.submit_job_execution(STAGING_JOB)
                 victim = runs[-1]
                 metrics = MetricsStore("", lake)
                 deadline = time.monotonic() + 300
@@ -129,16 +130,16 @@ def test_concurrent_runs_on_postgres_ducklake_and_a_shared_vllm_server(postgres)
                     assert client.get_run_status(victim).value not in cluster.TERMINAL
                     time.sleep(0.5)
                 client.terminate_run(victim)
-                status = cluster.wait_runs(client, [*runs, stage2], 600)
+                expected = {**{r: "SUCCESS" for r in runs[:-1]}, victim: "CANCELED", stage2: "SUCCESS"}
+                _wait(client, home, expected, 600)
                 concurrent_s = time.monotonic() - t0
-                assert status == {**{r: "SUCCESS" for r in runs[:-1]}, victim: "CANCELED", stage2: "SUCCESS"}, status
                 killed_requests = len(metrics.frame(victim))
 
                 # resume the killed range; then the comparison groups over every restaurant's counts
-                resumed = cluster.submit_ranges(client, "pipeline_job", [RANGES[-1]])
-                assert cluster.wait_runs(client, resumed, 600) == {resumed[0]: "SUCCESS"}
-                refresh = cluster.submit_ranges(client, "pipeline_job", [RESTAURANTS], asset_selection=["comparisons"])
-                assert cluster.wait_runs(client, refresh, 300) == {refresh[0]: "SUCCESS"}
+                resumed = cluster.submit_ranges(client, PIPELINE_JOB, [RANGES[-1]])
+                _wait(client, home, {resumed[0]: "SUCCESS"}, 600)
+                refresh = cluster.submit_ranges(client, PIPELINE_JOB, [RESTAURANTS], asset_selection=["comparisons"])
+                _wait(client, home, {refresh[0]: "SUCCESS"}, 300)
 
             # the instance in PostgreSQL saw every run; no step failed, no lock error anywhere
             instance = dg.DagsterInstance.from_config(str(home))
@@ -146,7 +147,9 @@ def test_concurrent_runs_on_postgres_ducklake_and_a_shared_vllm_server(postgres)
             assert {r.run_id for r in instance.get_runs()} >= set(all_runs)
             for run_id in all_runs:
                 records = instance.all_logs(run_id)
-                failures = [r for r in records if r.dagster_event and r.dagster_event.event_type_value == "STEP_FAILURE"]
+                failures = [
+                    r for r in records if r.dagster_event and r.dagster_event.event_type_value == "STEP_FAILURE"
+                ]
                 assert run_id == victim or not failures, (run_id, [f.user_message for f in failures])
                 assert not [r for r in records if "lock" in (r.user_message or "").lower() and r.level >= 40]
             instance.dispose()
@@ -185,12 +188,35 @@ def test_concurrent_runs_on_postgres_ducklake_and_a_shared_vllm_server(postgres)
     for t in COMPARED:
         assert len(lake_tables[t]) > 0, t
         pd.testing.assert_frame_equal(lake_tables[t], serial_tables[t], obj=t)
-    print(f"\nconcurrent phase: 4 pipeline runs + 1 staging run in {concurrent_s:.0f} s; killed run: {killed_requests} requests")
+    print(
+        f"\nconcurrent phase: 4 pipeline runs + 1 staging run in {concurrent_s:.0f} s; killed run: {killed_requests} requests"
+    )
+
+
+def _wait(client, home: Path, expected: dict[str, str], timeout_s: float) -> None:
+    status = cluster.wait_runs(client, list(expected), timeout_s)
+    assert status == expected, (status, _errors(home, [r for r in status if status[r] == "FAILURE"]))
+
+
+def _errors(home: Path, run_ids: list[str]) -> list[str]:
+    """The error messages of the runs' failed steps and the run failure (for the assertion message)."""
+    instance = dg.DagsterInstance.from_config(str(home))
+    out = []
+    for run_id in run_ids:
+        for r in instance.all_logs(run_id):
+            ev = r.dagster_event
+            if ev and ev.event_type_value in ("STEP_FAILURE", "RUN_FAILURE"):
+                err = getattr(ev.event_specific_data, "error", None)
+                text = err.to_string() if err else r.user_message
+                out.append(f"{run_id[:8]} {ev.event_type_value} {ev.step_key}: {text[:300]} ... {text[-1500:]}")
+    instance.dispose()
+    print("\n".join(out))
+    return out
 
 
 def serial_run(settings) -> None:
     from reviewlens_dagster.definitions import build_defs
-    from reviewlens_dagster.defs.automation import PIPELINE_JOB, STAGING_JOB, range_tags
+    from reviewlens_dagster.defs.automation import range_tags
 
     defs = build_defs(settings)
     with dg.instance_for_test() as instance:

@@ -53,6 +53,28 @@ def test_all_missing_first_partition_then_values(workdir, backend):
     assert rows == [("empty", None, None), ("empty", None, None), ("full", "a", 0.5), ("full", None, None)]
 
 
+def test_a_list_column_whose_lists_are_all_empty_is_still_a_list_of_text(workdir, backend):
+    """The first partition written has no evidence ([] everywhere): the table must not get INTEGER[]."""
+
+    @dg.asset(partitions_def=parts, metadata={"partition_expr": "restaurant_id", "list_columns": ["ids"]})
+    def evidence(context: dg.AssetExecutionContext) -> pd.DataFrame:
+        ids = [[], []] if context.partition_key == "empty" else [["rv1"], []]
+        return pd.DataFrame({"restaurant_id": [context.partition_key] * 2, "ids": ids})
+
+    db = str(workdir / "w.duckdb")
+    resources = {"io_manager": io_manager(backend, db)}
+    for key in ("empty", "full"):
+        assert dg.materialize([evidence], partition_key=key, resources=resources).success
+    with Warehouse(db, "s", backend).connect(read_only=True) as con:
+        assert con.execute("select data_type from information_schema.columns where column_name = 'ids'").fetchone() == (
+            "VARCHAR[]",
+        )
+        assert con.execute("select ids from s.evidence where restaurant_id = 'full' order by all").fetchall() == [
+            ([],),
+            (["rv1"],),
+        ]
+
+
 def test_with_text_columns_leaves_other_columns():
     df = pd.DataFrame({"t": [None, "x"], "n": [1, 2], "l": [["a"], None], "m": [None, 3]})
     out = with_text_columns(df)

@@ -111,15 +111,17 @@ def comparison_group(
 
 def compare_strengths(own: np.ndarray, group: dict[str, np.ndarray], threshold: float) -> list[dict]:
     """For each row of ``own`` (n, d; normalized): max similarity to the group, the restaurant it
-    comes from, and the share of group restaurants with a similar strength."""
+    comes from, and the share of group restaurants with a similar strength. A tie (the same strength
+    text at two restaurants: the same vector, up to float noise) goes to the smaller restaurant id,
+    whatever order the store returned the group in."""
     out = []
     for v in own:
         best, best_r, similar = -1.0, None, 0
-        for r, mat in group.items():
+        for r, mat in sorted(group.items()):
             if len(mat) == 0:
                 continue
             top = float((mat @ v).max())
-            if top > best:
+            if top > best + 1e-6:
                 best, best_r = top, r
             similar += int(top >= threshold)
         share = similar / len(group) if group else None

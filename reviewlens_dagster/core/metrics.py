@@ -118,7 +118,8 @@ class MetricsStore:
         if not exists(self.path, self.backend):
             return pd.DataFrame(columns=COLUMNS)
         with open_database(self.path, self.backend, SCHEMA, read_only=True) as con:
-            if not has_table(con, SCHEMA if self.backend.kind == "ducklake" else "main", "llm_requests"):
+            # the current schema: `serving` in the lake once a run has written it (main in a file)
+            if not has_table(con, con.execute("select current_schema()").fetchone()[0], "llm_requests"):
                 return pd.DataFrame(columns=COLUMNS)
             if run_id is None:
                 return con.execute("select * from llm_requests order by recorded_at, request_id").df()

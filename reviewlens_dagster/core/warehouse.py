@@ -18,6 +18,7 @@ from their files.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ from .db import retry_locked
 
 #: the schema of every warehouse table (IO manager, staging, reports)
 WAREHOUSE_SCHEMA = "reviewlens"
+
+log = logging.getLogger("reviewlens.warehouse")
 
 #: the extension packages' files, in load order
 EXTENSIONS = ("postgres_scanner", "ducklake")
@@ -48,6 +51,11 @@ retry_conflict = tenacity.retry(
     ),
     wait=tenacity.wait_random_exponential(multiplier=0.1, max=3),
     stop=tenacity.stop_after_attempt(12),
+    before_sleep=lambda state: log.warning(
+        "warehouse transaction conflicted with a concurrent commit, retrying (attempt %d): %s",
+        state.attempt_number,
+        str(state.outcome.exception()).splitlines()[0],
+    ),
     reraise=True,
 )
 
@@ -137,11 +145,20 @@ def open_database(
     writer's open is retried while another process holds it); with ``ducklake`` the lake, ``schema``
     (created by a writer) as the current schema, so unqualified names are the store's tables."""
     if backend.kind == "duckdb":
-        if read_only:
-            con = duckdb.connect(str(path), read_only=True)
-        else:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            con = retry_locked(duckdb.connect)(str(path))
+        try:
+            if read_only:
+                con = duckdb.connect(str(path), read_only=True)
+            else:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                con = retry_locked(duckdb.connect)(str(path))
+        except duckdb.IOException as exc:
+            if "version number" not in str(exc):
+                raise
+            raise WarehouseConfigError(
+                f"{path} was written by another DuckDB release than this one ({duckdb.__version__}, pinned for "
+                "the DuckLake extension packages): remove it (`make clean`; the warehouse is rebuilt from the "
+                "incoming folder, the LLM cache and metrics start empty) or export it with the DuckDB that wrote it"
+            ) from exc
     else:
         con = duckdb.connect()
         try:

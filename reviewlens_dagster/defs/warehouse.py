@@ -22,8 +22,10 @@ columns cannot be told from an empty object column: an asset names them in its o
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+import dagster as dg
 import pandas as pd
 import pyarrow as pa
+from dagster._core.definitions.metadata import TableMetadataSet
 from dagster._core.storage.db_io_manager import DbIOManager
 from dagster_duckdb.io_manager import DuckDbClient
 from dagster_duckdb_pandas import DuckDBPandasIOManager
@@ -36,9 +38,11 @@ LIST_OF_TEXT = pd.ArrowDtype(pa.list_(pa.string()))
 
 
 def with_text_columns(df: pd.DataFrame, list_columns: Sequence[str] = ()) -> pd.DataFrame:
-    """Object columns whose values are all str or missing -> `string` dtype, ``list_columns`` of
-    an empty frame -> list of strings (other columns unchanged)."""
-    lists = {c: LIST_OF_TEXT for c in list_columns if c in df.columns and df.empty}
+    """Object columns whose values are all str or missing -> `string` dtype, ``list_columns`` -> list
+    of strings (other columns unchanged). A list column is typed even when it has values: where
+    every list of a write is empty, DuckDB would infer INTEGER[] and create the table with it (the
+    first partition written with no evidence), and the next partition's ids would not insert."""
+    lists = {c: LIST_OF_TEXT for c in list_columns if c in df.columns and df[c].dtype == object}
     text = {
         c: "string"
         for c in df.columns
@@ -80,13 +84,23 @@ class TypedPandasTypeHandler(DuckDBPandasTypeHandler):
         return super().load_input(context, table_slice, connection)
 
     def handle_output(self, context, table_slice, obj: pd.DataFrame, connection):
+        """Write the frame (the table created from it on first use, also when it is empty) and return
+        the output metadata instead of adding it: the IO manager adds it once, after the commit, so a
+        transaction retried after a DuckLake conflict does not add it twice."""
         obj = with_text_columns(obj, (context.definition_metadata or {}).get("list_columns") or ())
         obj = align_with_table(obj, table_slice.schema, table_slice.table, connection)
-        if obj.empty:
-            connection.execute(
-                f"create table if not exists {table_slice.schema}.{table_slice.table} as select * from obj"
-            )
-        super().handle_output(context, table_slice, obj, connection)
+        name = f"{table_slice.schema}.{table_slice.table}"
+        if not has_table(connection, table_slice.schema, table_slice.table):
+            connection.execute(f"create table {name} as select * from obj limit 0")
+        if not obj.empty:
+            connection.execute(f"insert into {name} select * from obj")
+        rows = TableMetadataSet(partition_row_count=len(obj)) if context.has_partition_key else None
+        return {
+            **dict(rows or TableMetadataSet(row_count=len(obj))),
+            "dataframe_columns": dg.MetadataValue.table_schema(
+                dg.TableSchema(columns=[dg.TableColumn(name=str(c), type=str(t)) for c, t in obj.dtypes.items()])
+            ),
+        }
 
 
 class WarehouseClient(DuckDbClient):
