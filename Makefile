@@ -16,7 +16,7 @@ export TOKENIZERS_PARALLELISM := false
 # pip warns about every package missing from the local mirrors: keep the logs readable
 QUIET_PIP := grep -v "is ignored: it is neither" || true
 
-.PHONY: serve-llm install run test test-fast test-ui browser lint smoke-automation ui bench bench-vectors bench-llm bench-analysis bench-commits bench-ingest eval sample clean
+.PHONY: serve-llm postgres cluster-up cluster-down bench-scale install run test test-fast test-ui browser lint smoke-automation ui bench bench-vectors bench-llm bench-analysis bench-commits bench-ingest eval sample clean
 
 install: $(STAMP)
 
@@ -38,7 +38,7 @@ $(SMALL_STAMP): $(STAMP)
 run: $(SMALL_STAMP)
 	$(BIN)/reviewlens run $(if $(LLM_RESTAURANTS),--llm-restaurants $(LLM_RESTAURANTS))
 
-test: $(STAMP) browser lint
+test: $(STAMP) browser postgres lint
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
@@ -52,6 +52,25 @@ browser:
 	{ $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-nanum >/dev/null; } \
 	  || echo "could not install chromium: the browser test will be skipped"
 
+# Debian's PostgreSQL server programs (the scale-out profile and its test); started by the project as
+# the `postgres` user, never as a system service
+postgres:
+	@if ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then exit 0; fi; \
+	SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO="sudo -n"; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null \
+	  || { echo "could not install postgresql (needs root or sudo): apt-get install postgresql"; exit 1; }
+
+# the scale-out profile: PostgreSQL (instance + DuckLake catalog), DuckLake, the vLLM server; prints the env
+cluster-up: $(SMALL_STAMP) postgres
+	$(BIN)/reviewlens cluster up
+
+cluster-down: $(STAMP)
+	$(BIN)/reviewlens cluster down $(if $(PURGE),--purge)
+
+# 1 run against 2 and 4 concurrent runs on the profile (tiny preset by default): wall, tok/s, in flight
+bench-scale: $(STAMP) postgres
+	$(BIN)/python benchmarks/bench_scale.py $(BENCH_ARGS)
+
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not llm and not slow and not ui"
 
@@ -63,8 +82,10 @@ test-ui: $(STAMP) browser
 serve-llm: $(SMALL_STAMP)
 	$(BIN)/reviewlens serve-llm $(if $(PORT),--port $(PORT))
 
+# the default instance takes the project's dagster.yaml; another DAGSTER_HOME (`make cluster-up`'s) keeps its own
 ui: $(STAMP)
-	mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	[ "$(DAGSTER_HOME)" != "$(CURDIR)/.dagster_home" ] || cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $${PORT:-3000}
 
 sample: $(STAMP)
@@ -98,4 +119,4 @@ eval: $(SMALL_STAMP)
 	$(BIN)/python benchmarks/eval.py $(EVAL_ARGS)
 
 clean:
-	rm -rf .dagster_home data/incoming data/*.duckdb data/qdrant data/parsed data/reports data/staged_files.json
+	rm -rf .dagster_home data/incoming data/*.duckdb data/qdrant data/parsed data/reports data/staged_files.json data/lake

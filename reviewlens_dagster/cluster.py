@@ -234,3 +234,22 @@ def wait_runs(client, run_ids: list[str], timeout_s: float, poll_s: float = 1.0)
         if time.monotonic() > deadline:
             raise TimeoutError(f"runs not finished after {timeout_s:.0f} s: {status}")
         time.sleep(poll_s)
+
+
+def run_errors(home: Path, run_ids: list[str]) -> list[str]:
+    """The failed steps' errors (and the run failures) of ``run_ids`` in the instance at ``home``."""
+    import dagster as dg
+
+    instance = dg.DagsterInstance.from_config(str(home))
+    out = []
+    try:
+        for run_id in run_ids:
+            for r in instance.all_logs(run_id):
+                ev = r.dagster_event
+                if ev and ev.event_type_value in ("STEP_FAILURE", "RUN_FAILURE"):
+                    err = getattr(ev.event_specific_data, "error", None)
+                    text = err.to_string() if err else (r.user_message or "")
+                    out.append(f"{run_id[:8]} {ev.event_type_value} {ev.step_key}: {text[:300]} ... {text[-1500:]}")
+    finally:
+        instance.dispose()
+    return out

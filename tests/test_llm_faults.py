@@ -195,6 +195,17 @@ def _backend(srv, attempts: int = 4) -> OpenAIServerBackend:
     return b
 
 
+def test_a_url_that_is_not_a_vllm_server_is_refused_with_the_setting_named(server):
+    """Any HTTP server (here one with no /version nor /v1/models) is not taken for the LLM; a port
+    nobody listens on is `unavailable` (the step may retry), named the same way."""
+    from reviewlens_dagster.core.llm.types import EngineStartError
+
+    with pytest.raises(EngineStartError, match="REVIEWLENS_LLM_URL=.* is not a vLLM server.*HTTP 501"):
+        _backend(server).check_server()
+    with pytest.raises(LLMUnavailableError, match="REVIEWLENS_LLM_URL=http://127.0.0.1:9/v1 does not answer"):
+        OpenAIServerBackend("http://127.0.0.1:9/v1", "m", max_attempts=1, timeout_s=2).check_server()
+
+
 def test_server_429_and_503_then_recovering(server):
     _Server.failures = [429, 503, 503]
     req = LLMRequest("r1", [{"role": "user", "content": "리뷰"}], json_schema=extract_schema([]), max_tokens=24)

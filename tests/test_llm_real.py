@@ -11,7 +11,7 @@ from reviewlens_dagster.core.config import Settings
 from reviewlens_dagster.core.llm.engine import LLMEngine, OpenAIServerBackend, VLLMOfflineBackend
 from reviewlens_dagster.core.llm.models import get_preset, resolve_model
 from reviewlens_dagster.core.llm.server import vllm_server
-from reviewlens_dagster.core.llm.types import LLMRequest
+from reviewlens_dagster.core.llm.types import EngineStartError, LLMRequest
 from reviewlens_dagster.devserver import free_port
 
 pytestmark = pytest.mark.llm
@@ -81,4 +81,10 @@ def test_openai_server_backend_against_real_vllm_server(tiny_model_path, tmp_pat
             assert r.prompt_tokens > 0 and r.priority == r.prompt_tokens and r.ttft_ms > 0 and r.output_tokens > 0
         with pytest.raises(Exception, match="HTTP 4"):
             OpenAIServerBackend(url, "no-such-model", max_attempts=1).count_prompt_tokens(_msgs("x"))
+        # what build_engine checks first: a vLLM server, serving the configured name
+        backend.check_server()
+        with pytest.raises(
+            EngineStartError, match="serves \\['tiny'\\], not 'no-such-model'.*REVIEWLENS_LLM_SERVED_MODEL"
+        ):
+            OpenAIServerBackend(url, "no-such-model", max_attempts=1).check_server()
         backend.close()

@@ -195,23 +195,7 @@ def test_concurrent_runs_on_postgres_ducklake_and_a_shared_vllm_server(postgres)
 
 def _wait(client, home: Path, expected: dict[str, str], timeout_s: float) -> None:
     status = cluster.wait_runs(client, list(expected), timeout_s)
-    assert status == expected, (status, _errors(home, [r for r in status if status[r] == "FAILURE"]))
-
-
-def _errors(home: Path, run_ids: list[str]) -> list[str]:
-    """The error messages of the runs' failed steps and the run failure (for the assertion message)."""
-    instance = dg.DagsterInstance.from_config(str(home))
-    out = []
-    for run_id in run_ids:
-        for r in instance.all_logs(run_id):
-            ev = r.dagster_event
-            if ev and ev.event_type_value in ("STEP_FAILURE", "RUN_FAILURE"):
-                err = getattr(ev.event_specific_data, "error", None)
-                text = err.to_string() if err else r.user_message
-                out.append(f"{run_id[:8]} {ev.event_type_value} {ev.step_key}: {text[:300]} ... {text[-1500:]}")
-    instance.dispose()
-    print("\n".join(out))
-    return out
+    assert status == expected, (status, cluster.run_errors(home, [r for r in status if status[r] == "FAILURE"]))
 
 
 def serial_run(settings) -> None:

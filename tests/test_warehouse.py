@@ -6,7 +6,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from reviewlens_dagster.core.warehouse import Backend, Warehouse
+from reviewlens_dagster.core.warehouse import Backend, Warehouse, open_database
 from reviewlens_dagster.defs.warehouse import WarehouseIOManager, with_text_columns
 
 
@@ -182,3 +182,44 @@ def test_the_warehouse_door_reads_without_creating_and_refuses_odd_table_names(t
     assert wh.query("select b from {schema}.t where a = ?", [1])["b"].tolist() == ["x"]
     with pytest.raises(ValueError, match="not a table name"):
         wh.read("t; drop table t")
+
+
+def test_bad_warehouse_settings_fail_with_the_setting_named(tmp_path, monkeypatch):
+    """DuckLake without a catalog, an unreachable PostgreSQL, missing extension packages: each a clear
+    error naming what to set or install, before anything is written."""
+    import duckdb_ext
+
+    from reviewlens_dagster.core.warehouse import WarehouseConfigError
+
+    with pytest.raises(WarehouseConfigError, match="needs REVIEWLENS_DUCKLAKE_CATALOG"):
+        Backend("ducklake")
+    with pytest.raises(WarehouseConfigError, match="REVIEWLENS_WAREHOUSE_BACKEND='sqlite'"):
+        Backend("sqlite")
+    dead = Backend("ducklake", "dbname=lake host=127.0.0.1 port=9 user=postgres password=hunter2", str(tmp_path))
+    with pytest.raises(WarehouseConfigError, match="cannot open the DuckLake catalog REVIEWLENS_DUCKLAKE_CATALOG") as e:
+        Warehouse("", backend=dead).read("reviews")
+    assert "hunter2" not in str(e.value) and "password=***" in str(e.value)
+    monkeypatch.setattr(duckdb_ext, "__path__", [str(tmp_path)])
+    with pytest.raises(WarehouseConfigError, match="duckdb-ext-ducklake and duckdb-ext-postgres"):
+        Warehouse("", backend=dead).read("reviews")
+
+
+def test_a_lake_holds_the_llm_cache_and_the_metrics_of_every_worker(lake):
+    """The LLM cache (keys overwritten, not duplicated) and the serving metrics in the lake's schemas."""
+    from reviewlens_dagster.core.analysis.cache import LLMCache
+    from reviewlens_dagster.core.llm.types import LLMResult
+    from reviewlens_dagster.core.metrics import MetricsStore
+
+    cache = LLMCache("", lake)
+    assert cache.get_many(["k1"]) == {}
+    cache.put_many([("k1", "t", "m", "v", {"a": 1}), ("k2", "t", "m", "v", {"b": 2})])
+    cache.put_many([("k1", "t", "m", "v", {"a": 3})])
+    assert cache.get_many(["k1", "k2", "k3"]) == {"k1": {"a": 3}, "k2": {"b": 2}}
+    with open_database("", lake, "llm_cache", read_only=True) as con:
+        assert con.execute("select count(*) from llm_cache").fetchone() == (2,)
+    store = MetricsStore("", lake)
+    assert store.frame().empty
+    result = LLMResult(request_id="q1", text="{}", model="m", prompt_tokens=5, output_tokens=2, tags={"asset": "a"})
+    assert store.record("run-a", [result]) == 1 and store.record("run-b", [result, result]) == 2
+    assert store.frame().groupby("run_id").size().to_dict() == {"run-a": 1, "run-b": 2}
+    assert len(store.frame("run-a")) == 1

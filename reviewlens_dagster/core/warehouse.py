@@ -19,6 +19,7 @@ from their files.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -123,14 +124,15 @@ def _attach_lake(con: duckdb.DuckDBPyConnection, backend: Backend, read_only: bo
     try:
         con.execute(f"ATTACH '{_literal('ducklake:postgres:' + backend.catalog)}' AS {LAKE} ({', '.join(options)})")
     except duckdb.Error as exc:
+        # not chained: DuckDB's message repeats the connection string, password included
         raise WarehouseConfigError(
             f"cannot open the DuckLake catalog REVIEWLENS_DUCKLAKE_CATALOG={_redacted(backend.catalog)!r}: "
-            f"{str(exc).splitlines()[0]} (is PostgreSQL running? `make cluster-up` starts one)"
-        ) from exc
+            f"{_redacted(str(exc).splitlines()[0])} (is PostgreSQL running? `make cluster-up` starts one)"
+        ) from None
 
 
-def _redacted(conninfo: str | None) -> str:
-    return " ".join("password=***" if p.startswith("password=") else p for p in (conninfo or "").split())
+def _redacted(text: str | None) -> str:
+    return re.sub(r"(password\s*=\s*)('[^']*'|\S+)", r"\1***", text or "")
 
 
 def _literal(text: str) -> str:

@@ -30,7 +30,15 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .scheduler import SchedulerConfig, order_requests, plan_batches, run_with_split
-from .types import EngineOverloadedError, LLMError, LLMRequest, LLMResult, LLMUnavailableError, StructuredOutputError
+from .types import (
+    EngineOverloadedError,
+    EngineStartError,
+    LLMError,
+    LLMRequest,
+    LLMResult,
+    LLMUnavailableError,
+    StructuredOutputError,
+)
 
 log = logging.getLogger(__name__)
 #: top log-probabilities returned per generated token for requests with ``choices``
@@ -292,6 +300,39 @@ class OpenAIServerBackend:
         self.starvation_s = starvation_s
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._sync = httpx.Client(base_url=self.base_url, timeout=timeout_s, headers=self._headers)
+
+    def check_server(self) -> None:
+        """Before the first request: the URL answers as a vLLM OpenAI-compatible server (``/version``
+        and ``/v1/models``) serving the configured model; otherwise a clear error naming the setting
+        (a server that does not answer at all is LLMUnavailableError: the step may retry)."""
+        import httpx
+
+        url = f"REVIEWLENS_LLM_URL={self.base_url}/v1"
+        try:
+            for attempt in self._retrying():
+                with attempt:
+                    version = self._sync.get("/version", timeout=10)
+                    models = self._sync.get("/v1/models", timeout=10)
+                    for r in (version, models):
+                        if r.status_code in (429, 500, 502, 503, 504):  # busy or starting, not "no such API"
+                            raise RetryableHTTPError(f"HTTP {r.status_code}: {r.text[:200]}")
+        except self._transient() as exc:
+            raise LLMUnavailableError(f"{url} does not answer: {exc}") from exc
+        try:
+            served = [m["id"] for m in models.json()["data"]]
+            ok = version.status_code == 200 and "version" in version.json() and models.status_code == 200
+        except (ValueError, KeyError, TypeError, httpx.DecodingError):
+            ok = False
+        if not ok:
+            raise EngineStartError(
+                f"{url} is not a vLLM server (GET /version: HTTP {version.status_code}, GET /v1/models: HTTP "
+                f"{models.status_code}); start one with `make serve-llm` or `make cluster-up`"
+            )
+        if self.model_name not in served:
+            raise EngineStartError(
+                f"the vLLM server at {url} serves {served}, not {self.model_name!r}: set "
+                "REVIEWLENS_LLM_SERVED_MODEL to the name it serves (or REVIEWLENS_LLM_PRESET to its preset)"
+            )
 
     def _retry_policy(self) -> dict:
         """429 / 5xx, timeouts and transport errors: exponential backoff, then the error."""

@@ -69,6 +69,7 @@ def build_engine(
             max_model_len=max_len,
             starvation_s=cfg.starvation_s,
         )
+        backend.check_server()
     else:
         path = resolve_model(cfg.preset, cfg.model_cache_dir, progress, override=cfg.model_path)
         progress(f"starting vLLM with {preset.display_name} ({path})")
