@@ -62,6 +62,8 @@ class JobsOutcome:
     results: list[LLMResult]  # the engine's results of this run (misses only)
     wall_s: float
     chunks: int
+    #: restaurant -> why, for the requests that failed for good (only with ``keep_failures``)
+    failed: dict[str, str] = field(default_factory=dict)
 
     @property
     def cache_hits(self) -> int:
@@ -88,8 +90,13 @@ def run_jobs(
     prompt_version: str,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     progress: Callable[[str], None] | None = None,
+    keep_failures: bool = False,
 ) -> JobsOutcome:
-    """Validated outputs of every job: cached ones read back, the others computed and committed."""
+    """Validated outputs of every job: cached ones read back, the others computed and committed.
+    Requests that fail for good (invalid output after the repair retry, a batch the engine could
+    not run) raise PartialAnalysisError at the end, after every other chunk was committed; with
+    ``keep_failures`` they are returned in ``failed`` instead (the caller has a fallback). The valid
+    results of a chunk with an invalid one are kept and committed."""
     ids = [j.request.request_id for j in jobs]
     if len(set(ids)) != len(ids):
         raise ValueError(f"duplicate request ids among {len(ids)} jobs")
@@ -124,14 +131,19 @@ def run_jobs(
         except (EngineBatchError, StructuredOutputError) as exc:
             # final for these requests: carry on with the other chunks, fail at the end naming them
             # (an unavailable server or an interrupt is not caught: it stops the run at once)
+            res = getattr(exc, "valid", [])
+            bad = set(exc.request_ids) if res else {j.request.request_id for j in chunk}
             for j in chunk:
-                failed.setdefault(j.restaurant_id, f"{type(exc).__name__}: {exc}")
-            failed_ids += [j.request.request_id for j in chunk]
-            say(f"LLM chunk {n}/{len(chunks)} failed ({type(exc).__name__}); continuing with the others")
-            continue
+                if j.request.request_id in bad:
+                    failed.setdefault(j.restaurant_id, f"{type(exc).__name__}: {exc}")
+                    failed_ids.append(j.request.request_id)
+            say(
+                f"LLM chunk {n}/{len(chunks)}: {len(bad)} request(s) failed ({type(exc).__name__}); "
+                "continuing with the others"
+            )
         by_id = {r.request_id: r for r in res}
         entries = []
-        for j in chunk:
+        for j in (j for j in chunk if j.request.request_id in by_id):
             res_j = by_id[j.request.request_id]
             obj = j.attach(res_j.parsed, res_j) if j.attach else res_j.parsed
             parsed[j.request.request_id] = (obj, False)
@@ -150,6 +162,6 @@ def run_jobs(
             f"LLM {done:,}/{len(misses):,} requests, {complete}/{len(per_restaurant)} restaurants complete, "
             f"{rate:.1f} output tok/s, ETA {_eta(eta)}"
         )
-    if failed:
+    if failed and not keep_failures:
         raise PartialAnalysisError(failed, failed_ids)
-    return JobsOutcome(parsed, results, time.perf_counter() - t0, len(chunks))
+    return JobsOutcome(parsed, results, time.perf_counter() - t0, len(chunks), failed)

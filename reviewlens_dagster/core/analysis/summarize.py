@@ -404,8 +404,12 @@ def write_summaries(
                 summary_validator(qids),
             )
         )
-    outcome = run_jobs(jobs, runner, cache, model, prompt_version, chunk_size, progress)
-    by_restaurant = {j.restaurant_id: outcome.parsed[j.request.request_id] for j in jobs}
+    # a summary the model could not write in the schema (after the repair retry) falls back to the
+    # counts template, as one that misstates the counts does; an unavailable server still fails
+    outcome = run_jobs(jobs, runner, cache, model, prompt_version, chunk_size, progress, keep_failures=True)
+    by_restaurant = {
+        j.restaurant_id: outcome.parsed[j.request.request_id] for j in jobs if j.request.request_id in outcome.parsed
+    }
     rows, replaced = [], {}
     complaints = complaint_aspects(strengths)
     for restaurant_id, b in briefs.items():
@@ -435,6 +439,10 @@ def write_summaries(
                 rows.append(row("overall", *tmpl["overall"], "template", note, was_cached))
             else:
                 rows.append(row("overall", obj.text, (qmap[q] for q in obj.quote_ids), "llm", None, was_cached))
+        elif restaurant_id in outcome.failed:
+            replaced[restaurant_id] = [outcome.failed[restaurant_id][:300]]
+            note = "LLM summary failed: " + outcome.failed[restaurant_id][:300]
+            rows.append(row("overall", *tmpl["overall"], "template", note, False))
         else:
             read = llm_restaurants is None or restaurant_id in llm_restaurants
             note = "nothing to quote" if read else "the LLM did not read this restaurant: counts (lexicon) only"

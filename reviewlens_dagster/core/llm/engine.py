@@ -607,6 +607,7 @@ class LLMEngine:
                     "invalid structured output after one repair retry: "
                     + "; ".join(f"request {k}: {v[:200]}" for k, v in list(still.items())[:5]),
                     list(still),
+                    valid=[results[i] for i in ids if i not in still],
                 )
         out = [results[i] for i in ids]
         self._record(out)

@@ -72,7 +72,12 @@ class EngineBatchError(LLMError):
 
 
 class StructuredOutputError(LLMError):
-    """Output did not match the schema after the repair retry."""
+    """Output did not match the schema after the repair retry (``request_ids``: those requests);
+    ``valid``: the batch's other results, valid and usable."""
+
+    def __init__(self, message: str, request_ids: list[str] | None = None, valid: list | None = None) -> None:
+        super().__init__(message, request_ids)
+        self.valid = list(valid or [])
 
 
 class EngineOverloadedError(LLMError):
