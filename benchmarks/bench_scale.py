@@ -211,7 +211,9 @@ def main() -> int:
         print(f"| {k} | " + " | ".join(f"{r['steps'].get(k, 0):.1f}" for r in rows) + " |")
     base = rows[0]["wall_s"] if rows else 0
     for r in rows[1:]:
-        print(f"\n{r['runs']} runs: {base / r['wall_s']:.2f}x the wall time of {rows[0]['runs']}")
+        print(
+            f"\n{r['runs']} runs: speed-up {base / r['wall_s']:.2f} (wall of {rows[0]['runs']} run / wall of {r['runs']})"
+        )
     return 0 if all(r["failed"] == 0 for r in rows) else 1
 
 
