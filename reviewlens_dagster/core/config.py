@@ -19,6 +19,9 @@ from .analysis.runner import DEFAULT_CHUNK_SIZE
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
+from .llm.models import DEFAULT_PRESET
+from .llm.scheduler import SchedulerConfig
+from .metrics import DEFAULT_SLA_TTFT_MS
 from .warehouse import WAREHOUSE_SCHEMA  # noqa: F401  (re-exported: the schema of every warehouse table)
 
 #: partition keys (restaurants) reach SQL literals, Qdrant filters and file names: letters and
@@ -193,7 +196,7 @@ class Settings:
     mmr_lambda: float = knob("REVIEWLENS_MMR_LAMBDA", 1.0, "< 1 turns on MMR diversity")
     half_life_days: float = knob("REVIEWLENS_HALF_LIFE_DAYS", 180.0, "recency half-life of review weights")
     llm_preset: str = knob(
-        "REVIEWLENS_LLM_PRESET", "small", "`tiny`, `small`, `prod`", "choice", ("tiny", "small", "prod")
+        "REVIEWLENS_LLM_PRESET", DEFAULT_PRESET, "`tiny`, `small`, `prod`", "choice", ("tiny", "small", "prod")
     )
     llm_url: str | None = knob("REVIEWLENS_LLM_URL", None, "use a shared OpenAI-compatible server", "optional")
     llm_api_key: str | None = knob("REVIEWLENS_LLM_API_KEY", None, "its API key", "secret")
@@ -201,7 +204,11 @@ class Settings:
         "REVIEWLENS_LLM_SERVED_MODEL", None, "the model name the server serves (default: the preset's)", "optional"
     )
     llm_policy: str = knob(
-        "REVIEWLENS_LLM_POLICY", "sjf", "`sjf` (shortest-prefill-first) or `fcfs`", "choice", ("sjf", "fcfs")
+        "REVIEWLENS_LLM_POLICY",
+        SchedulerConfig.policy,
+        "`sjf` (shortest-prefill-first) or `fcfs`",
+        "choice",
+        ("sjf", "fcfs"),
     )
     prod_model_path: str | None = knob(
         "REVIEWLENS_PROD_MODEL_PATH", None, "local folder of Qwen2.5-7B-Instruct for `prod`", "optional"
@@ -209,7 +216,7 @@ class Settings:
     model_cache_dir: Path = knob(
         "REVIEWLENS_MODEL_CACHE", "~/.cache/reviewlens/models", "converted model folders", "home"
     )
-    sla_ttft_ms: float = knob("REVIEWLENS_SLA_TTFT_MS", 2000.0, "TTFT SLA for goodput")
+    sla_ttft_ms: float = knob("REVIEWLENS_SLA_TTFT_MS", DEFAULT_SLA_TTFT_MS, "TTFT SLA for goodput")
     llm_chunk_size: int = knob("REVIEWLENS_LLM_CHUNK_SIZE", DEFAULT_CHUNK_SIZE, "LLM requests per committed chunk")
     run_llm_restaurants: int | None = knob(
         "REVIEWLENS_RUN_LLM_RESTAURANTS",

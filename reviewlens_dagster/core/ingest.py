@@ -40,7 +40,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .config import REVIEW_ID_PATTERN, partition_key_for
+from .config import DEFAULT_MAX_TEXT_CHARS, REVIEW_ID_PATTERN, partition_key_for
 from .sources import SourceSpec
 
 SUPPORTED_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
@@ -1036,7 +1036,7 @@ def _np(arr: pa.Array, fill=False) -> np.ndarray:
     return pc.fill_null(arr, fill).to_numpy(zero_copy_only=False)
 
 
-def validate_parts(parts: list[Part], max_text_chars: int = 5000) -> Validated:
+def validate_parts(parts: list[Part], max_text_chars: int = DEFAULT_MAX_TEXT_CHARS) -> Validated:
     """Validate the rows of every part with column operations (pyarrow compute); Python runs per
     *distinct* value for ids, names, and dates or ratings written in words, and per row only for
     text with markup and for the rows that are rejected or warned about."""
@@ -1269,7 +1269,10 @@ def content_hashes(reviews: pa.Table) -> pa.Array:
 
 
 def read_review_file(
-    path: Path, source_name: str | None = None, max_text_chars: int = 5000, spec: SourceSpec | None = None
+    path: Path,
+    source_name: str | None = None,
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
+    spec: SourceSpec | None = None,
 ) -> FileResult:
     """Parse and validate one file (every table of it). Never raises for bad content."""
     parts = read_parts(path, source_name, spec)

@@ -21,6 +21,8 @@ from .llm.types import LLMResult
 from .warehouse import Backend, exists, has_table, open_database, retry_conflict
 
 SCHEMA = "serving"
+#: the TTFT service level of goodput (REVIEWLENS_SLA_TTFT_MS)
+DEFAULT_SLA_TTFT_MS = 2000.0
 COLUMNS = [
     "run_id",
     "asset",
@@ -141,7 +143,7 @@ def run_wall_s(df: pd.DataFrame) -> float:
     return total
 
 
-def summarize(df: pd.DataFrame, wall_s: float | None = None, sla_ttft_ms: float = 2000.0) -> dict:
+def summarize(df: pd.DataFrame, wall_s: float | None = None, sla_ttft_ms: float = DEFAULT_SLA_TTFT_MS) -> dict:
     """Serving figures of a set of request rows; ``wall_s`` defaults to :func:`run_wall_s`."""
     n = len(df)
     if n == 0:
@@ -176,7 +178,7 @@ def _round(v: float | None) -> float | None:
     return None if v is None else round(v, 1)
 
 
-def serving_report(df: pd.DataFrame, sla_ttft_ms: float = 2000.0) -> pd.DataFrame:
+def serving_report(df: pd.DataFrame, sla_ttft_ms: float = DEFAULT_SLA_TTFT_MS) -> pd.DataFrame:
     """Per day and model: requests, tokens, throughput, goodput, SLA compliance, p95 TTFT/TPOT.
 
     A day's wall time is the sum of its runs' spans (first request start to last finish).

@@ -39,6 +39,7 @@ import duckdb
 import pandas as pd
 import pyarrow.compute as pc
 
+from .config import DEFAULT_MAX_TEXT_CHARS
 from .config import WAREHOUSE_SCHEMA as SCHEMA
 from .ingest import (
     REJECT_COLUMNS,
@@ -184,7 +185,7 @@ class StagingStore:
         self,
         folder: Path,
         sources: SourcesFile | None = None,
-        max_text_chars: int = 5000,
+        max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
         on_deleted: str = "keep",
         files: list[Path] | None = None,
         progress: ProgressFn | None = None,
@@ -568,7 +569,10 @@ class ScanResult:
 
 
 def scan_folder(
-    folder: Path, max_text_chars: int = 5000, files: list[Path] | None = None, sources: SourcesFile | None = None
+    folder: Path,
+    max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
+    files: list[Path] | None = None,
+    sources: SourcesFile | None = None,
 ) -> ScanResult:
     """Stage a folder (or some of its files) in memory: the same code path as the staging asset,
     for the CLI, benchmarks and tests."""

@@ -13,6 +13,9 @@ from ..core.analysis.prevalence import HighlightRule
 from ..core.config import WAREHOUSE_SCHEMA, Settings, resolve_scope
 from ..core.embed import Embedder, EmbedderSpec, make_embedder
 from ..core.llm.factory import LLMConfig
+from ..core.llm.models import DEFAULT_PRESET
+from ..core.llm.scheduler import SchedulerConfig
+from ..core.metrics import DEFAULT_SLA_TTFT_MS
 from ..core.represent import WeightConfig
 from ..core.sources import SourcesFile, load_sources
 from ..core.staging import StagingStore, sources_digest, write_manifest
@@ -209,15 +212,15 @@ class LLMEngineResource(WarehouseAccess):
     partitions are all cache hits starts no engine. Every request lands in the metrics database.
     """
 
-    llm_preset: str = "small"
+    llm_preset: str = DEFAULT_PRESET
     llm_url: str | None = None
     llm_api_key: str | None = None
     llm_served_model: str | None = None
-    llm_policy: str = "sjf"
+    llm_policy: str = SchedulerConfig.policy
     prod_model_path: str | None = None
     model_cache_dir: str
     metrics_path: str
-    sla_ttft_ms: float = 2000.0
+    sla_ttft_ms: float = DEFAULT_SLA_TTFT_MS
     # engine tuning, not environment knobs: the defaults of core/llm (LLMConfig)
     max_model_len: int | None = None
     starvation_s: float = LLMConfig.starvation_s

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .engine import LLMEngine, OpenAIServerBackend, VLLMOfflineBackend
-from .models import get_preset, resolve_model
+from .models import DEFAULT_PRESET, get_preset, resolve_model
 from .scheduler import SchedulerConfig
 from .types import EngineStartError, LLMResult
 
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class LLMConfig:
-    preset: str = "small"
+    preset: str = DEFAULT_PRESET
     server_url: str | None = None  # an OpenAI-compatible server instead of the in-process engine
     api_key: str | None = None
     served_model_name: str | None = None
