@@ -171,7 +171,7 @@ def _default_llm_restaurants(settings: Settings) -> int:
         return settings.run_llm_restaurants
     if settings.llm_url or settings.llm_preset == "prod":
         return 0
-    from .core.llm.engine import on_cpu
+    from .core.llm.vllm_offline import on_cpu
 
     return 2 if on_cpu() else 0
 

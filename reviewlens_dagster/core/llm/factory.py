@@ -8,10 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .engine import LLMEngine, OpenAIServerBackend, VLLMOfflineBackend
+from .engine import LLMEngine
 from .models import DEFAULT_PRESET, get_preset, resolve_model
+from .openai_server import OpenAIServerBackend
 from .scheduler import SchedulerConfig
 from .types import EngineStartError, LLMResult
+from .vllm_offline import VLLMOfflineBackend
 
 #: words in vLLM's start-up errors that mean the model and its KV cache do not fit
 _MEMORY_WORDS = ("memory", "kv cache", "out of memory", "oom", "num_gpu_blocks", "cache blocks")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 
-from .engine import cpu_has_bf16, on_cpu, vllm_environment
+from .vllm_offline import cpu_has_bf16, on_cpu, vllm_environment
 
 STRUCTURED_OUTPUTS = {"backend": "xgrammar", "disable_any_whitespace": True}
 

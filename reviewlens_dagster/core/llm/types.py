@@ -59,6 +59,10 @@ class LLMResult:
         return self.output_tokens / (self.e2e_ms / 1000.0)
 
 
+#: top log-probabilities returned per generated token for requests with ``choices``
+TOP_LOGPROBS = 20
+
+
 class LLMError(RuntimeError):
     """Base class; messages always name the request ids concerned."""
 
