@@ -15,8 +15,6 @@ import json
 import os
 import shlex
 import shutil
-import signal
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,12 +52,14 @@ def write_instance(home: Path, pg: Postgres, dbname: str = DAGSTER_DB, max_concu
     return path
 
 
-def profile_env(pg: Postgres, root: Path, llm_url: str | None, served_model: str | None, preset: str) -> dict:
-    """The environment of a run, a daemon or the UI on the profile."""
+def profile_env(
+    pg: Postgres, root: Path, llm_url: str | None, served_model: str | None, preset: str, lake_db: str = LAKE_DB
+) -> dict:
+    """The environment of a run, a daemon or the UI on the profile (``llm_url``: the server's `/v1` URL)."""
     env = {
         "DAGSTER_HOME": str(root / "dagster_home"),
         "REVIEWLENS_WAREHOUSE_BACKEND": "ducklake",
-        "REVIEWLENS_DUCKLAKE_CATALOG": pg.dsn(LAKE_DB),
+        "REVIEWLENS_DUCKLAKE_CATALOG": pg.dsn(lake_db),
         "REVIEWLENS_DUCKLAKE_DATA": str(root / "lake"),
         "REVIEWLENS_LLM_PRESET": preset,
     }
@@ -109,37 +109,20 @@ class LLMServer:
             return False
 
     def start(self, model_path: str, served_name: str, port: int, max_model_len: int, timeout_s: float = 300) -> str:
-        from .core.llm.server import server_command, server_env, wait_healthy
+        from .core.llm.server import start_server
 
-        with open(self.log, "w") as fh:
-            proc = subprocess.Popen(
-                server_command(model_path, served_name, port, max_model_len),
-                stdout=fh,
-                stderr=subprocess.STDOUT,
-                env=server_env(),
-                start_new_session=True,
-            )
+        proc, base = start_server(model_path, served_name, port, max_model_len, self.log, timeout_s)
         self.pid_file.write_text(str(proc.pid))
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_healthy(base, proc, self.log, timeout_s)
-        except BaseException:
-            self.stop()
-            raise
         return f"{base}/v1"
 
     def stop(self) -> None:
+        from .core.llm.server import stop_server
+
         if not self.pid_file.exists():
             return
-        try:
-            pid = int(self.pid_file.read_text())
-            os.killpg(pid, signal.SIGTERM)
-            for _ in range(60):
-                os.kill(pid, 0)
-                time.sleep(0.5)
-            os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, ValueError):
-            pass  # already gone
+        text = self.pid_file.read_text().strip()
+        if text.isdigit():
+            stop_server(int(text))
         self.pid_file.unlink(missing_ok=True)
 
 

@@ -84,11 +84,12 @@ def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout_s: float) 
         time.sleep(1)
 
 
-@contextmanager
-def vllm_server(
+def start_server(
     model_path: str, served_name: str, port: int, max_model_len: int, log: Path, timeout_s: float = 300
-) -> Iterator[str]:
-    """Start the server, wait until it is healthy, yield its base URL (`http://127.0.0.1:PORT`), stop it."""
+) -> tuple[subprocess.Popen, str]:
+    """Start the server in a process group of its own (output to ``log``) and wait until it is
+    healthy; returns the process and its base URL (`http://127.0.0.1:PORT`). A server that does not
+    become healthy is stopped before the error is raised."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as fh:  # the child keeps its own copy of the handle
         proc = subprocess.Popen(
@@ -101,12 +102,43 @@ def vllm_server(
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc, log, timeout_s)
+    except BaseException:
+        stop_server(proc.pid)
+        raise
+    return proc, url
+
+
+def stop_server(pid: int) -> None:
+    """SIGTERM to the server's process group, SIGKILL after 30 s; nothing when it is gone."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            os.kill(pid, 0)  # raises once the process is gone
+            if _reaped(pid):
+                return
+            time.sleep(0.5)
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+
+
+def _reaped(pid: int) -> bool:
+    """A child of ours that exited is a zombie until waited for: reap it (other processes: False)."""
+    try:
+        return os.waitpid(pid, os.WNOHANG)[0] == pid
+    except ChildProcessError:
+        return False
+
+
+@contextmanager
+def vllm_server(
+    model_path: str, served_name: str, port: int, max_model_len: int, log: Path, timeout_s: float = 300
+) -> Iterator[str]:
+    """Start the server, wait until it is healthy, yield its base URL (`http://127.0.0.1:PORT`), stop it."""
+    proc, url = start_server(model_path, served_name, port, max_model_len, log, timeout_s)
+    try:
+        wait_healthy(url, proc, log, timeout_s)
         yield url
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
+        stop_server(proc.pid)
