@@ -37,7 +37,7 @@ from reviewlens_dagster.core.config import Settings  # noqa: E402
 from reviewlens_dagster.core.llm.models import get_preset, resolve_model  # noqa: E402
 from reviewlens_dagster.core.llm.server import vllm_server  # noqa: E402
 from reviewlens_dagster.core.metrics import MetricsStore  # noqa: E402
-from reviewlens_dagster.core.warehouse import Backend, Warehouse  # noqa: E402
+from reviewlens_dagster.core.warehouse import Warehouse  # noqa: E402
 from reviewlens_dagster.defs.automation import PIPELINE_JOB, STAGING_JOB  # noqa: E402
 from reviewlens_dagster.devserver import dagster_dev, free_port  # noqa: E402
 from reviewlens_dagster.postgres import Postgres  # noqa: E402
@@ -95,12 +95,7 @@ def step_seconds(home: Path, run_ids: list[str]) -> dict[str, float]:
 def one_config(pg: Postgres, n_runs: int, args, model: str, served: str, tag: str) -> dict:
     root = Path(tempfile.mkdtemp(prefix=f"reviewlens-bench-scale-{n_runs}-"))
     dagster_db, lake_db = f"bench_dagster_{tag}", f"bench_lake_{tag}"
-    for db in (dagster_db, lake_db):
-        pg.drop_database(db)
-        pg.create_database(db)
-    lake = Backend("ducklake", pg.dsn(lake_db), str(root / "lake"))
-    home = root / "home"
-    cluster.write_instance(home, pg, dagster_db)
+    lake, home = cluster.fresh_profile(pg, root, dagster_db, lake_db)
     write_sample(root / "sample", seed=7, n_restaurants=args.restaurants)
     incoming = root / "data" / "incoming"
     incoming.mkdir(parents=True)

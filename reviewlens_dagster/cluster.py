@@ -52,6 +52,19 @@ def write_instance(home: Path, pg: Postgres, dbname: str = DAGSTER_DB, max_concu
     return path
 
 
+def fresh_profile(pg: Postgres, root: Path, dagster_db: str, lake_db: str):
+    """A profile from nothing in ``root`` (tests, benchmarks): the two databases dropped and created
+    again, the instance's dagster.yaml under ``root/home``; returns the lake's Backend and that home."""
+    from .core.warehouse import Backend
+
+    for db in (dagster_db, lake_db):
+        pg.drop_database(db)
+        pg.create_database(db)
+    home = root / "home"
+    write_instance(home, pg, dagster_db)
+    return Backend("ducklake", pg.dsn(lake_db), str(root / "lake")), home
+
+
 def profile_env(
     pg: Postgres, root: Path, llm_url: str | None, served_model: str | None, preset: str, lake_db: str = LAKE_DB
 ) -> dict:

@@ -86,12 +86,7 @@ def test_concurrent_runs_on_postgres_ducklake_and_a_shared_vllm_server(postgres)
     root = Path(tempfile.mkdtemp(prefix="reviewlens-scale-"))
     suffix = str(os.getpid())
     dagster_db, lake_db = f"dagster_scale_{suffix}", f"lake_scale_{suffix}"
-    for db in (dagster_db, lake_db):
-        postgres.drop_database(db)
-        postgres.create_database(db)
-    lake = Backend("ducklake", postgres.dsn(lake_db), str(root / "lake"))
-    home = root / "home"
-    cluster.write_instance(home, postgres, dagster_db)
+    lake, home = cluster.fresh_profile(postgres, root, dagster_db, lake_db)
     sample = root / "sample"
     write_sample(sample, seed=11, n_restaurants=8)
     incoming = root / "data" / "incoming"
