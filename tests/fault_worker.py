@@ -38,9 +38,14 @@ class SlowBackend(DoubleBackend):
         super().__init__(answers={"*": analysis_answer})
         self.delay_s, self.marker = delay_s, marker
 
-    def generate(self, requests, priorities):
-        time.sleep(self.delay_s)
-        return super().generate(requests, priorities)
+    def stream(self, requests, priorities, on_result):
+        """One result every ``delay_s``, as a real engine finishes requests one after another."""
+        out = []
+        for r, p in zip(requests, priorities):
+            time.sleep(self.delay_s)
+            out += self.generate([r], [p])
+            on_result(out[-1])
+        return out
 
     def close(self) -> None:
         super().close()

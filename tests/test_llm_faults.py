@@ -233,7 +233,7 @@ def test_malformed_json_from_the_server_fails_loudly_and_commits_nothing(server,
         match=r"failed for 1 restaurant\(s\) \(r\).*StructuredOutputError.*"
         r"extract:r:v1",
     ) as err:
-        analyse_reviews(reviews, None, lambda q, v: engine.run(q, v), cache, "m")
+        analyse_reviews(reviews, None, lambda q, v, on_result: engine.run(q, v, on_result), cache, "m")
     assert err.value.request_ids == ["extract:r:v1"]
     assert cache.get_many([]) == {} and not (tmp_path / "cache.duckdb").exists()  # nothing partial stored
 

@@ -288,11 +288,12 @@ class LLMEngineResource(WarehouseAccess):
             )
         return self._engine
 
-    def run(self, requests, validators=None):
-        """Run requests through the engine (started on first use); results in request order."""
+    def run(self, requests, validators=None, on_result=None):
+        """Run requests through the engine (started on first use); each valid result handed to
+        ``on_result`` as it completes; results in request order."""
         if not requests:
             return []
-        return self.engine().run(requests, validators)
+        return self.engine().run(requests, validators, on_result)
 
     def usage(self, results, wall_s: float) -> dict:
         """Serving figures of this step's results, for the asset's metadata."""

@@ -30,12 +30,20 @@ log = logging.getLogger(__name__)
 
 
 class LLMBackend(Protocol):
+    """What the engine needs of a backend. A backend may also offer ``stream(requests, priorities,
+    on_result)``, handing each result over as its request finishes (both real backends do); the
+    engine then uses it so results can be committed while the batch runs."""
+
     model_name: str
     max_model_len: int
 
     def count_prompt_tokens(self, messages: list[dict]) -> int: ...
     def generate(self, requests: list[LLMRequest], priorities: list[int]) -> list[LLMResult]: ...
     def close(self) -> None: ...
+
+
+#: results handed to the metrics sink together (and the rest at the end of a run)
+METRICS_FLUSH = 64
 
 
 # --------------------------------------------------------------------------- the engine
@@ -84,68 +92,89 @@ class LLMEngine:
         return self.run(reqs, validators)
 
     def run(
-        self, requests: list[LLMRequest], validators: dict[str, Callable[[Any], Any]] | None = None
+        self,
+        requests: list[LLMRequest],
+        validators: dict[str, Callable[[Any], Any]] | None = None,
+        on_result: Callable[[LLMResult], None] | None = None,
     ) -> list[LLMResult]:
         """Run requests; results come back in request order.
 
         ``validators`` maps request ids to a callable that takes the parsed JSON and returns the
-        validated object (e.g. a pydantic model's ``model_validate``) or raises.
+        validated object (e.g. a pydantic model's ``model_validate``) or raises. ``on_result``
+        receives each valid result as soon as it is validated, while the rest of the batch keeps
+        running (with a backend that streams, the in-process vLLM and the server do): the caller
+        can commit as results arrive. An invalid output gets one repair retry after the batch.
         """
         if not requests:
             return []
         ids = [r.request_id for r in requests]
         if len(set(ids)) != len(ids):
             raise LLMError("duplicate request ids", sorted({i for i in ids if ids.count(i) > 1}))
-        results = self._execute(requests)
         validators = validators or {}
+        by_id = {r.request_id: r for r in requests}
+        results: dict[str, LLMResult] = {}
+        unrecorded: list[LLMResult] = []
+
+        def accept(res: LLMResult) -> None:
+            results[res.request_id] = res
+            if on_result:
+                on_result(res)
+            unrecorded.append(res)
+            if len(unrecorded) >= METRICS_FLUSH:
+                self._record(unrecorded[:])
+                unrecorded.clear()
+
+        def check(res: LLMResult, invalid: dict[str, str]) -> None:
+            src = by_id[res.request_id]
+            err = self._parse(res, validators.get(res.request_id)) if src.json_schema is not None else None
+            if err:
+                results[res.request_id] = res
+                invalid[res.request_id] = err
+            else:
+                accept(res)
+
         invalid: dict[str, str] = {}
-        for req in requests:
-            if req.json_schema is not None:
-                err = self._parse(results[req.request_id], validators.get(req.request_id))
-                if err:
-                    invalid[req.request_id] = err
-        if invalid:
-            self.progress(f"{len(invalid)} structured output(s) invalid: one repair retry")
-            repairs = []
-            by_id = {r.request_id: r for r in requests}
-            for request_id, err in invalid.items():
-                src = by_id[request_id]
-                repairs.append(
-                    LLMRequest(
-                        request_id=request_id,
-                        json_schema=src.json_schema,
-                        max_tokens=src.max_tokens,
-                        temperature=src.temperature,
-                        tags={**src.tags, "repair": "1"},
-                        choices=src.choices,
-                        repetition_penalty=src.repetition_penalty,
-                        messages=[
-                            *src.messages,
-                            {"role": "assistant", "content": results[request_id].text},
-                            {"role": "user", "content": REPAIR_INSTRUCTION.format(error=err[:300])},
-                        ],
-                    )
-                )
-            repaired = self._execute(repairs)
-            still = {}
-            for request_id in invalid:
-                res = repaired[request_id]
-                res.attempts = results[request_id].attempts + 1
-                err = self._parse(res, validators.get(request_id))
-                results[request_id] = res
-                if err:
-                    still[request_id] = err
-            if still:
-                self._record(list(results.values()), failed=still)
-                raise StructuredOutputError(
-                    "invalid structured output after one repair retry: "
-                    + "; ".join(f"request {k}: {v[:200]}" for k, v in list(still.items())[:5]),
-                    list(still),
-                    valid=[results[i] for i in ids if i not in still],
-                )
-        out = [results[i] for i in ids]
-        self._record(out)
-        return out
+        try:
+            self._execute(requests, lambda res: check(res, invalid))
+            still: dict[str, str] = {}
+            if invalid:
+                self.progress(f"{len(invalid)} structured output(s) invalid: one repair retry")
+                attempts = {i: results[i].attempts for i in invalid}
+
+                def repaired(res: LLMResult) -> None:
+                    res.attempts = attempts[res.request_id] + 1
+                    check(res, still)
+
+                self._execute([self._repair(by_id[i], results[i], err) for i, err in invalid.items()], repaired)
+        finally:
+            self._record(unrecorded)
+        if still:
+            self._record([results[i] for i in still], failed=still)
+            raise StructuredOutputError(
+                "invalid structured output after one repair retry: "
+                + "; ".join(f"request {k}: {v[:200]}" for k, v in list(still.items())[:5]),
+                list(still),
+                valid=[results[i] for i in ids if i not in still],
+            )
+        return [results[i] for i in ids]
+
+    @staticmethod
+    def _repair(src: LLMRequest, answer: LLMResult, err: str) -> LLMRequest:
+        """The request again, with the invalid answer and what was wrong with it."""
+        return LLMRequest(
+            request_id=src.request_id,
+            json_schema=src.json_schema,
+            max_tokens=src.max_tokens,
+            temperature=src.temperature,
+            tags={**src.tags, "repair": "1"},
+            choices=src.choices,
+            repetition_penalty=src.repetition_penalty,
+            messages=[
+                *src.messages,
+                {"role": "assistant", "content": answer.text},
+                {"role": "user", "content": REPAIR_INSTRUCTION.format(error=err[:300])},
+            ],
+        )
 
     @staticmethod
     def _parse(res: LLMResult, validator) -> str | None:
@@ -166,7 +195,10 @@ class LLMEngine:
         if self.metrics_sink:
             self.metrics_sink(results)
 
-    def _execute(self, requests: list[LLMRequest]) -> dict[str, LLMResult]:
+    def _execute(self, requests: list[LLMRequest], done: Callable[[LLMResult], None]) -> None:
+        """Run the requests in token-budget batches, shortest prefill first; ``done`` receives each
+        result as the backend finishes it. A failing batch is split and its unfinished requests
+        retried (:func:`run_with_split`)."""
         for r in requests:
             if r.prompt_tokens is None:
                 r.prompt_tokens = self.backend.count_prompt_tokens(r.messages)
@@ -176,34 +208,42 @@ class LLMEngine:
                     f"model's context of {self.backend.max_model_len}",
                     [r.request_id],
                 )
-        results: dict[str, LLMResult] = {}
+        finished: set[str] = set()
+
+        def one(res: LLMResult, started: float, at: float) -> None:
+            res.started_at, res.finished_at = started, at
+            finished.add(res.request_id)
+            done(res)
+
+        def call(items: list[tuple[int, LLMRequest]]) -> list:
+            items = [t for t in items if t[1].request_id not in finished]  # a retried half: what is left
+            if items:
+                self._generate([r for _, r in items], [p for p, _ in items], one)
+            return []
+
+        def split(n, exc):
+            self.splits += 1
+
         remaining = list(requests)
-        done = 0
         while remaining:
             # priorities are computed at submission time, so a request that waited past the
             # starvation bound is promoted in the next submission
             batch = plan_batches(order_requests(remaining, self.scheduler), self.scheduler)[0]
-
-            def call(items):
-                t0 = time.time()
-                out = self.backend.generate([r for _, r in items], [p for p, _ in items])
-                t1 = time.time()
-                for res in out:
-                    res.started_at = t0
-                    res.finished_at = min(t1, t0 + res.e2e_ms / 1000.0) if res.e2e_ms else t1
-                return out
-
-            def split(n, exc):
-                self.splits += 1
-
-            out = run_with_split(batch, call, lambda t: t[1].request_id, self.scheduler.single_request_attempts, split)
-            for res in out:
-                results[res.request_id] = res
+            run_with_split(batch, call, lambda t: t[1].request_id, self.scheduler.single_request_attempts, split)
             sent = {r.request_id for _, r in batch}
             remaining = [r for r in remaining if r.request_id not in sent]
-            done += len(batch)
-            self.progress(f"LLM requests {done}/{len(requests)}")
-        return results
+            self.progress(f"LLM requests {len(requests) - len(remaining)}/{len(requests)}")
+
+    def _generate(self, requests: list[LLMRequest], priorities: list[int], one) -> None:
+        t0 = time.time()
+        stream = getattr(self.backend, "stream", None)
+        if stream is not None:
+            stream(requests, priorities, lambda res: one(res, t0, time.time()))
+            return
+        out = self.backend.generate(requests, priorities)  # a backend that cannot stream: all at the end
+        t1 = time.time()
+        for res in out:
+            one(res, t0, min(t1, t0 + res.e2e_ms / 1000.0) if res.e2e_ms else t1)
 
     def close(self) -> None:
         self.backend.close()

@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .scheduler import SchedulerConfig
@@ -167,8 +168,15 @@ class OpenAIServerBackend:
             raise LLMError(f"HTTP {r.status_code} from the LLM server: {r.text[:500]}")
 
     def generate(self, requests: list[LLMRequest], priorities: list[int]) -> list[LLMResult]:
+        return self.stream(requests, priorities, lambda res: None)
+
+    def stream(
+        self, requests: list[LLMRequest], priorities: list[int], on_result: Callable[[LLMResult], None]
+    ) -> list[LLMResult]:
+        """Each result handed to ``on_result`` as its request completes (the others stay in flight);
+        results in request order at the end."""
         try:
-            return asyncio.run(self._generate(requests, priorities))
+            return asyncio.run(self._generate(requests, priorities, on_result))
         except self._transient() as exc:
             raise LLMUnavailableError(
                 f"LLM server {self.base_url} unavailable after {self.max_attempts} attempts: "
@@ -176,7 +184,9 @@ class OpenAIServerBackend:
                 [r.request_id for r in requests],
             ) from exc
 
-    async def _generate(self, requests: list[LLMRequest], priorities: list[int]) -> list[LLMResult]:
+    async def _generate(
+        self, requests: list[LLMRequest], priorities: list[int], on_result: Callable[[LLMResult], None]
+    ) -> list[LLMResult]:
         import httpx
 
         pending = list(zip(priorities, range(len(requests)), requests))
@@ -205,6 +215,7 @@ class OpenAIServerBackend:
                     pri, idx, req = pop()
                     queue_ms = (time.monotonic() - enqueued) * 1000.0
                     results[idx] = await self._one(client, req, pri, queue_ms)
+                    on_result(results[idx])
 
             await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(requests)))))
         return [r for r in results if r is not None]

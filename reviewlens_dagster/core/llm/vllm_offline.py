@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -129,59 +130,92 @@ class VLLMOfflineBackend:
         return len(self.prompt_ids(messages))
 
     def generate(self, requests: list[LLMRequest], priorities: list[int]) -> list[LLMResult]:
-        from vllm import SamplingParams
+        """Results in request order, when every request has finished."""
+        return self.stream(requests, priorities, lambda res: None)
+
+    def stream(
+        self, requests: list[LLMRequest], priorities: list[int], on_result: Callable[[LLMResult], None]
+    ) -> list[LLMResult]:
+        """Hand each result to ``on_result`` as soon as its request finishes, while the others keep
+        running in the same batch (vLLM's step loop, as ``LLM.generate`` runs it), so a caller can
+        commit results without draining the batch. Results in request order at the end. If
+        ``on_result`` raises, the unfinished requests are aborted and the error propagates."""
         from vllm.inputs import TokensPrompt
-        from vllm.sampling_params import StructuredOutputsParams
 
         prompts = [TokensPrompt(prompt_token_ids=self.prompt_ids(r.messages)) for r in requests]
-        params = [
-            SamplingParams(
-                max_tokens=r.max_tokens,
-                temperature=r.temperature,
-                seed=0,
-                repetition_penalty=r.repetition_penalty,
-                logprobs=TOP_LOGPROBS if r.choices else None,
-                structured_outputs=(
-                    StructuredOutputsParams(json=r.json_schema, disable_any_whitespace=True) if r.json_schema else None
-                ),
-            )
-            for r in requests
-        ]
-        outputs = self.llm.generate(prompts, params, priority=list(priorities), use_tqdm=False)
-        for r in requests:
-            self._ids.pop(_messages_key(r.messages), None)
-        results = []
-        for req, pri, out in zip(requests, priorities, outputs):
-            comp = out.outputs[0]
-            n_out = len(comp.token_ids)
-            m = out.metrics
-            queue_ms = ttft_ms = tpot_ms = e2e_ms = None
-            if m is not None and getattr(m, "first_token_latency", 0):
-                ttft_ms = m.first_token_latency * 1000.0
-                if m.scheduled_ts and m.queued_ts:
-                    queue_ms = max(0.0, (m.scheduled_ts - m.queued_ts) * 1000.0)
-                decode_s = max(0.0, m.last_token_ts - m.first_token_ts)
-                tpot_ms = decode_s * 1000.0 / (n_out - 1) if n_out > 1 else None
-                e2e_ms = ttft_ms + decode_s * 1000.0
-            results.append(
-                LLMResult(
-                    request_id=req.request_id,
-                    text=comp.text,
-                    prompt_tokens=len(out.prompt_token_ids or []),
-                    output_tokens=n_out,
-                    cached_prompt_tokens=getattr(out, "num_cached_tokens", None),
-                    queue_ms=queue_ms,
-                    ttft_ms=ttft_ms,
-                    tpot_ms=tpot_ms,
-                    e2e_ms=e2e_ms,
-                    priority=pri,
-                    model=self.model_name,
-                    finish_reason=comp.finish_reason,
-                    tags=dict(req.tags),
-                    choice_logprobs=self._choice_logprobs(req.choices, comp) if req.choices else None,
-                )
-            )
-        return results
+        params = [self._sampling_params(r) for r in requests]
+        engine = self.llm.llm_engine
+        internal = self.llm.enqueue(prompts, params, priority=list(priorities), use_tqdm=False)
+        # outputs carry the id given to the engine; enqueue returns it with a uniqueness suffix
+        index = {rid.rsplit("-", 1)[0]: i for i, rid in enumerate(internal)} | {
+            rid: i for i, rid in enumerate(internal)
+        }
+        results: list[LLMResult | None] = [None] * len(requests)
+        unfinished = set(range(len(requests)))
+        try:
+            while unfinished and engine.has_unfinished_requests():
+                for out in engine.step():
+                    if not out.finished:
+                        continue
+                    i = index[out.request_id]
+                    unfinished.discard(i)
+                    results[i] = self._result(requests[i], priorities[i], out)
+                    on_result(results[i])
+        except BaseException:
+            if unfinished:
+                engine.abort_request([internal[i] for i in unfinished], internal=True)
+            raise
+        finally:
+            for r in requests:
+                self._ids.pop(_messages_key(r.messages), None)
+        if unfinished:
+            raise RuntimeError(f"vLLM finished without {len(unfinished)} of {len(requests)} request(s)")
+        return results  # type: ignore[return-value]
+
+    @staticmethod
+    def _sampling_params(r: LLMRequest):
+        from vllm import SamplingParams
+        from vllm.sampling_params import StructuredOutputsParams
+
+        return SamplingParams(
+            max_tokens=r.max_tokens,
+            temperature=r.temperature,
+            seed=0,
+            repetition_penalty=r.repetition_penalty,
+            logprobs=TOP_LOGPROBS if r.choices else None,
+            structured_outputs=(
+                StructuredOutputsParams(json=r.json_schema, disable_any_whitespace=True) if r.json_schema else None
+            ),
+        )
+
+    def _result(self, req: LLMRequest, pri: int, out) -> LLMResult:
+        comp = out.outputs[0]
+        n_out = len(comp.token_ids)
+        m = out.metrics
+        queue_ms = ttft_ms = tpot_ms = e2e_ms = None
+        if m is not None and getattr(m, "first_token_latency", 0):
+            ttft_ms = m.first_token_latency * 1000.0
+            if m.scheduled_ts and m.queued_ts:
+                queue_ms = max(0.0, (m.scheduled_ts - m.queued_ts) * 1000.0)
+            decode_s = max(0.0, m.last_token_ts - m.first_token_ts)
+            tpot_ms = decode_s * 1000.0 / (n_out - 1) if n_out > 1 else None
+            e2e_ms = ttft_ms + decode_s * 1000.0
+        return LLMResult(
+            request_id=req.request_id,
+            text=comp.text,
+            prompt_tokens=len(out.prompt_token_ids or []),
+            output_tokens=n_out,
+            cached_prompt_tokens=getattr(out, "num_cached_tokens", None),
+            queue_ms=queue_ms,
+            ttft_ms=ttft_ms,
+            tpot_ms=tpot_ms,
+            e2e_ms=e2e_ms,
+            priority=pri,
+            model=self.model_name,
+            finish_reason=comp.finish_reason,
+            tags=dict(req.tags),
+            choice_logprobs=self._choice_logprobs(req.choices, comp) if req.choices else None,
+        )
 
     def _choice_logprobs(self, choices: tuple[str, ...], completion) -> dict[str, float] | None:
         """Log-probabilities of each choice's first token where the first of them was generated."""
