@@ -263,12 +263,12 @@ def test_fast_csv_reader_equals_the_exact_reader(tmp_path, monkeypatch):
                 ]
             )
     fast = read_review_file(path)
-    monkeypatch.setattr(ingest, "FAST_CSV_MIN_CHARS", 10**12)
+    monkeypatch.setattr(ingest.csvread, "FAST_CSV_MIN_CHARS", 10**12)
     exact = read_review_file(path)
     pd.testing.assert_frame_equal(fast.rows, exact.rows)
     assert fast.rejections == exact.rejections and len(fast.warnings) > 1000
     # a quoted line break sends the file to the exact reader (its line numbers must be exact)
-    monkeypatch.setattr(ingest, "FAST_CSV_MIN_CHARS", 0)
+    monkeypatch.setattr(ingest.csvread, "FAST_CSV_MIN_CHARS", 0)
     path.write_text('review_id,restaurant_id,text\nq1,r1,"두 줄\n리뷰"\nq2,r1,\n', encoding="utf-8")
     res = read_review_file(path)
     assert list(res.rows["review_id"]) == ["q1"] and [r.source_row for r in res.errors] == [4]
@@ -280,7 +280,7 @@ def test_archives_are_size_capped(tmp_path, monkeypatch):
 
     from reviewlens_dagster.core import ingest
 
-    monkeypatch.setattr(ingest, "MAX_FILE_BYTES", 10_000)
+    monkeypatch.setattr(ingest.decode, "MAX_FILE_BYTES", 10_000)
     body = ("review_id,restaurant_id,text\n" + "".join(f"z{i},r1,{'아' * 50}\n" for i in range(200))).encode()
     (tmp_path / "bomb.csv.gz").write_bytes(gzip.compress(body))
     with zipfile.ZipFile(tmp_path / "bomb.zip", "w", zipfile.ZIP_DEFLATED) as zf:
@@ -356,8 +356,8 @@ def test_batched_small_csvs_equal_file_by_file_reading(tmp_path, sample_dir, mon
     items = [(p, p.name, None) for p in sorted(tmp_path.iterdir())]
     from reviewlens_dagster.core import ingest
 
-    calls, real = [], ingest._arrow_csv
-    monkeypatch.setattr(ingest, "_arrow_csv", lambda *a, **k: calls.append(1) or real(*a, **k))
+    calls, real = [], ingest.csvread._arrow_csv
+    monkeypatch.setattr(ingest.csvread, "_arrow_csv", lambda *a, **k: calls.append(1) or real(*a, **k))
     one_by_one = [read_parts(*item) for item in items]
     alone = len(calls)
     batched = read_many(items)
