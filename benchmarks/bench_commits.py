@@ -30,8 +30,7 @@ os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from reviewlens_dagster.core.analysis.cache import LLMCache  # noqa: E402
-from reviewlens_dagster.core.analysis.extract import plan_extraction  # noqa: E402
-from reviewlens_dagster.core.analysis.lexicon import detect  # noqa: E402
+from reviewlens_dagster.core.analysis.extract import lexicon_mentions, plan_extraction  # noqa: E402
 from reviewlens_dagster.core.analysis.prompts import PROMPT_VERSION  # noqa: E402
 from reviewlens_dagster.core.analysis.runner import run_jobs  # noqa: E402
 from reviewlens_dagster.core.analysis.sampling import stratified_sample  # noqa: E402
@@ -50,7 +49,7 @@ def main() -> None:
     reviews, _ = generate(seed=7)
     df = pd.DataFrame(reviews).head(args.reviews)[["restaurant_id", "review_id", "text", "rating"]]
     sample = stratified_sample(df[["restaurant_id", "review_id", "rating"]], None)
-    mentions = {r: detect(t) for r, t in zip(df["review_id"], df["text"])}
+    mentions, _ = lexicon_mentions(df)
     engine = build_engine(
         LLMConfig(preset=args.preset, model_cache_dir=Settings.from_env().model_cache_dir), progress=lambda m: None
     )

@@ -190,27 +190,53 @@ class StagingStore:
         files: list[Path] | None = None,
         progress: ProgressFn | None = None,
     ) -> StagingReport:
+        """Stage the folder's new and changed files (or ``files``): read them once, validate them
+        together, replace their rows; unchanged files (size, mtime, then content hash) are not
+        read; deleted ones are kept or dropped (``on_deleted``)."""
         if on_deleted not in ON_DELETED:
             raise ValueError(f"on_deleted must be one of {ON_DELETED}, not {on_deleted!r}")
         t0 = time.perf_counter()
         say = progress or (lambda m: None)
         sources = sources or SourcesFile()
-        folder = Path(folder)
         self.ensure_tables()
         report = StagingReport()
         prev = {r["staged_file"]: r for r in self.staged_files().to_dict(orient="records")}
-        paths = files if files is not None else list_review_files(folder)
-        listing: dict[str, tuple[Path, os.stat_result]] = {}
-        for p in paths:
-            try:
-                listing[_relative(p, folder)] = (p, p.stat())
-            except OSError:
-                continue  # removed between listing and stat: treated as absent
+        listing = _listing(files if files is not None else list_review_files(Path(folder)), Path(folder))
         report.files = len(listing)
-        to_parse: list[tuple[str, Path, os.stat_result, str, str]] = []
-        touched: list[dict] = []
-        maybe: list[tuple[str, Path, os.stat_result, str]] = []
         specs = {name: sources.spec_for(name) for name in listing}  # the sources.yaml entry of each file
+        to_parse, touched = self._changes(listing, prev, specs, max_text_chars, report)
+        say(f"staging: reading {len(to_parse)} new or changed file(s) of {len(listing)}")
+        parsed = read_many([(path, name, specs[name]) for name, path, *_ in to_parse], progress=say)
+        report.touched = len(touched)
+        gone = [n for n, r in prev.items() if r["present"] and n not in listing] if files is None else []
+        report.deleted = gone
+        if to_parse or gone or touched:
+            # the new and changed files were read above (one pass over each); validated together
+            parts, file_rows = _parts_and_file_rows(to_parse, parsed, specs, report)
+            report.rows_read = sum(len(p) for p in parts)
+            validated = validate_parts(parts, max_text_chars)
+            rows, rej = validated.reviews, validated.rejections
+            say(
+                f"staging: validated {report.rows_read:,} rows: {len(rows):,} valid, "
+                f"{int((rej['severity'] == REJECTED).sum()):,} rejected, "
+                f"{int((rej['severity'] == WARNING).sum()):,} warnings"
+            )
+            _count_per_file(file_rows, rows, rej)
+            files_frame = pd.DataFrame([*file_rows, *touched], columns=list(_FILE_TYPES))
+            now = pd.Timestamp.now(tz="UTC").tz_convert(None)
+            files_frame["staged_at"] = files_frame["staged_at"].fillna(now) if len(touched) else now
+            drop = [n for n, *_ in to_parse] + (gone if on_deleted == "drop" else [])
+            report.changed_restaurants = self._write(rows, rej, files_frame, drop, gone if on_deleted == "keep" else [])
+            report.parsed = [n for n, *_ in to_parse]
+        self._totals(report)
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    def _changes(self, listing, prev, specs, max_text_chars: int, report: StagingReport):
+        """(files to read, files only touched): a file whose size and mtime match what was staged
+        with the same configuration is unchanged; else its content hash decides (files hashed on
+        every core); a touched file keeps its rows, with the new mtime."""
+        maybe: list[tuple[str, Path, os.stat_result, str]] = []
         for name, (path, st) in listing.items():
             spec = specs[name]
             config = config_fingerprint(max_text_chars, spec.digest() if spec else "auto")
@@ -227,83 +253,20 @@ class StagingStore:
                 report.unchanged += 1
             else:
                 maybe.append((name, path, st, config))
-        # size or mtime changed: the content hash decides (files hashed on every core)
+        to_parse: list[tuple[str, Path, os.stat_result, str, str]] = []
+        touched: list[dict] = []
         with ThreadPoolExecutor(READ_WORKERS) as pool:
             digests = list(pool.map(lambda m: _sha256_or_none(m[1]), maybe))
-            for (name, path, st, config), digest in zip(maybe, digests):
-                old = prev.get(name)
-                if digest is None:  # gone or unreadable since the listing: as it was, until the next run
-                    report.files -= 1
-                    continue
-                if (
-                    old is not None
-                    and old["config"] == config
-                    and old["size"] == st.st_size
-                    and old["sha256"] == digest
-                ):
-                    touched.append({**old, "mtime_ns": st.st_mtime_ns, "present": True})
-                else:
-                    to_parse.append((name, path, st, digest, config))
-        say(f"staging: reading {len(to_parse)} new or changed file(s) of {len(listing)}")
-        parsed = read_many([(path, name, specs[name]) for name, path, *_ in to_parse], progress=say)
-        report.touched = len(touched)
-        gone = [n for n, r in prev.items() if r["present"] and n not in listing] if files is None else []
-        report.deleted = gone
-        if not (to_parse or gone or touched):
-            self._totals(report)
-            report.seconds = time.perf_counter() - t0
-            return report
-
-        # the new and changed files were read above (one pass over each); validate them together
-        parts, file_rows = [], []
-        for (name, _, st, digest, config), got in zip(to_parse, parsed):
-            spec = specs[name]
-            for part in got:
-                part.file = name
-            parts.extend(got)
-            fatal = got[0].fatal if all(p.fatal for p in got) else None  # else some members of a .zip
-            if fatal:
-                report.quarantined[name] = fatal
-            file_rows.append(
-                {
-                    "staged_file": name,
-                    "size": st.st_size,
-                    "mtime_ns": st.st_mtime_ns,
-                    "sha256": digest,
-                    "config": config,
-                    "source": spec.name if spec else "auto",
-                    "encoding": next((p.encoding for p in got if p.encoding), None),
-                    "fatal": fatal,
-                    "present": True,
-                }
-            )
-        report.rows_read = sum(len(p) for p in parts)
-        validated = validate_parts(parts, max_text_chars)
-        rows, rej = validated.reviews, validated.rejections
-        say(
-            f"staging: validated {report.rows_read:,} rows: {len(rows):,} valid, "
-            f"{int((rej['severity'] == REJECTED).sum()):,} rejected, {int((rej['severity'] == WARNING).sum()):,} warnings"
-        )
-        counts = {
-            "rows": pd.Series(
-                {c["values"]: c["counts"] for c in pc.value_counts(rows.column("staged_file")).to_pylist()},
-                dtype="int64",
-            ),
-            "rejected": rej[rej["severity"] == REJECTED].groupby("staged_file").size(),
-            "warnings": rej[rej["severity"] == WARNING].groupby("staged_file").size(),
-        }
-        for fr in file_rows:
-            for k, series in counts.items():
-                fr[k] = int(series.get(fr["staged_file"], 0))
-        now = pd.Timestamp.now(tz="UTC").tz_convert(None)
-        files_frame = pd.DataFrame([*file_rows, *touched], columns=list(_FILE_TYPES))
-        files_frame["staged_at"] = files_frame["staged_at"].fillna(now) if len(touched) else now
-        drop = [n for n, *_ in to_parse] + (gone if on_deleted == "drop" else [])
-        report.changed_restaurants = self._write(rows, rej, files_frame, drop, gone if on_deleted == "keep" else [])
-        report.parsed = [n for n, *_ in to_parse]
-        self._totals(report)
-        report.seconds = time.perf_counter() - t0
-        return report
+        for (name, path, st, config), digest in zip(maybe, digests):
+            old = prev.get(name)
+            if digest is None:  # gone or unreadable since the listing: as it was, until the next run
+                report.files -= 1
+                continue
+            if old is not None and old["config"] == config and old["size"] == st.st_size and old["sha256"] == digest:
+                touched.append({**old, "mtime_ns": st.st_mtime_ns, "present": True})
+            else:
+                to_parse.append((name, path, st, digest, config))
+        return to_parse, touched
 
     def _totals(self, report: StagingReport) -> None:
         """What the staged tables hold now (whether or not this run wrote anything)."""
@@ -583,3 +546,57 @@ def scan_folder(
         return ScanResult(store.all_reviews(), store.rejected(), report)
     finally:
         con.close()
+
+
+def _listing(paths: list[Path], folder: Path) -> dict[str, tuple[Path, os.stat_result]]:
+    """Staged name (relative to the folder) -> (path, stat) of the files present now."""
+    listing: dict[str, tuple[Path, os.stat_result]] = {}
+    for p in paths:
+        try:
+            listing[_relative(p, folder)] = (p, p.stat())
+        except OSError:
+            continue  # removed between listing and stat: treated as absent
+    return listing
+
+
+def _parts_and_file_rows(to_parse, parsed, specs, report: StagingReport) -> tuple[list, list[dict]]:
+    """The parts read from each file (tagged with the file), and each file's ``staged_files`` row;
+    a file none of whose tables could be used is quarantined whole (``report.quarantined``)."""
+    parts, file_rows = [], []
+    for (name, _, st, digest, config), got in zip(to_parse, parsed):
+        spec = specs[name]
+        for part in got:
+            part.file = name
+        parts.extend(got)
+        fatal = got[0].fatal if all(p.fatal for p in got) else None  # else some members of a .zip
+        if fatal:
+            report.quarantined[name] = fatal
+        file_rows.append(
+            {
+                "staged_file": name,
+                "size": st.st_size,
+                "mtime_ns": st.st_mtime_ns,
+                "sha256": digest,
+                "config": config,
+                "source": spec.name if spec else "auto",
+                "encoding": next((p.encoding for p in got if p.encoding), None),
+                "fatal": fatal,
+                "present": True,
+            }
+        )
+    return parts, file_rows
+
+
+def _count_per_file(file_rows: list[dict], rows, rej: pd.DataFrame) -> None:
+    """Rows, rejections and warnings of each file, into its ``staged_files`` row."""
+    counts = {
+        "rows": pd.Series(
+            {c["values"]: c["counts"] for c in pc.value_counts(rows.column("staged_file")).to_pylist()},
+            dtype="int64",
+        ),
+        "rejected": rej[rej["severity"] == REJECTED].groupby("staged_file").size(),
+        "warnings": rej[rej["severity"] == WARNING].groupby("staged_file").size(),
+    }
+    for fr in file_rows:
+        for k, series in counts.items():
+            fr[k] = int(series.get(fr["staged_file"], 0))

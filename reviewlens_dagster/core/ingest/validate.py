@@ -61,72 +61,132 @@ def _np(arr: pa.Array, fill=False) -> np.ndarray:
     return pc.fill_null(arr, fill).to_numpy(zero_copy_only=False)
 
 
+class _Rows:
+    """The rows of every part being validated: their columns, the reason each is rejected (first
+    reason wins) and the warnings about optional fields that were set to NULL."""
+
+    def __init__(self, parts: list[Part]) -> None:
+        self.parts = parts
+        self.n = sum(len(p) for p in parts)
+        self.part_of = (
+            np.repeat(np.arange(len(parts), dtype=np.int64), [len(p) for p in parts])
+            if parts
+            else np.zeros(0, np.int64)
+        )
+        self.reason = np.full(self.n, None, dtype=object)
+        self.warnings: list[tuple[int, str]] = []
+
+    def per_part(self, values: list, dtype) -> np.ndarray:
+        """A value of each part, spread over its rows."""
+        return np.array(values, dtype=dtype)[self.part_of] if self.parts else np.zeros(0, dtype)
+
+    def reject(self, mask: np.ndarray, why) -> None:
+        mask = mask & pd.isna(self.reason)
+        if mask.any():
+            self.reason[mask] = why if isinstance(why, str) else np.asarray(why, dtype=object)[mask]
+
+    def null_with_warning(self, rows, column: str, values, what: str, set_to: str = "NULL") -> None:
+        """An optional field that cannot be read: the review is kept, the field is set to
+        ``set_to`` and a warning row says so (``values``: the raw value of each row in ``rows``)."""
+        for i, v in zip(rows, values):
+            self.warnings.append((i, f"{column} {str(v)[:40]!r} is {what}: kept the review, {column} set to {set_to}"))
+
+    def column(self, name: str) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+        """(stripped values, missing mask, wrong-type mask) of a canonical column."""
+        stripped = strip_texts(_gather(self.parts, name))
+        missing = _np(pc.equal(stripped, ""), True)
+        bad = np.zeros(self.n, bool)
+        bad[_bad_types(self.parts, name)] = True
+        return stripped, missing & ~bad, bad
+
+
 def validate_parts(parts: list[Part], max_text_chars: int = DEFAULT_MAX_TEXT_CHARS) -> Validated:
     """Validate the rows of every part with column operations (pyarrow compute); Python runs per
     *distinct* value for ids, names, and dates or ratings written in words, and per row only for
     text with markup and for the rows that are rejected or warned about."""
-    n = sum(len(p) for p in parts)
-    part_of = (
-        np.repeat(np.arange(len(parts), dtype=np.int64), [len(p) for p in parts]) if parts else np.zeros(0, np.int64)
+    rows = _Rows(parts)
+    review_id = _review_ids(rows)
+    source_rid, restaurant_id = _restaurant_ids(rows)
+    text = _texts(rows, max_text_chars)
+    rating = _ratings(rows)
+    created = _dates(rows)
+    helpful = _helpful_counts(rows)
+    source_file = rows.per_part([p.source_file for p in parts], object)
+    file_of = [p.file or p.source_file for p in parts]
+    source_rows = pa.array([k for p in parts for k in p.source_rows], pa.int64())
+    table = pa.table(
+        {
+            "review_id": review_id,
+            "restaurant_id": restaurant_id,
+            "text": text,
+            "rating": pa.array(rating, pa.float64(), mask=np.isnan(rating)),
+            "created_at": pa.array(created.to_numpy(), pa.timestamp("us"), mask=created.isna().to_numpy()),
+            **_labels(rows),
+            "helpful_count": pa.array(helpful, pa.int64()),
+            "source_restaurant_id": source_rid,
+            "source_file": pa.array(source_file, pa.string()),
+            "source_row": source_rows,
+        }
     )
-    reason = np.full(n, None, dtype=object)
-    warnings: list[tuple[int, str]] = []
+    valid = pd.isna(rows.reason).astype(bool)
+    reviews = table.filter(pa.array(valid))
+    staged_file = pa.array(rows.per_part(file_of, object), pa.string())
+    reviews = reviews.append_column("content_hash", content_hashes(reviews)).append_column(
+        "staged_file", staged_file.filter(pa.array(valid))
+    )
+    return Validated(reviews, _rejection_rows(rows, table, valid, file_of))
 
-    def reject(mask: np.ndarray, why) -> None:
-        mask = mask & pd.isna(reason)
-        if mask.any():
-            reason[mask] = why if isinstance(why, str) else np.asarray(why, dtype=object)[mask]
 
-    def column(name: str) -> tuple[pa.Array, np.ndarray, np.ndarray]:
-        """(stripped values, missing mask, wrong-type mask) of a canonical column."""
-        stripped = strip_texts(_gather(parts, name))
-        missing = _np(pc.equal(stripped, ""), True)
-        bad = np.zeros(n, bool)
-        bad[_bad_types(parts, name)] = True
-        return stripped, missing & ~bad, bad
-
-    # review_id
-    review_id, miss, bad = column("review_id")
-    reject(miss, "missing review_id")
-    ok_id = _np(pc.match_substring_regex(review_id, REVIEW_ID_PATTERN.pattern))
-    bad_id = ~miss & ~ok_id
+def _review_ids(rows: _Rows) -> pa.Array:
+    review_id, miss, _ = rows.column("review_id")
+    rows.reject(miss, "missing review_id")
+    bad_id = ~miss & ~_np(pc.match_substring_regex(review_id, REVIEW_ID_PATTERN.pattern))
     if bad_id.any():
         values = review_id.to_pylist()
-        reject(
+        rows.reject(
             bad_id,
             [
                 f"invalid review_id {(values[i] or '')[:80]!r}: expected 1-128 of letters, digits, '_', '-', '.', ':'"
                 if bad_id[i]
                 else None
-                for i in range(n)
+                for i in range(rows.n)
             ],
         )
+    return review_id
 
-    # restaurant_id: any Unicode id; the partition key is derived from it (config.partition_key_for)
-    raw_rid, miss, bad = column("restaurant_id")
-    reject(miss | bad, "missing restaurant_id")
+
+def _restaurant_ids(rows: _Rows) -> tuple[pa.Array, pa.Array]:
+    """(source restaurant id, partition key): any Unicode id, cleaned; the partition key derived
+    from it (config.partition_key_for), both by distinct value."""
+    raw_rid, miss, bad = rows.column("restaurant_id")
+    rows.reject(miss | bad, "missing restaurant_id")
     enc = pc.dictionary_encode(raw_rid)
     distinct = [None if v is None else clean_text(v)[:200] or None for v in enc.dictionary.to_pylist()]
     source_rid = pc.take(pa.array(distinct, pa.string()), enc.indices)
     restaurant_id = pc.take(
         pa.array([None if v is None else partition_key_for(v) for v in distinct], pa.string()), enc.indices
     )
-    reject(~miss & _np(pc.is_null(source_rid)), "restaurant_id is empty after cleaning")
+    rows.reject(~miss & _np(pc.is_null(source_rid)), "restaurant_id is empty after cleaning")
+    return source_rid, restaurant_id
 
-    # text
-    raw_text, miss, bad = column("text")
-    reject(miss | bad, "missing or non-text review text")
-    text = clean_texts(_gather(parts, "text"))
+
+def _texts(rows: _Rows, max_text_chars: int) -> pa.Array:
+    _, miss, bad = rows.column("text")
+    rows.reject(miss | bad, "missing or non-text review text")
+    text = clean_texts(_gather(rows.parts, "text"))
     lengths = _np(pc.utf8_length(text), 0)
-    reject(~miss & (lengths == 0), "empty review text after cleaning")
+    rows.reject(~miss & (lengths == 0), "empty review text after cleaning")
     too_long = lengths > max_text_chars
     if too_long.any():
-        reject(too_long, [f"review text too long ({int(k)} chars > {max_text_chars})" for k in lengths])
+        rows.reject(too_long, [f"review text too long ({int(k)} chars > {max_text_chars})" for k in lengths])
+    return text
 
-    scale = np.array([p.rating_scale for p in parts], dtype=float)[part_of] if parts else np.zeros(0)
 
-    # rating (optional): numbers on the source's scale, Korean notations by distinct value
-    raw_rating, miss, bad = column("rating")
+def _ratings(rows: _Rows) -> np.ndarray:
+    """Optional: numbers on the source's scale, vectorized; notations (★★★★☆, 4점, 8/10) by
+    distinct value; out of 1-5 after scaling, or unreadable: NULL with a warning."""
+    scale = rows.per_part([p.rating_scale for p in rows.parts], float)
+    raw_rating, miss, bad = rows.column("rating")
     numeric = pd.to_numeric(pd.Series(raw_rating.to_numpy(zero_copy_only=False)), errors="coerce").to_numpy(float)
     plain = ~miss & ~bad & np.isfinite(numeric)
     rating = np.where(plain, numeric * 5.0 / np.where(scale > 0, scale, 5.0), np.nan)
@@ -142,25 +202,23 @@ def validate_parts(parts: list[Part], max_text_chars: int = DEFAULT_MAX_TEXT_CHA
                 read.append(None)
         got = np.array([np.nan if v is None else v for v in read], dtype=float)[codes]
         rating[rest] = got
-        for i, v, g in zip(rest, values, got):
-            if np.isnan(g):
-                warnings.append((i, f"rating {str(v)[:40]!r} is not a rating: kept the review, rating set to NULL"))
-    out_of_range = ~np.isnan(rating) & ((rating < 1.0) | (rating > 5.0))
-    if out_of_range.any():
-        values = raw_rating.to_pylist()
-        for i in np.flatnonzero(out_of_range):
-            warnings.append(
-                (
-                    i,
-                    f"rating {str(values[i])[:40]!r} is out of range 1-5 (scale {scale[i]:g}): "
-                    "kept the review, rating set to NULL",
-                )
-            )
+        unread = np.isnan(got)
+        rows.null_with_warning(rest[unread], "rating", np.asarray(values, dtype=object)[unread], "not a rating")
+    out_of_range = np.flatnonzero(~np.isnan(rating) & ((rating < 1.0) | (rating > 5.0)))
+    if out_of_range.size:
+        values = raw_rating.take(pa.array(out_of_range)).to_pylist()
+        for i, v in zip(out_of_range, values):
+            rows.null_with_warning([i], "rating", [v], f"out of range 1-5 (scale {scale[i]:g})")
         rating[out_of_range] = np.nan
+    return rating
 
-    # created_at (optional): ISO dates in one vectorized pass, the rest by distinct value
-    raw_date, miss, bad = column("created_at")
-    fmt = np.array([p.date_format or "" for p in parts], dtype=object)[part_of] if parts else np.zeros(0, object)
+
+def _dates(rows: _Rows) -> pd.Series:
+    """Optional: ISO dates (or the source's format) in one vectorized pass, the rest (Korean
+    dates, relative dates counted back from the part's ``as_of``) by distinct value."""
+    parts = rows.parts
+    raw_date, miss, bad = rows.column("created_at")
+    fmt = rows.per_part([p.date_format or "" for p in parts], object)
     series = pd.Series(raw_date.to_numpy(zero_copy_only=False), dtype=object)
     created = pd.Series(pd.NaT, index=series.index, dtype="datetime64[us]")
     for f in set(fmt.tolist()):
@@ -174,84 +232,57 @@ def validate_parts(parts: list[Part], max_text_chars: int = DEFAULT_MAX_TEXT_CHA
         vcodes, vuniq = pd.factorize(pd.Series(values, dtype=object))
         relative = np.array([is_relative_date(u) for u in vuniq], dtype=bool)
         # as_of (the part's) only matters to relative dates
+        part_of = rows.part_of
         codes, first = _distinct(vcodes, np.where(relative[vcodes], part_of[rest], -1), fmt[rest])
         found = parse_dates([(values[j], parts[part_of[rest[j]]].as_of, fmt[rest[j]] or None) for j in first])
         stamps = np.array(
             [np.datetime64("NaT") if ts is None else ts.to_datetime64() for ts in found], dtype="datetime64[us]"
         )[codes]
-        for i, v, ts in zip(rest, values, stamps):
-            if np.isnat(ts):
-                warnings.append(
-                    (i, f"created_at {str(v)[:40]!r} is not a date: kept the review, created_at set to NULL")
-                )
+        unread = np.isnat(stamps)
+        rows.null_with_warning(rest[unread], "created_at", np.asarray(values, dtype=object)[unread], "not a date")
         filled = created.to_numpy().copy()
         filled[rest] = stamps
         created = pd.Series(filled, dtype="datetime64[us]")
     for i in np.flatnonzero(bad):
-        warnings.append((i, "created_at is a list or an object, not a date: kept the review, created_at set to NULL"))
+        rows.warnings.append(
+            (i, "created_at is a list or an object, not a date: kept the review, created_at set to NULL")
+        )
+    return created
 
-    # helpful_count (optional): a non-negative integer, else 0 with a warning
-    raw_helpful, miss, bad = column("helpful_count")
+
+def _helpful_counts(rows: _Rows) -> np.ndarray:
+    """Optional: a non-negative integer, else 0 with a warning."""
+    raw_helpful, miss, bad = rows.column("helpful_count")
     hv = pd.to_numeric(pd.Series(raw_helpful.to_numpy(zero_copy_only=False)), errors="coerce").to_numpy(float)
     wrong = ~miss & (bad | ~np.isfinite(hv) | (np.nan_to_num(hv) < 0) | (np.nan_to_num(hv) % 1 != 0))
     if wrong.any():
-        values = raw_helpful.to_pylist()
-        for i in np.flatnonzero(wrong):
-            warnings.append(
-                (
-                    i,
-                    f"helpful_count {str(values[i])[:40]!r} is not a non-negative integer: kept the "
-                    "review, helpful_count set to 0",
-                )
-            )
-    helpful = np.where(miss | wrong, 0, np.nan_to_num(hv)).astype("int64")
+        at = np.flatnonzero(wrong)
+        values = raw_helpful.take(pa.array(at)).to_pylist()
+        rows.null_with_warning(at, "helpful_count", values, "not a non-negative integer", set_to="0")
+    return np.where(miss | wrong, 0, np.nan_to_num(hv)).astype("int64")
 
+
+def _labels(rows: _Rows) -> dict[str, pa.Array]:
+    """restaurant_name / category / area: cleaned, else the source's default for the file."""
     labels = {}
     for col in ("restaurant_name", "category", "area"):
-        cleaned = clean_labels(_gather(parts, col))
-        defaults = [p.defaults.get(col) for p in parts]
+        cleaned = clean_labels(_gather(rows.parts, col))
+        defaults = [p.defaults.get(col) for p in rows.parts]
         if any(defaults):
-            fill = pa.array([defaults[i] for i in part_of], pa.string())
-            cleaned = pc.coalesce(cleaned, fill)
+            cleaned = pc.coalesce(cleaned, pa.array([defaults[i] for i in rows.part_of], pa.string()))
         labels[col] = cleaned
+    return labels
 
-    source_file = (
-        pa.array([p.source_file for p in parts], pa.string()).take(pa.array(part_of))
-        if parts
-        else pa.array([], pa.string())
-    )
-    file_of = [p.file or p.source_file for p in parts]
-    staged_file = pa.array(file_of, pa.string()).take(pa.array(part_of)) if parts else pa.array([], pa.string())
-    source_rows = pa.array([k for p in parts for k in p.source_rows], pa.int64())
-    table = pa.table(
-        {
-            "review_id": review_id,
-            "restaurant_id": restaurant_id,
-            "text": text,
-            "rating": pa.array(rating, pa.float64(), mask=np.isnan(rating)),
-            "created_at": pa.array(created.to_numpy(), pa.timestamp("us"), mask=created.isna().to_numpy()),
-            "restaurant_name": labels["restaurant_name"],
-            "category": labels["category"],
-            "area": labels["area"],
-            "helpful_count": pa.array(helpful, pa.int64()),
-            "source_restaurant_id": source_rid,
-            "source_file": source_file,
-            "source_row": source_rows,
-        }
-    )
-    valid = pd.isna(reason).astype(bool)
-    reviews = table.filter(pa.array(valid))
-    reviews = reviews.append_column("content_hash", content_hashes(reviews)).append_column(
-        "staged_file", staged_file.filter(pa.array(valid))
-    )
 
-    # rejected rows and warnings, with what the row held
-    rows = [{**asdict(r), "staged_file": file_of[pi]} for pi, p in enumerate(parts) for r in p.rejections]
-    flagged = sorted(set(np.flatnonzero(~valid).tolist()) | {i for i, _ in warnings if valid[i]})
+def _rejection_rows(rows: _Rows, table: pa.Table, valid: np.ndarray, file_of: list[str]) -> pd.DataFrame:
+    """Rejected rows and warnings, with what the row held (the parts' own rejections first)."""
+    parts, part_of = rows.parts, rows.part_of
+    out = [{**asdict(r), "staged_file": file_of[pi]} for pi, p in enumerate(parts) for r in p.rejections]
+    flagged = sorted(set(np.flatnonzero(~valid).tolist()) | {i for i, _ in rows.warnings if valid[i]})
     if flagged:
         starts = np.concatenate([[0], np.cumsum([len(p) for p in parts])])
-        review_ids, key = review_id.to_pylist(), restaurant_id.to_pylist()
-        files, numbers = source_file.to_pylist(), source_rows.to_pylist()
+        review_ids, key = table.column("review_id").to_pylist(), table.column("restaurant_id").to_pylist()
+        files, numbers = table.column("source_file").to_pylist(), table.column("source_row").to_pylist()
 
         def entry(i: int, severity: str, why: str) -> dict:
             pi = part_of[i]
@@ -263,12 +294,12 @@ def validate_parts(parts: list[Part], max_text_chars: int = DEFAULT_MAX_TEXT_CHA
                 "review_id": (review_ids[i] or None) and review_ids[i][:128],
                 "restaurant_id": key[i],
                 "severity": severity,
-                "staged_file": file_of[part_of[i]],
+                "staged_file": file_of[pi],
             }
 
-        rows += [entry(i, REJECTED, reason[i]) for i in np.flatnonzero(~valid)]
-        rows += [entry(i, WARNING, why) for i, why in warnings if valid[i]]
-    return Validated(reviews, rejections_frame(rows, extra=("staged_file",)))
+        out += [entry(i, REJECTED, rows.reason[i]) for i in np.flatnonzero(~valid)]
+        out += [entry(i, WARNING, why) for i, why in rows.warnings if valid[i]]
+    return rejections_frame(out, extra=("staged_file",))
 
 
 _HASH_SQL = """
