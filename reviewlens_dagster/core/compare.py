@@ -255,3 +255,52 @@ def index_strengths(
         columns=["restaurant_id", "category", "area"],
     )
     return vectors, pd.concat([meta, others]), len(stored)
+
+
+#: the columns of comparisons shown in its preview
+COMPARISON_PREVIEW = [
+    "restaurant_id",
+    "aspect",
+    "positive_share",
+    "group_level",
+    "group_size",
+    "group_median",
+    "percentile",
+]
+
+
+def chart_series(
+    comparisons: pd.DataFrame, spread: dict[tuple[str, str], list[float]], keys: list[str], limit: int
+) -> list[tuple[list[str], list[list[float]], list[float], str]]:
+    """(aspects, the group's shares per aspect, the restaurant's share per aspect, title) of the
+    first ``limit`` restaurants with comparisons: what a strip chart per restaurant draws (no
+    group where it is too small to give a figure)."""
+    out = []
+    for restaurant_id in keys[:limit]:
+        g = comparisons[comparisons["restaurant_id"] == restaurant_id]
+        if len(g):
+            aspects = g["aspect"].tolist()
+            out.append(
+                (
+                    aspects,
+                    [spread.get((restaurant_id, a), []) for a in aspects],
+                    g["positive_share"].tolist(),
+                    f"{restaurant_id}: positive share per aspect vs its comparison group",
+                )
+            )
+    return out
+
+
+def comparison_figures(comparisons: pd.DataFrame, keys: list[str], cfg: GroupConfig, in_store: int) -> dict:
+    """What ``comparisons`` records about its run."""
+    too_small = int((comparisons["group_level"] == TOO_SMALL).sum())
+    return {
+        "restaurants_compared": int(comparisons["restaurant_id"].nunique()),
+        "restaurants": len(keys),
+        "groups_too_small": too_small,
+        "comparisons_with_a_group": int(len(comparisons) - too_small),
+        "group_notes": sorted(set(comparisons["group_note"].dropna()))[:5],
+        "min_group_size": cfg.min_group_size,
+        "similarity_threshold": cfg.threshold,
+        "strengths_in_store": in_store,
+    }

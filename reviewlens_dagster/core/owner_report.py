@@ -23,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 from jinja2 import Environment, select_autoescape
 
+from .analysis.prompts import language_of
 from .analysis.trends import wilson
 from .report import percent_text
 
@@ -325,6 +326,61 @@ def render_page(inp: ReportInputs) -> tuple[str, dict, str]:
         md.append(f"**{title}**: " + ("; ".join(it["prevalence"] for it in items) or w["none"]))
     md.append(f"**{w['changes']}**: " + ("; ".join(c["text"] for c in changes) or changes_note))
     return html, headline, "\n\n".join(md)
+
+
+#: the report index table's columns (one row per restaurant with a page)
+INDEX_COLUMNS = (
+    "restaurant_id",
+    "name",
+    "reviews",
+    "rating",
+    "strengths",
+    "weaknesses",
+    "complaints",
+    "changes",
+    "lang",
+    "path",
+)
+_COUNTS = ("reviews", "strengths", "weaknesses", "complaints", "changes")
+
+
+def render_reports(
+    keys: list[str],
+    reviews: pd.DataFrame,
+    tables: dict[str, pd.DataFrame],
+    llm_read: dict[str, int],
+    model: str | None,
+    folder: Path,
+    markdown_pages: int = 5,
+    progress=None,
+) -> tuple[dict[str, tuple[str, dict]], pd.DataFrame, list[str]]:
+    """(pages by restaurant, the index table, the first ``markdown_pages`` pages as markdown) for
+    the restaurants of ``keys`` with reviews. ``tables``: prevalence, strengths, comparisons,
+    trends, changes, summaries (any restaurants); ``llm_read``: reviews the LLM read per restaurant."""
+    pages, rows, md = {}, [], []
+    by_restaurant = {n: dict(tuple(t.groupby("restaurant_id"))) for n, t in tables.items()}
+    for i, key in enumerate(keys, start=1):
+        own = reviews[reviews["restaurant_id"] == key]
+        if not own.empty:
+            names = own["restaurant_name"].dropna()
+            inp = ReportInputs(
+                restaurant_id=key,
+                name=str(names.iloc[0]) if len(names) else str(own["source_restaurant_id"].iloc[0] or key),
+                lang=language_of(own["text"].fillna("").head(50).tolist()),
+                reviews=own,
+                **{n: t.get(key, tables[n].iloc[0:0]) for n, t in by_restaurant.items()},
+                llm_reviews=llm_read.get(key, 0),
+                model=model if llm_read.get(key) else None,
+            )
+            html, headline, text = render_page(inp)
+            pages[key] = (html, headline)
+            rows.append({**headline, "path": str(folder / f"{key}.html")})
+            if len(md) < markdown_pages:
+                md.append(text)
+        if progress and (i % 50 == 0 or i == len(keys)):
+            progress(f"reports {i}/{len(keys)}")
+    index = pd.DataFrame(rows, columns=list(INDEX_COLUMNS)).astype({c: "int64" for c in _COUNTS})
+    return pages, index, md
 
 
 def write_pages(folder: Path, pages: dict[str, tuple[str, dict]]) -> list[Path]:

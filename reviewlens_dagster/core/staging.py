@@ -133,6 +133,23 @@ class StagingReport:
     def wrote(self) -> bool:
         return bool(self.parsed or self.deleted or self.touched)
 
+    def problems(self, on_deleted: str) -> list[str]:
+        """What a data engineer should look at: files quarantined whole, files that left the folder."""
+        out = [f"file quarantined whole: {name}: {reason}" for name, reason in self.quarantined.items()]
+        if self.deleted:
+            out.append(
+                f"{len(self.deleted)} file(s) left the folder: {self.deleted[:10]}; their reviews were "
+                f"{'kept' if on_deleted == 'keep' else 'removed'} (REVIEWLENS_ON_DELETED_FILE)"
+            )
+        return out
+
+    def summary(self, new_partitions: int) -> str:
+        return (
+            f"staged {len(self.parsed)} of {self.files} file(s) ({self.unchanged} unchanged) in "
+            f"{self.seconds:.2f} s: {self.rows_read:,} rows read, {len(self.changed_restaurants)} restaurant(s) "
+            f"changed, {new_partitions} new partition(s)"
+        )
+
 
 ProgressFn = Callable[[str], None]
 

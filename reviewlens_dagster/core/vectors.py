@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .checks import CheckOutcome
 from .represent import WeightConfig, estimate_tokens, mmr, review_weights, weighted_mean
 from .vectorstore import REVIEWS, VectorPoint, VectorStore
 
@@ -162,6 +163,39 @@ def check_embeddings(store: VectorStore, groups: dict[str, pd.DataFrame], dim: i
             elif abs(float(np.linalg.norm(h.vector)) - 1.0) > NORM_TOLERANCE:
                 out.bad_norm.append(h.key)
     return out
+
+
+def embedding_figures(stats: EmbedStats, groups: dict[str, pd.DataFrame], skipped: int, load_s: float) -> dict:
+    """What ``review_embeddings`` records about its run (speeds from the measured times)."""
+    n = stats.reviews_embedded
+    return {
+        "reviews_embedded": n,
+        "restaurants_embedded": stats.restaurants_embedded,
+        "restaurants_skipped_unchanged": skipped,
+        "points_in_partitions": int(sum(len(d) for d in groups.values())),
+        "model_load_s": round(load_s, 2),
+        "encode_s": round(stats.encode_s, 3),
+        "reviews_per_s": round(n / stats.total_s, 1) if n and stats.total_s > 0 else 0.0,
+        "encode_only_reviews_per_s": round(n / stats.encode_s, 1) if n and stats.encode_s > 0 else 0.0,
+    }
+
+
+def embedding_check_outcomes(check: EmbeddingCheck, restaurants: int, dim: int) -> dict[str, CheckOutcome]:
+    return {
+        "embeddings_count_matches_reviews": CheckOutcome(
+            not check.mismatched,
+            {"mismatched (store, reviews)": str(dict(list(check.mismatched.items())[:10])), "restaurants": restaurants},
+        ),
+        "embeddings_normalized_with_model_dim": CheckOutcome(
+            not check.bad_norm and not check.bad_dim,
+            {
+                "vectors_checked": check.checked,
+                "bad_norm": len(check.bad_norm),
+                "bad_dim": len(check.bad_dim),
+                "dimension": dim,
+            },
+        ),
+    }
 
 
 def representative_vectors(

@@ -20,9 +20,7 @@ from contextlib import contextmanager
 import dagster as dg
 import pandas as pd
 
-from ..core.analysis.cache import LLMCache
 from ..core.analysis.checks import (
-    CheckOutcome,
     extraction_checks,
     highlight_checks,
     mention_checks,
@@ -33,21 +31,18 @@ from ..core.analysis.extract import (
     LLM_POLARITY_COLUMNS,
     SENTIMENT_COLUMNS,
     analyse_reviews,
+    extraction_figures,
     lexicon_mentions,
     resolve_polarities,
     sentiment_ratios,
 )
-from ..core.analysis.prevalence import (
-    aspect_prevalence,
-    highlights,
-    highlights_markdown,
-    low_rated_reviews,
-)
-from ..core.analysis.prompts import PROMPT_VERSION, language_of
+from ..core.analysis.prevalence import PREVALENCE_PREVIEW, prevalence_and_highlights
+from ..core.analysis.prompts import PROMPT_VERSION
 from ..core.analysis.schemas import LABELS
-from ..core.analysis.summarize import build_briefs, write_summaries
+from ..core.analysis.summarize import build_briefs, summary_figures, write_summaries
 from ..core.config import validate_restaurant_ids
 from ..core.llm.types import LLMUnavailableError
+from .common import check_results, check_spec, of_run
 from .metadata import bar_chart, frame_metadata, preview
 from .partitions import (
     EAGER,
@@ -78,24 +73,6 @@ def _out(description: str, kinds: set[str], metadata: dict = PARTITION_EXPR, con
     )
 
 
-def _spec(name, asset, blocking, description):
-    return dg.AssetCheckSpec(name, asset=asset, blocking=blocking, description=description)
-
-
-def check_results(outcomes: dict[str, CheckOutcome], specs: list[dg.AssetCheckSpec]):
-    """Check results from core's outcomes; WARN for the specs that do not block."""
-    by_name = {s.name: s for s in specs}
-    for name, o in outcomes.items():
-        spec = by_name[name]
-        yield dg.AssetCheckResult(
-            asset_key=spec.asset_key,
-            check_name=name,
-            passed=bool(o.passed),
-            severity=dg.AssetCheckSeverity.ERROR if spec.blocking else dg.AssetCheckSeverity.WARN,
-            metadata={k: dg.MetadataValue.json(v) if isinstance(v, dict | list) else v for k, v in o.metadata.items()},
-        )
-
-
 @contextmanager
 def retry_when_unavailable():
     try:
@@ -104,15 +81,8 @@ def retry_when_unavailable():
         raise dg.RetryRequested(max_retries=LLM_STEP_RETRIES, seconds_to_wait=LLM_RETRY_WAIT_S) from exc
 
 
-def _of_run(df: pd.DataFrame, keys: list[str], columns: list[str] | None = None) -> pd.DataFrame:
-    """The rows of this run's restaurants (``columns``: of a table that may not exist yet)."""
-    if columns is not None:
-        df = df.reindex(columns=list(dict.fromkeys([*columns, *df.columns])))
-    return df[df["restaurant_id"].isin(keys)].reset_index(drop=True)
-
-
 MENTION_CHECKS = [
-    _spec(
+    check_spec(
         "quotes_are_substrings",
         "aspect_mentions",
         True,
@@ -138,7 +108,7 @@ def aspect_mentions(context: dg.AssetExecutionContext, reviews: pd.DataFrame):
     (no LLM): polarity where the wording decides it (else undecided: the LLM's to refine) and the
     clause it rests on as the quote."""
     keys = validate_restaurant_ids(context.partition_keys)
-    rev = _of_run(reviews, keys)
+    rev = of_run(reviews, keys)
     t0 = time.perf_counter()
     m, dropped = lexicon_mentions(rev)
     ms = (time.perf_counter() - t0) * 1000
@@ -160,20 +130,20 @@ def aspect_mentions(context: dg.AssetExecutionContext, reviews: pd.DataFrame):
 
 
 EXTRACTION_CHECKS = [
-    _spec(
+    check_spec(
         "sentiments_match_schema",
         "sentiments",
         True,
         "Labels are from the schema's values; confidences (where the engine gives log-probabilities) in [0, 1].",
     ),
-    _spec("sentiment_ratios_sum_to_one", "sentiments", True, "Per restaurant, weighted label shares sum to 1."),
-    _spec(
+    check_spec("sentiment_ratios_sum_to_one", "sentiments", True, "Per restaurant, weighted label shares sum to 1."),
+    check_spec(
         "sentiment_agrees_with_ratings",
         "sentiments",
         False,
         "Agreement between LLM labels and star ratings is above the threshold (weak models show here).",
     ),
-    _spec(
+    check_spec(
         "llm_polarities_answer_the_mentions",
         "llm_aspect_polarities",
         True,
@@ -209,74 +179,77 @@ def review_extractions(
     analysis_settings: AnalysisSettings,
 ):
     keys = validate_restaurant_ids(context.partition_keys)
-    rev, men = _of_run(reviews, keys), _of_run(aspect_mentions, keys, LEXICON_COLUMNS)
+    rev, men = of_run(reviews, keys), of_run(aspect_mentions, keys, LEXICON_COLUMNS)
     size = analysis_settings.llm_sample_size()
     context.log.info(
         f"extracting {len(rev):,} reviews of {rev['restaurant_id'].nunique()} restaurant(s) with "
         f"{llm.model_name} (prompt {PROMPT_VERSION}); LLM scope: "
         f"{'all reviews' if size is None else f'a stratified sample of {size} per restaurant'}"
     )
-    t0 = time.perf_counter()
     calibration = llm.label_calibration()
-    with retry_when_unavailable():
-        out = analyse_reviews(
-            rev,
-            size,
-            llm.run,
-            LLMCache(analysis_settings.llm_cache_path, analysis_settings.backend()),
-            llm.model_name,
-            chunk_size=analysis_settings.llm_chunk_size,
-            progress=context.log.info,
-            calibration=calibration,
-            mentions=men,
-            aspect_calibration=llm.label_calibration("aspect_calibration"),
-        )
-    usage = {
-        **llm.usage(out.jobs.results, time.perf_counter() - t0),
-        "prompt_version": PROMPT_VERSION,
-        "cache_hits": out.jobs.cache_hits,
-        "llm_calls": out.jobs.llm_calls,
-        "llm_chunks": out.jobs.chunks,
-    }
-    context.log.info(f"cache hits {out.jobs.cache_hits}, LLM calls {out.jobs.llm_calls}")
+    out, usage = _llm_step(
+        context,
+        llm,
+        analysis_settings,
+        analyse_reviews,
+        rev,
+        size,
+        calibration=calibration,
+        mentions=men,
+        aspect_calibration=llm.label_calibration("aspect_calibration"),
+    )
     s, lp = out.sentiments, out.llm_polarities
     ratios = sentiment_ratios(s, out.review_counts)
     outcomes = extraction_checks(s, ratios, keys, lp, men, analysis_settings.agreement_threshold, llm.model_name)
+    agreement = outcomes["sentiment_agrees_with_ratings"].metadata["agreement"]
+    s_figures, lp_figures = extraction_figures(out, size, calibration, agreement)
     yield dg.Output(
         s,
         output_name="sentiments",
         metadata=frame_metadata(
             s[["restaurant_id", "review_id", "label", "confidence", "rating", "weight"]],
             per_restaurant=preview(ratios.round(3), rows=50),
-            sentiment_chart=bar_chart(
-                ratios["restaurant_id"].tolist(),
-                {lab: ratios[f"{lab}_ratio"].tolist() for lab in LABELS},
-                "Sentiment share (weighted sample)",
-                "share",
-            ),
-            llm_scope="all" if size is None else f"sample of {size}",
-            reviews_in_scope=len(s),
-            label_calibration=str(calibration) if calibration else "none (generated label)",
-            agreement_with_ratings=outcomes["sentiment_agrees_with_ratings"].metadata["agreement"],
+            sentiment_chart=_sentiment_chart(ratios),
+            **s_figures,
             **usage,
         ),
     )
-    refined = out.aspect_mentions
     yield dg.Output(
         lp,
         output_name="llm_aspect_polarities",
-        metadata=frame_metadata(
-            lp[LLM_POLARITY_COLUMNS[:4]],
-            undecided_by_lexicon_in_scope=int((refined["in_scope"] & refined["lexicon_polarity"].isna()).sum()),
-            decided_by_llm=int((refined["polarity_source"] == "llm").sum()),
-            **usage,
-        ),
+        metadata=frame_metadata(lp[LLM_POLARITY_COLUMNS[:4]], **lp_figures, **usage),
     )
     yield from check_results(outcomes, EXTRACTION_CHECKS)
 
 
+def _llm_step(context, llm: LLMEngineResource, settings: AnalysisSettings, analysis, *args, **kwargs):
+    """``analysis(*args, runner, cache, model, chunk_size=, progress=, **kwargs)`` over the LLM,
+    retried while the server is unavailable; (its output, the step's usage for the metadata)."""
+    t0 = time.perf_counter()
+    with retry_when_unavailable():
+        out = analysis(
+            *args,
+            llm.run,
+            settings.llm_cache(),
+            llm.model_name,
+            chunk_size=settings.llm_chunk_size,
+            progress=context.log.info,
+            **kwargs,
+        )
+    return out, llm.jobs_usage(out.jobs, time.perf_counter() - t0)
+
+
+def _sentiment_chart(ratios: pd.DataFrame):
+    return bar_chart(
+        ratios["restaurant_id"].tolist(),
+        {lab: ratios[f"{lab}_ratio"].tolist() for lab in LABELS},
+        "Sentiment share (weighted sample)",
+        "share",
+    )
+
+
 HIGHLIGHT_CHECKS = [
-    _spec(
+    check_spec(
         "strengths_follow_counts",
         "strengths",
         True,
@@ -320,84 +293,55 @@ def aspect_highlights(
     analysis_settings: AnalysisSettings,
 ):
     keys = validate_restaurant_ids(context.partition_keys)
-    rev, top = _of_run(reviews, keys), _of_run(top_k_contexts, keys)
     men = resolve_polarities(
-        _of_run(aspect_mentions, keys, LEXICON_COLUMNS), _of_run(llm_aspect_polarities, keys, LLM_POLARITY_COLUMNS)
+        of_run(aspect_mentions, keys, LEXICON_COLUMNS), of_run(llm_aspect_polarities, keys, LLM_POLARITY_COLUMNS)
     )
-    llm_read = _of_run(sentiments, keys, SENTIMENT_COLUMNS).groupby("restaurant_id").size().to_dict()
-    rule = analysis_settings.highlight_rule()
-    counts = rev.groupby("restaurant_id").size().to_dict()
-    prev = aspect_prevalence(men, counts, rule, llm_read)
-    langs = {
-        restaurant_id: language_of(g["text"].fillna("").head(50).tolist())
-        for restaurant_id, g in rev.groupby("restaurant_id")
-    }
-    hl = highlights(prev, men, dict(zip(top["review_id"], top["rank"])), langs, rule, low_rated_reviews(rev))
+    prev, hl, prev_figures, hl_figures = prevalence_and_highlights(
+        men,
+        of_run(reviews, keys),
+        of_run(top_k_contexts, keys),
+        of_run(sentiments, keys, SENTIMENT_COLUMNS).groupby("restaurant_id").size().to_dict(),
+        analysis_settings.highlight_rule(),
+    )
     yield dg.Output(
-        prev,
-        output_name="aspect_prevalence",
-        metadata=frame_metadata(
-            prev[
-                [
-                    "restaurant_id",
-                    "aspect",
-                    "mentions",
-                    "positive",
-                    "negative",
-                    "neutral",
-                    "undecided",
-                    "status",
-                    "decided_by",
-                ]
-            ],
-            rule=str(rule),
-            restaurants=len(counts),
-            restaurants_read_by_llm=len(llm_read),
-            undecided_share=float(men["polarity"].isna().mean()) if len(men) else 0.0,
-            neutral_share=float((men["polarity"] == "neutral").mean()) if len(men) else 0.0,
-        ),
+        prev, output_name="aspect_prevalence", metadata=frame_metadata(prev[PREVALENCE_PREVIEW], **prev_figures)
     )
-    md = "\n\n".join(highlights_markdown(hl, restaurant_id) for restaurant_id in sorted(counts)[:20])
-    kinds = hl["polarity"].value_counts()
+    md = hl_figures.pop("highlights_markdown")
     yield dg.Output(
         hl,
         output_name="strengths",
         metadata=frame_metadata(
             hl[["restaurant_id", "polarity", "aspect", "prevalence", "decided_by"]],
             highlights=dg.MetadataValue.md(md or "_none_"),
-            strengths=int(kinds.get("strength", 0)),
-            weaknesses=int(kinds.get("weakness", 0)),
-            complaints=int(kinds.get("complaint", 0)),
-            restaurants_without_weakness=len(set(counts) - set(hl.loc[hl["polarity"] == "weakness", "restaurant_id"])),
-            rule=str(rule),
+            **hl_figures,
         ),
     )
     yield from check_results(highlight_checks(hl, men, prev), HIGHLIGHT_CHECKS)
 
 
 SUMMARY_CHECKS = [
-    _spec(
+    check_spec(
         "summaries_grounded",
         "summaries",
         True,
         "Every cited review id is a review of the restaurant, and an LLM-written summary cites at least one.",
     ),
-    _spec(
+    check_spec(
         "summaries_agree_with_counts",
         "summaries",
         True,
         "No summary describes an aspect with the polarity opposite to aspect_prevalence, or an aspect no review "
         "mentions.",
     ),
-    _spec(
+    check_spec(
         "summaries_numbers_match_counts",
         "summaries",
         True,
         "Every number and percentage a summary states is a figure of aspect_prevalence for the aspect it is "
         "written next to (or the restaurant's review count).",
     ),
-    _spec("summaries_distinct", "summaries", False, "No two restaurants share the same overall summary."),
-    _spec("summaries_not_copied", "summaries", False, "No summary copies a review verbatim."),
+    check_spec("summaries_distinct", "summaries", False, "No two restaurants share the same overall summary."),
+    check_spec("summaries_not_copied", "summaries", False, "No summary copies a review verbatim."),
 ]
 
 
@@ -427,44 +371,17 @@ def summaries(
     by the template if it contradicts them or misplaces a figure; the template elsewhere), positive
     and negative (from strengths / weaknesses / complaints with their prevalence)."""
     keys = validate_restaurant_ids(context.partition_keys)
-    rev, prev, hl = _of_run(reviews, keys), _of_run(aspect_prevalence, keys), _of_run(strengths, keys)
-    sent = _of_run(sentiments, keys, SENTIMENT_COLUMNS)
+    rev, prev, hl = of_run(reviews, keys), of_run(aspect_prevalence, keys), of_run(strengths, keys)
+    sent = of_run(sentiments, keys, SENTIMENT_COLUMNS)
     counts = rev.groupby("restaurant_id").size().to_dict()
     read = set(sent["restaurant_id"])
-    briefs = build_briefs(prev, hl, _of_run(top_k_contexts, keys), counts, sentiment_ratios(sent, counts))
-    t0 = time.perf_counter()
-    with retry_when_unavailable():
-        out = write_summaries(
-            briefs,
-            prev,
-            hl,
-            llm.run,
-            LLMCache(analysis_settings.llm_cache_path, analysis_settings.backend()),
-            llm.model_name,
-            chunk_size=analysis_settings.llm_chunk_size,
-            progress=context.log.info,
-            llm_restaurants=read,
-        )
-    usage = {
-        **llm.usage(out.jobs.results, time.perf_counter() - t0),
-        "prompt_version": PROMPT_VERSION,
-        "cache_hits": out.jobs.cache_hits,
-        "llm_calls": out.jobs.llm_calls,
-    }
+    briefs = build_briefs(prev, hl, of_run(top_k_contexts, keys), counts, sentiment_ratios(sent, counts))
+    out, usage = _llm_step(context, llm, analysis_settings, write_summaries, briefs, prev, hl, llm_restaurants=read)
     s = out.summaries
     for restaurant_id, why in out.replaced.items():
         context.log.warning(f"{restaurant_id}: LLM summary replaced by the template: {'; '.join(why)}")
-    overall = s[s["kind"] == "overall"]
     yield dg.Output(
         s,
-        metadata=frame_metadata(
-            s[["restaurant_id", "kind", "source", "text"]],
-            written_by_llm=int((overall["source"] == "llm").sum()),
-            counts_template=int((overall["source"] != "llm").sum()),
-            restaurants_read_by_llm=len(read),
-            replaced_by_template=len(out.replaced),
-            replaced=dg.MetadataValue.json({k: v for k, v in list(out.replaced.items())[:20]}),
-            **usage,
-        ),
+        metadata=frame_metadata(s[["restaurant_id", "kind", "source", "text"]], **summary_figures(out, read), **usage),
     )
     yield from check_results(summary_checks(s, rev, prev, hl), SUMMARY_CHECKS)

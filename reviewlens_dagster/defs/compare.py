@@ -4,7 +4,14 @@ import dagster as dg
 import pandas as pd
 
 from ..core.analysis.prevalence import PREVALENCE_COLUMNS
-from ..core.compare import TOO_SMALL, GroupConfig, aspect_comparisons, index_strengths
+from ..core.compare import (
+    COMPARISON_PREVIEW,
+    GroupConfig,
+    aspect_comparisons,
+    chart_series,
+    comparison_figures,
+    index_strengths,
+)
 from ..core.config import validate_restaurant_ids
 from .metadata import frame_metadata, group_strip_chart
 from .partitions import EAGER, OWNERS, PARTITION_EXPR, VECTOR_POOL, restaurants_partitions, single_run
@@ -53,45 +60,18 @@ def comparisons(
         min_mentions=compare_settings.min_mentions,
     )
     out, spread = aspect_comparisons(keys, prevalence, group_meta, cfg, strength_vectors)
-    charts = []
-    for restaurant_id in keys[:CHART_RESTAURANTS]:
-        g = out[out["restaurant_id"] == restaurant_id]
-        if len(g):
-            charts.append(
-                group_strip_chart(
-                    g["aspect"].tolist(),
-                    # no box where the group is too small to give a figure
-                    [spread.get((restaurant_id, a), []) for a in g["aspect"]],
-                    g["positive_share"].tolist(),
-                    f"{restaurant_id}: positive share per aspect vs its comparison group",
-                )
-            )
-    too_small = int((out["group_level"] == TOO_SMALL).sum())
+    charts = [group_strip_chart(*series) for series in chart_series(out, spread, keys, CHART_RESTAURANTS)]
+    figures = comparison_figures(out, keys, cfg, in_store)
     context.log.info(
-        f"compared {out['restaurant_id'].nunique()}/{len(keys)} restaurants; "
-        f"{too_small} aspect comparison(s) without a big enough group"
+        f"compared {figures['restaurants_compared']}/{len(keys)} restaurants; "
+        f"{figures['groups_too_small']} aspect comparison(s) without a big enough group"
     )
     return dg.Output(
         out,
         metadata=frame_metadata(
-            out[
-                [
-                    "restaurant_id",
-                    "aspect",
-                    "positive_share",
-                    "group_level",
-                    "group_size",
-                    "group_median",
-                    "percentile",
-                ]
-            ],
+            out[COMPARISON_PREVIEW],
             aspect_chart=dg.MetadataValue.md("\n\n".join(charts) or "_no aspects_"),
-            groups_too_small=too_small,
-            comparisons_with_a_group=int(len(out) - too_small),
             charts_drawn=len(charts),
-            group_notes=dg.MetadataValue.json(sorted(set(out["group_note"].dropna()))[:5]),
-            min_group_size=cfg.min_group_size,
-            similarity_threshold=cfg.threshold,
-            strengths_in_store=in_store,
+            **figures,
         ),
     )

@@ -4,14 +4,15 @@
 import dagster as dg
 
 from ..core.config import validate_restaurant_ids
-from ..core.ingest import REVIEW_CHECKS, REVIEW_COLUMNS, review_check_failures
+from ..core.ingest import REVIEW_CHECKS, REVIEW_COLUMNS
+from ..core.ingest.frames import REJECTED_SHARE_CHECK, rejected_share, rejection_reasons, review_check_outcomes
 from ..core.sources import SourcesFile
 from ..core.staging import StagingReport, rows_version
+from .common import check_results, check_spec
 from .metadata import frame_metadata, preview
 from .partitions import OWNERS, PARTITION_EXPR, RESTAURANTS, WAREHOUSE_POOL, restaurants_partitions, single_run
 from .resources import IngestSettings
 
-REJECTED_SHARE_CHECK = "rejected_share_below_threshold"
 STAGED = dg.AssetKey("staged_reviews")
 REJECTED = dg.AssetKey("rejected_reviews")
 
@@ -39,6 +40,17 @@ def _staging_metadata(report: StagingReport, settings: IngestSettings, sources: 
             {"files_per_mapping": report.sources_used, "mappings": sources.describe()}
         ),
     }
+
+
+REVIEWS_CHECKS = [
+    *(check_spec(name, "reviews", True, d) for name, d in REVIEW_CHECKS.items()),
+    check_spec(
+        REJECTED_SHARE_CHECK,
+        "reviews",
+        False,
+        "Share of this restaurant's rows that were quarantined stays below the threshold.",
+    ),
+]
 
 
 @dg.multi_asset(
@@ -79,22 +91,13 @@ def staging(context: dg.AssetExecutionContext, ingest_settings: IngestSettings):
         rejected = store.rejected() if report.wrote else None
         manifest = store.manifest()
     ingest_settings.write_manifest(manifest)
-    for name, reason in report.quarantined.items():
-        context.log.warning(f"file quarantined whole: {name}: {reason}")
-    if report.deleted:
-        context.log.warning(
-            f"{len(report.deleted)} file(s) left the folder: {report.deleted[:10]}; their reviews were "
-            f"{'kept' if ingest_settings.on_deleted_file == 'keep' else 'removed'} (REVIEWLENS_ON_DELETED_FILE)"
-        )
+    for message in report.problems(ingest_settings.on_deleted_file):
+        context.log.warning(message)
     known = set(context.instance.get_dynamic_partitions(RESTAURANTS))
     new = [k for k in keys if k not in known]
     if new:
         context.instance.add_dynamic_partitions(RESTAURANTS, new)
-    context.log.info(
-        f"staged {len(report.parsed)} of {report.files} file(s) ({report.unchanged} unchanged) in "
-        f"{report.seconds:.2f} s: {report.rows_read:,} rows read, {len(report.changed_restaurants)} restaurant(s) "
-        f"changed, {len(new)} new partition(s)"
-    )
+    context.log.info(report.summary(len(new)))
     meta = _staging_metadata(report, ingest_settings, sources)
     meta["new_partitions"] = len(new)
     if names is not None:
@@ -106,8 +109,7 @@ def staging(context: dg.AssetExecutionContext, ingest_settings: IngestSettings):
         "files_quarantined": len(report.quarantined),
     }
     if rejected is not None and len(rejected):
-        reasons = rejected["reason"].str.replace(r"'.*?'|\d+", "…", regex=True).value_counts().head(20)
-        rej_meta["reasons"] = dg.MetadataValue.md(reasons.rename("rows").to_frame().to_markdown())
+        rej_meta["reasons"] = dg.MetadataValue.md(rejection_reasons(rejected).to_markdown())
         rej_meta["preview"] = preview(rejected[["source_file", "source_row", "severity", "reason"]])
     yield dg.MaterializeResult(asset_key=REJECTED, metadata=rej_meta)
 
@@ -122,14 +124,7 @@ def staging(context: dg.AssetExecutionContext, ingest_settings: IngestSettings):
     kinds={"python", "duckdb"},
     owners=OWNERS,
     deps=[STAGED],
-    check_specs=[
-        *(dg.AssetCheckSpec(name, asset="reviews", blocking=True, description=d) for name, d in REVIEW_CHECKS.items()),
-        dg.AssetCheckSpec(
-            REJECTED_SHARE_CHECK,
-            asset="reviews",
-            description="Share of this restaurant's rows that were quarantined stays below the threshold.",
-        ),
-    ],
+    check_specs=REVIEWS_CHECKS,
 )
 def reviews(context: dg.AssetExecutionContext, ingest_settings: IngestSettings):
     """Validated, deduplicated reviews of each restaurant: its rows of `staged_reviews`.
@@ -142,11 +137,10 @@ def reviews(context: dg.AssetExecutionContext, ingest_settings: IngestSettings):
         df = store.reviews_for(keys)
         rejected = store.rejected(keys)
         names = store.restaurant_names(keys)
-    errors = rejected[rejected["severity"] == "rejected"]
+    errors = int((rejected["severity"] == "rejected").sum())
     empty = sorted(set(keys) - set(names["restaurant_id"]))
     if empty:
         context.log.warning(f"{len(empty)} restaurant(s) have no staged reviews: {empty[:10]}")
-    share = len(errors) / max(1, len(errors) + len(df))
     yield dg.Output(
         df[list(REVIEW_COLUMNS)],
         # identical rows, identical version: downstream automation reacts to changed data only
@@ -154,30 +148,11 @@ def reviews(context: dg.AssetExecutionContext, ingest_settings: IngestSettings):
         metadata=frame_metadata(
             df[["restaurant_id", "source_restaurant_id", "review_id", "rating", "text"]],
             restaurants=len(keys),
-            rejected_rows=len(errors),
-            warning_rows=len(rejected) - len(errors),
-            rejected_share=float(round(share, 4)),
+            rejected_rows=errors,
+            warning_rows=len(rejected) - errors,
+            rejected_share=rejected_share(errors, len(df)),
             restaurants_without_reviews=len(empty),
             reviews_per_restaurant=preview(names, rows=50),
         ),
     )
-    for name, bad in review_check_failures(df).items():
-        yield dg.AssetCheckResult(
-            check_name=name,
-            passed=bad.empty,
-            metadata={
-                "failing_rows": len(bad),
-                "examples": dg.MetadataValue.md(bad.head(5).to_markdown(index=False) if len(bad) else "none"),
-            },
-        )
-    yield dg.AssetCheckResult(
-        check_name=REJECTED_SHARE_CHECK,
-        passed=bool(share <= ingest_settings.reject_share_threshold),
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={
-            "rejected_share": float(round(share, 4)),
-            "threshold": ingest_settings.reject_share_threshold,
-            "rejected_rows": len(errors),
-            "accepted_rows": len(df),
-        },
-    )
+    yield from check_results(review_check_outcomes(df, errors, ingest_settings.reject_share_threshold), REVIEWS_CHECKS)

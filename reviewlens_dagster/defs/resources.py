@@ -113,6 +113,12 @@ class AnalysisSettings(WarehouseAccess):
     def highlight_rule(self) -> HighlightRule:
         return HighlightRule(**{f: getattr(self, f) for f in HighlightRule.__dataclass_fields__})
 
+    def llm_cache(self):
+        """The LLM cache on this deployment's warehouse backend."""
+        from ..core.analysis.cache import LLMCache
+
+        return LLMCache(self.llm_cache_path, self.backend())
+
     def llm_sample_size(self) -> int | None:
         """Reviews per restaurant the LLM reads: None = all."""
         return None if self.analysis_scope == "all" else self.sample_size
@@ -294,6 +300,18 @@ class LLMEngineResource(WarehouseAccess):
         if not requests:
             return []
         return self.engine().run(requests, validators, on_result)
+
+    def jobs_usage(self, jobs, wall_s: float) -> dict:
+        """A step's serving figures (:meth:`usage`) and what the LLM cache saved it."""
+        from ..core.analysis.prompts import PROMPT_VERSION
+
+        return {
+            **self.usage(jobs.results, wall_s),
+            "prompt_version": PROMPT_VERSION,
+            "cache_hits": jobs.cache_hits,
+            "llm_calls": jobs.llm_calls,
+            "llm_commits": jobs.chunks,
+        }
 
     def usage(self, results, wall_s: float) -> dict:
         """Serving figures of this step's results, for the asset's metadata."""

@@ -11,12 +11,13 @@ from ..core.analysis.checks import trend_checks
 from ..core.analysis.extract import LEXICON_COLUMNS, LLM_POLARITY_COLUMNS, resolve_polarities
 from ..core.analysis.trends import ROSE, ChangeRule, detect_changes, monthly_trends
 from ..core.config import validate_restaurant_ids
-from .analysis import _of_run, _out, _spec, check_results
+from .analysis import _out
+from .common import check_results, check_spec, of_run
 from .metadata import frame_metadata, preview
 from .partitions import EAGER_PAST_LLM, PARTITION_EXPR, WAREHOUSE_POOL, restaurants_partitions, single_run
 
 TREND_CHECKS = [
-    _spec(
+    check_spec(
         "emerging_complaint",
         "aspect_changes",
         False,
@@ -58,9 +59,9 @@ def aspect_trends(
     llm_aspect_polarities: pd.DataFrame,
 ):
     keys = validate_restaurant_ids(context.partition_keys)
-    rev = _of_run(reviews, keys)
+    rev = of_run(reviews, keys)
     men = resolve_polarities(
-        _of_run(aspect_mentions, keys, LEXICON_COLUMNS), _of_run(llm_aspect_polarities, keys, LLM_POLARITY_COLUMNS)
+        of_run(aspect_mentions, keys, LEXICON_COLUMNS), of_run(llm_aspect_polarities, keys, LLM_POLARITY_COLUMNS)
     )
     trends, undated = monthly_trends(rev, men)
     rule = ChangeRule()

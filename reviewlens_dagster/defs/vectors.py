@@ -8,6 +8,7 @@ import pandas as pd
 from ..core import vectors
 from ..core.config import validate_restaurant_ids
 from ..core.vectorstore import REVIEWS
+from .common import check_results, check_spec
 from .metadata import frame_metadata
 from .partitions import EAGER, OWNERS, PARTITION_EXPR, VECTOR_POOL, restaurants_partitions, single_run
 from .resources import EmbedderResource, VectorSettings, VectorStoreResource
@@ -18,25 +19,28 @@ PARTITIONED = dict(
 WAREHOUSE_TABLE = dict(io_manager_key="warehouse_io_manager", metadata=PARTITION_EXPR)
 
 
+EMBEDDING_CHECKS = [
+    check_spec(
+        "embeddings_count_matches_reviews",
+        "review_embeddings",
+        True,
+        "The vector store holds exactly one point per review of the restaurant.",
+    ),
+    check_spec(
+        "embeddings_normalized_with_model_dim",
+        "review_embeddings",
+        True,
+        "Stored vectors have norm 1 and the embedding model's dimension.",
+    ),
+]
+
+
 @dg.asset(
     pool=VECTOR_POOL,
     **PARTITIONED,
     group_name="vectors",
     kinds={"python", "qdrant"},
-    check_specs=[
-        dg.AssetCheckSpec(
-            "embeddings_count_matches_reviews",
-            asset="review_embeddings",
-            blocking=True,
-            description="The vector store holds exactly one point per review of the restaurant.",
-        ),
-        dg.AssetCheckSpec(
-            "embeddings_normalized_with_model_dim",
-            asset="review_embeddings",
-            blocking=True,
-            description="Stored vectors have norm 1 and the embedding model's dimension.",
-        ),
-    ],
+    check_specs=EMBEDDING_CHECKS,
 )
 def review_embeddings(
     context: dg.AssetExecutionContext,
@@ -63,40 +67,15 @@ def review_embeddings(
         )
         stats = vectors.embed_reviews(store, emb, groups, todo, progress=context.log.info)
         check = vectors.check_embeddings(store, groups, emb.dim)
-    n = stats.reviews_embedded
     return dg.MaterializeResult(
         metadata={
-            "reviews_embedded": n,
-            "restaurants_embedded": stats.restaurants_embedded,
-            "restaurants_skipped_unchanged": len(keys) - len(todo),
-            "points_in_partitions": int(sum(len(d) for d in groups.values())),
+            **vectors.embedding_figures(stats, groups, len(keys) - len(todo), load_s),
             "dimension": emb.dim,
             "model_id": emb.model_id,
-            "model_load_s": round(load_s, 2),
-            "encode_s": round(stats.encode_s, 3),
-            "reviews_per_s": round(n / stats.total_s, 1) if n and stats.total_s > 0 else 0.0,
-            "encode_only_reviews_per_s": round(n / stats.encode_s, 1) if n and stats.encode_s > 0 else 0.0,
         },
-        check_results=[
-            dg.AssetCheckResult(
-                check_name="embeddings_count_matches_reviews",
-                passed=not check.mismatched,
-                metadata={
-                    "mismatched (store, reviews)": str(dict(list(check.mismatched.items())[:10])),
-                    "restaurants": len(keys),
-                },
-            ),
-            dg.AssetCheckResult(
-                check_name="embeddings_normalized_with_model_dim",
-                passed=not check.bad_norm and not check.bad_dim,
-                metadata={
-                    "vectors_checked": check.checked,
-                    "bad_norm": len(check.bad_norm),
-                    "bad_dim": len(check.bad_dim),
-                    "dimension": emb.dim,
-                },
-            ),
-        ],
+        check_results=list(
+            check_results(vectors.embedding_check_outcomes(check, len(keys), emb.dim), EMBEDDING_CHECKS)
+        ),
     )
 
 

@@ -6,20 +6,13 @@ with the severity its check spec declares. Same pattern as ``ingest.review_check
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import pandas as pd
 
 from ..aspects import ASPECTS
+from ..checks import CheckOutcome
 from .prevalence import complaint_aspects, highlight_problems
 from .schemas import LABELS
 from .summarize import contradictions, copies_review, number_problems
-
-
-@dataclass(frozen=True)
-class CheckOutcome:
-    passed: bool
-    metadata: dict = field(default_factory=dict)
 
 
 def _bad_quotes(mentions: pd.DataFrame, reviews: pd.DataFrame) -> pd.DataFrame:

@@ -353,3 +353,21 @@ def sentiment_ratios(sentiments: pd.DataFrame, review_counts: dict[str, int] | N
             }
         )
     return pd.DataFrame(rows, columns=cols)
+
+
+def extraction_figures(
+    out: ExtractionOutput, size: int | None, calibration: LabelCalibration | None, agreement: float | None
+) -> tuple[dict, dict]:
+    """What the ``sentiments`` and ``llm_aspect_polarities`` outputs record about themselves."""
+    refined = out.aspect_mentions
+    sentiments = {
+        "llm_scope": "all" if size is None else f"sample of {size}",
+        "reviews_in_scope": len(out.sentiments),
+        "label_calibration": str(calibration) if calibration else "none (generated label)",
+        "agreement_with_ratings": agreement,
+    }
+    polarities = {
+        "undecided_by_lexicon_in_scope": int((refined["in_scope"] & refined["lexicon_polarity"].isna()).sum()),
+        "decided_by_llm": int((refined["polarity_source"] == "llm").sum()),
+    }
+    return sentiments, polarities

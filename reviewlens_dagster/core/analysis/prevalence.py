@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..aspects import ASPECTS
+from .prompts import language_of
 
 PREVALENCE_COLUMNS = [
     "restaurant_id",
@@ -303,3 +304,53 @@ def highlights_markdown(strengths: pd.DataFrame, restaurant_id: str) -> str:
         for it in items.itertuples():
             lines.append(f"  - {it.prevalence} — “{it.quote}”")
     return "\n".join(lines)
+
+
+#: the columns of aspect_prevalence shown in its preview
+PREVALENCE_PREVIEW = [
+    "restaurant_id",
+    "aspect",
+    "mentions",
+    "positive",
+    "negative",
+    "neutral",
+    "undecided",
+    "status",
+    "decided_by",
+]
+
+
+def prevalence_and_highlights(
+    mentions: pd.DataFrame,
+    reviews: pd.DataFrame,
+    top_k: pd.DataFrame,
+    llm_read: dict[str, int],
+    rule: HighlightRule,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict, dict]:
+    """(aspect_prevalence, strengths, and what each records about itself) for the restaurants of
+    ``reviews``: ``mentions`` resolved (lexicon, then the LLM), ``top_k`` ranks the quotes,
+    ``llm_read``: the reviews the LLM read per restaurant."""
+    counts = reviews.groupby("restaurant_id").size().to_dict()
+    prev = aspect_prevalence(mentions, counts, rule, llm_read)
+    langs = {r: language_of(g["text"].fillna("").head(50).tolist()) for r, g in reviews.groupby("restaurant_id")}
+    hl = highlights(
+        prev, mentions, dict(zip(top_k["review_id"], top_k["rank"])), langs, rule, low_rated_reviews(reviews)
+    )
+    n = len(mentions)
+    prev_figures = {
+        "rule": str(rule),
+        "restaurants": len(counts),
+        "restaurants_read_by_llm": len(llm_read),
+        "undecided_share": float(mentions["polarity"].isna().mean()) if n else 0.0,
+        "neutral_share": float((mentions["polarity"] == "neutral").mean()) if n else 0.0,
+    }
+    kinds = hl["polarity"].value_counts()
+    hl_figures = {
+        "highlights_markdown": "\n\n".join(highlights_markdown(hl, r) for r in sorted(counts)[:20]),
+        "strengths": int(kinds.get("strength", 0)),
+        "weaknesses": int(kinds.get("weakness", 0)),
+        "complaints": int(kinds.get("complaint", 0)),
+        "restaurants_without_weakness": len(set(counts) - set(hl.loc[hl["polarity"] == "weakness", "restaurant_id"])),
+        "rule": str(rule),
+    }
+    return prev, hl, prev_figures, hl_figures

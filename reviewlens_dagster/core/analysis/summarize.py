@@ -449,3 +449,15 @@ def write_summaries(
             rows.append(row("overall", *tmpl["overall"], "template", note, False))
         rows += [row(kind, *tmpl[kind], "counts", None, False) for kind in ("positive", "negative")]
     return SummaryOutput(pd.DataFrame(rows, columns=SUMMARY_COLUMNS), outcome, replaced)
+
+
+def summary_figures(out: SummaryOutput, llm_restaurants: set[str]) -> dict:
+    """What the ``summaries`` output records about itself (``llm_restaurants``: those the LLM read)."""
+    overall = out.summaries[out.summaries["kind"] == "overall"]
+    return {
+        "written_by_llm": int((overall["source"] == "llm").sum()),
+        "counts_template": int((overall["source"] != "llm").sum()),
+        "restaurants_read_by_llm": len(llm_restaurants),
+        "replaced_by_template": len(out.replaced),
+        "replaced": {k: v for k, v in list(out.replaced.items())[:20]},
+    }

@@ -6,6 +6,7 @@ from dataclasses import asdict
 
 import pandas as pd
 
+from ..checks import CheckOutcome
 from .schema import REJECT_COLUMNS, REJECTED, REVIEW_COLUMNS, Rejection
 
 
@@ -48,6 +49,45 @@ def review_check_failures(reviews: pd.DataFrame) -> dict[str, pd.DataFrame]:
         "reviews_unique_review_id": reviews.loc[reviews.duplicated(ids, keep=False), ids],
         "reviews_rating_in_range": reviews.loc[rating.notna() & ((rating < 1) | (rating > 5)), [*ids, "rating"]],
     }
+
+
+#: the check on the share of a restaurant's rows that were quarantined (WARN, not blocking)
+REJECTED_SHARE_CHECK = "rejected_share_below_threshold"
+
+
+def review_check_outcomes(reviews: pd.DataFrame, rejected_rows: int, threshold: float) -> dict[str, CheckOutcome]:
+    """REVIEW_CHECKS on ``reviews`` (failing rows and examples), and the quarantined share of the
+    restaurants' rows against ``threshold``."""
+    out = {
+        name: CheckOutcome(
+            bad.empty,
+            {"failing_rows": len(bad), "examples": bad.head(5).to_markdown(index=False) if len(bad) else "none"},
+            markdown=("examples",),
+        )
+        for name, bad in review_check_failures(reviews).items()
+    }
+    share = rejected_share(rejected_rows, len(reviews))
+    out[REJECTED_SHARE_CHECK] = CheckOutcome(
+        bool(share <= threshold),
+        {
+            "rejected_share": share,
+            "threshold": threshold,
+            "rejected_rows": rejected_rows,
+            "accepted_rows": len(reviews),
+        },
+    )
+    return out
+
+
+def rejected_share(rejected_rows: int, accepted_rows: int) -> float:
+    return float(round(rejected_rows / max(1, rejected_rows + accepted_rows), 4))
+
+
+def rejection_reasons(rejected: pd.DataFrame, top: int = 20) -> pd.DataFrame:
+    """The most frequent reasons, with quoted values and numbers folded (``'…'``) so that one
+    kind of problem is one line."""
+    reasons = rejected["reason"].str.replace(r"'.*?'|\d+", "…", regex=True).value_counts().head(top)
+    return reasons.rename("rows").to_frame()
 
 
 def rejections_frame(rows: list[dict] | list[Rejection], extra: tuple[str, ...] = ()) -> pd.DataFrame:
