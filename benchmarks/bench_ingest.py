@@ -90,7 +90,7 @@ def measure(root: Path, label: str) -> dict:
     import dagster as dg
     import duckdb
 
-    from reviewlens_dagster.core.staging import partition_ranges
+    from reviewlens_dagster.core.changes import partition_ranges
     from reviewlens_dagster.definitions import build_defs
     from reviewlens_dagster.defs.resources import IngestSettings
 

@@ -237,7 +237,7 @@ def test_fanout_sensor_requests_changed_restaurants_once(settings, instance, sam
 
 
 def test_partition_ranges_merge_beyond_the_cap():
-    from reviewlens_dagster.core.staging import partition_ranges
+    from reviewlens_dagster.core.changes import partition_ranges
 
     order = [f"k{i}" for i in range(10)]
     assert partition_ranges(order, ["k1", "k2", "k3", "k7"], 5) == [("k1", "k3"), ("k7", "k7")]

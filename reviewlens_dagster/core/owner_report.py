@@ -237,6 +237,42 @@ def _provenance(inp: ReportInputs, source: str | None, w: dict) -> str:
     return text + " " + w["written_template"]
 
 
+def _changes(moved: pd.DataFrame, w: dict) -> list[dict]:
+    return [
+        {
+            "status": r.status,
+            "text": f"{r.aspect}: {percent_text(r.previous_share)} → {percent_text(r.recent_share)} "
+            f"({w[r.status]}; {r.previous_months} n={r.previous_reviews}, {r.recent_months} n={r.recent_reviews})",
+        }
+        for r in moved.itertuples()
+    ]
+
+
+def _comparison_rows(comparisons: pd.DataFrame) -> list[dict]:
+    return [
+        {
+            "aspect": r.aspect,
+            "own": percent_text(r.positive_share),
+            "median": percent_text(r.group_median),
+            "percentile": percent_text(r.percentile),
+            "group": f"{r.group_definition} (n={r.group_size})",
+        }
+        for r in comparisons.itertuples()
+    ]
+
+
+def _evidence(reviews: pd.DataFrame) -> list[dict]:
+    return [
+        {
+            "review_id": r.review_id,
+            "text": r.text,
+            "rating": None if r.rating != r.rating or r.rating is None else f"{r.rating:g}",
+            "date": None if pd.isna(r.created_at) else str(pd.Timestamp(r.created_at).date()),
+        }
+        for r in reviews.itertuples()
+    ]
+
+
 def render_page(inp: ReportInputs) -> tuple[str, dict, str]:
     """(HTML page, headline figures for the index, the same content as markdown)."""
     w = WORDS[inp.lang]
@@ -258,38 +294,13 @@ def render_page(inp: ReportInputs) -> tuple[str, dict, str]:
             )
         )
     moved = inp.changes[inp.changes["status"].isin(["rose", "fell"])]
-    changes = [
-        {
-            "status": r.status,
-            "text": f"{r.aspect}: {percent_text(r.previous_share)} → {percent_text(r.recent_share)} "
-            f"({w[r.status]}; {r.previous_months} n={r.previous_reviews}, {r.recent_months} n={r.recent_reviews})",
-        }
-        for r in moved.itertuples()
-    ]
+    changes = _changes(moved, w)
     notes = inp.changes["note"].dropna()
     changes_note = notes.iloc[0] if len(notes) else w["no_change"]
-    comparison = [
-        {
-            "aspect": r.aspect,
-            "own": percent_text(r.positive_share),
-            "median": percent_text(r.group_median),
-            "percentile": percent_text(r.percentile),
-            "group": f"{r.group_definition} (n={r.group_size})",
-        }
-        for r in inp.comparisons.itertuples()
-    ]
+    comparison = _comparison_rows(inp.comparisons)
     cited = {i for _, items in sections for it in items for i in it["review_ids"]}
     cited |= {i for ids in moved["evidence_review_ids"] for i in list(ids)}
-    ev = inp.reviews[inp.reviews["review_id"].isin(cited)]
-    evidence = [
-        {
-            "review_id": r.review_id,
-            "text": r.text,
-            "rating": None if r.rating != r.rating or r.rating is None else f"{r.rating:g}",
-            "date": None if pd.isna(r.created_at) else str(pd.Timestamp(r.created_at).date()),
-        }
-        for r in ev.itertuples()
-    ]
+    evidence = _evidence(inp.reviews[inp.reviews["review_id"].isin(cited)])
     undated = int(inp.reviews["created_at"].isna().sum())
     html = _PAGE.render(
         lang=inp.lang,

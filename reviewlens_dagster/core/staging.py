@@ -25,19 +25,14 @@ archived export must not delete data); ``"drop"`` removes them (README "Deleted 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import os
-import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pandas as pd
-import pyarrow.compute as pc
 
 from .config import DEFAULT_MAX_TEXT_CHARS
 from .config import WAREHOUSE_SCHEMA as SCHEMA
@@ -46,7 +41,6 @@ from .ingest import (
     REJECTED,
     REVIEW_COLUMNS,
     WARNING,
-    file_sha256,
     list_review_files,
     normalize_reviews_frame,
     read_many,
@@ -54,12 +48,16 @@ from .ingest import (
     validate_parts,
 )
 from .sources import SourcesFile
+from .staged_files import (
+    StagingReport,
+    changed_files,
+    count_per_file,
+    folder_listing,
+    parts_and_file_rows,
+)
 
 log = logging.getLogger(__name__)
 
-#: bump when reading / validation change what they produce for the same bytes: every file is
-#: staged again on the next run
-PARSER_VERSION = "2026-12-02.1"  # more relative dates (일주일 전, 한 달 전, 작년, "3 days ago")
 ON_DELETED = ("keep", "drop")
 _REVIEW_TYPES = {
     "review_id": "VARCHAR",
@@ -104,51 +102,6 @@ assert tuple(_REVIEW_TYPES) == REVIEW_COLUMNS and tuple(_REJECT_TYPES) == REJECT
 
 
 #: files hashed at once (hashlib releases the GIL)
-READ_WORKERS = max(2, min(8, os.cpu_count() or 1))
-
-
-def config_fingerprint(max_text_chars: int, spec_digest: str) -> str:
-    """What, besides a file's bytes, decides what staging makes of it."""
-    return hashlib.sha256(f"{PARSER_VERSION}|{max_text_chars}|{spec_digest}".encode()).hexdigest()[:16]
-
-
-@dataclass
-class StagingReport:
-    files: int = 0
-    parsed: list[str] = field(default_factory=list)
-    unchanged: int = 0
-    touched: int = 0  # mtime changed, bytes did not
-    deleted: list[str] = field(default_factory=list)
-    quarantined: dict[str, str] = field(default_factory=dict)
-    rows_read: int = 0
-    reviews: int = 0
-    rejected: int = 0
-    warnings: int = 0
-    restaurants: int = 0
-    changed_restaurants: list[str] = field(default_factory=list)
-    sources_used: dict[str, int] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    @property
-    def wrote(self) -> bool:
-        return bool(self.parsed or self.deleted or self.touched)
-
-    def problems(self, on_deleted: str) -> list[str]:
-        """What a data engineer should look at: files quarantined whole, files that left the folder."""
-        out = [f"file quarantined whole: {name}: {reason}" for name, reason in self.quarantined.items()]
-        if self.deleted:
-            out.append(
-                f"{len(self.deleted)} file(s) left the folder: {self.deleted[:10]}; their reviews were "
-                f"{'kept' if on_deleted == 'keep' else 'removed'} (REVIEWLENS_ON_DELETED_FILE)"
-            )
-        return out
-
-    def summary(self, new_partitions: int) -> str:
-        return (
-            f"staged {len(self.parsed)} of {self.files} file(s) ({self.unchanged} unchanged) in "
-            f"{self.seconds:.2f} s: {self.rows_read:,} rows read, {len(self.changed_restaurants)} restaurant(s) "
-            f"changed, {new_partitions} new partition(s)"
-        )
 
 
 ProgressFn = Callable[[str], None]
@@ -218,10 +171,10 @@ class StagingStore:
         self.ensure_tables()
         report = StagingReport()
         prev = {r["staged_file"]: r for r in self.staged_files().to_dict(orient="records")}
-        listing = _listing(files if files is not None else list_review_files(Path(folder)), Path(folder))
+        listing = folder_listing(files if files is not None else list_review_files(Path(folder)), Path(folder))
         report.files = len(listing)
         specs = {name: sources.spec_for(name) for name in listing}  # the sources.yaml entry of each file
-        to_parse, touched = self._changes(listing, prev, specs, max_text_chars, report)
+        to_parse, touched = changed_files(listing, prev, specs, max_text_chars, report)
         say(f"staging: reading {len(to_parse)} new or changed file(s) of {len(listing)}")
         parsed = read_many([(path, name, specs[name]) for name, path, *_ in to_parse], progress=say)
         report.touched = len(touched)
@@ -229,7 +182,7 @@ class StagingStore:
         report.deleted = gone
         if to_parse or gone or touched:
             # the new and changed files were read above (one pass over each); validated together
-            parts, file_rows = _parts_and_file_rows(to_parse, parsed, specs, report)
+            parts, file_rows = parts_and_file_rows(to_parse, parsed, specs, report)
             report.rows_read = sum(len(p) for p in parts)
             validated = validate_parts(parts, max_text_chars)
             rows, rej = validated.reviews, validated.rejections
@@ -238,7 +191,7 @@ class StagingStore:
                 f"{int((rej['severity'] == REJECTED).sum()):,} rejected, "
                 f"{int((rej['severity'] == WARNING).sum()):,} warnings"
             )
-            _count_per_file(file_rows, rows, rej)
+            count_per_file(file_rows, rows, rej)
             files_frame = pd.DataFrame([*file_rows, *touched], columns=list(_FILE_TYPES))
             now = pd.Timestamp.now(tz="UTC").tz_convert(None)
             files_frame["staged_at"] = files_frame["staged_at"].fillna(now) if len(touched) else now
@@ -248,42 +201,6 @@ class StagingStore:
         self._totals(report)
         report.seconds = time.perf_counter() - t0
         return report
-
-    def _changes(self, listing, prev, specs, max_text_chars: int, report: StagingReport):
-        """(files to read, files only touched): a file whose size and mtime match what was staged
-        with the same configuration is unchanged; else its content hash decides (files hashed on
-        every core); a touched file keeps its rows, with the new mtime."""
-        maybe: list[tuple[str, Path, os.stat_result, str]] = []
-        for name, (path, st) in listing.items():
-            spec = specs[name]
-            config = config_fingerprint(max_text_chars, spec.digest() if spec else "auto")
-            used = spec.name if spec else "auto"
-            report.sources_used[used] = report.sources_used.get(used, 0) + 1
-            old = prev.get(name)
-            if (
-                old is not None
-                and old["config"] == config
-                and old["present"]
-                and old["size"] == st.st_size
-                and old["mtime_ns"] == st.st_mtime_ns
-            ):
-                report.unchanged += 1
-            else:
-                maybe.append((name, path, st, config))
-        to_parse: list[tuple[str, Path, os.stat_result, str, str]] = []
-        touched: list[dict] = []
-        with ThreadPoolExecutor(READ_WORKERS) as pool:
-            digests = list(pool.map(lambda m: _sha256_or_none(m[1]), maybe))
-        for (name, path, st, config), digest in zip(maybe, digests):
-            old = prev.get(name)
-            if digest is None:  # gone or unreadable since the listing: as it was, until the next run
-                report.files -= 1
-                continue
-            if old is not None and old["config"] == config and old["size"] == st.st_size and old["sha256"] == digest:
-                touched.append({**old, "mtime_ns": st.st_mtime_ns, "present": True})
-            else:
-                to_parse.append((name, path, st, digest, config))
-        return to_parse, touched
 
     def _totals(self, report: StagingReport) -> None:
         """What the staged tables hold now (whether or not this run wrote anything)."""
@@ -429,109 +346,12 @@ class StagingStore:
         }
 
 
-def _sha256_or_none(path: Path) -> str | None:
-    try:
-        return file_sha256(path)
-    except OSError:
-        return None
-
-
-def _relative(path: Path, folder: Path) -> str:
-    try:
-        return Path(path).relative_to(folder).as_posix()
-    except ValueError:
-        return Path(path).name
-
-
-# ---------------------------------------------------------------------- the sensor's view
-
-
-def sources_digest(sources_path: Path | None, max_text_chars: int) -> str:
-    """Changes when the parser, the text limit or sources.yaml change (every file may stage anew)."""
-    h = hashlib.sha256(f"{PARSER_VERSION}|{max_text_chars}".encode())
-    if sources_path is not None and Path(sources_path).exists():
-        h.update(Path(sources_path).read_bytes())
-    return h.hexdigest()[:16]
-
-
-def write_manifest(path: Path, files: dict[str, list[int]], digest: str) -> None:
-    """What staging holds, as a small JSON file next to the warehouse: the sensor reads it instead of
-    the warehouse (which a running writer locks). Written atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"digest": digest, "files": files}, fh, ensure_ascii=False)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-@dataclass
-class FolderChanges:
-    changed: list[str] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)
-    config_changed: bool = False
-
-    @property
-    def any(self) -> bool:
-        return bool(self.changed or self.deleted or self.config_changed)
-
-    def run_key(self, stats: dict[str, list[int]], digest: str) -> str:
-        """Stable for one change set: a second tick over the same changes requests nothing new."""
-        payload = json.dumps([digest, {n: stats.get(n) for n in sorted(self.changed + self.deleted)}])
-        return "staging:" + hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-
-def detect_changes(folder: Path, manifest_path: Path, digest: str) -> tuple[FolderChanges, dict[str, list[int]]]:
-    """Compare the folder (file sizes and mtimes only: no file is opened) with the manifest."""
-    try:
-        doc = json.loads(Path(manifest_path).read_text(encoding="utf-8"))
-        staged, staged_digest = doc["files"], doc["digest"]
-    except (OSError, ValueError, KeyError, TypeError):
-        staged, staged_digest = {}, None
-    folder = Path(folder)
-    stats: dict[str, list[int]] = {}
-    for p in list_review_files(folder):
-        try:
-            st = p.stat()
-        except OSError:
-            continue
-        stats[p.relative_to(folder).as_posix()] = [st.st_size, st.st_mtime_ns]
-    out = FolderChanges(config_changed=staged_digest is not None and staged_digest != digest and bool(stats))
-    out.changed = sorted(n for n, st in stats.items() if staged.get(n) != st)
-    out.deleted = sorted(n for n in staged if n not in stats)
-    return out, stats
-
-
 def rows_version(df: pd.DataFrame) -> str:
     """A version of a set of reviews: equal for the same rows (content, source file and row), in any
     order; what the `reviews` asset reports as its data version."""
     cols = ["review_id", "content_hash", "source_restaurant_id", "source_file", "source_row"]
     h = pd.util.hash_pandas_object(df[cols].astype(str), index=False)
     return hashlib.sha256(f"{len(df)}:{int(h.sum()) & 0xFFFFFFFFFFFFFFFF:016x}".encode()).hexdigest()[:16]
-
-
-def partition_ranges(order: list[str], keys: list[str], max_ranges: int) -> list[tuple[str, str]]:
-    """Contiguous blocks of ``keys`` in partition order (dynamic partitions keep insertion order),
-    as (first, last) pairs: a range run covers every partition between them. Beyond ``max_ranges``
-    the blocks separated by the smallest gaps are merged."""
-    position = {k: i for i, k in enumerate(order)}
-    idx = sorted(position[k] for k in set(keys) if k in position)
-    if not idx:
-        return []
-    blocks = [[idx[0], idx[0]]]
-    for i in idx[1:]:
-        if i == blocks[-1][1] + 1:
-            blocks[-1][1] = i
-        else:
-            blocks.append([i, i])
-    while len(blocks) > max(1, max_ranges):
-        j = min(range(len(blocks) - 1), key=lambda b: blocks[b + 1][0] - blocks[b][1])
-        blocks[j : j + 2] = [[blocks[j][0], blocks[j + 1][1]]]
-    return [(order[a], order[b]) for a, b in blocks]
 
 
 # ---------------------------------------------------------------------- without a warehouse
@@ -563,57 +383,3 @@ def scan_folder(
         return ScanResult(store.all_reviews(), store.rejected(), report)
     finally:
         con.close()
-
-
-def _listing(paths: list[Path], folder: Path) -> dict[str, tuple[Path, os.stat_result]]:
-    """Staged name (relative to the folder) -> (path, stat) of the files present now."""
-    listing: dict[str, tuple[Path, os.stat_result]] = {}
-    for p in paths:
-        try:
-            listing[_relative(p, folder)] = (p, p.stat())
-        except OSError:
-            continue  # removed between listing and stat: treated as absent
-    return listing
-
-
-def _parts_and_file_rows(to_parse, parsed, specs, report: StagingReport) -> tuple[list, list[dict]]:
-    """The parts read from each file (tagged with the file), and each file's ``staged_files`` row;
-    a file none of whose tables could be used is quarantined whole (``report.quarantined``)."""
-    parts, file_rows = [], []
-    for (name, _, st, digest, config), got in zip(to_parse, parsed):
-        spec = specs[name]
-        for part in got:
-            part.file = name
-        parts.extend(got)
-        fatal = got[0].fatal if all(p.fatal for p in got) else None  # else some members of a .zip
-        if fatal:
-            report.quarantined[name] = fatal
-        file_rows.append(
-            {
-                "staged_file": name,
-                "size": st.st_size,
-                "mtime_ns": st.st_mtime_ns,
-                "sha256": digest,
-                "config": config,
-                "source": spec.name if spec else "auto",
-                "encoding": next((p.encoding for p in got if p.encoding), None),
-                "fatal": fatal,
-                "present": True,
-            }
-        )
-    return parts, file_rows
-
-
-def _count_per_file(file_rows: list[dict], rows, rej: pd.DataFrame) -> None:
-    """Rows, rejections and warnings of each file, into its ``staged_files`` row."""
-    counts = {
-        "rows": pd.Series(
-            {c["values"]: c["counts"] for c in pc.value_counts(rows.column("staged_file")).to_pylist()},
-            dtype="int64",
-        ),
-        "rejected": rej[rej["severity"] == REJECTED].groupby("staged_file").size(),
-        "warnings": rej[rej["severity"] == WARNING].groupby("staged_file").size(),
-    }
-    for fr in file_rows:
-        for k, series in counts.items():
-            fr[k] = int(series.get(fr["staged_file"], 0))

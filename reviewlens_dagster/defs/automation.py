@@ -17,7 +17,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from ..core.staging import detect_changes, partition_ranges
+from ..core.changes import detect_changes, partition_ranges
 from .partitions import RESTAURANTS, restaurants_partitions
 from .resources import IngestSettings
 

@@ -10,6 +10,7 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from ..core.analysis.prevalence import HighlightRule
+from ..core.changes import sources_digest, write_manifest
 from ..core.config import WAREHOUSE_SCHEMA, Settings, resolve_scope
 from ..core.embed import Embedder, EmbedderSpec, make_embedder
 from ..core.llm.factory import LLMConfig
@@ -18,7 +19,7 @@ from ..core.llm.scheduler import SchedulerConfig
 from ..core.metrics import DEFAULT_SLA_TTFT_MS
 from ..core.represent import WeightConfig
 from ..core.sources import SourcesFile, load_sources
-from ..core.staging import StagingStore, sources_digest, write_manifest
+from ..core.staging import StagingStore
 from ..core.vectorstore import VectorStore, open_vector_store
 from ..core.warehouse import Backend, Warehouse
 from .warehouse import WarehouseIOManager

@@ -40,284 +40,24 @@ import re
 import threading
 from dataclasses import dataclass
 
-#: lemma -> aspect (nouns, and verbs that name the aspect itself)
-ASPECT_TERMS: dict[str, str] = {
-    **dict.fromkeys(
-        [
-            "맛",
-            "간",
-            "국물",
-            "양념",
-            "소스",
-            "식감",
-            "육수",
-            "풍미",
-            "음식",
-            "요리",
-            "육즙",
-            "튀김옷",
-            "간맛",
-            "재료",
-            "불맛",
-        ],
-        "맛",
-    ),
-    **dict.fromkeys(["양", "곱빼기", "양도"], "양"),
-    **dict.fromkeys(["가격", "가성비", "값", "가격대", "금액", "돈", "가격대비", "혜자"], "가격"),
-    **dict.fromkeys(
-        ["서비스", "직원", "사장", "사장님", "알바", "점원", "종업원", "응대", "매니저", "직원분", "이모님"], "서비스"
-    ),
-    **dict.fromkeys(["청결", "위생", "화장실", "청소", "주방"], "청결"),
-    **dict.fromkeys(["분위기", "인테리어", "뷰", "음악", "매장", "조명", "간격"], "분위기"),
-    **dict.fromkeys(["배달", "포장", "배송", "라이더", "기사", "기사님", "배달원", "용기"], "배달"),
-    **dict.fromkeys(["웨이팅", "대기", "줄", "기다림", "기다리", "회전"], "대기시간"),
-    **dict.fromkeys(["주차", "발렛", "주차장"], "주차"),
-}
-NEUTRAL = "neutral"
-#: lemma -> sign (+1 / -1 / "neutral"), or (aspect it names, sign), or {aspect: sign, None: default}
-CUES: dict[str, object] = {
-    # generic praise
-    **dict.fromkeys(
-        [
-            "좋",
-            "최고",
-            "훌륭",
-            "만족",
-            "굿",
-            "짱",
-            "추천",
-            "대박",
-            "괜찮",
-            "편하",
-            "편리",
-            "감동",
-            "완벽",
-            "예술",
-            "기막히",
-            "인정",
-            "강추",
-            "따뜻",
-            "꼼꼼",
-            "깔끔",
-            "신선",
-            "착하",
-            "넓",
-            "예쁘",
-            "이쁘",
-            "부드럽",
-            "감사",
-            "최강",
-            "신속",
-            "세심",
-            "친절하",
-            "빠르",
-            "금방",
-            "든든",
-            "알차",
-            "훈훈",
-        ],
-        +1,
-    ),
-    # generic complaints
-    **dict.fromkeys(
-        [
-            "별로",
-            "별루",
-            "최악",
-            "실망",
-            "아쉽",
-            "불편",
-            "짜증",
-            "엉망",
-            "후회",
-            "비추",
-            "그닥",
-            "노답",
-            "부족",
-            "좁",
-            "늦",
-            "느리",
-            "불만",
-            "애매",
-            "엉터리",
-            "성의없",
-            "차갑",
-            "미지근",
-            "엉성",
-            "실수",
-            "누락",
-            "쏟",
-            "터지",
-        ],
-        -1,
-    ),
-    # the middle: neutral (README "Neutral, defined")
-    **dict.fromkeys(["보통", "평범", "무난", "그럭저럭", "쏘쏘", "적당", "그냥저냥", "평타"], NEUTRAL),
-    # predicates that name their aspect
-    **{
-        w: ("맛", +1)
-        for w in [
-            "존맛",
-            "존맛탱",
-            "JMT",
-            "jmt",
-            "꿀맛",
-            "맛있",
-            "맛나",
-            "고소",
-            "담백",
-            "바삭",
-            "촉촉",
-            "쫄깃",
-            "얼큰",
-            "칼칼",
-            "진하",
-            "감칠맛",
-            "풍부",
-        ]
-    },
-    **{
-        w: ("맛", -1)
-        for w in [
-            "맛없",
-            "노맛",
-            "싱겁",
-            "느끼",
-            "비리",
-            "질기",
-            "눅눅",
-            "퍽퍽",
-            "텁텁",
-            "밍밍",
-            "짜",
-            "짭짤하",
-            "식",
-            "붇",
-            "불",
-            "잡내",
-            "누린내",
-            "비린내",
-            "기름지",
-            "딱딱",
-            "마르",
-        ]
-    },
-    **{w: ("양", +1) for w in ["푸짐", "넉넉", "배부르", "두둑"]},
-    **{w: ("가격", +1) for w in ["저렴", "싸", "혜자"]},
-    **{w: ("가격", -1) for w in ["비싸", "창렬", "아깝"]},
-    **{w: ("서비스", +1) for w in ["친절", "상냥"]},
-    **{w: ("서비스", -1) for w in ["불친절", "퉁명", "무뚝뚝", "불쾌", "무성의", "싸가지"]},
-    **{w: ("청결", +1) for w in ["깨끗"]},
-    **{w: ("청결", -1) for w in ["더럽", "지저분", "끈적", "찝찝", "머리카락", "벌레"]},
-    **{w: ("분위기", +1) for w in ["아늑", "조용"]},
-    **{w: ("분위기", -1) for w in ["시끄럽", "어수선", "답답"]},
-    # signs that depend on the aspect
-    "많": {"양": +1, "대기시간": -1, "분위기": -1, None: 0},
-    "적": {"양": -1, "대기시간": +1, None: 0},
-    "작": {"양": -1, None: 0},
-    "없": {"대기시간": +1, "맛": -1, "주차": -1, None: 0},
-    "없이": {"대기시간": +1, None: 0},
-    "있": {"맛": +1, "주차": +1, None: 0},
-    "오래": {"대기시간": -1, "배달": -1, None: 0},
-    "한참": {"대기시간": -1, "배달": -1, None: -1},
-    "나쁘": -1,
-    "쎄": {"가격": -1, None: 0},
-    "세": {"가격": -1, "맛": -1, None: 0},
-    "사악": {"가격": -1, None: -1},
-    "부담": {"가격": -1, None: -1},
-    "부담스럽": {"가격": -1, None: -1},
-    "줄": {"양": -1, "대기시간": 0, None: 0},
-    "오르": {"가격": -1, None: 0},
-    "미치": {"가격": +1, "맛": +1, "양": +1, None: 0},
-    "갑": {"가격": +1, "맛": +1, "양": +1, None: 0},
-    "꽝": -1,
-    "실하": {"양": +1, None: +1},
-    "총알": {"배달": +1, None: 0},
-    "빨리": +1,
-    "일찍": +1,
-    "지연": -1,
-    "늦게": -1,
-    "합리": {"가격": +1, None: +1},
-    "합리적": {"가격": +1, None: +1},
-    "비슷": NEUTRAL,
-    "평균": NEUTRAL,
-    "컷": {"배달": +1, "대기시간": +1, None: 0},
-    "크": {"분위기": -1, "양": +1, None: 0},
-    "제대로": +1,
-    "걱정": -1,
-    "떠들": -1,
-    "챙기": +1,
-    "지키": +1,
-    "채우": +1,
-    "사고": {"배달": -1, None: 0},
-    "찢어지": -1,
-    "터지": -1,
-    "조금": {"양": -1, None: 0},
-    "길": {"대기시간": -1, "배달": -1, None: 0},
-    "맞": {"맛": +1, None: 0},
-    "충분": {"양": +1, None: +1},
-    "뒷전": -1,
-    "어둡": {"분위기": -1, None: 0},
-    "새": {"배달": -1, None: 0},
-    "빠지": {"배달": -1, None: 0},
-    "청결하": ("청결", +1),
-    "위생적": ("청결", +1),
-    "미지근": -1,
-    "끝내주": +1,
-    "생각나": +1,
-    "멀쩡": +1,
-    "튼튼": +1,
-    "자국": ("청결", -1),
-}
-#: cues only with these tags (불 "불어서" is a verb, 불맛's 불 is not)
-CUE_TAGS = {
-    "불": {"VV"},
-    "식": {"VV"},
-    "짜": {"VA"},
-    "싸": {"VA"},
-    "적": {"VA"},
-    "작": {"VA"},
-    "줄": {"VV"},
-    "세": {"VA"},
-}
-#: slang Kiwi splits or misreads, matched on the clause's surface before the analysis's lemmas
-SURFACE_CUES: dict[str, object] = {
-    "평타": NEUTRAL,
-    "존맛": ("맛", +1),
-    "노맛": ("맛", -1),
-    "꿀맛": ("맛", +1),
-    "괜춘": +1,
-    "ㄱㅊ": +1,
-    "가성비 갑": ("가격", +1),
-    "창렬": ("가격", -1),
-    "성의 없": -1,
-    "성의없": -1,
-    "기가 막히": +1,
-    "기가 막혀": +1,
-    "예전 같지 않": -1,
-    "예전만 못": -1,
-    "잘 되": +1,
-    "잘 돼": +1,
-    "무성의": ("서비스", -1),
-    "반밖에": ("양", -1),
-}
-#: cues that name no aspect: the delivery's in a review about a delivery (오다/받다/도착) — its
-#: time, and what goes wrong on the way (spilt, torn, missing) — or, with 나오다 ("음식이 금방
-#: 나왔어요"), the restaurant's waiting time
-_TIME_CUES = {"빠르", "빨리", "일찍", "금방", "늦", "늦게", "느리", "오래", "한참", "지연", "총알", "바로"}
-_MISHAP_CUES = {"새", "쏟", "터지", "찢어지", "빠지", "누락"}
-#: temperature: the delivery's when the clause (or the one it continues) is about the delivery
-_TEMPERATURE_CUES = {"식", "미지근", "차갑", "따뜻"}
-_DELIVERY_VERBS = {"오", "받", "도착", "배달"}
-#: delivery or waiting time at or above this many minutes is a complaint; at or below
-#: ``QUICK_MINUTES`` followed by 만에 ("30분 만에 왔어요") it is praise
-SLOW_MINUTES, QUICK_MINUTES = 50, 30
-#: waiting for a table or for the food in the restaurant: shorter bounds
-WAIT_SLOW_MINUTES, WAIT_QUICK_MINUTES = 30, 10
-_TIME_ASPECTS = ("배달", "대기시간")
-#: aspects whose subject takes a predicate that names another aspect: the rider's manner
-#: ("기사님이 친절하세요") is the delivery's, the parking space's size ("주차 공간이 넉넉해요") the parking's
-_SUBJECT_TAKES = {"배달", "주차"}
+from .ko_lexicon import (
+    ASPECT_TERMS,
+    CUE_TAGS,
+    CUES,
+    DELIVERY_VERBS,
+    MISHAP_CUES,
+    NEUTRAL,
+    QUICK_MINUTES,
+    SLOW_MINUTES,
+    SUBJECT_TAKES,
+    SURFACE_CUES,
+    TEMPERATURE_CUES,
+    TIME_ASPECTS,
+    TIME_CUES,
+    WAIT_QUICK_MINUTES,
+    WAIT_SLOW_MINUTES,
+)
+
 _CONTRAST = {"지만", "는데", "은데", "ㄴ데", "던데", "으나", "나", "는데요", "지마는", "으며", "되"}
 _CONTRAST_RE = re.compile(r"(지만|는데|은데|ㄴ데|던데|으나|건만|더니)$")
 _SUBJECT_PARTICLES = {"JKS", "JX", "JKC"}  # 이/가, 은/는/도/만, ...
@@ -481,136 +221,177 @@ def _clause_mentions(
 ) -> tuple[dict[str, str | None], str | None]:
     """(aspect -> polarity or None, the clause's last aspect) for one clause. ``surface``: the
     clause's text (slang the analyzer splits); ``delivery``: the review is about a delivery."""
-    aspects: list[tuple[int, str, bool]] = []  # (token index, aspect, subject/topic)
-    for i, t in enumerate(toks):
-        a = ASPECT_TERMS.get(t.form) if t.tag in ("NNG", "NNP", "NNB", "VV", "XR", "SL") else None
-        own = a is not None
-        if a is None and t.tag in ("NNG", "XR", "SL", "IC", "VA", "VV", "MAG"):
-            cue = _lookup(CUES, t.form)
-            a = cue[0] if isinstance(cue, tuple) else None
-        if a is not None:
-            j = i + 1
-            # a compound names the same aspect: 주차 공간이, 배달 시간은, 직원분들이
-            while own and j < len(toks) and toks[j].tag in ("NNG", "NNB", "XSN") and toks[j].form not in ASPECT_TERMS:
-                j += 1
-            nxt = toks[j] if j < len(toks) else None
-            aspects.append((i, a, own and bool(nxt and nxt.tag in _SUBJECT_PARTICLES)))
-    for word, cue in SURFACE_CUES.items():
-        if word in surface and isinstance(cue, tuple) and cue[0] not in [a for _, a, _ in aspects]:
-            aspects.append((len(toks), cue[0], False))
-    score: dict[str, int] = {a: 0 for _, a, _ in aspects}
-    cues_of: dict[str, int] = {a: 0 for _, a, _ in aspects}
-    neutral: set[str] = set()
+    reading = _ClauseReading(toks, carried, surface, delivery)
+    reading.lemma_cues()
+    reading.middle_phrases()
+    reading.surface_cues()
+    reading.durations()
+    return reading.polarities(), (reading.aspects[-1][1] if reading.aspects else None)
 
-    def target_of(i: int, cue) -> str | None:
-        before = [x for x in aspects if x[0] < i]
+
+class _ClauseReading:
+    """One clause: its aspects, and the cues each kind of evidence adds to them."""
+
+    def __init__(self, toks: list[_Tok], carried: str | None, surface: str, delivery: bool) -> None:
+        self.toks, self.carried, self.surface, self.delivery = toks, carried, surface, delivery
+        self.aspects = self._aspects()  # (token index, aspect, subject/topic)
+        self.score: dict[str, int] = {a: 0 for _, a, _ in self.aspects}
+        self.cues_of: dict[str, int] = {a: 0 for _, a, _ in self.aspects}
+        self.neutral: set[str] = set()
+
+    def _aspects(self) -> list[tuple[int, str, bool]]:
+        toks, aspects = self.toks, []
+        for i, t in enumerate(toks):
+            a = ASPECT_TERMS.get(t.form) if t.tag in ("NNG", "NNP", "NNB", "VV", "XR", "SL") else None
+            own = a is not None
+            if a is None and t.tag in ("NNG", "XR", "SL", "IC", "VA", "VV", "MAG"):
+                cue = _lookup(CUES, t.form)
+                a = cue[0] if isinstance(cue, tuple) else None
+            if a is not None:
+                j = i + 1
+                # a compound names the same aspect: 주차 공간이, 배달 시간은, 직원분들이
+                while (
+                    own and j < len(toks) and toks[j].tag in ("NNG", "NNB", "XSN") and toks[j].form not in ASPECT_TERMS
+                ):
+                    j += 1
+                nxt = toks[j] if j < len(toks) else None
+                aspects.append((i, a, own and bool(nxt and nxt.tag in _SUBJECT_PARTICLES)))
+        for word, cue in SURFACE_CUES.items():
+            if word in self.surface and isinstance(cue, tuple) and cue[0] not in [a for _, a, _ in aspects]:
+                aspects.append((len(toks), cue[0], False))
+        return aspects
+
+    def target_of(self, i: int, cue) -> str | None:
+        """The aspect a cue at ``i`` judges (module docstring, step 3)."""
+        before = [x for x in self.aspects if x[0] < i]
         if isinstance(cue, tuple):
             # a predicate that names an aspect judges the subject before it when that is an aspect
             # ("기사님이 친절하세요" is the delivery's, "주차 공간이 넉넉해요" the parking's), else its own
-            subjects = [x for x in before if x[2] and x[1] in _SUBJECT_TAKES]
+            subjects = [x for x in before if x[2] and x[1] in SUBJECT_TAKES]
             return subjects[-1][1] if subjects else cue[0]
         subjects = [x for x in before if x[2]]
         if subjects:
             return subjects[-1][1]
         if before:
             return before[-1][1]
-        after = [x for x in aspects if x[0] > i]
+        after = [x for x in self.aspects if x[0] > i]
         if after:
             return after[0][1]
-        if carried is not None:
-            return carried
-        if toks[i].form in _TIME_CUES and any(t.form == "나오" for t in toks):
+        if self.carried is not None:
+            return self.carried
+        if self.toks[i].form in TIME_CUES and self._has("나오"):
             return "대기시간"
-        if delivery and (toks[i].form in _TIME_CUES or toks[i].form in _MISHAP_CUES):
+        if self.delivery and (self.toks[i].form in TIME_CUES or self.toks[i].form in MISHAP_CUES):
             return "배달"
         return None
 
-    for i, t in enumerate(toks):
-        if t.tag not in ("VA", "VV", "XR", "NNG", "MAG", "IC", "SL", "VX", "NNP"):
-            continue
-        cue = _lookup(CUES, t.form)
-        if i + 1 < len(toks) and toks[i + 1].tag == "XSA" and (t.form + "하") in CUES:
-            cue = CUES[t.form + "하"]  # 청결+하다: the predicate, not the noun
-        if cue is None or (t.form in CUE_TAGS and t.tag not in CUE_TAGS[t.form]):
-            continue
-        target = target_of(i, cue)
-        if t.form in _TIME_CUES and target not in (*_TIME_ASPECTS, None):
-            # "음식이 금방 나와요": how fast is about the wait (or the delivery), not the food
-            target = "대기시간" if any(x.form == "나오" for x in toks) else "배달" if delivery else None
-            if target is None:
+    def _has(self, *forms: str) -> bool:
+        return any(t.form in forms for t in self.toks)
+
+    def _middle(self, aspect: str) -> None:
+        self.score.setdefault(aspect, 0)
+        self.neutral.add(aspect)
+
+    def _add(self, aspect: str, sign: int) -> None:
+        self.score[aspect] = self.score.get(aspect, 0) + sign
+        self.cues_of[aspect] = self.cues_of.get(aspect, 0) + 1
+
+    def lemma_cues(self) -> None:
+        """Polarity cues that are lemmas (:data:`.ko_lexicon.CUES`), negated where the analysis says so."""
+        toks = self.toks
+        for i, t in enumerate(toks):
+            if t.tag not in ("VA", "VV", "XR", "NNG", "MAG", "IC", "SL", "VX", "NNP"):
                 continue
-        if t.form in _TEMPERATURE_CUES and ("배달" in [a for _, a, _ in aspects] or carried == "배달"):
+            cue = _lookup(CUES, t.form)
+            if i + 1 < len(toks) and toks[i + 1].tag == "XSA" and (t.form + "하") in CUES:
+                cue = CUES[t.form + "하"]  # 청결+하다: the predicate, not the noun
+            if cue is None or (t.form in CUE_TAGS and t.tag not in CUE_TAGS[t.form]):
+                continue
+            target = self._cue_target(i, cue)
+            if target is not None:
+                self._judge(i, cue, target)
+
+    def _cue_target(self, i: int, cue) -> str | None:
+        t, aspects = self.toks[i], [a for _, a, _ in self.aspects]
+        target = self.target_of(i, cue)
+        if t.form in TIME_CUES and target not in (*TIME_ASPECTS, None):
+            # "음식이 금방 나와요": how fast is about the wait (or the delivery), not the food
+            target = "대기시간" if self._has("나오") else "배달" if self.delivery else None
+        if target is not None and t.form in TEMPERATURE_CUES and ("배달" in aspects or self.carried == "배달"):
             target = "배달"  # "배달 와서 다 식어 있었어요": arrived cold
-        if target is None:
-            continue
+        return target
+
+    def _judge(self, i: int, cue, target: str) -> None:
+        toks, t = self.toks, self.toks[i]
         sign = _sign(cue, target)
         negated = _negated(toks, i)
         prefixed = i > 0 and toks[i - 1].tag == "XPN" and toks[i - 1].form in ("불", "비", "무", "미")
-        if prefixed and negated and _negated(toks[i:], 0):  # 불친절하지 않다: the middle
-            score.setdefault(target, 0)
-            neutral.add(target)
-            continue
-        if sign == NEUTRAL:
-            score.setdefault(target, 0)
-            neutral.add(target)
-            continue
-        if t.form == "나쁘" and negated:  # 나쁘지 않다: the middle, not praise
-            score.setdefault(target, 0)
-            neutral.add(target)
-            continue
+        if (prefixed and negated and _negated(toks[i:], 0)) or sign == NEUTRAL or (t.form == "나쁘" and negated):
+            self._middle(target)  # 불친절하지 않다, 보통, 나쁘지 않다: the middle, not praise
+            return
         if not sign:
-            continue
+            return
         # "맛도 양도 가격도 다 만족": a generic judgement after aspects joined by 도 judges each of them
-        joined = [a for j, a, _ in aspects if j < i and j + 1 < len(toks) and toks[j + 1].form == "도"]
+        joined = [a for j, a, _ in self.aspects if j < i and j + 1 < len(toks) and toks[j + 1].form == "도"]
         for a in joined if len(joined) >= 2 and not isinstance(cue, tuple) else [target]:
-            score[a] = score.get(a, 0) + (-sign if negated else sign)
-            cues_of[a] = cues_of.get(a, 0) + 1
-    for i, t in enumerate(toks):  # 그냥 그렇다, 그저 그렇다: the middle
-        if t.form == "그렇" and i > 0 and toks[i - 1].form in ("그냥", "그저"):
-            target = target_of(i, 0)
-            if target is not None:
-                score.setdefault(target, 0)
-                neutral.add(target)
-    for word, cue in SURFACE_CUES.items():
-        if word in surface:
-            target = cue[0] if isinstance(cue, tuple) else target_of(len(toks) - 1, cue)
+            self._add(a, -sign if negated else sign)
+
+    def middle_phrases(self) -> None:
+        """그냥 그렇다, 그저 그렇다: the middle."""
+        for i, t in enumerate(self.toks):
+            if t.form == "그렇" and i > 0 and self.toks[i - 1].form in ("그냥", "그저"):
+                target = self.target_of(i, 0)
+                if target is not None:
+                    self._middle(target)
+
+    def surface_cues(self) -> None:
+        """Slang the analyzer splits or misreads (:data:`.ko_lexicon.SURFACE_CUES`)."""
+        for word, cue in SURFACE_CUES.items():
+            if word in self.surface:
+                target = cue[0] if isinstance(cue, tuple) else self.target_of(len(self.toks) - 1, cue)
+                if target is None:
+                    continue
+                if cue == NEUTRAL:
+                    self._middle(target)
+                else:
+                    self._add(target, _sign(cue, target))
+
+    def durations(self) -> None:
+        """Delivery and waiting times against their thresholds (module docstring, step 4)."""
+        for _i, minutes, stressed, within in _minutes(self.toks):
+            target = self._time_target()
             if target is None:
                 continue
-            if cue == NEUTRAL:
-                score.setdefault(target, 0)
-                neutral.add(target)
-            else:
-                score[target] = score.get(target, 0) + _sign(cue, target)
-                cues_of[target] = cues_of.get(target, 0) + 1
-    for _i, minutes, stressed, within in _minutes(toks):
-        target = next((a for _, a, _ in aspects if a in _TIME_ASPECTS), None) or (
-            carried if carried in _TIME_ASPECTS else None
-        )
-        if target is None and any(t.form in ("나오", "기다리") for t in toks):
-            target = "대기시간"
-        if target is None and (delivery or any(t.form in ("오", "받", "도착", "걸리") for t in toks)):
-            target = "배달"
-        if target is None:
-            continue
-        cues_of[target] = cues_of.get(target, 0) + 1
-        slow, quick = (SLOW_MINUTES, QUICK_MINUTES) if target == "배달" else (WAIT_SLOW_MINUTES, WAIT_QUICK_MINUTES)
-        if minutes >= slow or stressed:
-            score[target] = score.get(target, 0) - 1
-        elif within and minutes <= quick:
-            score[target] = score.get(target, 0) + 1
-        else:  # a plain duration between the two: the middle
-            score.setdefault(target, 0)
-            neutral.add(target)
-    out: dict[str, str | None] = {}
-    named = {a for j, a, _ in aspects if toks[j].form in ASPECT_TERMS} if aspects else set()
-    for a, sc in score.items():
-        if a not in named and not sc and a not in neutral and not cues_of.get(a):
-            continue  # an anchor of a predicate that judged another aspect: not a mention
-        # cues that cancel ("많지도 적지도 않아요") are the middle too
-        middle = a in neutral or cues_of.get(a, 0) >= 2
-        out[a] = "positive" if sc > 0 else "negative" if sc < 0 else NEUTRAL if middle else None
-    last = aspects[-1][1] if aspects else None
-    return out, last
+            self.cues_of[target] = self.cues_of.get(target, 0) + 1
+            slow, quick = (SLOW_MINUTES, QUICK_MINUTES) if target == "배달" else (WAIT_SLOW_MINUTES, WAIT_QUICK_MINUTES)
+            if minutes >= slow or stressed:
+                self.score[target] = self.score.get(target, 0) - 1
+            elif within and minutes <= quick:
+                self.score[target] = self.score.get(target, 0) + 1
+            else:  # a plain duration between the two: the middle
+                self._middle(target)
+
+    def _time_target(self) -> str | None:
+        named = next((a for _, a, _ in self.aspects if a in TIME_ASPECTS), None)
+        if named or self.carried in TIME_ASPECTS:
+            return named or self.carried
+        if self._has("나오", "기다리"):
+            return "대기시간"
+        if self.delivery or self._has("오", "받", "도착", "걸리"):
+            return "배달"
+        return None
+
+    def polarities(self) -> dict[str, str | None]:
+        """The sign of each aspect's cues; cancelling cues or a middle judgement: neutral; none: undecided."""
+        out: dict[str, str | None] = {}
+        named = {a for j, a, _ in self.aspects if j < len(self.toks) and self.toks[j].form in ASPECT_TERMS}
+        for a, sc in self.score.items():
+            if a not in named and not sc and a not in self.neutral and not self.cues_of.get(a):
+                continue  # an anchor of a predicate that judged another aspect: not a mention
+            # cues that cancel ("많지도 적지도 않아요") are the middle too
+            middle = a in self.neutral or self.cues_of.get(a, 0) >= 2
+            out[a] = "positive" if sc > 0 else "negative" if sc < 0 else NEUTRAL if middle else None
+        return out
 
 
 @dataclass(frozen=True)
@@ -629,7 +410,7 @@ def korean_spans(text: str, analysed=None) -> list[Span]:
     """Aspect mentions of each clause of a Korean review, in order (``analysed``: Kiwi's tokens of
     ``text``, when the caller analysed a batch)."""
     toks = _tokens(analysed if analysed is not None else kiwi().tokenize(text, typos="basic"))
-    delivery = any(t.form in _DELIVERY_VERBS and t.tag in ("VV", "NNG") for t in toks)
+    delivery = any(t.form in DELIVERY_VERBS and t.tag in ("VV", "NNG") for t in toks)
     received = any(t.form in ("받", "도착", "배달") for t in toks)
     spans: list[Span] = []
     carried: str | None = None

@@ -355,6 +355,26 @@ def summary_problems(
     return problems
 
 
+def _summary_job(restaurant_id: str, b: Brief, model: str, prompt_version: str) -> Job:
+    """The overall summary's request: the brief's facts and quotes, keyed on both."""
+    qids = [q for q, _, _ in b.quotes]
+    key = cache_key(
+        "summary",
+        model,
+        prompt_version,
+        [(b.facts, f"repetition_penalty={REPETITION_PENALTY}")] + [(r, t) for _, r, t in b.quotes],
+    )
+    request = LLMRequest(
+        request_id=f"summary:{restaurant_id}",
+        messages=summary_messages(b.facts, [(q, t) for q, _, t in b.quotes], b.lang),
+        json_schema=summary_schema(qids),
+        max_tokens=MAX_TOKENS,
+        repetition_penalty=REPETITION_PENALTY,
+        tags={"partition": restaurant_id, "asset": "summaries"},
+    )
+    return Job("summary", restaurant_id, key, request, summary_validator(qids))
+
+
 @dataclass
 class SummaryOutput:
     summaries: pd.DataFrame
@@ -376,34 +396,11 @@ def write_summaries(
 ) -> SummaryOutput:
     """``llm_restaurants``: the restaurants the LLM read (None = all of ``briefs``); the others get
     the counts template with no LLM call."""
-    jobs = []
-    for restaurant_id, b in briefs.items():
-        qids = [q for q, _, _ in b.quotes]
-        if not qids or (llm_restaurants is not None and restaurant_id not in llm_restaurants):
-            continue
-        messages = summary_messages(b.facts, [(q, t) for q, _, t in b.quotes], b.lang)
-        key = cache_key(
-            "summary",
-            model,
-            prompt_version,
-            [(b.facts, f"repetition_penalty={REPETITION_PENALTY}")] + [(r, t) for _, r, t in b.quotes],
-        )
-        jobs.append(
-            Job(
-                "summary",
-                restaurant_id,
-                key,
-                LLMRequest(
-                    request_id=f"summary:{restaurant_id}",
-                    messages=messages,
-                    json_schema=summary_schema(qids),
-                    max_tokens=MAX_TOKENS,
-                    repetition_penalty=REPETITION_PENALTY,
-                    tags={"partition": restaurant_id, "asset": "summaries"},
-                ),
-                summary_validator(qids),
-            )
-        )
+    jobs = [
+        _summary_job(restaurant_id, b, model, prompt_version)
+        for restaurant_id, b in briefs.items()
+        if b.quotes and (llm_restaurants is None or restaurant_id in llm_restaurants)
+    ]
     # a summary the model could not write in the schema (after the repair retry) falls back to the
     # counts template, as one that misstates the counts does; an unavailable server still fails
     outcome = run_jobs(jobs, runner, cache, model, prompt_version, chunk_size, progress, keep_failures=True)

@@ -1,0 +1,285 @@
+"""The Korean lexicon the morphological reading uses (:mod:`.morph`): aspect terms as lemmas,
+polarity cues (a lemma's sign, possibly per aspect), the slang matched on the surface, the cue
+classes (time, mishap, temperature) and the thresholds of durations. Data only: how it is
+applied is in :mod:`.morph`; what counts as neutral is in README "Neutral, defined"."""
+
+from __future__ import annotations
+
+#: lemma -> aspect (nouns, and verbs that name the aspect itself)
+ASPECT_TERMS: dict[str, str] = {
+    **dict.fromkeys(
+        [
+            "맛",
+            "간",
+            "국물",
+            "양념",
+            "소스",
+            "식감",
+            "육수",
+            "풍미",
+            "음식",
+            "요리",
+            "육즙",
+            "튀김옷",
+            "간맛",
+            "재료",
+            "불맛",
+        ],
+        "맛",
+    ),
+    **dict.fromkeys(["양", "곱빼기", "양도"], "양"),
+    **dict.fromkeys(["가격", "가성비", "값", "가격대", "금액", "돈", "가격대비", "혜자"], "가격"),
+    **dict.fromkeys(
+        ["서비스", "직원", "사장", "사장님", "알바", "점원", "종업원", "응대", "매니저", "직원분", "이모님"], "서비스"
+    ),
+    **dict.fromkeys(["청결", "위생", "화장실", "청소", "주방"], "청결"),
+    **dict.fromkeys(["분위기", "인테리어", "뷰", "음악", "매장", "조명", "간격"], "분위기"),
+    **dict.fromkeys(["배달", "포장", "배송", "라이더", "기사", "기사님", "배달원", "용기"], "배달"),
+    **dict.fromkeys(["웨이팅", "대기", "줄", "기다림", "기다리", "회전"], "대기시간"),
+    **dict.fromkeys(["주차", "발렛", "주차장"], "주차"),
+}
+NEUTRAL = "neutral"
+#: lemma -> sign (+1 / -1 / "neutral"), or (aspect it names, sign), or {aspect: sign, None: default}
+CUES: dict[str, object] = {
+    # generic praise
+    **dict.fromkeys(
+        [
+            "좋",
+            "최고",
+            "훌륭",
+            "만족",
+            "굿",
+            "짱",
+            "추천",
+            "대박",
+            "괜찮",
+            "편하",
+            "편리",
+            "감동",
+            "완벽",
+            "예술",
+            "기막히",
+            "인정",
+            "강추",
+            "따뜻",
+            "꼼꼼",
+            "깔끔",
+            "신선",
+            "착하",
+            "넓",
+            "예쁘",
+            "이쁘",
+            "부드럽",
+            "감사",
+            "최강",
+            "신속",
+            "세심",
+            "친절하",
+            "빠르",
+            "금방",
+            "든든",
+            "알차",
+            "훈훈",
+        ],
+        +1,
+    ),
+    # generic complaints
+    **dict.fromkeys(
+        [
+            "별로",
+            "별루",
+            "최악",
+            "실망",
+            "아쉽",
+            "불편",
+            "짜증",
+            "엉망",
+            "후회",
+            "비추",
+            "그닥",
+            "노답",
+            "부족",
+            "좁",
+            "늦",
+            "느리",
+            "불만",
+            "애매",
+            "엉터리",
+            "성의없",
+            "차갑",
+            "미지근",
+            "엉성",
+            "실수",
+            "누락",
+            "쏟",
+            "터지",
+        ],
+        -1,
+    ),
+    # the middle: neutral (README "Neutral, defined")
+    **dict.fromkeys(["보통", "평범", "무난", "그럭저럭", "쏘쏘", "적당", "그냥저냥", "평타"], NEUTRAL),
+    # predicates that name their aspect
+    **{
+        w: ("맛", +1)
+        for w in [
+            "존맛",
+            "존맛탱",
+            "JMT",
+            "jmt",
+            "꿀맛",
+            "맛있",
+            "맛나",
+            "고소",
+            "담백",
+            "바삭",
+            "촉촉",
+            "쫄깃",
+            "얼큰",
+            "칼칼",
+            "진하",
+            "감칠맛",
+            "풍부",
+        ]
+    },
+    **{
+        w: ("맛", -1)
+        for w in [
+            "맛없",
+            "노맛",
+            "싱겁",
+            "느끼",
+            "비리",
+            "질기",
+            "눅눅",
+            "퍽퍽",
+            "텁텁",
+            "밍밍",
+            "짜",
+            "짭짤하",
+            "식",
+            "붇",
+            "불",
+            "잡내",
+            "누린내",
+            "비린내",
+            "기름지",
+            "딱딱",
+            "마르",
+        ]
+    },
+    **{w: ("양", +1) for w in ["푸짐", "넉넉", "배부르", "두둑"]},
+    **{w: ("가격", +1) for w in ["저렴", "싸", "혜자"]},
+    **{w: ("가격", -1) for w in ["비싸", "창렬", "아깝"]},
+    **{w: ("서비스", +1) for w in ["친절", "상냥"]},
+    **{w: ("서비스", -1) for w in ["불친절", "퉁명", "무뚝뚝", "불쾌", "무성의", "싸가지"]},
+    **{w: ("청결", +1) for w in ["깨끗"]},
+    **{w: ("청결", -1) for w in ["더럽", "지저분", "끈적", "찝찝", "머리카락", "벌레"]},
+    **{w: ("분위기", +1) for w in ["아늑", "조용"]},
+    **{w: ("분위기", -1) for w in ["시끄럽", "어수선", "답답"]},
+    # signs that depend on the aspect
+    "많": {"양": +1, "대기시간": -1, "분위기": -1, None: 0},
+    "적": {"양": -1, "대기시간": +1, None: 0},
+    "작": {"양": -1, None: 0},
+    "없": {"대기시간": +1, "맛": -1, "주차": -1, None: 0},
+    "없이": {"대기시간": +1, None: 0},
+    "있": {"맛": +1, "주차": +1, None: 0},
+    "오래": {"대기시간": -1, "배달": -1, None: 0},
+    "한참": {"대기시간": -1, "배달": -1, None: -1},
+    "나쁘": -1,
+    "쎄": {"가격": -1, None: 0},
+    "세": {"가격": -1, "맛": -1, None: 0},
+    "사악": {"가격": -1, None: -1},
+    "부담": {"가격": -1, None: -1},
+    "부담스럽": {"가격": -1, None: -1},
+    "줄": {"양": -1, "대기시간": 0, None: 0},
+    "오르": {"가격": -1, None: 0},
+    "미치": {"가격": +1, "맛": +1, "양": +1, None: 0},
+    "갑": {"가격": +1, "맛": +1, "양": +1, None: 0},
+    "꽝": -1,
+    "실하": {"양": +1, None: +1},
+    "총알": {"배달": +1, None: 0},
+    "빨리": +1,
+    "일찍": +1,
+    "지연": -1,
+    "늦게": -1,
+    "합리": {"가격": +1, None: +1},
+    "합리적": {"가격": +1, None: +1},
+    "비슷": NEUTRAL,
+    "평균": NEUTRAL,
+    "컷": {"배달": +1, "대기시간": +1, None: 0},
+    "크": {"분위기": -1, "양": +1, None: 0},
+    "제대로": +1,
+    "걱정": -1,
+    "떠들": -1,
+    "챙기": +1,
+    "지키": +1,
+    "채우": +1,
+    "사고": {"배달": -1, None: 0},
+    "찢어지": -1,
+    "터지": -1,
+    "조금": {"양": -1, None: 0},
+    "길": {"대기시간": -1, "배달": -1, None: 0},
+    "맞": {"맛": +1, None: 0},
+    "충분": {"양": +1, None: +1},
+    "뒷전": -1,
+    "어둡": {"분위기": -1, None: 0},
+    "새": {"배달": -1, None: 0},
+    "빠지": {"배달": -1, None: 0},
+    "청결하": ("청결", +1),
+    "위생적": ("청결", +1),
+    "미지근": -1,
+    "끝내주": +1,
+    "생각나": +1,
+    "멀쩡": +1,
+    "튼튼": +1,
+    "자국": ("청결", -1),
+}
+#: cues only with these tags (불 "불어서" is a verb, 불맛's 불 is not)
+CUE_TAGS = {
+    "불": {"VV"},
+    "식": {"VV"},
+    "짜": {"VA"},
+    "싸": {"VA"},
+    "적": {"VA"},
+    "작": {"VA"},
+    "줄": {"VV"},
+    "세": {"VA"},
+}
+#: slang Kiwi splits or misreads, matched on the clause's surface before the analysis's lemmas
+SURFACE_CUES: dict[str, object] = {
+    "평타": NEUTRAL,
+    "존맛": ("맛", +1),
+    "노맛": ("맛", -1),
+    "꿀맛": ("맛", +1),
+    "괜춘": +1,
+    "ㄱㅊ": +1,
+    "가성비 갑": ("가격", +1),
+    "창렬": ("가격", -1),
+    "성의 없": -1,
+    "성의없": -1,
+    "기가 막히": +1,
+    "기가 막혀": +1,
+    "예전 같지 않": -1,
+    "예전만 못": -1,
+    "잘 되": +1,
+    "잘 돼": +1,
+    "무성의": ("서비스", -1),
+    "반밖에": ("양", -1),
+}
+#: cues that name no aspect: the delivery's in a review about a delivery (오다/받다/도착) — its
+#: time, and what goes wrong on the way (spilt, torn, missing) — or, with 나오다 ("음식이 금방
+#: 나왔어요"), the restaurant's waiting time
+TIME_CUES = {"빠르", "빨리", "일찍", "금방", "늦", "늦게", "느리", "오래", "한참", "지연", "총알", "바로"}
+MISHAP_CUES = {"새", "쏟", "터지", "찢어지", "빠지", "누락"}
+#: temperature: the delivery's when the clause (or the one it continues) is about the delivery
+TEMPERATURE_CUES = {"식", "미지근", "차갑", "따뜻"}
+DELIVERY_VERBS = {"오", "받", "도착", "배달"}
+#: delivery or waiting time at or above this many minutes is a complaint; at or below
+#: ``QUICK_MINUTES`` followed by 만에 ("30분 만에 왔어요") it is praise
+SLOW_MINUTES, QUICK_MINUTES = 50, 30
+#: waiting for a table or for the food in the restaurant: shorter bounds
+WAIT_SLOW_MINUTES, WAIT_QUICK_MINUTES = 30, 10
+TIME_ASPECTS = ("배달", "대기시간")
+#: aspects whose subject takes a predicate that names another aspect: the rider's manner
+#: ("기사님이 친절하세요") is the delivery's, the parking space's size ("주차 공간이 넉넉해요") the parking's
+SUBJECT_TAKES = {"배달", "주차"}
