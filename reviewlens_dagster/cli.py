@@ -55,6 +55,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     from .definitions import build_defs
     from .defs.automation import PIPELINE_JOB, STAGING_JOB, range_tags
+    from .defs.ingest import STAGED_KEY
     from .defs.partitions import LLM_OUTPUTS, RESTAURANTS
 
     settings = Settings.from_env()
@@ -65,7 +66,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     # stage once (new and changed files only; adds the restaurant partitions), then fan out
     staged = defs.resolve_job_def(STAGING_JOB).execute_in_process(instance=instance, raise_on_error=True)
-    meta = materialization_metadata(staged, "staged_reviews")
+    meta = materialization_metadata(staged, STAGED_KEY)
     print(
         f"{STAGING_JOB}: {meta.get('files_parsed', 0)} of {meta.get('files', 0)} file(s) parsed, "
         f"{meta.get('dagster/row_count', 0)} reviews of {meta.get('restaurants', 0)} restaurant(s) staged"
@@ -148,11 +149,11 @@ def _downstream(graph, keys: set) -> set:
     return out
 
 
-def materialization_metadata(result, key: str) -> dict:
+def materialization_metadata(result, key) -> dict:
     """Metadata values of asset ``key``'s materialization in an execute_in_process result."""
     for ev in result.get_asset_materialization_events():
         mat = ev.event_specific_data.materialization
-        if mat.asset_key.to_user_string() == key:
+        if mat.asset_key == key:
             return {k: getattr(v, "value", v) for k, v in mat.metadata.items()}
     return {}
 
@@ -177,14 +178,14 @@ def _default_llm_restaurants(settings: Settings) -> int:
 
 
 def print_serving(settings: Settings) -> None:
-    from .core.metrics import MetricsStore, summarize
+    from .core.metrics import MetricsStore, serving_summary
     from .core.warehouse import Backend
 
     df = MetricsStore(settings.metrics_path, Backend.of(settings)).frame()
     if df.empty:
         return
     last = df[df["run_id"] == df.sort_values("recorded_at")["run_id"].iloc[-1]]
-    s = summarize(last, None, settings.sla_ttft_ms)
+    s = serving_summary(last, None, settings.sla_ttft_ms)
     print("\nLLM serving, last run with LLM calls: " + ", ".join(f"{k}={v}" for k, v in s.items()))
 
 

@@ -27,7 +27,7 @@ def build_defs(settings: Settings | None = None, resources: dict | None = None) 
             reports.restaurant_report,
             reporting.llm_serving_report,
         ],
-        jobs=[automation.pipeline_job, automation.ingest_job, automation.staging_job, automation.reporting_job],
+        jobs=[automation.pipeline_job, automation.reviews_job, automation.staging_job, automation.reporting_job],
         sensors=[
             automation.make_incoming_sensor(running=settings.automation),
             automation.make_fanout_sensor(running=settings.automation),

@@ -15,7 +15,7 @@ import pytest
 
 from reviewlens_dagster.core.llm.engine import LLMEngine
 from reviewlens_dagster.definitions import build_defs
-from reviewlens_dagster.defs.automation import AUTOMATION_SENSOR, INGEST_JOB, PIPELINE_JOB, STAGING_JOB
+from reviewlens_dagster.defs.automation import AUTOMATION_SENSOR, PIPELINE_JOB, REVIEWS_JOB, STAGING_JOB
 from reviewlens_dagster.defs.partitions import RESTAURANTS
 from reviewlens_dagster.defs.resources import LLMEngineResource
 
@@ -91,7 +91,7 @@ class Daemon:
         order = self.instance.get_dynamic_partitions(RESTAURANTS)
         refreshed = []
         for req in fan.run_requests or []:
-            job = self.defs.resolve_job_def(INGEST_JOB)
+            job = self.defs.resolve_job_def(REVIEWS_JOB)
             if req.partition_key:
                 assert job.execute_in_process(instance=self.instance, partition_key=req.partition_key).success
                 refreshed.append(req.partition_key)
@@ -246,7 +246,7 @@ def test_identical_rematerialization_triggers_nothing_downstream(automated, inst
     assert daemon.tick_incoming() == ["rb"]
     assert daemon.tick_automation() == {name: {"rb"} for name in DOWNSTREAM}
     assert daemon.tick_automation() == {name: set() for name in DOWNSTREAM}
-    ingest = defs.resolve_job_def(INGEST_JOB)
+    ingest = defs.resolve_job_def(REVIEWS_JOB)
     assert ingest.execute_in_process(instance=instance, partition_key="rb").success  # same rows again
     assert daemon.tick_automation() == {name: set() for name in DOWNSTREAM}
     _write(settings.incoming_dir / "late.csv", [["rb-2", "rb", "포장이 깔끔해요", 5, "치킨", "강남", "2026-05-03"]])

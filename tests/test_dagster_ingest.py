@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from reviewlens_dagster.definitions import build_defs
-from reviewlens_dagster.defs.automation import INGEST_JOB, PIPELINE_JOB, STAGING_JOB, range_tags
+from reviewlens_dagster.defs.automation import PIPELINE_JOB, REVIEWS_JOB, STAGING_JOB, range_tags
 from reviewlens_dagster.defs.partitions import RESTAURANTS
 
 from .conftest import copy_sample, make_settings, materialization_metadata, read_table, stage, tick
@@ -215,7 +215,7 @@ def test_fanout_sensor_requests_changed_restaurants_once(settings, instance, sam
     stage(defs, instance)
     result = _tick(defs, instance, FANOUT)
     (req,) = result.run_requests  # three new restaurants: one contiguous range, one run
-    assert req.job_name is None or req.job_name == INGEST_JOB
+    assert req.job_name is None or req.job_name == REVIEWS_JOB
     assert (req.tags["dagster/asset_partition_range_start"], req.tags["dagster/asset_partition_range_end"]) == (
         "r001",
         "r003",

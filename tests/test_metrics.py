@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from reviewlens_dagster.core.llm.types import LLMResult
-from reviewlens_dagster.core.metrics import MetricsStore, serving_report, summarize
+from reviewlens_dagster.core.metrics import MetricsStore, serving_report, serving_summary
 
 
 def _results(n: int, ttft: float, tag: str = "x", start: float = 1000.0) -> list[LLMResult]:
@@ -36,7 +36,7 @@ def test_record_and_summarize(tmp_path):
     store.record("run1", _results(3, 500.0) + _results(1, 3000.0, "slow"))
     df = store.frame("run1")
     assert len(df) == 4 and set(df["asset"]) == {"sentiments"}
-    s = summarize(df, None, sla_ttft_ms=2000)
+    s = serving_summary(df, None, sla_ttft_ms=2000)
     assert s["wall_s"] == pytest.approx(2.0)
     assert s["sla_compliance"] == 0.75 and s["goodput_req_s"] == pytest.approx(1.5)
     assert s["throughput_req_s"] == pytest.approx(2.0) and s["output_tokens_per_s"] == pytest.approx(40.0)

@@ -14,15 +14,38 @@ import unicodedata
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from .analysis.prevalence import HighlightRule
-from .analysis.runner import DEFAULT_CHUNK_SIZE
-
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
-from .llm.models import DEFAULT_PRESET
-from .llm.scheduler import SchedulerConfig
-from .metrics import DEFAULT_SLA_TTFT_MS
-from .warehouse import WAREHOUSE_SCHEMA  # noqa: F401  (re-exported: the schema of every warehouse table)
+# ---------------------------------------------------------------------------- one default per knob
+# The bottom layer: every default a setting restates is declared here once, and the modules it
+# configures import it from here (this module imports nothing of the project).
+
+#: the schema of every warehouse table
+WAREHOUSE_SCHEMA = "reviewlens"
+#: LLM results committed to the cache together (at most this many are lost by a kill)
+DEFAULT_CHUNK_SIZE = 32
+#: time to first token the goodput counts a request within
+DEFAULT_SLA_TTFT_MS = 2000.0
+#: the LLM preset (core/llm/models.py) when none is set
+DEFAULT_PRESET = "small"
+#: the LLM scheduling policy: "sjf" (shortest-prefill-first) or "fcfs"
+DEFAULT_POLICY = "sjf"
+
+
+@dataclass(frozen=True)
+class HighlightRule:
+    """When an aspect is a strength, a weakness or a complaint (core/analysis/prevalence.py;
+    README "Strengths and weaknesses"). Defaults set on the sample data (the development set):
+    `make eval`, "every restaurant"."""
+
+    min_mentions: int = 3
+    min_mention_share: float = 0.08
+    strength_share: float = 0.7
+    weakness_share: float = 0.6
+    min_complaints: int = 2
+    complaint_share: float = 0.02
+    max_complaints: int = 3
+
 
 #: partition keys (restaurants) reach SQL literals, Qdrant filters and file names: letters and
 #: digits of any script (NFC), '_', '-', '.', at most 64, starting with a letter or digit, no '..'
@@ -205,7 +228,7 @@ class Settings:
     )
     llm_policy: str = knob(
         "REVIEWLENS_LLM_POLICY",
-        SchedulerConfig.policy,
+        DEFAULT_POLICY,
         "`sjf` (shortest-prefill-first) or `fcfs`",
         "choice",
         ("sjf", "fcfs"),

@@ -16,13 +16,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .config import DEFAULT_SLA_TTFT_MS
 from .db import retry_locked
 from .llm.types import LLMResult
 from .warehouse import Backend, exists, has_table, open_database, retry_conflict
 
 SCHEMA = "serving"
-#: the TTFT service level of goodput (REVIEWLENS_SLA_TTFT_MS)
-DEFAULT_SLA_TTFT_MS = 2000.0
 COLUMNS = [
     "run_id",
     "asset",
@@ -143,7 +142,7 @@ def run_wall_s(df: pd.DataFrame) -> float:
     return total
 
 
-def summarize(df: pd.DataFrame, wall_s: float | None = None, sla_ttft_ms: float = DEFAULT_SLA_TTFT_MS) -> dict:
+def serving_summary(df: pd.DataFrame, wall_s: float | None = None, sla_ttft_ms: float = DEFAULT_SLA_TTFT_MS) -> dict:
     """Serving figures of a set of request rows; ``wall_s`` defaults to :func:`run_wall_s`."""
     n = len(df)
     if n == 0:
@@ -204,6 +203,6 @@ def serving_report(df: pd.DataFrame, sla_ttft_ms: float = DEFAULT_SLA_TTFT_MS) -
     df["day"] = pd.to_datetime(df["recorded_at"]).dt.date.astype(str)
     rows = []
     for (day, model), g in df.groupby(["day", "model"], sort=True):
-        s = summarize(g, None, sla_ttft_ms)
+        s = serving_summary(g, None, sla_ttft_ms)
         rows.append({"day": day, "model": model, **{k: s.get(k) for k in cols if k not in ("day", "model")}})
     return pd.DataFrame(rows, columns=cols)

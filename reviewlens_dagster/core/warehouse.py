@@ -29,10 +29,8 @@ import duckdb
 import pandas as pd
 import tenacity
 
+from .config import WAREHOUSE_SCHEMA
 from .db import retry_locked
-
-#: the schema of every warehouse table (IO manager, staging, reports)
-WAREHOUSE_SCHEMA = "reviewlens"
 
 log = logging.getLogger("reviewlens.warehouse")
 

@@ -18,15 +18,15 @@ from pathlib import Path
 import dagster as dg
 
 from ..core.changes import detect_changes, partition_ranges
+from .ingest import REJECTED_KEY, STAGED_KEY
 from .partitions import RESTAURANTS, restaurants_partitions
 from .resources import IngestSettings
 
 PIPELINE_JOB = "reviewlens_pipeline"
-INGEST_JOB = "ingest_job"
+REVIEWS_JOB = "reviews_job"
 STAGING_JOB = "staging_job"
 AUTOMATION_SENSOR = "reviewlens_automation"
-STAGED_KEY = dg.AssetKey("staged_reviews")
-STAGING_ASSETS = dg.AssetSelection.assets("staged_reviews", "rejected_reviews")
+STAGING_ASSETS = dg.AssetSelection.assets(STAGED_KEY, REJECTED_KEY)
 #: most `reviews` runs one staging change requests; beyond it, nearby ranges are merged (the
 #: partitions in between are re-read from the staged table: identical rows)
 MAX_FANOUT_RUNS = 20
@@ -39,8 +39,8 @@ pipeline_job = dg.define_asset_job(
     description="Every per-restaurant asset, from reviews to comparisons.",
 )
 
-ingest_job = dg.define_asset_job(
-    INGEST_JOB,
+reviews_job = dg.define_asset_job(
+    REVIEWS_JOB,
     selection=dg.AssetSelection.assets("reviews"),
     partitions_def=restaurants_partitions,
     executor_def=dg.in_process_executor,
@@ -106,7 +106,7 @@ def make_incoming_sensor(running: bool = True):
 def make_fanout_sensor(running: bool = True):
     @dg.sensor(
         name="staged_changes_sensor",
-        jobs=[ingest_job],
+        jobs=[reviews_job],
         minimum_interval_seconds=30,
         default_status=_status(running),
         description="After staging runs, requests `reviews` for the restaurants whose staged reviews changed "

@@ -13,8 +13,8 @@ from .metadata import frame_metadata, preview
 from .partitions import OWNERS, PARTITION_EXPR, RESTAURANTS, WAREHOUSE_POOL, restaurants_partitions, single_run
 from .resources import IngestSettings
 
-STAGED = dg.AssetKey("staged_reviews")
-REJECTED = dg.AssetKey("rejected_reviews")
+STAGED_KEY = dg.AssetKey("staged_reviews")
+REJECTED_KEY = dg.AssetKey("rejected_reviews")
 
 
 def _staging_metadata(report: StagingReport, settings: IngestSettings, sources: SourcesFile) -> dict:
@@ -57,7 +57,7 @@ REVIEWS_CHECKS = [
     pool=WAREHOUSE_POOL,
     specs=[
         dg.AssetSpec(
-            STAGED,
+            STAGED_KEY,
             group_name="ingest",
             kinds={"python", "duckdb"},
             owners=OWNERS,
@@ -65,7 +65,7 @@ REVIEWS_CHECKS = [
             "file parsed once, new and changed files only.",
         ),
         dg.AssetSpec(
-            REJECTED,
+            REJECTED_KEY,
             group_name="ingest",
             kinds={"duckdb"},
             owners=OWNERS,
@@ -102,7 +102,7 @@ def staging(context: dg.AssetExecutionContext, ingest_settings: IngestSettings):
     meta["new_partitions"] = len(new)
     if names is not None:
         meta["changed_restaurants_preview"] = preview(names, rows=20)
-    yield dg.MaterializeResult(asset_key=STAGED, metadata=meta)
+    yield dg.MaterializeResult(asset_key=STAGED_KEY, metadata=meta)
     rej_meta = {
         "rejected_rows": report.rejected,
         "warning_rows": report.warnings,
@@ -111,7 +111,7 @@ def staging(context: dg.AssetExecutionContext, ingest_settings: IngestSettings):
     if rejected is not None and len(rejected):
         rej_meta["reasons"] = dg.MetadataValue.md(rejection_reasons(rejected).to_markdown())
         rej_meta["preview"] = preview(rejected[["source_file", "source_row", "severity", "reason"]])
-    yield dg.MaterializeResult(asset_key=REJECTED, metadata=rej_meta)
+    yield dg.MaterializeResult(asset_key=REJECTED_KEY, metadata=rej_meta)
 
 
 @dg.asset(
@@ -123,7 +123,7 @@ def staging(context: dg.AssetExecutionContext, ingest_settings: IngestSettings):
     group_name="ingest",
     kinds={"python", "duckdb"},
     owners=OWNERS,
-    deps=[STAGED],
+    deps=[STAGED_KEY],
     check_specs=REVIEWS_CHECKS,
 )
 def reviews(context: dg.AssetExecutionContext, ingest_settings: IngestSettings):

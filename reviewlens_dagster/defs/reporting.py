@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from ..core.metrics import MetricsStore, serving_report, summarize
+from ..core.metrics import MetricsStore, serving_report, serving_summary
 from .metadata import bar_chart, frame_metadata
 from .partitions import OWNERS, WAREHOUSE_POOL
 from .resources import LLMEngineResource
@@ -21,7 +21,7 @@ def llm_serving_report(context: dg.AssetExecutionContext, llm: LLMEngineResource
     second), SLA compliance, p50/p95 TTFT and p95 TPOT. Reads the metrics DuckDB file."""
     df = MetricsStore(llm.metrics_path, llm.backend()).frame()
     report = serving_report(df, llm.sla_ttft_ms)
-    overall = summarize(df, None, llm.sla_ttft_ms) if len(df) else {"requests": 0}
+    overall = serving_summary(df, None, llm.sla_ttft_ms) if len(df) else {"requests": 0}
     chart = {}
     if len(report):
         labels = [f"{d} {m[:18]}" for d, m in zip(report["day"], report["model"])]

@@ -9,14 +9,18 @@ from pathlib import Path
 import dagster as dg
 from pydantic import PrivateAttr
 
-from ..core.analysis.prevalence import HighlightRule
 from ..core.changes import sources_digest, write_manifest
-from ..core.config import WAREHOUSE_SCHEMA, Settings, resolve_scope
+from ..core.config import (
+    DEFAULT_PRESET,
+    DEFAULT_SLA_TTFT_MS,
+    WAREHOUSE_SCHEMA,
+    HighlightRule,
+    Settings,
+    resolve_scope,
+)
 from ..core.embed import Embedder, EmbedderSpec, make_embedder
 from ..core.llm.factory import LLMConfig
-from ..core.llm.models import DEFAULT_PRESET
 from ..core.llm.scheduler import SchedulerConfig
-from ..core.metrics import DEFAULT_SLA_TTFT_MS
 from ..core.represent import WeightConfig
 from ..core.sources import SourcesFile, load_sources
 from ..core.staging import StagingStore
@@ -316,11 +320,11 @@ class LLMEngineResource(WarehouseAccess):
 
     def usage(self, results, wall_s: float) -> dict:
         """Serving figures of this step's results, for the asset's metadata."""
-        from ..core.metrics import results_frame, summarize
+        from ..core.metrics import results_frame, serving_summary
 
         if not results:
             return {"llm_requests": 0}
-        s = summarize(results_frame(self._run_id, results), wall_s, self.sla_ttft_ms)
+        s = serving_summary(results_frame(self._run_id, results), wall_s, self.sla_ttft_ms)
         meta = {
             "llm_model": self.model_name,
             "llm_requests": s["requests"],

@@ -28,11 +28,12 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ..config import DEFAULT_CHUNK_SIZE
 from ..llm.types import LLMRequest
 from .cache import LLMCache, cache_key
 from .lexicon import detect_many
 from .prompts import PROMPT_VERSION, aspect_messages, extract_messages, language_of
-from .runner import DEFAULT_CHUNK_SIZE, Job, JobsOutcome, Runner, run_jobs
+from .runner import Job, JobsOutcome, Runner, run_jobs
 from .sampling import stratified_sample
 from .schemas import LABELS, ExtractOut, extract_schema, extract_validator
 

@@ -29,11 +29,10 @@ the supporting quote of typical length.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pandas as pd
 
 from ..aspects import ASPECTS
+from ..config import HighlightRule
 from .prompts import language_of
 
 PREVALENCE_COLUMNS = [
@@ -78,21 +77,9 @@ HIGHLIGHT_COLUMNS = [
 ]
 HIGHLIGHT_KINDS = {"strength": "positive", "weakness": "negative", "complaint": "negative"}
 #: a review rated at most this is a "low-rated" review (complaints say how many of them carry it)
+DEFAULT_RULE = HighlightRule()
 LOW_RATING = 2
 MAX_EVIDENCE = 5
-
-
-@dataclass(frozen=True)
-class HighlightRule:
-    """Defaults set on the sample data (the development set): `make eval`, "every restaurant"."""
-
-    min_mentions: int = 3
-    min_mention_share: float = 0.08
-    strength_share: float = 0.7
-    weakness_share: float = 0.6
-    min_complaints: int = 2
-    complaint_share: float = 0.02
-    max_complaints: int = 3
 
 
 def status_of(row: dict, rule: HighlightRule) -> str:
@@ -111,7 +98,7 @@ def decided_by(llm_reviews: int) -> str:
 def aspect_prevalence(
     mentions: pd.DataFrame,
     review_counts: dict[str, int],
-    rule: HighlightRule = HighlightRule(),
+    rule: HighlightRule = DEFAULT_RULE,
     llm_reviews: dict[str, int] | None = None,
 ) -> pd.DataFrame:
     """One row per (restaurant, aspect mentioned at least once). ``mentions``: resolved mentions
@@ -200,7 +187,7 @@ def highlights(
     mentions: pd.DataFrame,
     top_k_rank: dict[str, int] | None = None,
     lang_by_restaurant: dict[str, str] | None = None,
-    rule: HighlightRule = HighlightRule(),
+    rule: HighlightRule = DEFAULT_RULE,
     low_rated: dict[str, set[str]] | None = None,
 ) -> pd.DataFrame:
     """Strength, weakness and complaint rows (see the module's rule), strongest first.

@@ -19,11 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..config import DEFAULT_CHUNK_SIZE
 from ..llm.types import EngineBatchError, LLMError, LLMRequest, LLMResult, StructuredOutputError
 from .cache import LLMCache
-
-#: LLM results committed to the cache together (at most this many are lost by a kill)
-DEFAULT_CHUNK_SIZE = 32
 
 #: (requests, validators by request id, on_result) -> results in request order; ``on_result`` is
 #: called with each valid result as it completes (a runner that cannot stream may skip it: the

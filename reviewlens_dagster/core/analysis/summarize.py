@@ -32,12 +32,13 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..aspects import ASPECTS
+from ..config import DEFAULT_CHUNK_SIZE
 from ..llm.types import LLMRequest
 from .cache import LLMCache, cache_key
 from .lexicon import detect, polarity_of_text
 from .prevalence import complaint_aspects
 from .prompts import PROMPT_VERSION, language_of, summary_messages
-from .runner import DEFAULT_CHUNK_SIZE, Job, JobsOutcome, Runner, run_jobs
+from .runner import Job, JobsOutcome, Runner, run_jobs
 from .schemas import MAX_SUMMARY_CHARS, summary_schema, summary_validator
 
 SUMMARY_COLUMNS = [

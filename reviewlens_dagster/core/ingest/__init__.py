@@ -37,7 +37,7 @@ from .schema import (
     Part,
     Rejection,
 )
-from .text import clean_text, clean_texts, preview
+from .text import clean_text, clean_texts, raw_preview
 from .validate import Validated, content_hashes, validate_parts
 from .values import is_relative_date, normalize_date, parse_dates, parse_rating
 
@@ -67,7 +67,7 @@ __all__ = [
     "normalize_reviews_frame",
     "parse_dates",
     "parse_rating",
-    "preview",
+    "raw_preview",
     "read_many",
     "read_parts",
     "read_review_file",

@@ -11,7 +11,7 @@ import pyarrow as pa
 from ..sources import SourceSpec
 from .decode import decode_bytes, file_kind
 from .schema import Part, Rejection, derive_ids, mapping_or_fail
-from .text import preview
+from .text import raw_preview
 
 DELIMITERS = (",", ";", "|", "\t")
 
@@ -126,7 +126,7 @@ def _csv_part(part: Part, text: str, delimiter: str | None) -> tuple[list[str], 
                     part.source_file,
                     line,
                     f"expected {width} fields, found {len(fields)}",
-                    preview(delimiter.join(fields)),
+                    raw_preview(delimiter.join(fields)),
                 )
             )
             continue

@@ -22,7 +22,7 @@ from .schema import (
     mapping_or_fail,
     text_columns,
 )
-from .text import as_text, preview
+from .text import as_text, raw_preview
 from .validate import validate_parts
 
 
@@ -36,13 +36,16 @@ def _jsonl_part(part: Part, text: str) -> tuple[list[str], list[dict]]:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             part.rejections.append(
-                Rejection(part.source_file, lineno, f"invalid JSON: {exc.msg} at column {exc.colno}", preview(line))
+                Rejection(part.source_file, lineno, f"invalid JSON: {exc.msg} at column {exc.colno}", raw_preview(line))
             )
             continue
         if not isinstance(obj, dict):
             part.rejections.append(
                 Rejection(
-                    part.source_file, lineno, f"JSON line is a {type(obj).__name__}, expected an object", preview(line)
+                    part.source_file,
+                    lineno,
+                    f"JSON line is a {type(obj).__name__}, expected an object",
+                    raw_preview(line),
                 )
             )
             continue
@@ -171,7 +174,7 @@ def read_parts(
         reason = f"file quarantined: {reason}"
         return Part(
             name,
-            rejections=[Rejection(name, 0, reason, preview(raw))],
+            rejections=[Rejection(name, 0, reason, raw_preview(raw))],
             fatal=reason,
             source=spec.name if spec else "auto",
         )

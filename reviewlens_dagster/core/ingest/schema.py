@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..sources import SourceSpec
-from .text import as_text, preview
+from .text import as_text, raw_preview
 
 REQUIRED_COLUMNS = ("review_id", "restaurant_id", "text")
 
@@ -101,9 +101,9 @@ class Part:
 
     def raw(self, i: int) -> str:
         if self.raw_of is not None:
-            return preview(self.raw_of(i))
+            return raw_preview(self.raw_of(i))
         raw = self.raws[i]
-        return preview(self.delimiter.join(raw) if isinstance(raw, list) else raw)
+        return raw_preview(self.delimiter.join(raw) if isinstance(raw, list) else raw)
 
 
 @dataclass

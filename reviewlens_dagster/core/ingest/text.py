@@ -67,7 +67,7 @@ def clean_text(value: str) -> str:
     return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
 
 
-def preview(raw) -> str:
+def raw_preview(raw) -> str:
     if isinstance(raw, (dict, list)):
         raw = json.dumps(raw, ensure_ascii=False, default=str)
     text = str(raw)

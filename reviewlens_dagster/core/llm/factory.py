@@ -8,8 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..config import DEFAULT_PRESET
 from .engine import LLMEngine
-from .models import DEFAULT_PRESET, get_preset, resolve_model
+from .models import get_preset, resolve_model
 from .openai_server import OpenAIServerBackend
 from .scheduler import SchedulerConfig
 from .types import EngineStartError, LLMResult

@@ -29,10 +29,6 @@ class ModelUnavailableError(RuntimeError):
     """A preset's weights are not installed, or failed verification."""
 
 
-#: the preset of the in-process engine and of `reviewlens serve-llm` (REVIEWLENS_LLM_PRESET)
-DEFAULT_PRESET = "small"
-
-
 @dataclass(frozen=True)
 class ModelPreset:
     name: str

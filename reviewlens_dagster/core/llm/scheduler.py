@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from ..config import DEFAULT_POLICY
 from .types import EngineBatchError, LLMRequest, LLMUnavailableError
 
 log = logging.getLogger(__name__)
@@ -22,7 +23,7 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class SchedulerConfig:
-    policy: str = "sjf"  # "sjf" (shortest-prefill-first) or "fcfs"
+    policy: str = DEFAULT_POLICY  # "sjf" (shortest-prefill-first) or "fcfs"
     starvation_s: float = 30.0
     #: prompt + max output tokens per engine submission
     batch_token_budget: int = 65536
