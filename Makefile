@@ -89,7 +89,7 @@ ui: $(STAMP)
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $${PORT:-3000}
 
 sample: $(STAMP)
-	$(BIN)/python -m reviewlens_dagster.sample --out data/sample
+	$(BIN)/python -m reviewlens_dagster.synthetic --out data/sample
 
 bench-vectors: $(STAMP)
 	$(BIN)/python benchmarks/bench_vectors.py

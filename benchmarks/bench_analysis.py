@@ -36,7 +36,7 @@ from reviewlens_dagster.core.aspects import ASPECTS  # noqa: E402
 from reviewlens_dagster.core.config import Settings  # noqa: E402
 from reviewlens_dagster.core.llm.factory import LLMConfig, build_engine  # noqa: E402
 from reviewlens_dagster.core.llm.types import LLMRequest  # noqa: E402
-from reviewlens_dagster.sample import generate  # noqa: E402
+from reviewlens_dagster.synthetic import generate  # noqa: E402
 
 # ---- the baseline: prompt 2026-11-24.2, as it was
 OLD_SENTIMENT = (

@@ -36,7 +36,7 @@ from reviewlens_dagster.core.analysis.runner import run_jobs  # noqa: E402
 from reviewlens_dagster.core.analysis.sampling import stratified_sample  # noqa: E402
 from reviewlens_dagster.core.config import Settings  # noqa: E402
 from reviewlens_dagster.core.llm.factory import LLMConfig, build_engine  # noqa: E402
-from reviewlens_dagster.sample import generate  # noqa: E402
+from reviewlens_dagster.synthetic import generate  # noqa: E402
 
 
 def main() -> None:

@@ -41,7 +41,7 @@ from reviewlens_dagster.core.warehouse import Warehouse  # noqa: E402
 from reviewlens_dagster.defs.automation import PIPELINE_JOB, STAGING_JOB  # noqa: E402
 from reviewlens_dagster.devserver import dagster_dev, free_port  # noqa: E402
 from reviewlens_dagster.postgres import Postgres  # noqa: E402
-from reviewlens_dagster.sample import write_sample  # noqa: E402
+from reviewlens_dagster.synthetic import write_sample  # noqa: E402
 
 GAUGES = ("vllm:num_requests_running", "vllm:num_requests_waiting")
 

@@ -27,7 +27,7 @@ def _asset_once(base: Path) -> dict:
     from reviewlens_dagster.definitions import build_defs
     from reviewlens_dagster.defs.automation import PIPELINE_JOB, range_tags
     from reviewlens_dagster.defs.partitions import RESTAURANTS
-    from reviewlens_dagster.sample import write_sample
+    from reviewlens_dagster.synthetic import write_sample
 
     root = Path(tempfile.mkdtemp(prefix="bench-vec-", dir=base))
     s = _settings(root)
@@ -56,7 +56,7 @@ def bench_asset_vs_raw(reps: int = 5) -> dict:
     """Raw encoder vs the asset, interleaved ``reps`` times (paired ratios: robust to load drift)."""
     from reviewlens_dagster.core.embed import USEEmbedder
     from reviewlens_dagster.core.staging import scan_folder
-    from reviewlens_dagster.sample import write_sample
+    from reviewlens_dagster.synthetic import write_sample
 
     base = Path(tempfile.mkdtemp(prefix="bench-vec-"))
     try:

@@ -237,7 +237,7 @@ def eval_lexicon_all(truth: dict) -> None:
     undecided) -> prevalence -> strengths, with the configured rule."""
     from reviewlens_dagster.core.analysis.extract import lexicon_mentions, resolve_polarities
     from reviewlens_dagster.core.analysis.prevalence import aspect_prevalence, highlights, low_rated_reviews
-    from reviewlens_dagster.sample import generate
+    from reviewlens_dagster.synthetic import generate
 
     print("\n## Sample data, every restaurant, lexicon only (no LLM: what the LLM would decide stays undecided)")
     reviews, _ = generate(truth["seed"], len(truth["restaurants"]))

@@ -24,7 +24,7 @@ SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
 def ensure_incoming(settings: Settings) -> list[Path]:
     """Copy the shipped sample files into the incoming folder when it holds no files yet."""
     from .core.ingest import list_review_files
-    from .sample import write_sample
+    from .synthetic import write_sample
 
     if not (SAMPLE_DIR / "reviews_a.csv").exists():
         write_sample(SAMPLE_DIR)

@@ -18,7 +18,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import dagster as dg  # noqa: E402
 
 from reviewlens_dagster.core.config import WAREHOUSE_SCHEMA, Settings, settings_in  # noqa: E402
-from reviewlens_dagster.sample import write_sample  # noqa: E402
+from reviewlens_dagster.synthetic import write_sample  # noqa: E402
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)

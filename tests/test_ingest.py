@@ -10,7 +10,7 @@ import pytest
 from reviewlens_dagster.core.config import PARTITION_KEY_PATTERN
 from reviewlens_dagster.core.ingest import clean_text, decode_bytes, read_review_file
 from reviewlens_dagster.core.staging import scan_folder
-from reviewlens_dagster.sample import generate, write_sample
+from reviewlens_dagster.synthetic import generate, write_sample
 
 from .bad_inputs import cases, write_corpus
 

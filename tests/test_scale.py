@@ -32,7 +32,7 @@ from reviewlens_dagster.core.metrics import MetricsStore
 from reviewlens_dagster.core.warehouse import Backend, Warehouse, open_database
 from reviewlens_dagster.defs.automation import PIPELINE_JOB, STAGING_JOB
 from reviewlens_dagster.devserver import dagster_dev, free_port
-from reviewlens_dagster.sample import write_sample
+from reviewlens_dagster.synthetic import write_sample
 
 pytestmark = [pytest.mark.slow, pytest.mark.llm]
 

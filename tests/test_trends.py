@@ -69,7 +69,7 @@ def test_a_planted_rise_is_found_and_a_steady_restaurant_raises_nothing():
 
 
 def test_the_sample_generator_plants_one_shift_that_is_found_without_false_alarms():
-    from reviewlens_dagster.sample import generate
+    from reviewlens_dagster.synthetic import generate
 
     reviews, truth = generate(7, 32)
     frame = pd.DataFrame(reviews)
