@@ -49,9 +49,8 @@ from .partitions import (
     EAGER_PAST_LLM,
     OWNERS,
     PARTITION_EXPR,
-    WAREHOUSE_POOL,
-    restaurants_partitions,
-    single_run,
+    per_restaurant,
+    restaurant_table,
 )
 from .resources import AnalysisSettings, LLMEngineResource
 
@@ -91,18 +90,7 @@ MENTION_CHECKS = [
 ]
 
 
-@dg.asset(
-    pool=WAREHOUSE_POOL,
-    partitions_def=restaurants_partitions,
-    backfill_policy=single_run,
-    io_manager_key="warehouse_io_manager",
-    metadata=PARTITION_EXPR,
-    group_name="analysis",
-    kinds={"python", "duckdb"},
-    owners=OWNERS,
-    automation_condition=EAGER,
-    check_specs=MENTION_CHECKS,
-)
+@dg.asset(**restaurant_table("analysis", {"python", "duckdb"}, check_specs=MENTION_CHECKS))
 def aspect_mentions(context: dg.AssetExecutionContext, reviews: pd.DataFrame):
     """One row per review x aspect the lexicon finds in it, over every review of every restaurant
     (no LLM): polarity where the wording decides it (else undecided: the LLM's to refine) and the
@@ -153,7 +141,7 @@ EXTRACTION_CHECKS = [
 
 
 @dg.multi_asset(
-    pool=WAREHOUSE_POOL,
+    **per_restaurant(),
     outs={
         "sentiments": _out(
             "Overall label (positive/negative/neutral), its probability and the sample weight of each review "
@@ -166,8 +154,6 @@ EXTRACTION_CHECKS = [
             {"vllm", "duckdb"},
         ),
     },
-    partitions_def=restaurants_partitions,
-    backfill_policy=single_run,
     check_specs=EXTRACTION_CHECKS,
     can_subset=False,
 )
@@ -260,7 +246,7 @@ HIGHLIGHT_CHECKS = [
 
 
 @dg.multi_asset(
-    pool=WAREHOUSE_POOL,
+    **per_restaurant(),
     outs={
         "aspect_prevalence": _out(
             "Per restaurant and aspect: mentions over all reviews, positive / negative / neutral / undecided "
@@ -278,8 +264,6 @@ HIGHLIGHT_CHECKS = [
             EAGER_PAST_LLM,
         ),
     },
-    partitions_def=restaurants_partitions,
-    backfill_policy=single_run,
     check_specs=HIGHLIGHT_CHECKS,
     can_subset=False,
 )
@@ -345,18 +329,7 @@ SUMMARY_CHECKS = [
 ]
 
 
-@dg.asset(
-    pool=WAREHOUSE_POOL,
-    partitions_def=restaurants_partitions,
-    backfill_policy=single_run,
-    io_manager_key="warehouse_io_manager",
-    metadata=WITH_IDS,
-    group_name="analysis",
-    kinds={"vllm", "duckdb"},
-    owners=OWNERS,
-    automation_condition=EAGER_PAST_LLM,
-    check_specs=SUMMARY_CHECKS,
-)
+@dg.asset(**restaurant_table("analysis", {"vllm", "duckdb"}, EAGER_PAST_LLM, WITH_IDS, check_specs=SUMMARY_CHECKS))
 def summaries(
     context: dg.AssetExecutionContext,
     aspect_prevalence: pd.DataFrame,

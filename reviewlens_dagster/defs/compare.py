@@ -14,7 +14,10 @@ from ..core.compare import (
 )
 from ..core.config import validate_restaurant_ids
 from .metadata import frame_metadata, group_strip_chart
-from .partitions import EAGER, OWNERS, PARTITION_EXPR, VECTOR_POOL, restaurants_partitions, single_run
+from .partitions import (
+    VECTOR_POOL,
+    restaurant_table,
+)
 from .resources import CompareSettings, EmbedderResource, VectorStoreResource
 
 #: restaurants of a run drawn in the metadata (one small chart each; a nightly run of thousands would
@@ -22,18 +25,7 @@ from .resources import CompareSettings, EmbedderResource, VectorStoreResource
 CHART_RESTAURANTS = 40
 
 
-@dg.asset(
-    pool=VECTOR_POOL,
-    partitions_def=restaurants_partitions,
-    backfill_policy=single_run,
-    owners=OWNERS,
-    io_manager_key="warehouse_io_manager",
-    metadata=PARTITION_EXPR,
-    group_name="analysis",
-    kinds={"python", "qdrant", "duckdb"},
-    deps=["aspect_prevalence"],
-    automation_condition=EAGER,
-)
+@dg.asset(**restaurant_table("analysis", {"python", "qdrant", "duckdb"}, pool=VECTOR_POOL, deps=["aspect_prevalence"]))
 def comparisons(
     context: dg.AssetExecutionContext,
     strengths: pd.DataFrame,

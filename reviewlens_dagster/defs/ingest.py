@@ -10,7 +10,12 @@ from ..core.sources import SourcesFile
 from ..core.staging import StagingReport, rows_version
 from .common import check_results, check_spec
 from .metadata import frame_metadata, preview
-from .partitions import OWNERS, PARTITION_EXPR, RESTAURANTS, WAREHOUSE_POOL, restaurants_partitions, single_run
+from .partitions import (
+    OWNERS,
+    RESTAURANTS,
+    WAREHOUSE_POOL,
+    restaurant_table,
+)
 from .resources import IngestSettings
 
 STAGED_KEY = dg.AssetKey("staged_reviews")
@@ -115,16 +120,7 @@ def staging(context: dg.AssetExecutionContext, ingest_settings: IngestSettings):
 
 
 @dg.asset(
-    pool=WAREHOUSE_POOL,
-    partitions_def=restaurants_partitions,
-    backfill_policy=single_run,
-    io_manager_key="warehouse_io_manager",
-    metadata=PARTITION_EXPR,
-    group_name="ingest",
-    kinds={"python", "duckdb"},
-    owners=OWNERS,
-    deps=[STAGED_KEY],
-    check_specs=REVIEWS_CHECKS,
+    **restaurant_table("ingest", {"python", "duckdb"}, condition=None, deps=[STAGED_KEY], check_specs=REVIEWS_CHECKS)
 )
 def reviews(context: dg.AssetExecutionContext, ingest_settings: IngestSettings):
     """Validated, deduplicated reviews of each restaurant: its rows of `staged_reviews`.

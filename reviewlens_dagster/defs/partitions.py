@@ -70,3 +70,32 @@ def eager(optional: tuple[str, ...] = ()) -> dg.AutomationCondition:
 EAGER = eager()
 #: below the LLM: counts for every restaurant, refined where the LLM read it
 EAGER_PAST_LLM = eager(LLM_OUTPUTS)
+
+
+def per_restaurant(pool: str | None = WAREHOUSE_POOL, **more) -> dict:
+    """The arguments of ``@dg.asset`` / ``@dg.multi_asset`` every per-restaurant stage shares: the
+    restaurants' dynamic partitions, one run per backfill (one LLM engine), its pool (``more``:
+    the asset's own)."""
+    return dict(pool=pool, partitions_def=restaurants_partitions, backfill_policy=single_run, **more)
+
+
+def restaurant_table(
+    group: str,
+    kinds: set[str],
+    condition: dg.AutomationCondition = EAGER,
+    metadata: dict = PARTITION_EXPR,
+    pool: str | None = WAREHOUSE_POOL,
+    **more,
+) -> dict:
+    """:func:`per_restaurant` for an asset that is a warehouse table partitioned by restaurant
+    (written by the warehouse IO manager by ``restaurant_id``), owned by the team."""
+    return per_restaurant(
+        pool,
+        io_manager_key="warehouse_io_manager",
+        metadata=metadata,
+        group_name=group,
+        kinds=kinds,
+        owners=OWNERS,
+        automation_condition=condition,
+        **more,
+    )

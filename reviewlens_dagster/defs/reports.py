@@ -15,24 +15,17 @@ from ..core.config import validate_restaurant_ids
 from ..core.owner_report import render_reports, write_pages
 from .common import of_run
 from .metadata import frame_metadata
-from .partitions import EAGER_PAST_LLM, OWNERS, PARTITION_EXPR, WAREHOUSE_POOL, restaurants_partitions, single_run
+from .partitions import (
+    EAGER_PAST_LLM,
+    restaurant_table,
+)
 from .resources import LLMEngineResource, ReportSettings
 
 #: restaurants of a run whose report is shown as markdown in the metadata
 MARKDOWN_RESTAURANTS = 5
 
 
-@dg.asset(
-    pool=WAREHOUSE_POOL,
-    partitions_def=restaurants_partitions,
-    backfill_policy=single_run,
-    io_manager_key="warehouse_io_manager",
-    metadata=PARTITION_EXPR,
-    group_name="reports",
-    kinds={"html", "duckdb"},
-    owners=OWNERS,
-    automation_condition=EAGER_PAST_LLM,
-)
+@dg.asset(**restaurant_table("reports", {"html", "duckdb"}, EAGER_PAST_LLM))
 def restaurant_report(
     context: dg.AssetExecutionContext,
     reviews: pd.DataFrame,

@@ -14,7 +14,11 @@ from ..core.config import validate_restaurant_ids
 from .analysis import _out
 from .common import check_results, check_spec, of_run
 from .metadata import frame_metadata, preview
-from .partitions import EAGER_PAST_LLM, PARTITION_EXPR, WAREHOUSE_POOL, restaurants_partitions, single_run
+from .partitions import (
+    EAGER_PAST_LLM,
+    PARTITION_EXPR,
+    per_restaurant,
+)
 
 TREND_CHECKS = [
     check_spec(
@@ -28,7 +32,7 @@ TREND_CHECKS = [
 
 
 @dg.multi_asset(
-    pool=WAREHOUSE_POOL,
+    **per_restaurant(),
     outs={
         "aspect_trends": _out(
             "Per restaurant, aspect and calendar month: the restaurant's reviews, the aspect's mentions and "
@@ -47,8 +51,6 @@ TREND_CHECKS = [
             EAGER_PAST_LLM,
         ),
     },
-    partitions_def=restaurants_partitions,
-    backfill_policy=single_run,
     check_specs=TREND_CHECKS,
     can_subset=False,
 )

@@ -10,14 +10,14 @@ from ..core.config import validate_restaurant_ids
 from ..core.vectorstore import REVIEWS
 from .common import check_results, check_spec
 from .metadata import frame_metadata
-from .partitions import EAGER, OWNERS, PARTITION_EXPR, VECTOR_POOL, restaurants_partitions, single_run
-from .resources import EmbedderResource, VectorSettings, VectorStoreResource
-
-PARTITIONED = dict(
-    partitions_def=restaurants_partitions, backfill_policy=single_run, owners=OWNERS, automation_condition=EAGER
+from .partitions import (
+    EAGER,
+    OWNERS,
+    VECTOR_POOL,
+    per_restaurant,
+    restaurant_table,
 )
-WAREHOUSE_TABLE = dict(io_manager_key="warehouse_io_manager", metadata=PARTITION_EXPR)
-
+from .resources import EmbedderResource, VectorSettings, VectorStoreResource
 
 EMBEDDING_CHECKS = [
     check_spec(
@@ -36,11 +36,14 @@ EMBEDDING_CHECKS = [
 
 
 @dg.asset(
-    pool=VECTOR_POOL,
-    **PARTITIONED,
-    group_name="vectors",
-    kinds={"python", "qdrant"},
-    check_specs=EMBEDDING_CHECKS,
+    **per_restaurant(
+        VECTOR_POOL,
+        owners=OWNERS,
+        automation_condition=EAGER,
+        group_name="vectors",
+        kinds={"python", "qdrant"},
+        check_specs=EMBEDDING_CHECKS,
+    )
 )
 def review_embeddings(
     context: dg.AssetExecutionContext,
@@ -80,12 +83,8 @@ def review_embeddings(
 
 
 @dg.asset(
-    pool=VECTOR_POOL,
-    **PARTITIONED,
-    **WAREHOUSE_TABLE,
+    **restaurant_table("vectors", {"python", "qdrant", "duckdb"}, pool=VECTOR_POOL),
     deps=[review_embeddings],
-    group_name="vectors",
-    kinds={"python", "qdrant", "duckdb"},
     check_specs=[
         dg.AssetCheckSpec(
             "representative_vector_exists",
@@ -119,11 +118,7 @@ def restaurant_vectors(
 
 
 @dg.asset(
-    pool=VECTOR_POOL,
-    **PARTITIONED,
-    **WAREHOUSE_TABLE,
-    group_name="vectors",
-    kinds={"python", "qdrant", "duckdb"},
+    **restaurant_table("vectors", {"python", "qdrant", "duckdb"}, pool=VECTOR_POOL),
     check_specs=[
         dg.AssetCheckSpec(
             "top_k_within_review_count",
