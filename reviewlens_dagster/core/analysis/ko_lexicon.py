@@ -28,7 +28,7 @@ ASPECT_TERMS: dict[str, str] = {
         "맛",
     ),
     **dict.fromkeys(["양", "곱빼기", "양도"], "양"),
-    **dict.fromkeys(["가격", "가성비", "값", "가격대", "금액", "돈", "가격대비", "혜자"], "가격"),
+    **dict.fromkeys(["가격", "가성비", "값", "가격대", "금액", "돈", "가격대비", "혜자", "배달비", "배달료"], "가격"),
     **dict.fromkeys(
         ["서비스", "직원", "사장", "사장님", "알바", "점원", "종업원", "응대", "매니저", "직원분", "이모님"], "서비스"
     ),
@@ -38,6 +38,68 @@ ASPECT_TERMS: dict[str, str] = {
     **dict.fromkeys(["웨이팅", "대기", "줄", "기다림", "기다리", "회전"], "대기시간"),
     **dict.fromkeys(["주차", "발렛", "주차장"], "주차"),
 }
+#: dishes and ingredients: not a mention by themselves ("치킨 시켰어요" says nothing of the taste),
+#: but a judgement of one is the taste's ("떡볶이가 너무 달아요", "치킨이 퍽퍽해요"), or, with a
+#: quantity predicate, the quantity's ("고기가 적어요")
+FOOD_TERMS = frozenset(
+    [
+        "치킨",
+        "피자",
+        "떡볶이",
+        "순대",
+        "튀김",
+        "김밥",
+        "라면",
+        "짜장면",
+        "짜장",
+        "짬뽕",
+        "탕수육",
+        "족발",
+        "보쌈",
+        "햄버거",
+        "버거",
+        "감자튀김",
+        "파스타",
+        "초밥",
+        "회",
+        "고기",
+        "삼겹살",
+        "국밥",
+        "찌개",
+        "밥",
+        "면",
+        "빵",
+        "디저트",
+        "케이크",
+        "반찬",
+        "김치",
+        "치즈",
+        "닭",
+        "닭발",
+        "곱창",
+        "돈까스",
+        "돈가스",
+        "샐러드",
+        "쌀국수",
+        "마라탕",
+        "우동",
+        "만두",
+        "닭강정",
+        "찜닭",
+        "냉면",
+        "덮밥",
+        "카레",
+        "스테이크",
+        "커피",
+        "음료",
+        "떡",
+        "어묵",
+        "새우",
+        "오징어",
+        "밀가루",
+        "패티",
+    ]
+)
 NEUTRAL = "neutral"
 #: lemma -> sign (+1 / -1 / "neutral"), or (aspect it names, sign), or {aspect: sign, None: default}
 CUES: dict[str, object] = {
@@ -98,7 +160,6 @@ CUES: dict[str, object] = {
             "비추",
             "그닥",
             "노답",
-            "부족",
             "좁",
             "늦",
             "느리",
@@ -112,6 +173,7 @@ CUES: dict[str, object] = {
             "실수",
             "누락",
             "쏟",
+            "쏟아지",
             "터지",
         ],
         -1,
@@ -168,10 +230,12 @@ CUES: dict[str, object] = {
         ]
     },
     **{w: ("양", +1) for w in ["푸짐", "넉넉", "배부르", "두둑"]},
+    **{w: ("양", -1) for w in ["쥐꼬리"]},
+    **{w: ("맛", -1) for w in ["설익", "덜익"]},
     **{w: ("가격", +1) for w in ["저렴", "싸", "혜자"]},
     **{w: ("가격", -1) for w in ["비싸", "창렬", "아깝"]},
     **{w: ("서비스", +1) for w in ["친절", "상냥"]},
-    **{w: ("서비스", -1) for w in ["불친절", "퉁명", "무뚝뚝", "불쾌", "무성의", "싸가지"]},
+    **{w: ("서비스", -1) for w in ["불친절", "퉁명", "무뚝뚝", "불쾌", "무성의", "싸가지", "무시"]},
     **{w: ("청결", +1) for w in ["깨끗"]},
     **{w: ("청결", -1) for w in ["더럽", "지저분", "끈적", "찝찝", "머리카락", "벌레"]},
     **{w: ("분위기", +1) for w in ["아늑", "조용"]},
@@ -180,9 +244,10 @@ CUES: dict[str, object] = {
     "많": {"양": +1, "대기시간": -1, "분위기": -1, None: 0},
     "적": {"양": -1, "대기시간": +1, None: 0},
     "작": {"양": -1, None: 0},
+    "부족": {"양": -1, None: -1},  # of a dish or a sauce: its quantity ("소스가 부족해요")
     "없": {"대기시간": +1, "맛": -1, "주차": -1, None: 0},
     "없이": {"대기시간": +1, None: 0},
-    "있": {"맛": +1, "주차": +1, None: 0},
+    "있": {"맛": +1, "주차": +1, "가격": -1, None: 0},  # 가격이 좀 있다: pricey
     "오래": {"대기시간": -1, "배달": -1, None: 0},
     "한참": {"대기시간": -1, "배달": -1, None: -1},
     "나쁘": -1,
@@ -224,7 +289,7 @@ CUES: dict[str, object] = {
     "뒷전": -1,
     "어둡": {"분위기": -1, None: 0},
     "새": {"배달": -1, None: 0},
-    "빠지": {"배달": -1, None: 0},
+    "빠지": {"배달": -1, "서비스": -1, None: 0},
     "청결하": ("청결", +1),
     "위생적": ("청결", +1),
     "미지근": -1,
@@ -236,6 +301,8 @@ CUES: dict[str, object] = {
 }
 #: cues only with these tags (불 "불어서" is a verb, 불맛's 불 is not)
 CUE_TAGS = {
+    "있": {"VA", "VV"},  # not the auxiliary: "간이 (안) 되어 있어요"
+    "없": {"VA", "VV"},
     "불": {"VV"},
     "식": {"VV"},
     "짜": {"VA"},
@@ -270,7 +337,7 @@ SURFACE_CUES: dict[str, object] = {
 #: time, and what goes wrong on the way (spilt, torn, missing) — or, with 나오다 ("음식이 금방
 #: 나왔어요"), the restaurant's waiting time
 TIME_CUES = {"빠르", "빨리", "일찍", "금방", "늦", "늦게", "느리", "오래", "한참", "지연", "총알", "바로"}
-MISHAP_CUES = {"새", "쏟", "터지", "찢어지", "빠지", "누락"}
+MISHAP_CUES = {"새", "쏟", "쏟아지", "터지", "찢어지", "빠지", "누락"}
 #: temperature: the delivery's when the clause (or the one it continues) is about the delivery
 TEMPERATURE_CUES = {"식", "미지근", "차갑", "따뜻"}
 DELIVERY_VERBS = {"오", "받", "도착", "배달"}

@@ -45,6 +45,7 @@ from .ko_lexicon import (
     CUE_TAGS,
     CUES,
     DELIVERY_VERBS,
+    FOOD_TERMS,
     MISHAP_CUES,
     NEUTRAL,
     QUICK_MINUTES,
@@ -75,6 +76,8 @@ class _Tok:
     end: int
 
 
+#: taste terms that are things served (a quantity predicate of them is about the quantity)
+SERVED_FOOD = frozenset({"음식", "요리", "소스", "양념", "국물", "육수", "재료", "튀김옷"})
 #: nouns the analyzer should keep whole besides the aspect terms
 USER_WORDS = ("존맛탱", "가성비", "혜자", "창렬", "웨이팅", "발렛", "가격대비")
 _LOCK = threading.Lock()
@@ -98,11 +101,48 @@ def kiwi():
 
 
 _PREFIXES = {"존", "노", "꿀", "불"}  # 존+맛, 노+맛, 꿀+맛: one word the analyzer splits
-_INTENSIFIERS = {"개", "핵", "존나", "졸라"}  # 개+존맛, 개+적음: intensity only
+_INTENSIFIERS = {"개", "핵", "존나", "졸라", "킹"}  # 개+존맛, 개+적음: intensity only
 
 
-def _tokens(analysed) -> list[_Tok]:
-    toks = [_Tok(t.form, t.tag.split("-")[0], t.start, t.start + t.len) for t in analysed]
+def _kiwi_toks(analysed, offset: int = 0) -> list[_Tok]:
+    return [_Tok(t.form, t.tag.split("-")[0], offset + t.start, offset + t.start + t.len) for t in analysed]
+
+
+def _has_cue(toks: list[_Tok]) -> bool:
+    return any(
+        _lookup(CUES, t.form) is not None and t.tag in CUE_TAGS.get(t.form, {t.tag})
+        for t in toks
+        if t.tag in ("VA", "VV", "NNG", "XR")
+    )
+
+
+def _respell(toks: list[_Tok], text: str) -> list[_Tok]:
+    """A word glued to an intensifier ("개비쌈", "개친절", "개적음", "핵노맛") that the analyzer read
+    as one noun or as a counter (개/NNB): the word without it, analysed again, when that finds a
+    polarity cue the first reading did not ("개인", "개수", "핵심" stay as they are)."""
+    out, i = [], 0
+    while i < len(toks):
+        t = toks[i]
+        j, end = i + 1, t.end
+        while j < len(toks) and toks[j].start == end:  # the rest of the word
+            end, j = toks[j].end, j + 1
+        starts_word = i == 0 or toks[i - 1].end < t.start
+        word = text[t.start : end]
+        if starts_word and len(word) > 2 and word[0] in _INTENSIFIERS and not _has_cue(toks[i:j]):
+            again = _kiwi_toks(kiwi().tokenize(word[1:], typos="basic"), t.start + 1)
+            if _has_cue(again):
+                out.extend(again)
+                i = j
+                continue
+        out.append(t)
+        i += 1
+    return out
+
+
+def _tokens(analysed, text: str = "") -> list[_Tok]:
+    toks = _kiwi_toks(analysed)
+    if text:
+        toks = _respell(toks, text)
     out: list[_Tok] = []
     for t in toks:
         if out and out[-1].form in _PREFIXES and t.form == "맛" and out[-1].end == t.start:
@@ -130,6 +170,8 @@ def _clauses(toks: list[_Tok]) -> list[tuple[list[_Tok], str]]:
                 after = [x for x in toks[i + 1 : i + 3] if x.tag != "JX"]
                 if after and after[0].form in ("않", "못", "못하", "말"):
                     continue
+                if nxt.form == "도" and _paired_negation(toks[i + 2 : i + 8]):
+                    continue  # 많지도 적지도 않다: one predicate
             if t.form in ("게", "도", "어", "아", "서") and nxt is not None and nxt.tag.startswith("V"):
                 continue  # 빠르게 왔어요, 먹어 보다: one predicate
             boundary = "contrast" if (t.form in _CONTRAST or _CONTRAST_RE.search(t.form)) else "link"
@@ -157,10 +199,33 @@ def _negated(toks: list[_Tok], i: int) -> bool:
             rest = [x for x in after[j + 1 : j + 3] if x.tag != "JX"]  # 많지는 않다, 많진 않다
             if rest and rest[0].form in ("않", "못", "못하"):
                 return True
+            if j + 1 < len(after) and after[j + 1].form == "도" and _paired_negation(toks[i + j + 3 : i + j + 9]):
+                return True  # 많지도 적지도 않다: each of the pair is negated
         if t.tag == "VCN" and t.form == "아니":
             return True
         if t.tag in ("EF", "SF", "VA", "VV", "NNG", "XR", "MAG", "NNP") or (t.tag == "EC" and t.form != "지"):
             return False  # the negation after this belongs to another predicate
+    return False
+
+
+def _subject_marker(t: _Tok) -> bool:
+    """이/가, 은/는: what makes the noun before it the subject or topic of the next predicate (도
+    marks objects as often: "물도 안 채워 주세요")."""
+    return t.tag == "JKS" or (t.tag == "JX" and t.form in ("은", "는", "ᆫ"))
+
+
+def _joined_by_do(toks: list[_Tok], j: int) -> bool:
+    """The aspect at ``j`` carries 도 ("맛도 양도"; the analyzer keeps 양도 as one noun)."""
+    return (j + 1 < len(toks) and toks[j + 1].form == "도") or (len(toks[j].form) > 1 and toks[j].form.endswith("도"))
+
+
+def _paired_negation(toks: list[_Tok]) -> bool:
+    """The second half of "A지도 B지도 않다": a predicate, 지, 도, then 않/못."""
+    for k in range(len(toks) - 2):
+        if toks[k].form == "지" and toks[k].tag == "EC" and toks[k + 1].form == "도":
+            return toks[k + 2].form in ("않", "못", "못하")
+        if toks[k].tag in ("EF", "SF"):
+            return False
     return False
 
 
@@ -222,6 +287,7 @@ def _clause_mentions(
     """(aspect -> polarity or None, the clause's last aspect) for one clause. ``surface``: the
     clause's text (slang the analyzer splits); ``delivery``: the review is about a delivery."""
     reading = _ClauseReading(toks, carried, surface, delivery)
+    reading.exceptions()
     reading.lemma_cues()
     reading.middle_phrases()
     reading.surface_cues()
@@ -234,19 +300,26 @@ class _ClauseReading:
 
     def __init__(self, toks: list[_Tok], carried: str | None, surface: str, delivery: bool) -> None:
         self.toks, self.carried, self.surface, self.delivery = toks, carried, surface, delivery
+        self.anchors: set[int] = set()  # token indices of dishes (FOOD_TERMS): the taste's when judged
         self.aspects = self._aspects()  # (token index, aspect, subject/topic)
         self.score: dict[str, int] = {a: 0 for _, a, _ in self.aspects}
         self.cues_of: dict[str, int] = {a: 0 for _, a, _ in self.aspects}
         self.neutral: set[str] = set()
+        self.excepted: set[str] = set()  # "가격만 빼면": only its own complaint counts
 
     def _aspects(self) -> list[tuple[int, str, bool]]:
         toks, aspects = self.toks, []
         for i, t in enumerate(toks):
             a = ASPECT_TERMS.get(t.form) if t.tag in ("NNG", "NNP", "NNB", "VV", "XR", "SL") else None
+            if t.form == "양" and t.tag == "MM":  # "양 개적음": read as 兩 (both) before a glued word
+                a = "양"
             own = a is not None
             if a is None and t.tag in ("NNG", "XR", "SL", "IC", "VA", "VV", "MAG"):
                 cue = _lookup(CUES, t.form)
                 a = cue[0] if isinstance(cue, tuple) else None
+            if a is None and t.tag == "NNG" and t.form in FOOD_TERMS:
+                a, own = "맛", True
+                self.anchors.add(i)
             if a is not None:
                 j = i + 1
                 # a compound names the same aspect: 주차 공간이, 배달 시간은, 직원분들이
@@ -261,29 +334,46 @@ class _ClauseReading:
                 aspects.append((len(toks), cue[0], False))
         return aspects
 
-    def target_of(self, i: int, cue) -> str | None:
-        """The aspect a cue at ``i`` judges (module docstring, step 3)."""
-        before = [x for x in self.aspects if x[0] < i]
+    def target_of(self, i: int, cue, dishes: bool = True, idiom: bool = False) -> str | None:
+        """The aspect a cue at ``i`` judges (module docstring, step 3); ``dishes``: a dish may be
+        it; ``idiom``: the cue is a phrase with its own subject ("기가 막히다")."""
+        return self._target(i, cue, dishes, idiom)[0]
+
+    def _target(self, i: int, cue, dishes: bool = True, idiom: bool = False) -> tuple[str | None, int | None]:
+        """(aspect, the index of the token that names it, when one does)."""
+        aspects = self.aspects if dishes else [x for x in self.aspects if x[0] not in self.anchors]
+        before = [x for x in aspects if x[0] < i]
         if isinstance(cue, tuple):
             # a predicate that names an aspect judges the subject before it when that is an aspect
             # ("기사님이 친절하세요" is the delivery's, "주차 공간이 넉넉해요" the parking's), else its own
             subjects = [x for x in before if x[2] and x[1] in SUBJECT_TAKES]
-            return subjects[-1][1] if subjects else cue[0]
+            return (subjects[-1][1], subjects[-1][0]) if subjects else (cue[0], None)
         subjects = [x for x in before if x[2]]
-        if subjects:
-            return subjects[-1][1]
-        if before:
-            return before[-1][1]
-        after = [x for x in self.aspects if x[0] > i]
-        if after:
-            return after[0][1]
+        after = [x for x in aspects if x[0] > i]
+        chosen = subjects[-1] if subjects else before[-1] if before else after[0] if after else None
+        if chosen is not None and chosen[2] and chosen[0] < i and not idiom and self._other_subject(chosen[0], i):
+            return None, None  # "맛이 좋다는 평이 많아요": 많다 is said of 평, not of the taste
+        if chosen is not None:
+            return chosen[1], chosen[0]
         if self.carried is not None:
-            return self.carried
-        if self.toks[i].form in TIME_CUES and self._has("나오"):
-            return "대기시간"
-        if self.delivery and (self.toks[i].form in TIME_CUES or self.toks[i].form in MISHAP_CUES):
-            return "배달"
-        return None
+            return self.carried, None
+        form = self.toks[i].form
+        if form in TIME_CUES and self._has("나오"):
+            return "대기시간", None
+        if self.delivery and (form in TIME_CUES or form in MISHAP_CUES or form in TEMPERATURE_CUES):
+            return "배달", None  # "따뜻하게 잘 왔어요", "다 쏟아져서 왔어요": how it arrived
+        return None, None
+
+    def _other_subject(self, a: int, i: int) -> bool:
+        """Between the aspect at ``a`` and the predicate at ``i``, another noun with a subject
+        particle that is not part of the aspect's compound ("배달 시간이" is the delivery's)."""
+        toks, compound = self.toks, True
+        for k in range(a + 1, i):
+            if toks[k].tag not in ("NNG", "NNB", "XSN"):
+                compound = False
+            elif not compound and toks[k].tag == "NNG" and k + 1 < i and _subject_marker(toks[k + 1]):
+                return toks[k].form not in ASPECT_TERMS and k not in self.anchors
+        return False
 
     def _has(self, *forms: str) -> bool:
         return any(t.form in forms for t in self.toks)
@@ -293,8 +383,22 @@ class _ClauseReading:
         self.neutral.add(aspect)
 
     def _add(self, aspect: str, sign: int) -> None:
+        if aspect in self.excepted:
+            return
         self.score[aspect] = self.score.get(aspect, 0) + sign
         self.cues_of[aspect] = self.cues_of.get(aspect, 0) + 1
+
+    def exceptions(self) -> None:
+        """ "가격만 빼면 다 좋아요": the aspect excepted is the one complained about, and the praise
+        that follows is not its."""
+        toks = self.toks
+        for entry in list(self.aspects):
+            j, a, _ = entry
+            rest = [t.form for t in toks[j + 1 : j + 4]]
+            if rest[:1] == ["만"] and any(f in ("빼", "빼놓", "제외") for f in rest[1:]):
+                self._add(a, -1)
+                self.aspects.remove(entry)
+                self.excepted.add(a)
 
     def lemma_cues(self) -> None:
         """Polarity cues that are lemmas (:data:`.ko_lexicon.CUES`), negated where the analysis says so."""
@@ -304,16 +408,30 @@ class _ClauseReading:
                 continue
             cue = _lookup(CUES, t.form)
             if i + 1 < len(toks) and toks[i + 1].tag == "XSA" and (t.form + "하") in CUES:
-                cue = CUES[t.form + "하"]  # 청결+하다: the predicate, not the noun
-            if cue is None or (t.form in CUE_TAGS and t.tag not in CUE_TAGS[t.form]):
+                predicate = CUES[t.form + "하"]  # 청결+하다: the predicate, not the noun
+                # ... keeping the aspect the noun names (친절 + 하다 is still the service's)
+                cue = (cue[0], _sign(predicate, cue[0])) if isinstance(cue, tuple) else predicate
+            if cue is None or (t.form in CUE_TAGS and t.tag not in CUE_TAGS[t.form] and not self._right_after(i, cue)):
                 continue
             target = self._cue_target(i, cue)
             if target is not None:
                 self._judge(i, cue, target)
 
+    def _right_after(self, i: int, cue) -> bool:
+        """The cue's lemma read with another part of speech ("가격 싸고": 싸 as 'to wrap'), right
+        after an aspect it judges: taken as the cue."""
+        aspect = next((a for j, a, _ in self.aspects if i - 2 <= j < i), None)
+        return aspect is not None and (cue[0] == aspect if isinstance(cue, tuple) else bool(_sign(cue, aspect)))
+
     def _cue_target(self, i: int, cue) -> str | None:
         t, aspects = self.toks[i], [a for _, a, _ in self.aspects]
-        target = self.target_of(i, cue)
+        # there is / there is none of a dish says nothing of its taste ("밥이 없어요": missing)
+        target, named_at = self._target(i, cue, dishes=t.form not in ("있", "없"))
+        dish = named_at is not None and (named_at in self.anchors or self.toks[named_at].form in SERVED_FOOD)
+        if dish and target == "맛" and isinstance(cue, dict) and cue.get("양") and "맛" not in cue:
+            target = "양"  # a quantity predicate of a dish or a sauce: "소스가 적게 왔어요", "고기가 많아요"
+        if target == "맛" and self.delivery and (t.form in MISHAP_CUES or t.form in TEMPERATURE_CUES):
+            target = "배달"  # what happened to the food on the way: "국물이 다 새서 왔어요", "식어서 왔어요"
         if t.form in TIME_CUES and target not in (*TIME_ASPECTS, None):
             # "음식이 금방 나와요": how fast is about the wait (or the delivery), not the food
             target = "대기시간" if self._has("나오") else "배달" if self.delivery else None
@@ -332,7 +450,7 @@ class _ClauseReading:
         if not sign:
             return
         # "맛도 양도 가격도 다 만족": a generic judgement after aspects joined by 도 judges each of them
-        joined = [a for j, a, _ in self.aspects if j < i and j + 1 < len(toks) and toks[j + 1].form == "도"]
+        joined = [a for j, a, _ in self.aspects if j < i and _joined_by_do(toks, j)]
         for a in joined if len(joined) >= 2 and not isinstance(cue, tuple) else [target]:
             self._add(a, -sign if negated else sign)
 
@@ -348,7 +466,7 @@ class _ClauseReading:
         """Slang the analyzer splits or misreads (:data:`.ko_lexicon.SURFACE_CUES`)."""
         for word, cue in SURFACE_CUES.items():
             if word in self.surface:
-                target = cue[0] if isinstance(cue, tuple) else self.target_of(len(self.toks) - 1, cue)
+                target = cue[0] if isinstance(cue, tuple) else self.target_of(len(self.toks) - 1, cue, idiom=True)
                 if target is None:
                     continue
                 if cue == NEUTRAL:
@@ -409,7 +527,7 @@ class Span:
 def korean_spans(text: str, analysed=None) -> list[Span]:
     """Aspect mentions of each clause of a Korean review, in order (``analysed``: Kiwi's tokens of
     ``text``, when the caller analysed a batch)."""
-    toks = _tokens(analysed if analysed is not None else kiwi().tokenize(text, typos="basic"))
+    toks = _tokens(analysed if analysed is not None else kiwi().tokenize(text, typos="basic"), text)
     delivery = any(t.form in DELIVERY_VERBS and t.tag in ("VV", "NNG") for t in toks)
     received = any(t.form in ("받", "도착", "배달") for t in toks)
     spans: list[Span] = []
