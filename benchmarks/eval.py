@@ -317,7 +317,6 @@ def eval_nsmc(preset: str, limit: int, split: str) -> None:
         print(f"({NSMC} not found)")
         return
     from reviewlens_dagster.core.analysis.extract import LabelCalibration, extraction_request, final_label
-    from reviewlens_dagster.core.analysis.lexicon import detect
     from reviewlens_dagster.core.analysis.schemas import extract_validator
     from reviewlens_dagster.core.config import Settings
     from reviewlens_dagster.core.llm.factory import LLMConfig, build_engine
@@ -328,10 +327,11 @@ def eval_nsmc(preset: str, limit: int, split: str) -> None:
     engine = build_engine(LLMConfig(preset=preset, model_cache_dir=settings.model_cache_dir), progress=lambda m: None)
     reqs, validators = [], {}
     for r in sample.itertuples():
-        aspects = [m.aspect for m in detect(str(r.review))]
-        q = extraction_request(f"nsmc:{r.review_id}", str(r.review), aspects)
+        # the product's review request: the label only (aspects are the lexicon's, and the clause
+        # requests' for the ones it leaves undecided: core/analysis/extract.py plan_extraction)
+        q = extraction_request(f"nsmc:{r.review_id}", str(r.review), [])
         reqs.append(q)
-        validators[q.request_id] = extract_validator(aspects)
+        validators[q.request_id] = extract_validator([])
     t = time.perf_counter()
     res = engine.run(reqs, validators)
     wall = time.perf_counter() - t

@@ -281,3 +281,19 @@ def top_k_contexts(
         {"rank": "int64", "score": "float64", "rating": "float64"}
     )
     return Contexts(frame, problems, tokens_all, tokens_top)
+
+
+def vector_check_outcomes(missing: list[str], restaurants: int) -> dict[str, CheckOutcome]:
+    return {
+        "representative_vector_exists": CheckOutcome(
+            not missing, {"missing": str(missing[:20]), "restaurants": restaurants}
+        )
+    }
+
+
+def top_k_check_outcomes(ctx: Contexts, k: int) -> dict[str, CheckOutcome]:
+    return {
+        "top_k_within_review_count": CheckOutcome(
+            not ctx.problems, {"problems": str(dict(list(ctx.problems.items())[:20])), "top_k": k}
+        )
+    }

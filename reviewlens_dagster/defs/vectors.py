@@ -34,6 +34,20 @@ EMBEDDING_CHECKS = [
     ),
 ]
 
+VECTOR_CHECKS = [
+    check_spec(
+        "representative_vector_exists",
+        "restaurant_vectors",
+        True,
+        "Every restaurant of the run has a representative vector.",
+    )
+]
+TOP_K_CHECKS = [
+    check_spec(
+        "top_k_within_review_count", "top_k_contexts", True, "Each restaurant has min(K, reviews) contexts, never more."
+    )
+]
+
 
 @dg.asset(
     **per_restaurant(
@@ -85,14 +99,7 @@ def review_embeddings(
 @dg.asset(
     **restaurant_table("vectors", {"python", "qdrant", "duckdb"}, pool=VECTOR_POOL),
     deps=[review_embeddings],
-    check_specs=[
-        dg.AssetCheckSpec(
-            "representative_vector_exists",
-            asset="restaurant_vectors",
-            blocking=True,
-            description="Every restaurant of the run has a representative vector.",
-        )
-    ],
+    check_specs=VECTOR_CHECKS,
 )
 def restaurant_vectors(
     context: dg.AssetExecutionContext,
@@ -110,23 +117,12 @@ def restaurant_vectors(
     yield dg.Output(
         out, metadata=frame_metadata(out.drop(columns=["vector"]), restaurants=len(out), weights=str(weights))
     )
-    yield dg.AssetCheckResult(
-        check_name="representative_vector_exists",
-        passed=not missing,
-        metadata={"missing": str(missing[:20]), "restaurants": len(keys)},
-    )
+    yield from check_results(vectors.vector_check_outcomes(missing, len(keys)), VECTOR_CHECKS)
 
 
 @dg.asset(
     **restaurant_table("vectors", {"python", "qdrant", "duckdb"}, pool=VECTOR_POOL),
-    check_specs=[
-        dg.AssetCheckSpec(
-            "top_k_within_review_count",
-            asset="top_k_contexts",
-            blocking=True,
-            description="Each restaurant has min(K, reviews) contexts, never more.",
-        )
-    ],
+    check_specs=TOP_K_CHECKS,
 )
 def top_k_contexts(
     context: dg.AssetExecutionContext,
@@ -155,8 +151,4 @@ def top_k_contexts(
             prompt_token_saving_pct=round(saving, 1),
         ),
     )
-    yield dg.AssetCheckResult(
-        check_name="top_k_within_review_count",
-        passed=not ctx.problems,
-        metadata={"problems": str(dict(list(ctx.problems.items())[:20])), "top_k": k},
-    )
+    yield from check_results(vectors.top_k_check_outcomes(ctx, k), TOP_K_CHECKS)
