@@ -317,7 +317,8 @@ class _ClauseReading:
             if a is None and t.tag in ("NNG", "XR", "SL", "IC", "VA", "VV", "MAG"):
                 cue = _lookup(CUES, t.form)
                 a = cue[0] if isinstance(cue, tuple) else None
-            if a is None and t.tag == "NNG" and t.form in FOOD_TERMS:
+            word_start = i == 0 or toks[i - 1].end < t.start  # 면 of 퀄리티면, 회 of 2회: not a dish
+            if a is None and t.tag == "NNG" and t.form in FOOD_TERMS and word_start:
                 a, own = "맛", True
                 self.anchors.add(i)
             if a is not None:
@@ -428,10 +429,12 @@ class _ClauseReading:
         # there is / there is none of a dish says nothing of its taste ("밥이 없어요": missing)
         target, named_at = self._target(i, cue, dishes=t.form not in ("있", "없"))
         dish = named_at is not None and (named_at in self.anchors or self.toks[named_at].form in SERVED_FOOD)
+        if target == "맛" and self.delivery and (t.form in MISHAP_CUES or t.form in TEMPERATURE_CUES):
+            return "배달"  # what happened to the food on the way: "국물이 다 새서 왔어요", "식어서 왔어요"
         if dish and target == "맛" and isinstance(cue, dict) and cue.get("양") and "맛" not in cue:
             target = "양"  # a quantity predicate of a dish or a sauce: "소스가 적게 왔어요", "고기가 많아요"
-        if target == "맛" and self.delivery and (t.form in MISHAP_CUES or t.form in TEMPERATURE_CUES):
-            target = "배달"  # what happened to the food on the way: "국물이 다 새서 왔어요", "식어서 왔어요"
+        if target is None and isinstance(cue, dict) and cue.get("양") and self._has("먹"):
+            target = "양"  # "둘이 먹기엔 부족해요": enough to eat is the quantity
         if t.form in TIME_CUES and target not in (*TIME_ASPECTS, None):
             # "음식이 금방 나와요": how fast is about the wait (or the delivery), not the food
             target = "대기시간" if self._has("나오") else "배달" if self.delivery else None
