@@ -54,7 +54,7 @@ def server_command(
         json.dumps(STRUCTURED_OUTPUTS),
     ]
     if on_cpu():
-        cmd += ["--enforce-eager", "--block-size", "32"]  # as the in-process engine (engine.py)
+        cmd += ["--enforce-eager", "--block-size", "32"]  # as the in-process engine (vllm_offline.py)
         if not cpu_has_bf16():
             cmd += ["--dtype", "float32"]
     return cmd
