@@ -240,7 +240,9 @@ class Settings:
         "REVIEWLENS_MODEL_CACHE", "~/.cache/reviewlens/models", "converted model folders", "home"
     )
     sla_ttft_ms: float = knob("REVIEWLENS_SLA_TTFT_MS", DEFAULT_SLA_TTFT_MS, "TTFT SLA for goodput")
-    llm_chunk_size: int = knob("REVIEWLENS_LLM_CHUNK_SIZE", DEFAULT_CHUNK_SIZE, "LLM results committed to the cache together")
+    llm_chunk_size: int = knob(
+        "REVIEWLENS_LLM_CHUNK_SIZE", DEFAULT_CHUNK_SIZE, "LLM results committed to the cache together"
+    )
     run_llm_restaurants: int | None = knob(
         "REVIEWLENS_RUN_LLM_RESTAURANTS",
         None,

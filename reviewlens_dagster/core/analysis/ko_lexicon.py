@@ -335,6 +335,16 @@ SURFACE_CUES: dict[str, object] = {
     "잘 해주": +1,
     "잘 해 주": +1,
     "잘해주": +1,
+    "특별한 건 없": NEUTRAL,  # nothing special: the middle
+    "특별한 거 없": NEUTRAL,
+    "특별한 것은 없": NEUTRAL,
+    "특별할 건 없": NEUTRAL,
+    "특별하진 않": NEUTRAL,
+    "특별하지는 않": NEUTRAL,
+    "기대 이하": -1,
+    "기대이하": -1,
+    "기대 이상": +1,
+    "기대이상": +1,
     "돈값 못": ("가격", -1),
     "가격이 좀 있": ("가격", -1),  # pricey: said of the price itself (재방문 의사 있어요 is not)
     "가격대가 있": ("가격", -1),

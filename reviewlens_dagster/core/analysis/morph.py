@@ -61,6 +61,7 @@ from .ko_lexicon import (
 
 _CONTRAST = {"지만", "는데", "은데", "ㄴ데", "던데", "으나", "나", "는데요", "지마는", "으며", "되"}
 _CONTRAST_RE = re.compile(r"(지만|는데|은데|ㄴ데|던데|으나|건만|더니)$")
+_LIKE_PARTICLES = {"랑", "이랑", "와", "과", "하고"}  # 다른 곳이랑 같다: like the others
 _SUBJECT_PARTICLES = {"JKS", "JX", "JKC"}  # 이/가, 은/는/도/만, ...
 _BREAK_TAGS = {"SF", "SE"}
 _LAUGH = re.compile(r"^[ㅋㅎㅠㅜ]+$")
@@ -458,9 +459,12 @@ class _ClauseReading:
             self._add(a, -sign if negated else sign)
 
     def middle_phrases(self) -> None:
-        """그냥 그렇다, 그저 그렇다: the middle."""
-        for i, t in enumerate(self.toks):
-            if t.form == "그렇" and i > 0 and self.toks[i - 1].form in ("그냥", "그저"):
+        """그냥 그렇다, 그저 그렇다; the same as the others ("다른 곳이랑 같아요"): the middle."""
+        toks = self.toks
+        for i, t in enumerate(toks):
+            plain = t.form == "그렇" and i > 0 and toks[i - 1].form in ("그냥", "그저")
+            like_others = t.form == "같" and t.tag == "VA" and i > 0 and toks[i - 1].form in _LIKE_PARTICLES
+            if plain or like_others:
                 target = self.target_of(i, 0)
                 if target is not None:
                     self._middle(target)
@@ -550,9 +554,12 @@ def korean_spans(text: str, analysed=None) -> list[Span]:
         else:
             last = None
         # "배달 왔는데 아직 따뜻했어요": a -는데 clause that only sets the scene (no judgement) is continued
-        scene = boundary == "contrast" and last is not None and found.get(last) is None
+        # ("처음 가봤는데 ...": a -는데 clause with no aspect is no contrast either)
+        scene = boundary == "contrast" and (last is None or found.get(last) is None)
         carried = (last or carried) if boundary == "link" or scene else None
-        after_contrast = boundary == "contrast" and not scene
+        # the judgement after a contrast stands through the clauses linked to it ("... 맛있었는데 먹다
+        # 보니 느끼해요"), until the sentence ends
+        after_contrast = (boundary == "contrast" and not scene) or (boundary == "link" and after_contrast)
     return spans
 
 
