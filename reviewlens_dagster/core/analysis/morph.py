@@ -61,6 +61,10 @@ from .ko_lexicon import (
 
 _CONTRAST = {"지만", "는데", "은데", "ㄴ데", "던데", "으나", "나", "는데요", "지마는", "으며", "되"}
 _CONTRAST_RE = re.compile(r"(지만|는데|은데|ㄴ데|던데|으나|건만|더니)$")
+#: aspect terms that take the aspect of a noun before them ("배달 요청사항" is the delivery's)
+HEAD_NOUNS = frozenset({"요청사항"})
+#: value words judge the quantity when it is what they follow ("양 혜자", "양이 창렬"), else the price
+VALUE_TAKERS = {"혜자": {"양"}, "창렬": {"양"}}
 _LIKE_PARTICLES = {"랑", "이랑", "와", "과", "하고"}  # 다른 곳이랑 같다: like the others
 _SUBJECT_PARTICLES = {"JKS", "JX", "JKC"}  # 이/가, 은/는/도/만, ...
 _BREAK_TAGS = {"SF", "SE"}
@@ -195,6 +199,8 @@ def _negated(toks: list[_Tok], i: int) -> bool:
     if toks[i].tag == "MAG" and i + 2 < len(toks) and toks[i + 1].form in ("안", "못") and toks[i + 2].tag == "VV":
         return True  # 오래 안 기다렸어요
     after = toks[i + 1 : i + 6]
+    if toks[i].tag == "NNG" and len(after) >= 3 and after[0].tag == "JKS" and after[1].form in ("안", "못"):
+        return after[2].form in ("되", "하")  # 반영이 안 됐어요, 조리가 안 돼 있어요
     for j, t in enumerate(after):
         if t.tag == "EC" and t.form == "지":
             rest = [x for x in after[j + 1 : j + 3] if x.tag != "JX"]  # 많지는 않다, 많진 않다
@@ -293,7 +299,9 @@ def _clause_mentions(
     reading.middle_phrases()
     reading.surface_cues()
     reading.durations()
-    return reading.polarities(), (reading.aspects[-1][1] if reading.aspects else None)
+    found = reading.polarities()
+    # the clause's last aspect that is a mention (not the anchor of a predicate that judged another)
+    return found, next((a for _, a, _ in reversed(reading.aspects) if a in found), None)
 
 
 class _ClauseReading:
@@ -314,12 +322,16 @@ class _ClauseReading:
             a = ASPECT_TERMS.get(t.form) if t.tag in ("NNG", "NNP", "NNB", "VV", "XR", "SL") else None
             if t.form == "양" and t.tag == "MM":  # "양 개적음": read as 兩 (both) before a glued word
                 a = "양"
+            if t.form in HEAD_NOUNS and i > 0 and toks[i - 1].form in ASPECT_TERMS:
+                a = ASPECT_TERMS[toks[i - 1].form]  # "배달 요청사항": the delivery's requests
             own = a is not None
             if a is None and t.tag in ("NNG", "XR", "SL", "IC", "VA", "VV", "MAG"):
                 cue = _lookup(CUES, t.form)
                 a = cue[0] if isinstance(cue, tuple) else None
             word_start = i == 0 or toks[i - 1].end < t.start  # 면 of 퀄리티면, 회 of 2회: not a dish
-            if a is None and t.tag == "NNG" and t.form in FOOD_TERMS and word_start:
+            # ... nor the second noun of a compound ("서비스 음료" is the freebie)
+            compound = i > 0 and toks[i - 1].tag == "NNG" and toks[i - 1].form in ASPECT_TERMS
+            if a is None and t.tag == "NNG" and t.form in FOOD_TERMS and word_start and not compound:
                 a, own = "맛", True
                 self.anchors.add(i)
             if a is not None:
@@ -348,7 +360,8 @@ class _ClauseReading:
         if isinstance(cue, tuple):
             # a predicate that names an aspect judges the subject before it when that is an aspect
             # ("기사님이 친절하세요" is the delivery's, "주차 공간이 넉넉해요" the parking's), else its own
-            subjects = [x for x in before if x[2] and x[1] in SUBJECT_TAKES]
+            takers = SUBJECT_TAKES | VALUE_TAKERS.get(self.toks[i].form, set())
+            subjects = [x for x in before if x[1] in takers and (x[2] or x is before[-1])]
             return (subjects[-1][1], subjects[-1][0]) if subjects else (cue[0], None)
         subjects = [x for x in before if x[2]]
         after = [x for x in aspects if x[0] > i]
@@ -418,6 +431,8 @@ class _ClauseReading:
             target = self._cue_target(i, cue)
             if target is not None:
                 self._judge(i, cue, target)
+            if target == "양" and t.form in VALUE_TAKERS and "가격" in [a for _, a, _ in self.aspects]:
+                self._judge(i, cue, "가격")  # "가격 대비 양이 혜자예요": the value is the price's too
 
     def _right_after(self, i: int, cue) -> bool:
         """The cue's lemma read with another part of speech ("가격 싸고": 싸 as 'to wrap'), right
