@@ -85,3 +85,38 @@ def test_any_text_is_read_without_error():
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
         for m in detect(text):
             assert m.quote in text
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # a judged dish is the taste's; a dish named without a judgement is no mention
+        ("떡볶이가 너무 퍽퍽해요", {"맛": "negative"}),
+        ("치킨 두 마리 시켰어요", {}),
+        # a quantity predicate of a dish or a sauce is the quantity's
+        ("소스가 너무 적게 왔어요", {"양": "negative"}),
+        # ... but not of another subject: 많다 is said of 평 here
+        ("국물이 맛있다는 평이 많아요", {"맛": "positive"}),
+        # what happened to the food on the way is the delivery's
+        ("국물이 다 새서 왔어요", {"배달": "negative"}),
+        # both halves of "A지도 B지도 않다" are negated: the middle
+        ("양이 많지도 적지도 않아요", {"양": "neutral"}),
+        # the aspect excepted is the complaint
+        ("가격만 빼면 다 좋아요", {"가격": "negative"}),
+        # slang glued to an intensifier is read without it; a word that only starts like one is not
+        ("가격 개비쌈", {"가격": "negative"}),
+        ("개인적으로 맛있어요", {"맛": "positive"}),
+        # a noun cue keeps its aspect through 하다 and its negation
+        ("친절하지는 않았어요", {"서비스": "negative"}),
+        # nothing special, like the others: the middle
+        ("서비스는 특별한 건 없었어요", {"서비스": "neutral"}),
+        ("가격은 동네 다른 곳이랑 같아요", {"가격": "neutral"}),
+        # the judgement after a contrast stands through the clauses linked to it
+        ("처음엔 맛있었는데 먹다 보니 느끼해요", {"맛": "negative"}),
+        # 있다 after a price is not "pricey" unless said of the price
+        ("가격도 괜찮고 재방문 의사 있어요", {"가격": "positive"}),
+        ("가격이 좀 있어요", {"가격": "negative"}),
+    ],
+)
+def test_general_rules_of_the_korean_reading(text, expected):
+    assert pol(text) == expected

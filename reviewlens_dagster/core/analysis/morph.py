@@ -315,6 +315,7 @@ class _ClauseReading:
         self.cues_of: dict[str, int] = {a: 0 for _, a, _ in self.aspects}
         self.neutral: set[str] = set()
         self.excepted: set[str] = set()  # "가격만 빼면": only its own complaint counts
+        self.redirected: set[int | None] = set()  # taste terms whose judgement went to 양 / 배달
 
     def _aspects(self) -> list[tuple[int, str, bool]]:
         toks, aspects = self.toks, []
@@ -446,8 +447,10 @@ class _ClauseReading:
         target, named_at = self._target(i, cue, dishes=t.form not in ("있", "없"))
         dish = named_at is not None and (named_at in self.anchors or self.toks[named_at].form in SERVED_FOOD)
         if target == "맛" and self.delivery and (t.form in MISHAP_CUES or t.form in TEMPERATURE_CUES):
+            self.redirected.add(named_at)
             return "배달"  # what happened to the food on the way: "국물이 다 새서 왔어요", "식어서 왔어요"
         if dish and target == "맛" and isinstance(cue, dict) and cue.get("양") and "맛" not in cue:
+            self.redirected.add(named_at)  # the sauce named is the quantity's here, not a taste mention
             target = "양"  # a quantity predicate of a dish or a sauce: "소스가 적게 왔어요", "고기가 많아요"
         if target is None and isinstance(cue, dict) and cue.get("양") and self._has("먹"):
             target = "양"  # "둘이 먹기엔 부족해요": enough to eat is the quantity
@@ -524,7 +527,11 @@ class _ClauseReading:
     def polarities(self) -> dict[str, str | None]:
         """The sign of each aspect's cues; cancelling cues or a middle judgement: neutral; none: undecided."""
         out: dict[str, str | None] = {}
-        named = {a for j, a, _ in self.aspects if j < len(self.toks) and self.toks[j].form in ASPECT_TERMS}
+        named = {
+            a
+            for j, a, _ in self.aspects
+            if j < len(self.toks) and self.toks[j].form in ASPECT_TERMS and j not in self.redirected
+        }
         for a, sc in self.score.items():
             if a not in named and not sc and a not in self.neutral and not self.cues_of.get(a):
                 continue  # an anchor of a predicate that judged another aspect: not a mention
