@@ -2,8 +2,9 @@
 
 import pytest
 
+from reviewlens_dagster.core.analysis.ko_lexicon import SLOW_MINUTES
+from reviewlens_dagster.core.analysis.ko_tokens import kiwi
 from reviewlens_dagster.core.analysis.lexicon import detect, detect_many
-from reviewlens_dagster.core.analysis.morph import SLOW_MINUTES, kiwi
 
 
 def pol(text: str) -> dict[str, str | None]:

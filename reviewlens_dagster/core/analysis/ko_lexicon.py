@@ -397,3 +397,10 @@ TIME_ASPECTS = ("배달", "대기시간")
 #: aspects whose subject takes a predicate that names another aspect: the rider's manner
 #: ("기사님이 친절하세요") is the delivery's, the parking space's size ("주차 공간이 넉넉해요") the parking's
 SUBJECT_TAKES = {"배달", "주차"}
+#: aspect terms that take the aspect of a noun before them ("배달 요청사항" is the delivery's)
+HEAD_NOUNS = frozenset({"요청사항"})
+#: value words judge the quantity when it is what they follow ("양 혜자", "양이 창렬"), else the price
+VALUE_TAKERS = {"혜자": {"양"}, "창렬": {"양"}}
+#: taste terms that are things served (a quantity predicate of them is about the quantity)
+SERVED_FOOD = frozenset({"음식", "요리", "소스", "양념", "국물", "육수", "재료", "튀김옷"})
+LIKE_PARTICLES = {"랑", "이랑", "와", "과", "하고"}  # 다른 곳이랑 같다: like the others

@@ -36,8 +36,6 @@ Cost: ~0.3-0.5 ms per review on this machine (`make eval` prints it).
 
 from __future__ import annotations
 
-import re
-import threading
 from dataclasses import dataclass
 
 from .ko_lexicon import (
@@ -46,250 +44,39 @@ from .ko_lexicon import (
     CUES,
     DELIVERY_VERBS,
     FOOD_TERMS,
+    HEAD_NOUNS,
+    LIKE_PARTICLES,
     MISHAP_CUES,
     NEUTRAL,
     QUICK_MINUTES,
+    SERVED_FOOD,
     SLOW_MINUTES,
     SUBJECT_TAKES,
     SURFACE_CUES,
     TEMPERATURE_CUES,
     TIME_ASPECTS,
     TIME_CUES,
+    VALUE_TAKERS,
     WAIT_QUICK_MINUTES,
     WAIT_SLOW_MINUTES,
 )
-
-_CONTRAST = {"지만", "는데", "은데", "ㄴ데", "던데", "으나", "나", "는데요", "지마는", "으며", "되"}
-_CONTRAST_RE = re.compile(r"(지만|는데|은데|ㄴ데|던데|으나|건만|더니)$")
-#: aspect terms that take the aspect of a noun before them ("배달 요청사항" is the delivery's)
-HEAD_NOUNS = frozenset({"요청사항"})
-#: value words judge the quantity when it is what they follow ("양 혜자", "양이 창렬"), else the price
-VALUE_TAKERS = {"혜자": {"양"}, "창렬": {"양"}}
-_LIKE_PARTICLES = {"랑", "이랑", "와", "과", "하고"}  # 다른 곳이랑 같다: like the others
-_SUBJECT_PARTICLES = {"JKS", "JX", "JKC"}  # 이/가, 은/는/도/만, ...
-_BREAK_TAGS = {"SF", "SE"}
-_LAUGH = re.compile(r"^[ㅋㅎㅠㅜ]+$")
-_NUM_WORDS = {"한": 1, "두": 2, "세": 3, "네": 4, "반": 0.5}
-MAX_QUOTE_CHARS = 80
-
-
-@dataclass(frozen=True)
-class _Tok:
-    form: str
-    tag: str
-    start: int
-    end: int
-
-
-#: taste terms that are things served (a quantity predicate of them is about the quantity)
-SERVED_FOOD = frozenset({"음식", "요리", "소스", "양념", "국물", "육수", "재료", "튀김옷"})
-#: nouns the analyzer should keep whole besides the aspect terms
-USER_WORDS = ("존맛탱", "가성비", "혜자", "창렬", "웨이팅", "발렛", "가격대비")
-_LOCK = threading.Lock()
-_KIWI = None
-
-
-def kiwi():
-    """The analyzer, loaded once per process (~1 s; the model ships in `kiwipiepy-model`)."""
-    global _KIWI
-    with _LOCK:
-        if _KIWI is None:
-            from kiwipiepy import Kiwi
-
-            k = Kiwi()
-            # the lexicon's own words stay whole (the analyzer splits loanwords and slang: 발+렛)
-            for word in {*ASPECT_TERMS, *USER_WORDS}:
-                if len(word) > 1 and not word.isascii():
-                    k.add_user_word(word, "NNG", 0.0)
-            _KIWI = k
-        return _KIWI
-
-
-_PREFIXES = {"존", "노", "꿀", "불"}  # 존+맛, 노+맛, 꿀+맛: one word the analyzer splits
-_INTENSIFIERS = {"개", "핵", "존나", "졸라", "킹"}  # 개+존맛, 개+적음: intensity only
-
-
-def _kiwi_toks(analysed, offset: int = 0) -> list[_Tok]:
-    return [_Tok(t.form, t.tag.split("-")[0], offset + t.start, offset + t.start + t.len) for t in analysed]
-
-
-def _has_cue(toks: list[_Tok]) -> bool:
-    return any(
-        _lookup(CUES, t.form) is not None and t.tag in CUE_TAGS.get(t.form, {t.tag})
-        for t in toks
-        if t.tag in ("VA", "VV", "NNG", "XR")
-    )
-
-
-def _respell(toks: list[_Tok], text: str) -> list[_Tok]:
-    """A word glued to an intensifier ("개비쌈", "개친절", "개적음", "핵노맛") that the analyzer read
-    as one noun or as a counter (개/NNB): the word without it, analysed again, when that finds a
-    polarity cue the first reading did not ("개인", "개수", "핵심" stay as they are)."""
-    out, i = [], 0
-    while i < len(toks):
-        t = toks[i]
-        j, end = i + 1, t.end
-        while j < len(toks) and toks[j].start == end:  # the rest of the word
-            end, j = toks[j].end, j + 1
-        starts_word = i == 0 or toks[i - 1].end < t.start
-        word = text[t.start : end]
-        if starts_word and len(word) > 2 and word[0] in _INTENSIFIERS and not _has_cue(toks[i:j]):
-            again = _kiwi_toks(kiwi().tokenize(word[1:], typos="basic"), t.start + 1)
-            if _has_cue(again):
-                out.extend(again)
-                i = j
-                continue
-        out.append(t)
-        i += 1
-    return out
-
-
-def _tokens(analysed, text: str = "") -> list[_Tok]:
-    toks = _kiwi_toks(analysed)
-    if text:
-        toks = _respell(toks, text)
-    out: list[_Tok] = []
-    for t in toks:
-        if out and out[-1].form in _PREFIXES and t.form == "맛" and out[-1].end == t.start:
-            prev = out.pop()
-            out.append(_Tok(prev.form + "맛", "NNG", prev.start, t.end))
-            continue
-        if out and out[-1].form in _INTENSIFIERS and out[-1].end == t.start and out[-1].tag in ("NNG", "MAG", "XPN"):
-            out.pop()  # 개존맛 -> 존맛, 개적음 -> 적음
-        out.append(t)
-    return out
-
-
-def _clauses(toks: list[_Tok]) -> list[tuple[list[_Tok], str]]:
-    """(tokens, boundary that ends the clause: sentence / contrast / link)."""
-    out, cur = [], []
-    for i, t in enumerate(toks):
-        cur.append(t)
-        boundary = None
-        if t.tag in _BREAK_TAGS or t.tag == "EF" or (t.tag == "SW" and _LAUGH.match(t.form)) or t.tag == "SP":
-            boundary = "sentence" if t.tag != "SP" else "link"
-        elif t.tag == "EC":
-            nxt = toks[i + 1] if i + 1 < len(toks) else None
-            # -지 (않다/못하다) is part of a negated predicate, not a boundary
-            if t.form == "지" and nxt is not None:
-                after = [x for x in toks[i + 1 : i + 3] if x.tag != "JX"]
-                if after and after[0].form in ("않", "못", "못하", "말"):
-                    continue
-                if nxt.form == "도" and _paired_negation(toks[i + 2 : i + 8]):
-                    continue  # 많지도 적지도 않다: one predicate
-            if t.form in ("게", "도", "어", "아", "서") and nxt is not None and nxt.tag.startswith("V"):
-                continue  # 빠르게 왔어요, 먹어 보다: one predicate
-            boundary = "contrast" if (t.form in _CONTRAST or _CONTRAST_RE.search(t.form)) else "link"
-        if boundary:
-            out.append((cur, boundary))
-            cur = []
-    if cur:
-        out.append((cur, "sentence"))
-    return out
-
-
-def _negated(toks: list[_Tok], i: int) -> bool:
-    """A cue at ``i`` negated by 안/못 before it, or -지 않/못 or "... 편/것/거 + 아니" after it."""
-    if i > 0 and toks[i - 1].form in ("안", "못") and toks[i - 1].tag == "MAG":
-        return True
-    if i > 1 and toks[i - 1].tag == "MAG" and toks[i - 2].form in ("안", "못"):
-        return True  # 안 너무 ... (rare), 못 잘 ...
-    if i > 0 and toks[i - 1].tag == "XPN" and toks[i - 1].form in ("불", "비", "무", "미"):
-        return True  # 불+친절, 비+위생
-    if toks[i].tag == "MAG" and i + 2 < len(toks) and toks[i + 1].form in ("안", "못") and toks[i + 2].tag == "VV":
-        return True  # 오래 안 기다렸어요
-    after = toks[i + 1 : i + 6]
-    if toks[i].tag == "NNG" and len(after) >= 3 and after[0].tag == "JKS" and after[1].form in ("안", "못"):
-        return after[2].form in ("되", "하")  # 반영이 안 됐어요, 조리가 안 돼 있어요
-    for j, t in enumerate(after):
-        if t.tag == "EC" and t.form == "지":
-            rest = [x for x in after[j + 1 : j + 3] if x.tag != "JX"]  # 많지는 않다, 많진 않다
-            if rest and rest[0].form in ("않", "못", "못하"):
-                return True
-            if j + 1 < len(after) and after[j + 1].form == "도" and _paired_negation(toks[i + j + 3 : i + j + 9]):
-                return True  # 많지도 적지도 않다: each of the pair is negated
-        if t.tag == "VCN" and t.form == "아니":
-            return True
-        if t.tag in ("EF", "SF", "VA", "VV", "NNG", "XR", "MAG", "NNP") or (t.tag == "EC" and t.form != "지"):
-            return False  # the negation after this belongs to another predicate
-    return False
-
-
-def _subject_marker(t: _Tok) -> bool:
-    """이/가, 은/는: what makes the noun before it the subject or topic of the next predicate (도
-    marks objects as often: "물도 안 채워 주세요")."""
-    return t.tag == "JKS" or (t.tag == "JX" and t.form in ("은", "는", "ᆫ"))
-
-
-def _joined_by_do(toks: list[_Tok], j: int) -> bool:
-    """The aspect at ``j`` carries 도 ("맛도 양도"; the analyzer keeps 양도 as one noun)."""
-    return (j + 1 < len(toks) and toks[j + 1].form == "도") or (len(toks[j].form) > 1 and toks[j].form.endswith("도"))
-
-
-def _paired_negation(toks: list[_Tok]) -> bool:
-    """The second half of "A지도 B지도 않다": a predicate, 지, 도, then 않/못."""
-    for k in range(len(toks) - 2):
-        if toks[k].form == "지" and toks[k].tag == "EC" and toks[k + 1].form == "도":
-            return toks[k + 2].form in ("않", "못", "못하")
-        if toks[k].tag in ("EF", "SF"):
-            return False
-    return False
-
-
-def _number(form: str) -> float | None:
-    try:
-        return float(form.replace(",", ""))
-    except ValueError:  # "1.2.3", a version number: not a quantity
-        return None
-
-
-def _minutes(toks: list[_Tok]) -> list[tuple[int, float, bool, bool]]:
-    """(index, minutes, stressed with 이나, followed by 만에) of each duration in a clause."""
-    out, i = [], 0
-    while i < len(toks):
-        total, j = 0.0, i
-        while j + 1 < len(toks) and (toks[j].tag == "SN" or toks[j].form in _NUM_WORDS):
-            n = _number(toks[j].form) if toks[j].tag == "SN" else _NUM_WORDS[toks[j].form]
-            if n is None:
-                break
-            unit = toks[j + 1].form
-            if unit == "시간":
-                total += 60 * n
-            elif unit == "분":
-                total += n
-            else:
-                break
-            j += 2
-        if total:
-            rest = [t.form for t in toks[j : j + 2]]
-            out.append((i, total, "이나" in rest, "만" in rest))
-            i = j
-        else:
-            i += 1
-    return out
-
-
-def _lookup(table: dict, form: str):
-    """``table``'s entry for a lemma, also when the analyzer kept a derivational suffix on it
-    (느끼하, 저렴하, 끈적거리, 부담스럽, 실망스럽 -> 느끼, 저렴, 끈적, 부담, 실망)."""
-    if form in table:
-        return table[form]
-    for suffix in ("하", "거리", "스럽", "대", "되"):
-        if form.endswith(suffix) and len(form) > len(suffix) and form[: -len(suffix)] in table:
-            return table[form[: -len(suffix)]]
-    return None
-
-
-def _sign(cue, aspect: str | None):
-    if isinstance(cue, dict):
-        return cue.get(aspect, cue.get(None, 0))
-    if isinstance(cue, tuple):
-        return cue[1]
-    return cue
+from .ko_tokens import (
+    SUBJECT_PARTICLES,
+    Tok,
+    cue_of,
+    cue_sign,
+    durations_in,
+    is_negated,
+    joined_by_do,
+    kiwi,
+    read_tokens,
+    split_clauses,
+    subject_marker,
+)
 
 
 def _clause_mentions(
-    toks: list[_Tok], carried: str | None, surface: str = "", delivery: bool = False
+    toks: list[Tok], carried: str | None, surface: str = "", delivery: bool = False
 ) -> tuple[dict[str, str | None], str | None]:
     """(aspect -> polarity or None, the clause's last aspect) for one clause. ``surface``: the
     clause's text (slang the analyzer splits); ``delivery``: the review is about a delivery."""
@@ -307,7 +94,7 @@ def _clause_mentions(
 class _ClauseReading:
     """One clause: its aspects, and the cues each kind of evidence adds to them."""
 
-    def __init__(self, toks: list[_Tok], carried: str | None, surface: str, delivery: bool) -> None:
+    def __init__(self, toks: list[Tok], carried: str | None, surface: str, delivery: bool) -> None:
         self.toks, self.carried, self.surface, self.delivery = toks, carried, surface, delivery
         self.anchors: set[int] = set()  # token indices of dishes (FOOD_TERMS): the taste's when judged
         self.aspects = self._aspects()  # (token index, aspect, subject/topic)
@@ -327,7 +114,7 @@ class _ClauseReading:
                 a = ASPECT_TERMS[toks[i - 1].form]  # "배달 요청사항": the delivery's requests
             own = a is not None
             if a is None and t.tag in ("NNG", "XR", "SL", "IC", "VA", "VV", "MAG"):
-                cue = _lookup(CUES, t.form)
+                cue = cue_of(CUES, t.form)
                 a = cue[0] if isinstance(cue, tuple) else None
             word_start = i == 0 or toks[i - 1].end < t.start  # 면 of 퀄리티면, 회 of 2회: not a dish
             # ... nor the second noun of a compound ("서비스 음료" is the freebie)
@@ -343,7 +130,7 @@ class _ClauseReading:
                 ):
                     j += 1
                 nxt = toks[j] if j < len(toks) else None
-                aspects.append((i, a, own and bool(nxt and nxt.tag in _SUBJECT_PARTICLES)))
+                aspects.append((i, a, own and bool(nxt and nxt.tag in SUBJECT_PARTICLES)))
         for word, cue in SURFACE_CUES.items():
             if word in self.surface and isinstance(cue, tuple) and cue[0] not in [a for _, a, _ in aspects]:
                 aspects.append((len(toks), cue[0], False))
@@ -387,7 +174,7 @@ class _ClauseReading:
         for k in range(a + 1, i):
             if toks[k].tag not in ("NNG", "NNB", "XSN"):
                 compound = False
-            elif not compound and toks[k].tag == "NNG" and k + 1 < i and _subject_marker(toks[k + 1]):
+            elif not compound and toks[k].tag == "NNG" and k + 1 < i and subject_marker(toks[k + 1]):
                 return toks[k].form not in ASPECT_TERMS and k not in self.anchors
         return False
 
@@ -422,11 +209,11 @@ class _ClauseReading:
         for i, t in enumerate(toks):
             if t.tag not in ("VA", "VV", "XR", "NNG", "MAG", "IC", "SL", "VX", "NNP"):
                 continue
-            cue = _lookup(CUES, t.form)
+            cue = cue_of(CUES, t.form)
             if i + 1 < len(toks) and toks[i + 1].tag == "XSA" and (t.form + "하") in CUES:
                 predicate = CUES[t.form + "하"]  # 청결+하다: the predicate, not the noun
                 # ... keeping the aspect the noun names (친절 + 하다 is still the service's)
-                cue = (cue[0], _sign(predicate, cue[0])) if isinstance(cue, tuple) else predicate
+                cue = (cue[0], cue_sign(predicate, cue[0])) if isinstance(cue, tuple) else predicate
             if cue is None or (t.form in CUE_TAGS and t.tag not in CUE_TAGS[t.form] and not self._right_after(i, cue)):
                 continue
             target = self._cue_target(i, cue)
@@ -439,7 +226,7 @@ class _ClauseReading:
         """The cue's lemma read with another part of speech ("가격 싸고": 싸 as 'to wrap'), right
         after an aspect it judges: taken as the cue."""
         aspect = next((a for j, a, _ in self.aspects if i - 2 <= j < i), None)
-        return aspect is not None and (cue[0] == aspect if isinstance(cue, tuple) else bool(_sign(cue, aspect)))
+        return aspect is not None and (cue[0] == aspect if isinstance(cue, tuple) else bool(cue_sign(cue, aspect)))
 
     def _cue_target(self, i: int, cue) -> str | None:
         t, aspects = self.toks[i], [a for _, a, _ in self.aspects]
@@ -463,16 +250,16 @@ class _ClauseReading:
 
     def _judge(self, i: int, cue, target: str) -> None:
         toks, t = self.toks, self.toks[i]
-        sign = _sign(cue, target)
-        negated = _negated(toks, i)
+        sign = cue_sign(cue, target)
+        negated = is_negated(toks, i)
         prefixed = i > 0 and toks[i - 1].tag == "XPN" and toks[i - 1].form in ("불", "비", "무", "미")
-        if (prefixed and negated and _negated(toks[i:], 0)) or sign == NEUTRAL or (t.form == "나쁘" and negated):
+        if (prefixed and negated and is_negated(toks[i:], 0)) or sign == NEUTRAL or (t.form == "나쁘" and negated):
             self._middle(target)  # 불친절하지 않다, 보통, 나쁘지 않다: the middle, not praise
             return
         if not sign:
             return
         # "맛도 양도 가격도 다 만족": a generic judgement after aspects joined by 도 judges each of them
-        joined = [a for j, a, _ in self.aspects if j < i and _joined_by_do(toks, j)]
+        joined = [a for j, a, _ in self.aspects if j < i and joined_by_do(toks, j)]
         for a in joined if len(joined) >= 2 and not isinstance(cue, tuple) else [target]:
             self._add(a, -sign if negated else sign)
 
@@ -481,7 +268,7 @@ class _ClauseReading:
         toks = self.toks
         for i, t in enumerate(toks):
             plain = t.form == "그렇" and i > 0 and toks[i - 1].form in ("그냥", "그저")
-            like_others = t.form == "같" and t.tag == "VA" and i > 0 and toks[i - 1].form in _LIKE_PARTICLES
+            like_others = t.form == "같" and t.tag == "VA" and i > 0 and toks[i - 1].form in LIKE_PARTICLES
             if plain or like_others:
                 target = self.target_of(i, 0)
                 if target is not None:
@@ -497,11 +284,11 @@ class _ClauseReading:
                 if cue == NEUTRAL:
                     self._middle(target)
                 else:
-                    self._add(target, _sign(cue, target))
+                    self._add(target, cue_sign(cue, target))
 
     def durations(self) -> None:
         """Delivery and waiting times against their thresholds (module docstring, step 4)."""
-        for _i, minutes, stressed, within in _minutes(self.toks):
+        for _i, minutes, stressed, within in durations_in(self.toks):
             target = self._time_target()
             if target is None:
                 continue
@@ -556,13 +343,13 @@ class Span:
 def korean_spans(text: str, analysed=None) -> list[Span]:
     """Aspect mentions of each clause of a Korean review, in order (``analysed``: Kiwi's tokens of
     ``text``, when the caller analysed a batch)."""
-    toks = _tokens(analysed if analysed is not None else kiwi().tokenize(text, typos="basic"), text)
+    toks = read_tokens(analysed if analysed is not None else kiwi().tokenize(text, typos="basic"), text)
     delivery = any(t.form in DELIVERY_VERBS and t.tag in ("VV", "NNG") for t in toks)
     received = any(t.form in ("받", "도착", "배달") for t in toks)
     spans: list[Span] = []
     carried: str | None = None
     after_contrast = False
-    for clause, boundary in _clauses(toks):
+    for clause, boundary in split_clauses(toks):
         if clause:
             start, end = clause[0].start, clause[-1].end
             found, last = _clause_mentions(clause, carried, text[start:end], delivery)
