@@ -16,13 +16,8 @@ from reviewlens_dagster.core.analysis.prevalence import HighlightRule, aspect_pr
 from reviewlens_dagster.core.analysis.prompts import extract_messages, language_of
 from reviewlens_dagster.core.analysis.sampling import allocate, stratified_sample
 from reviewlens_dagster.core.analysis.schemas import extract_schema, extract_validator
-from reviewlens_dagster.core.analysis.summarize import (
-    build_briefs,
-    contradictions,
-    copies_review,
-    template_parts,
-    write_summaries,
-)
+from reviewlens_dagster.core.analysis.summarize import build_briefs, template_parts, write_summaries
+from reviewlens_dagster.core.analysis.summary_review import contradictions, copies_review
 from reviewlens_dagster.core.compare import (
     TOO_SMALL,
     GroupConfig,
@@ -472,7 +467,7 @@ def _delivery_case():
 
 
 def test_number_check_catches_figures_on_the_wrong_aspect():
-    from reviewlens_dagster.core.analysis.summarize import number_problems
+    from reviewlens_dagster.core.analysis.summary_review import number_problems
 
     prev, _ = _delivery_case()
     wrong = (

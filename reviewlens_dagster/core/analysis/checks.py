@@ -12,7 +12,7 @@ from ..aspects import ASPECTS
 from ..checks import CheckOutcome
 from .prevalence import complaint_aspects, highlight_problems
 from .schemas import LABELS
-from .summarize import contradictions, copies_review, number_problems
+from .summary_review import contradictions, copies_review, number_problems
 
 
 def _bad_quotes(mentions: pd.DataFrame, reviews: pd.DataFrame) -> pd.DataFrame:
