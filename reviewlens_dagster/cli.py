@@ -47,46 +47,16 @@ def _instance():
     return dg.DagsterInstance.get()
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    import signal
-
-    # SIGTERM (a scheduler stopping the job, `kill`) stops the run like Ctrl-C: the LLM results
-    # committed so far stay in the cache and the engine is shut down by the resource's teardown
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    from .definitions import build_defs
-    from .defs.automation import PIPELINE_JOB, STAGING_JOB, range_tags
-    from .defs.ingest import STAGED_KEY
-    from .defs.partitions import LLM_OUTPUTS, RESTAURANTS
-
-    settings = Settings.from_env()
-    files = ensure_incoming(settings)
-    print(f"incoming: {settings.incoming_dir} ({len(files)} file(s))")
-    instance = _instance()
-    defs = build_defs(settings)
-    t0 = time.perf_counter()
-    # stage once (new and changed files only; adds the restaurant partitions), then fan out
-    staged = defs.resolve_job_def(STAGING_JOB).execute_in_process(instance=instance, raise_on_error=True)
-    meta = materialization_metadata(staged, STAGED_KEY)
-    print(
-        f"{STAGING_JOB}: {meta.get('files_parsed', 0)} of {meta.get('files', 0)} file(s) parsed, "
-        f"{meta.get('dagster/row_count', 0)} reviews of {meta.get('restaurants', 0)} restaurant(s) staged"
-    )
-    ids = _staged_restaurants(settings)
-    if args.restaurants:
-        ids = ids[: args.restaurants]
-    if not ids:
-        print("no valid reviews in the incoming folder", file=sys.stderr)
-        return 1
-    # A range over dynamic partitions follows insertion order: run the restaurants as one range.
-    ordered = [k for k in instance.get_dynamic_partitions(RESTAURANTS) if k in set(ids)]
-    # one single-run backfill range over every restaurant: the vector stage and the counting layer
-    # (lexicon mentions, prevalence, strengths / weaknesses / complaints, comparisons, template
-    # summaries) need no LLM and cover them all; on a CPU the LLM stage (the slow part: ~10 s of
-    # CPU per analysed review) then refines the first N restaurants unless asked for all
+def _run_pipeline(defs, instance, ordered: list[str], llm_keys: list[str]) -> list:
+    """One single-run backfill range over every restaurant: the vector stage and the counting
+    layer (lexicon mentions, prevalence, strengths / weaknesses / complaints, comparisons, template
+    summaries) need no LLM and cover them all; on a CPU the LLM stage (the slow part: ~10 s of CPU
+    per analysed review) then refines the first ``llm_keys`` restaurants (all when they are all)."""
     import dagster as dg
 
-    n_llm = args.llm_restaurants if args.llm_restaurants is not None else _default_llm_restaurants(settings)
-    llm_keys = ordered if n_llm <= 0 else ordered[:n_llm]
+    from .defs.automation import PIPELINE_JOB, range_tags
+    from .defs.partitions import LLM_OUTPUTS
+
     job = defs.resolve_job_def(PIPELINE_JOB)
     graph = defs.resolve_asset_graph()
     every = {  # the pipeline job's assets: the per-restaurant ones
@@ -116,11 +86,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                 instance=instance, tags=range_tags(llm_keys), asset_selection=selection, raise_on_error=False
             )
         )
-    ok = all(r.success for r in results)
-    print(
-        f"{PIPELINE_JOB}: {'success' if ok else 'FAILED'} over {len(ordered)} restaurant(s), LLM stage on "
-        f"{len(llm_keys)}, in {time.perf_counter() - t0:.1f} s (runs {', '.join(r.run_id[:8] for r in results)})"
-    )
+    return results
+
+
+def _print_failed_checks(results) -> None:
     for ev in [e for r in results for e in r.get_asset_check_evaluations()]:
         if not ev.passed:
             meta = {k: getattr(v, "value", v) for k, v in ev.metadata.items()}
@@ -128,6 +97,49 @@ def cmd_run(args: argparse.Namespace) -> int:
                 f"  check {'warning' if ev.severity.value == 'WARN' else 'FAILED'}: "
                 f"{ev.asset_key.to_user_string()}.{ev.check_name} {meta}"
             )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import signal
+
+    # SIGTERM (a scheduler stopping the job, `kill`) stops the run like Ctrl-C: the LLM results
+    # committed so far stay in the cache and the engine is shut down by the resource's teardown
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    from .definitions import build_defs
+    from .defs.automation import PIPELINE_JOB, STAGING_JOB
+    from .defs.ingest import STAGED_KEY
+    from .defs.partitions import RESTAURANTS
+
+    settings = Settings.from_env()
+    files = ensure_incoming(settings)
+    print(f"incoming: {settings.incoming_dir} ({len(files)} file(s))")
+    instance = _instance()
+    defs = build_defs(settings)
+    t0 = time.perf_counter()
+    # stage once (new and changed files only; adds the restaurant partitions), then fan out
+    staged = defs.resolve_job_def(STAGING_JOB).execute_in_process(instance=instance, raise_on_error=True)
+    meta = materialization_metadata(staged, STAGED_KEY)
+    print(
+        f"{STAGING_JOB}: {meta.get('files_parsed', 0)} of {meta.get('files', 0)} file(s) parsed, "
+        f"{meta.get('dagster/row_count', 0)} reviews of {meta.get('restaurants', 0)} restaurant(s) staged"
+    )
+    ids = _staged_restaurants(settings)
+    if args.restaurants:
+        ids = ids[: args.restaurants]
+    if not ids:
+        print("no valid reviews in the incoming folder", file=sys.stderr)
+        return 1
+    # A range over dynamic partitions follows insertion order: run the restaurants as one range.
+    ordered = [k for k in instance.get_dynamic_partitions(RESTAURANTS) if k in set(ids)]
+    n_llm = args.llm_restaurants if args.llm_restaurants is not None else _default_llm_restaurants(settings)
+    llm_keys = ordered if n_llm <= 0 else ordered[:n_llm]
+    results = _run_pipeline(defs, instance, ordered, llm_keys)
+    ok = all(r.success for r in results)
+    print(
+        f"{PIPELINE_JOB}: {'success' if ok else 'FAILED'} over {len(ordered)} restaurant(s), LLM stage on "
+        f"{len(llm_keys)}, in {time.perf_counter() - t0:.1f} s (runs {', '.join(r.run_id[:8] for r in results)})"
+    )
+    _print_failed_checks(results)
     rep = defs.resolve_job_def("reporting_job").execute_in_process(instance=instance, raise_on_error=False)
     print(f"reporting_job: {'success' if rep.success else 'FAILED'}")
     print_report(settings, ordered)
