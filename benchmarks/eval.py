@@ -232,6 +232,22 @@ def highlight_scores(truth: dict, st: pd.DataFrame, analysed: list[str], rule) -
     return rows
 
 
+def _clause_request_cost() -> tuple[int, float, float] | None:
+    """(requests, computed prompt tokens, output tokens per request) of the clause requests (one per
+    undecided mention) the last runs made, from the serving metrics; None before any."""
+    from reviewlens_dagster.core.config import Settings
+    from reviewlens_dagster.core.metrics import MetricsStore
+    from reviewlens_dagster.core.warehouse import Backend
+
+    settings = Settings.from_env()
+    df = MetricsStore(settings.metrics_path, Backend.of(settings)).frame()
+    df = df[df["request_id"].astype(str).str.startswith("aspect:") & (df["status"] == "ok")]
+    if df.empty:
+        return None
+    computed = (df["prompt_tokens"] - df["cached_prompt_tokens"].fillna(0)).mean()
+    return len(df), float(computed), float(df["output_tokens"].mean())
+
+
 def eval_lexicon_all(truth: dict) -> None:
     """Every restaurant of the sample, no LLM: the lexicon's mentions (undecided ones stay
     undecided) -> prevalence -> strengths, with the configured rule."""
@@ -257,13 +273,13 @@ def eval_lexicon_all(truth: dict) -> None:
     )
     out = highlight_scores(truth, st, analysed, rule)
     out.append(("cost: lexicon ms per 1,000 reviews (this machine)", lexicon_ms / len(reviews) * 1000, len(reviews)))
-    out.append(
-        (
-            "cost: undecided mentions per 1,000 reviews (left to the LLM)",
-            1000 * float(men["polarity"].isna().sum()) / len(reviews),
-            len(reviews),
-        )
-    )
+    undecided = 1000 * float(men["polarity"].isna().sum()) / len(reviews)
+    out.append(("cost: undecided mentions per 1,000 reviews (= LLM clause requests)", undecided, len(reviews)))
+    per = _clause_request_cost()
+    if per is not None:
+        n, computed, output = per
+        out.append(("cost: LLM computed prompt tokens per 1,000 reviews (undecided)", undecided * computed, n))
+        out.append(("cost: LLM output tokens per 1,000 reviews (undecided)", undecided * output, n))
     errs = []
     for r in prev.itertuples():
         x = truth["restaurants"][r.restaurant_id]

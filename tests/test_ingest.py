@@ -313,7 +313,7 @@ def test_a_file_that_vanishes_mid_staging_is_neither_lost_nor_fatal(tmp_path, mo
     file's staged reviews stay, and the next run looks at it again."""
     import duckdb
 
-    from reviewlens_dagster.core import staging
+    from reviewlens_dagster.core import staged_files, staging
 
     (tmp_path / "a.csv").write_text("review_id,restaurant_id,text\na1,ra,좋아요\n", encoding="utf-8")
     (tmp_path / "b.csv").write_text("review_id,restaurant_id,text\nb1,rb,맛있어요\n", encoding="utf-8")
@@ -321,14 +321,14 @@ def test_a_file_that_vanishes_mid_staging_is_neither_lost_nor_fatal(tmp_path, mo
     store.stage(tmp_path)
     (tmp_path / "a.csv").write_text("review_id,restaurant_id,text\na1,ra,정말 좋아요\n", encoding="utf-8")
     (tmp_path / "b.csv").write_text("review_id,restaurant_id,text\nb1,rb,아주 맛있어요\n", encoding="utf-8")
-    real = staging.file_sha256
+    real = staged_files.file_sha256
     monkeypatch.setattr(
-        staging, "file_sha256", lambda p: (_ for _ in ()).throw(OSError("gone")) if p.name == "a.csv" else real(p)
+        staged_files, "file_sha256", lambda p: (_ for _ in ()).throw(OSError("gone")) if p.name == "a.csv" else real(p)
     )
     report = store.stage(tmp_path, on_deleted="drop")
     assert report.parsed == ["b.csv"] and report.deleted == []
     assert dict(zip(*store.all_reviews()[["review_id", "text"]].T.values)) == {"a1": "좋아요", "b1": "아주 맛있어요"}
-    monkeypatch.setattr(staging, "file_sha256", real)
+    monkeypatch.setattr(staged_files, "file_sha256", real)
     assert store.stage(tmp_path).parsed == ["a.csv"]
 
 
