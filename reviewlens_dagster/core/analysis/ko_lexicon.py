@@ -266,6 +266,9 @@ CUES: dict[str, object] = {
     "많이": {"서비스": +1, "대기시간": -1, None: 0},  # 서비스 많이 주셨어요; 많이 기다렸어요
     "반영": +1,  # 요청사항 반영이 안 됐어요: negated
     "허술": -1,
+    "화내": -1,
+    "화나": -1,
+    "타": {"맛": -1, None: 0},  # 고기가 다 탔어요 (타다 is also to ride: only of food)
     "이상하": -1,  # 맛이 이상해요 (이상 alone is "more than": 10분 이상)
     "없": {"대기시간": +1, "맛": -1, "주차": -1, None: 0},
     "없이": {"대기시간": +1, None: 0},
@@ -323,6 +326,7 @@ CUES: dict[str, object] = {
 }
 #: cues only with these tags (불 "불어서" is a verb, 불맛's 불 is not)
 CUE_TAGS = {
+    "타": {"VV"},
     "있": {"VA", "VV"},  # not the auxiliary: "간이 (안) 되어 있어요"
     "없": {"VA", "VV"},
     "불": {"VV"},
@@ -366,6 +370,14 @@ SURFACE_CUES: dict[str, object] = {
     "기대이상": +1,
     "들어주": +1,  # 요청사항 다 들어주셨어요
     "들어 주": +1,
+    "간이 안 돼": ("맛", -1),  # unseasoned
+    "간이 안 되": ("맛", -1),
+    "간이 하나도 안": ("맛", -1),
+    "간이 잘 돼": ("맛", +1),
+    "간이 잘 되": ("맛", +1),
+    "반도 안 되": ("양", -1),
+    "반도 안 돼": ("양", -1),
+    "성의가 없": ("서비스", -1),
     "돈값 못": ("가격", -1),
     "가격이 좀 있": ("가격", -1),  # pricey: said of the price itself (재방문 의사 있어요 is not)
     "가격대가 있": ("가격", -1),
@@ -404,3 +416,6 @@ VALUE_TAKERS = {"혜자": {"양"}, "창렬": {"양"}}
 #: taste terms that are things served (a quantity predicate of them is about the quantity)
 SERVED_FOOD = frozenset({"음식", "요리", "소스", "양념", "국물", "육수", "재료", "튀김옷"})
 LIKE_PARTICLES = {"랑", "이랑", "와", "과", "하고"}  # 다른 곳이랑 같다: like the others
+#: tastes that are a complaint when there is too much of them ("너무 달아요", "넘 매워요"), else no judgement
+TOO_MUCH = frozenset({"달", "맵", "시", "쓰"})
+TOO = frozenset({"너무", "넘", "너무너무"})

@@ -123,6 +123,8 @@ def split_clauses(toks: list[Tok]) -> list[tuple[list[Tok], str]]:
                     continue  # 많지도 적지도 않다: one predicate
             if t.form in ("게", "도", "어", "아", "서") and nxt is not None and nxt.tag.startswith("V"):
                 continue  # 빠르게 왔어요, 먹어 보다: one predicate
+            if i > 0 and toks[i - 1].form in ("비하", "비교하"):
+                continue  # "가격에 비해 적어요": a comparison, not a clause of its own
             boundary = "contrast" if (t.form in _CONTRAST or _CONTRAST_RE.search(t.form)) else "link"
         if boundary:
             out.append((cur, boundary))

@@ -56,6 +56,8 @@ from .ko_lexicon import (
     TEMPERATURE_CUES,
     TIME_ASPECTS,
     TIME_CUES,
+    TOO,
+    TOO_MUCH,
     VALUE_TAKERS,
     WAIT_QUICK_MINUTES,
     WAIT_SLOW_MINUTES,
@@ -167,6 +169,11 @@ class _ClauseReading:
             return "배달", None  # "따뜻하게 잘 왔어요", "다 쏟아져서 왔어요": how it arrived
         return None, None
 
+    def _standard(self, j: int) -> bool:
+        """The aspect at ``j`` is what something is compared with ("가격에 비해", "가격 대비")."""
+        nxt = [t.form for t in self.toks[j + 1 : j + 3]]
+        return nxt[:1] == ["대비"] or nxt[:2] in (["에", "비하"], ["에", "비교하"])
+
     def _other_subject(self, a: int, i: int) -> bool:
         """Between the aspect at ``a`` and the predicate at ``i``, another noun with a subject
         particle that is not part of the aspect's compound ("배달 시간이" is the delivery's)."""
@@ -210,6 +217,8 @@ class _ClauseReading:
             if t.tag not in ("VA", "VV", "XR", "NNG", "MAG", "IC", "SL", "VX", "NNP"):
                 continue
             cue = cue_of(CUES, t.form)
+            if t.form in TOO_MUCH and t.tag == "VA" and i > 0 and toks[i - 1].form in TOO:
+                cue = ("맛", -1)  # 너무 달아요, 넘 매워요
             if i + 1 < len(toks) and toks[i + 1].tag == "XSA" and (t.form + "하") in CUES:
                 predicate = CUES[t.form + "하"]  # 청결+하다: the predicate, not the noun
                 # ... keeping the aspect the noun names (친절 + 하다 is still the service's)
@@ -232,10 +241,15 @@ class _ClauseReading:
         t, aspects = self.toks[i], [a for _, a, _ in self.aspects]
         # there is / there is none of a dish says nothing of its taste ("밥이 없어요": missing)
         target, named_at = self._target(i, cue, dishes=t.form not in ("있", "없"))
+        if named_at is not None and named_at >= len(self.toks):
+            named_at = None  # an aspect of the clause's slang, with no token of its own
         dish = named_at is not None and (named_at in self.anchors or self.toks[named_at].form in SERVED_FOOD)
         if target == "맛" and self.delivery and (t.form in MISHAP_CUES or t.form in TEMPERATURE_CUES):
             self.redirected.add(named_at)
             return "배달"  # what happened to the food on the way: "국물이 다 새서 왔어요", "식어서 왔어요"
+        standard = named_at is not None and self._standard(named_at)
+        if standard and target == "가격" and isinstance(cue, dict) and cue.get("양") and "가격" not in cue:
+            return "양"  # "가격에 비해 너무 적어요": what is compared with the price is the quantity
         if dish and target == "맛" and isinstance(cue, dict) and cue.get("양") and "맛" not in cue:
             self.redirected.add(named_at)  # the sauce named is the quantity's here, not a taste mention
             target = "양"  # a quantity predicate of a dish or a sauce: "소스가 적게 왔어요", "고기가 많아요"
