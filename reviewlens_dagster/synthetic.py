@@ -46,6 +46,9 @@ from .synthetic_phrases import (
     TYPOS,
 )
 
+#: the sample data's defaults (`make sample`, `make run`, the tests and the evaluation)
+SEED, RESTAURANTS = 7, 32
+
 
 def _sentence(rng: random.Random, aspect: str, polarity: int) -> str:
     bank = POS if polarity > 0 else NEG if polarity < 0 else NEUTRAL
@@ -102,7 +105,7 @@ def _plant_complaint(seed: int, i: int, n_reviews: int, strengths: list[str], pl
     return {aspect: round(share, 3)}
 
 
-def generate(seed: int = 7, n_restaurants: int = 32) -> tuple[list[dict], dict]:
+def generate(seed: int = SEED, n_restaurants: int = RESTAURANTS) -> tuple[list[dict], dict]:
     rng = random.Random(seed)
     start = datetime(2025, 1, 1)
     reviews: list[dict] = []
@@ -278,7 +281,7 @@ FIELDS = [
 ]
 
 
-def write_sample(out: Path, seed: int = 7, n_restaurants: int = 32) -> dict[str, int]:
+def write_sample(out: Path, seed: int = SEED, n_restaurants: int = RESTAURANTS) -> dict[str, int]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     reviews, truth = generate(seed, n_restaurants)
@@ -312,8 +315,8 @@ def write_sample(out: Path, seed: int = 7, n_restaurants: int = 32) -> dict[str,
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="data/sample")
-    ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--restaurants", type=int, default=32)
+    ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--restaurants", type=int, default=RESTAURANTS)
     args = ap.parse_args(argv)
     counts = write_sample(Path(args.out), args.seed, args.restaurants)
     for name, n in counts.items():
