@@ -102,6 +102,8 @@ def test_any_text_is_read_without_error():
         ("국물이 다 새서 왔어요", {"배달": "negative"}),
         # both halves of "A지도 B지도 않다" are negated: the middle
         ("양이 많지도 적지도 않아요", {"양": "neutral"}),
+        ("친절하지도 불친절하지도 않아요", {"서비스": "neutral"}),
+        ("맛은 호불호 갈릴 것 같아요", {"맛": "neutral"}),
         # the aspect excepted is the complaint
         ("가격만 빼면 다 좋아요", {"가격": "negative"}),
         # slang glued to an intensifier is read without it; a word that only starts like one is not

@@ -358,6 +358,7 @@ SURFACE_CUES: dict[str, object] = {
     "잘 해주": +1,
     "잘 해 주": +1,
     "잘해주": +1,
+    "호불호": NEUTRAL,  # divisive: neither
     "특별한 건 없": NEUTRAL,  # nothing special: the middle
     "특별한 거 없": NEUTRAL,
     "특별한 것은 없": NEUTRAL,

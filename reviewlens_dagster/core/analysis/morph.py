@@ -71,6 +71,7 @@ from .ko_tokens import (
     is_negated,
     joined_by_do,
     kiwi,
+    paired_negation,
     read_tokens,
     split_clauses,
     subject_marker,
@@ -99,6 +100,15 @@ class _ClauseReading:
     def __init__(self, toks: list[Tok], carried: str | None, surface: str, delivery: bool) -> None:
         self.toks, self.carried, self.surface, self.delivery = toks, carried, surface, delivery
         self.anchors: set[int] = set()  # token indices of dishes (FOOD_TERMS): the taste's when judged
+        # "A지도 B지도 않다" in the clause: what it negates is the middle, not the opposite
+        self.neither_nor = any(
+            t.form == "지"
+            and t.tag == "EC"
+            and k + 1 < len(toks)
+            and toks[k + 1].form == "도"
+            and paired_negation(toks[k + 2 : k + 8])
+            for k, t in enumerate(toks)
+        )
         self.aspects = self._aspects()  # (token index, aspect, subject/topic)
         self.score: dict[str, int] = {a: 0 for _, a, _ in self.aspects}
         self.cues_of: dict[str, int] = {a: 0 for _, a, _ in self.aspects}
@@ -269,6 +279,9 @@ class _ClauseReading:
         prefixed = i > 0 and toks[i - 1].tag == "XPN" and toks[i - 1].form in ("불", "비", "무", "미")
         if (prefixed and negated and is_negated(toks[i:], 0)) or sign == NEUTRAL or (t.form == "나쁘" and negated):
             self._middle(target)  # 불친절하지 않다, 보통, 나쁘지 않다: the middle, not praise
+            return
+        if negated and self.neither_nor:
+            self._middle(target)  # 많지도 적지도 않다, 친절하지도 불친절하지도 않다: neither, the middle
             return
         if not sign:
             return
