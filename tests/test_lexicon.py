@@ -116,6 +116,9 @@ def test_any_text_is_read_without_error():
         ("가격은 동네 다른 곳이랑 같아요", {"가격": "neutral"}),
         # the judgement after a contrast stands through the clauses linked to it
         ("처음엔 맛있었는데 먹다 보니 느끼해요", {"맛": "negative"}),
+        # -ㄴ데 after a vowel (비싼데: the analyzer writes ᆫ데) is a contrast too
+        ("가격은 비싼데 그만한 가치가 있어요", {"가격": "positive"}),
+        ("빨리 오긴 했는데 다 식어 있었어요", {"배달": "negative"}),
         # 있다 after a price is not "pricey" unless said of the price
         ("가격도 괜찮고 재방문 의사 있어요", {"가격": "positive"}),
         ("가격이 좀 있어요", {"가격": "negative"}),

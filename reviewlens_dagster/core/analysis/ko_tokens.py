@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 from .ko_lexicon import ASPECT_TERMS, CUE_TAGS, CUES
 
-_CONTRAST = {"지만", "는데", "은데", "ㄴ데", "던데", "으나", "나", "는데요", "지마는", "으며", "되"}
-_CONTRAST_RE = re.compile(r"(지만|는데|은데|ㄴ데|던데|으나|건만|더니)$")
+#: contrastive endings (the analyzer writes the final consonant of -ㄴ데 as a jongseong: ᆫ데, as in 비싼데)
+_CONTRAST = {"지만", "는데", "은데", "ㄴ데", "ᆫ데", "던데", "으나", "나", "는데요", "지마는", "으며", "되"}
+_CONTRAST_RE = re.compile(r"(지만|는데|은데|ㄴ데|ᆫ데|던데|으나|건만|더니)$")
 SUBJECT_PARTICLES = {"JKS", "JX", "JKC"}  # 이/가, 은/는/도/만, ...
 _BREAK_TAGS = {"SF", "SE"}
 _LAUGH = re.compile(r"^[ㅋㅎㅠㅜ]+$")

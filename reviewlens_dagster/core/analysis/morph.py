@@ -229,7 +229,7 @@ class _ClauseReading:
             cue = cue_of(CUES, t.form)
             if t.form in TOO_MUCH and t.tag == "VA" and i > 0 and toks[i - 1].form in TOO:
                 cue = ("맛", -1)  # 너무 달아요, 넘 매워요
-            if i + 1 < len(toks) and toks[i + 1].tag == "XSA" and (t.form + "하") in CUES:
+            if i + 1 < len(toks) and toks[i + 1].tag in ("XSA", "XSV") and (t.form + "하") in CUES:
                 predicate = CUES[t.form + "하"]  # 청결+하다: the predicate, not the noun
                 # ... keeping the aspect the noun names (친절 + 하다 is still the service's)
                 cue = (cue[0], cue_sign(predicate, cue[0])) if isinstance(cue, tuple) else predicate
@@ -243,9 +243,10 @@ class _ClauseReading:
 
     def _right_after(self, i: int, cue) -> bool:
         """The cue's lemma read with another part of speech ("가격 싸고": 싸 as 'to wrap'), right
-        after an aspect it judges: taken as the cue."""
+        after the aspect it names: taken as the cue."""
         aspect = next((a for j, a, _ in self.aspects if i - 2 <= j < i), None)
-        return aspect is not None and (cue[0] == aspect if isinstance(cue, tuple) else bool(cue_sign(cue, aspect)))
+        # only a cue that names its aspect: "간이 되어 있어요" keeps 있 the auxiliary it is
+        return isinstance(cue, tuple) and aspect == cue[0]
 
     def _cue_target(self, i: int, cue) -> str | None:
         t, aspects = self.toks[i], [a for _, a, _ in self.aspects]
@@ -388,10 +389,10 @@ def korean_spans(text: str, analysed=None) -> list[Span]:
                     aspect = "배달"
                 spans.append(Span(aspect, pol, start, max(end, start + 1), after_contrast))
         else:
-            last = None
+            found, last = {}, None
         # "배달 왔는데 아직 따뜻했어요": a -는데 clause that only sets the scene (no judgement) is continued
         # ("처음 가봤는데 ...": a -는데 clause with no aspect is no contrast either)
-        scene = boundary == "contrast" and (last is None or found.get(last) is None)
+        scene = boundary == "contrast" and all(p is None for p in found.values())
         carried = (last or carried) if boundary == "link" or scene else None
         # the judgement after a contrast stands through the clauses linked to it ("... 맛있었는데 먹다
         # 보니 느끼해요"), until the sentence ends
