@@ -118,6 +118,10 @@ def test_any_text_is_read_without_error():
         ("처음엔 맛있었는데 먹다 보니 느끼해요", {"맛": "negative"}),
         # -ㄴ데 after a vowel (비싼데: the analyzer writes ᆫ데) is a contrast too
         ("가격은 비싼데 그만한 가치가 있어요", {"가격": "positive"}),
+        # a noun cue, its particle, then 못/안 하다: negated (돈값 못 해요, 만족 못 했어요)
+        ("서비스는 만족 못 했어요", {"서비스": "negative"}),
+        ("돈값을 못 하네요", {"가격": "negative"}),
+        ("가격은 있지만 돈값은 해요", {"가격": "positive"}),
         ("빨리 오긴 했는데 다 식어 있었어요", {"배달": "negative"}),
         # 있다 after a price is not "pricey" unless said of the price
         ("가격도 괜찮고 재방문 의사 있어요", {"가격": "positive"}),

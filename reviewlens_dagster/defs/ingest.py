@@ -7,7 +7,8 @@ from ..core.config import validate_restaurant_ids
 from ..core.ingest import REVIEW_CHECKS, REVIEW_COLUMNS
 from ..core.ingest.frames import REJECTED_SHARE_CHECK, rejected_share, rejection_reasons, review_check_outcomes
 from ..core.sources import SourcesFile
-from ..core.staging import StagingReport, rows_version
+from ..core.staged_files import StagingReport
+from ..core.staging import rows_version
 from .common import check_results, check_spec
 from .metadata import frame_metadata, preview
 from .partitions import (

@@ -29,7 +29,7 @@ class Tok:
 
 
 #: nouns the analyzer should keep whole besides the aspect terms
-USER_WORDS = ("존맛탱", "가성비", "혜자", "창렬", "웨이팅", "발렛", "가격대비")
+USER_WORDS = ("존맛탱", "가성비", "혜자", "창렬", "웨이팅", "발렛", "가격대비", "돈값", "값어치")
 _LOCK = threading.Lock()
 _KIWI = None
 
@@ -146,8 +146,12 @@ def is_negated(toks: list[Tok], i: int) -> bool:
     if toks[i].tag == "MAG" and i + 2 < len(toks) and toks[i + 1].form in ("안", "못") and toks[i + 2].tag == "VV":
         return True  # 오래 안 기다렸어요
     after = toks[i + 1 : i + 6]
-    if toks[i].tag == "NNG" and len(after) >= 3 and after[0].tag == "JKS" and after[1].form in ("안", "못"):
-        return after[2].form in ("되", "하")  # 반영이 안 됐어요, 조리가 안 돼 있어요
+    if toks[i].tag == "NNG":
+        # a noun cue, its particle if any, then 안/못 + 하다/되다: 만족 못 했어요, 돈값을 못 해요,
+        # 반영이 안 됐어요
+        rest = after[1:] if after and after[0].tag in ("JKS", "JKO", "JX") else after
+        if len(rest) >= 2 and rest[0].form in ("안", "못") and rest[0].tag == "MAG":
+            return rest[1].form in ("되", "하")
     for j, t in enumerate(after):
         if t.tag == "EC" and t.form == "지":
             rest = [x for x in after[j + 1 : j + 3] if x.tag != "JX"]  # 많지는 않다, 많진 않다

@@ -114,7 +114,7 @@ class _ClauseReading:
         self.cues_of: dict[str, int] = {a: 0 for _, a, _ in self.aspects}
         self.neutral: set[str] = set()
         self.excepted: set[str] = set()  # "가격만 빼면": only its own complaint counts
-        self.redirected: set[int | None] = set()  # taste terms whose judgement went to 양 / 배달
+        self.redirected: set[int] = set()  # taste terms whose judgement went to 양 / 배달
 
     def _aspects(self) -> list[tuple[int, str, bool]]:
         toks, aspects = self.toks, []
@@ -256,7 +256,8 @@ class _ClauseReading:
             named_at = None  # an aspect of the clause's slang, with no token of its own
         dish = named_at is not None and (named_at in self.anchors or self.toks[named_at].form in SERVED_FOOD)
         if target == "맛" and self.delivery and (t.form in MISHAP_CUES or t.form in TEMPERATURE_CUES):
-            self.redirected.add(named_at)
+            if named_at is not None:
+                self.redirected.add(named_at)
             return "배달"  # what happened to the food on the way: "국물이 다 새서 왔어요", "식어서 왔어요"
         standard = named_at is not None and self._standard(named_at)
         if standard and target == "가격" and isinstance(cue, dict) and cue.get("양") and "가격" not in cue:
