@@ -15,6 +15,9 @@ Example (README "Source mappings")::
         columns: {restaurant_id: Restaurant, text: Review, rating: Total, created_at: Date,
                   category: Category, area: Location}
         review_id_from: [Restaurant, UserID, Menu, Review]
+        menu: Menu                       # ordered items, `item/qty,item/qty` by default
+        aspect_ratings: {맛: Taste, 양: Quantity, 배달: Delivery}   # the reviewers' own sub-ratings
+        sheet: 리뷰                      # a workbook's sheet (the first by default)
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .aspects import ASPECTS
+
 Canonical = Literal[
     "review_id", "restaurant_id", "text", "rating", "created_at", "restaurant_name", "category", "area", "helpful_count"
 ]
@@ -39,6 +44,16 @@ class SourceDefaults(BaseModel):
     restaurant_name: str | None = None
     category: str | None = None
     area: str | None = None
+
+
+class MenuFormat(BaseModel):
+    """How a menu cell lists the ordered items: ``양념치킨/1,콜라 1.25L/1`` is items separated by
+    ``item_separator`` (outside brackets), each ending with ``quantity_separator`` + a count."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    item_separator: str = Field(default=",", min_length=1, max_length=3)
+    quantity_separator: str = Field(default="/", min_length=1, max_length=3)
 
 
 class SourceSpec(BaseModel):
@@ -62,6 +77,20 @@ class SourceSpec(BaseModel):
     )
     delimiter: Literal[",", ";", "|", "\t"] | None = None
     defaults: SourceDefaults = Field(default_factory=SourceDefaults)
+    menu: str | None = Field(default=None, min_length=1, description="the column of the ordered items")
+    menu_format: MenuFormat = Field(default_factory=MenuFormat)
+    aspect_ratings: dict[str, str] = Field(
+        default_factory=dict, description="aspect -> the column of the reviewers' own rating of it (rating_scale)"
+    )
+    sheet: str | int | None = Field(default=None, description="a workbook's sheet, by name or 0-based index")
+
+    @field_validator("aspect_ratings")
+    @classmethod
+    def _known_aspects(cls, v: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(v) - set(ASPECTS))
+        if unknown:
+            raise ValueError(f"unknown aspect(s) {unknown}; the vocabulary is {list(ASPECTS)}")
+        return v
 
     @field_validator("files")
     @classmethod

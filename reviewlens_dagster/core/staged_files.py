@@ -17,7 +17,7 @@ from .ingest import REJECTED, WARNING, file_sha256
 
 #: bump when reading / validation change what they produce for the same bytes: every file is
 #: staged again on the next run
-PARSER_VERSION = "2026-12-02.1"  # more relative dates (일주일 전, 한 달 전, 작년, "3 days ago")
+PARSER_VERSION = "2026-12-04.1"  # rating strings ("5 star rating", "4.5 out of 5"), menus, sub-ratings, workbooks
 READ_WORKERS = max(2, min(8, os.cpu_count() or 1))
 
 

@@ -69,6 +69,8 @@ _REVIEW_TYPES = {
     "category": "VARCHAR",
     "area": "VARCHAR",
     "helpful_count": "BIGINT",
+    "menu_items": "VARCHAR",  # JSON list of dishes
+    "aspect_ratings": "VARCHAR",  # JSON object aspect -> 1-5
     "source_restaurant_id": "VARCHAR",
     "source_file": "VARCHAR",
     "source_row": "BIGINT",
@@ -139,6 +141,11 @@ class StagingStore:
                 ).fetchall()
             ]
 
+        for table in ("staged_rows", "staged_reviews"):  # columns added since (NULL for rows staged before)
+            have = columns(table)
+            for col, typ in _REVIEW_TYPES.items():
+                if col not in have:
+                    self.con.execute(f'alter table {s}.{table} add column "{col}" {typ}')
         if "row_number" in columns("staged_file_rejections"):
             self.con.execute(f"alter table {s}.staged_file_rejections rename column row_number to source_row")
         if columns("rejected_reviews") != list(_REJECT_TYPES):
@@ -280,7 +287,7 @@ class StagingStore:
                               and c.source_row = r.source_row)""")
         con.execute(f"delete from {s}.staged_reviews")
         con.execute(
-            f"insert into {s}.staged_reviews select {cols} from _ranked where rn = 1 order by restaurant_id, review_id"
+            f"insert into {s}.staged_reviews by name select {cols} from _ranked where rn = 1 order by restaurant_id, review_id"
         )
         con.execute(f"delete from {s}.rejected_reviews")
         con.execute(f"""

@@ -10,7 +10,19 @@ from pathlib import Path
 
 from .text import CONTROL_CHARS
 
-SUPPORTED_SUFFIXES = {".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+SUPPORTED_SUFFIXES = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".parquet": "parquet",
+    # workbooks (owner centres of delivery apps export .xlsx): read by fastexcel (calamine, Rust)
+    ".xlsx": "excel",
+    ".xlsm": "excel",
+    ".xlsb": "excel",
+    ".xls": "excel",
+    ".ods": "excel",
+}
 
 
 #: largest file, or largest decompressed content of a .gz / .zip (a zip bomb stops here)

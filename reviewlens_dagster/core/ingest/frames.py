@@ -23,6 +23,8 @@ def normalize_reviews_frame(df: pd.DataFrame, extra: tuple[str, ...] = ()) -> pd
         "source_restaurant_id",
         "source_file",
         "content_hash",
+        "menu_items",
+        "aspect_ratings",
     ):
         df[col] = df[col].astype("object").where(df[col].notna(), None)
     df["rating"] = pd.to_numeric(df["rating"], errors="coerce").astype("float64")

@@ -1,4 +1,4 @@
-"""A file into :class:`.schema.Part` s (CSV, JSONL, Parquet; one per archive member), with the columns mapped and ids derived; the folder listing."""
+"""A file into :class:`.schema.Part` s (CSV, JSONL, Parquet, workbooks; one per archive member), with the columns mapped and ids derived; the folder listing."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from .schema import (
 )
 from .text import as_text, raw_preview
 from .validate import validate_parts
+from .workbook import read_workbook
 
 
 def _jsonl_part(part: Part, text: str) -> tuple[list[str], list[dict]]:
@@ -76,6 +77,9 @@ def _fill_part(part: Part, kind: str, data: bytes, spec: SourceSpec | None) -> N
         text_columns(part, mapping, lambda c: df[c].astype(object).tolist())
         derive_ids(part, spec, lambda c: [as_text(v)[0] for v in df[c].astype(object).tolist()])
         return
+    if kind == "excel":
+        read_workbook(part, data, spec)
+        return
     text, part.encoding = decode_bytes(data)
     if not text.strip():
         raise ValueError("file has no content (only whitespace)")
@@ -98,6 +102,7 @@ def _part_for(name: str, spec: SourceSpec | None, as_of: pd.Timestamp) -> Part:
         rating_scale=float(spec.rating_scale) if spec else 5.0,
         date_format=spec.date_format if spec else None,
         defaults=spec.defaults.model_dump(exclude_none=True) if spec else {},
+        menu_format=(spec.menu_format.item_separator, spec.menu_format.quantity_separator) if spec else (",", "/"),
     )
 
 

@@ -18,11 +18,23 @@ REQUIRED_COLUMNS = ("review_id", "restaurant_id", "text")
 OPTIONAL_COLUMNS = ("rating", "created_at", "restaurant_name", "category", "area", "helpful_count")
 
 
+#: what a delivery-app export adds (README "Source mappings"): the ordered items, normalized to a JSON
+#: list of item names (``menu_items``), and the reviewers' own per-aspect ratings on 1-5, a JSON object
+#: aspect -> rating (``aspect_ratings``); NULL when the file has none
+EXPORT_COLUMNS = ("menu_items", "aspect_ratings")
+
+
+#: the raw columns they are read from: ``menu``, and one ``rating:<aspect>`` per sub-rating
+MENU, ASPECT_RATING = "menu", "rating:"
+
+
 CANONICAL_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 
 
 #: ``restaurant_id`` is the partition key derived from ``source_restaurant_id`` (config.partition_key_for)
-REVIEW_COLUMNS = CANONICAL_COLUMNS + ("source_restaurant_id", "source_file", "source_row", "content_hash")
+REVIEW_COLUMNS = (
+    CANONICAL_COLUMNS + EXPORT_COLUMNS + ("source_restaurant_id", "source_file", "source_row", "content_hash")
+)
 
 
 REJECT_COLUMNS = ("source_file", "source_row", "review_id", "restaurant_id", "severity", "reason", "raw")
@@ -52,10 +64,14 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "category": ("cuisine", "type", "카테고리", "업종", "분류"),
     "area": ("region", "location", "district", "neighborhood", "지역", "동네"),
     "helpful_count": ("helpful", "likes", "like_count", "useful", "upvotes", "도움", "좋아요"),
+    MENU: ("menus", "items", "ordered_items", "order_items", "메뉴", "주문메뉴", "주문_메뉴", "주문내역", "주문_내역"),
+    ASPECT_RATING + "맛": ("taste_rating", "taste_stars", "맛별점", "맛_별점", "맛평점", "맛_평점"),
+    ASPECT_RATING + "양": ("quantity_rating", "portion_rating", "quantity_stars", "양별점", "양_별점", "양평점"),
+    ASPECT_RATING + "배달": ("delivery_rating", "delivery_stars", "배달별점", "배달_별점", "배달평점"),
 }
 
 
-_ALIAS_TO_CANONICAL = {c: c for c in CANONICAL_COLUMNS}
+_ALIAS_TO_CANONICAL = {c: c for c in CANONICAL_COLUMNS + (MENU,)}
 
 
 for _canon, _names in ALIASES.items():
@@ -93,6 +109,7 @@ class Part:
     as_of: pd.Timestamp | None = None
     rating_scale: float = 5.0
     date_format: str | None = None
+    menu_format: tuple[str, str] = (",", "/")  # (item separator, quantity separator)
     defaults: dict = field(default_factory=dict)  # restaurant_name / category / area when the file has none
     bad_types: dict[str, list[int]] = field(default_factory=dict)  # column -> rows holding a list/object
 
@@ -144,6 +161,18 @@ def map_columns(columns: Iterable[str], spec: SourceSpec | None = None) -> tuple
                     f"sources.yaml entry {spec.name!r} maps {canon} to column {col!r}, which the "
                     f"file does not have; columns: {columns[:20]}"
                 )
+            mapping[col] = canon
+            taken.add(canon)
+        named = {MENU: spec.menu} if spec.menu else {}
+        named.update({ASPECT_RATING + a: col for a, col in spec.aspect_ratings.items()})
+        for canon, col in named.items():
+            if col not in columns:
+                raise ValueError(
+                    f"sources.yaml entry {spec.name!r} maps {canon} to column {col!r}, which the "
+                    f"file does not have; columns: {columns[:20]}"
+                )
+            if col in mapping:
+                raise ValueError(f"sources.yaml entry {spec.name!r} maps column {col!r} twice")
             mapping[col] = canon
             taken.add(canon)
         for col in (spec.review_id_from or []) + (spec.restaurant_id_from or []):

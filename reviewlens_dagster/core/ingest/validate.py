@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -11,7 +12,8 @@ import pyarrow.compute as pc
 
 from ..config import DEFAULT_MAX_TEXT_CHARS, REVIEW_ID_PATTERN, partition_key_for
 from .frames import rejections_frame
-from .schema import REJECTED, WARNING, Part
+from .menu import menu_items
+from .schema import ASPECT_RATING, MENU, REJECTED, WARNING, Part
 from .text import clean_labels, clean_text, clean_texts, strip_texts
 from .values import is_relative_date, parse_dates, parse_rating
 
@@ -110,6 +112,7 @@ def validate_parts(parts: list[Part], max_text_chars: int = DEFAULT_MAX_TEXT_CHA
     text = _texts(rows, max_text_chars)
     rating = _ratings(rows)
     created = _dates(rows)
+    export = _export_columns(rows)
     helpful = _helpful_counts(rows)
     source_file = rows.per_part([p.source_file for p in parts], object)
     file_of = [p.file or p.source_file for p in parts]
@@ -123,6 +126,7 @@ def validate_parts(parts: list[Part], max_text_chars: int = DEFAULT_MAX_TEXT_CHA
             "created_at": pa.array(created.to_numpy(), pa.timestamp("us"), mask=created.isna().to_numpy()),
             **_labels(rows),
             "helpful_count": pa.array(helpful, pa.int64()),
+            **export,
             "source_restaurant_id": source_rid,
             "source_file": pa.array(source_file, pa.string()),
             "source_row": source_rows,
@@ -182,11 +186,12 @@ def _texts(rows: _Rows, max_text_chars: int) -> pa.Array:
     return text
 
 
-def _ratings(rows: _Rows) -> np.ndarray:
-    """Optional: numbers on the source's scale, vectorized; notations (★★★★☆, 4점, 8/10) by
-    distinct value; out of 1-5 after scaling, or unreadable: NULL with a warning."""
+def _ratings(rows: _Rows, name: str = "rating", label: str = "rating") -> np.ndarray:
+    """Optional: numbers on the source's scale, vectorized; notations (★★★★☆, 4점, 8/10, "5 star
+    rating") by distinct value; out of 1-5 after scaling, or unreadable: NULL with a warning.
+    ``name``: the raw column (a sub-rating's too), ``label``: what the warning calls it."""
     scale = rows.per_part([p.rating_scale for p in rows.parts], float)
-    raw_rating, miss, bad = rows.column("rating")
+    raw_rating, miss, bad = rows.column(name)
     numeric = pd.to_numeric(pd.Series(raw_rating.to_numpy(zero_copy_only=False)), errors="coerce").to_numpy(float)
     plain = ~miss & ~bad & np.isfinite(numeric)
     rating = np.where(plain, numeric * 5.0 / np.where(scale > 0, scale, 5.0), np.nan)
@@ -203,12 +208,12 @@ def _ratings(rows: _Rows) -> np.ndarray:
         got = np.array([np.nan if v is None else v for v in read], dtype=float)[codes]
         rating[rest] = got
         unread = np.isnan(got)
-        rows.null_with_warning(rest[unread], "rating", np.asarray(values, dtype=object)[unread], "not a rating")
+        rows.null_with_warning(rest[unread], label, np.asarray(values, dtype=object)[unread], "not a rating")
     out_of_range = np.flatnonzero(~np.isnan(rating) & ((rating < 1.0) | (rating > 5.0)))
     if out_of_range.size:
         values = raw_rating.take(pa.array(out_of_range)).to_pylist()
         for i, v in zip(out_of_range, values):
-            rows.null_with_warning([i], "rating", [v], f"out of range 1-5 (scale {scale[i]:g})")
+            rows.null_with_warning([i], label, [v], f"out of range 1-5 (scale {scale[i]:g})")
         rating[out_of_range] = np.nan
     return rating
 
@@ -262,6 +267,34 @@ def _helpful_counts(rows: _Rows) -> np.ndarray:
     return np.where(miss | wrong, 0, np.nan_to_num(hv)).astype("int64")
 
 
+def _export_columns(rows: _Rows) -> dict[str, pa.Array]:
+    """``menu_items`` (the ordered dishes, a JSON list, by distinct cell) and ``aspect_ratings`` (the
+    reviewers' sub-ratings on 1-5, a JSON object; each read as the rating is, with its warnings);
+    NULL where a file has none. A menu cell with no dish in it is NULL with a warning."""
+    menus = [None] * rows.n
+    raw_menu, miss, _ = rows.column(MENU)
+    present = np.flatnonzero(~miss)
+    if present.size:
+        cells = raw_menu.take(pa.array(present)).to_pylist()
+        formats = [rows.parts[rows.part_of[i]].menu_format for i in present]
+        parsed = {key: menu_items(key[0], *key[1]) for key in dict.fromkeys(zip(cells, formats))}
+        empty = []
+        for i, cell, fmt in zip(present, cells, formats):
+            items = parsed[(cell, fmt)]
+            if items:
+                menus[i] = json.dumps(items, ensure_ascii=False)
+            else:
+                empty.append((i, cell))
+        rows.null_with_warning([i for i, _ in empty], "menu", [c for _, c in empty], "a menu with no dish")
+    aspects = sorted({c[len(ASPECT_RATING) :] for p in rows.parts for c in p.columns if c.startswith(ASPECT_RATING)})
+    ratings = {a: _ratings(rows, ASPECT_RATING + a, f"{a} rating") for a in aspects}
+    sub = [None] * rows.n
+    for i in range(rows.n) if aspects else ():
+        got = {a: float(r[i]) for a, r in ratings.items() if not np.isnan(r[i])}
+        sub[i] = json.dumps(got, ensure_ascii=False) if got else None
+    return {"menu_items": pa.array(menus, pa.string()), "aspect_ratings": pa.array(sub, pa.string())}
+
+
 def _labels(rows: _Rows) -> dict[str, pa.Array]:
     """restaurant_name / category / area: cleaned, else the source's default for the file."""
     labels = {}
@@ -305,7 +338,9 @@ def _rejection_rows(rows: _Rows, table: pa.Table, valid: np.ndarray, file_of: li
 _HASH_SQL = """
 select left(sha256(concat_ws(chr(31), review_id, restaurant_id, text, coalesce(rating::varchar, ''),
     coalesce(strftime(created_at, '%Y-%m-%dT%H:%M:%S.%f'), ''), coalesce(restaurant_name, ''),
-    coalesce(category, ''), coalesce(area, ''), helpful_count::varchar)), 16) as content_hash
+    coalesce(category, ''), coalesce(area, ''), helpful_count::varchar)
+    -- the export's columns only where a file has them: the hash of a review without them is unchanged
+    || coalesce(chr(30) || menu_items, '') || coalesce(chr(29) || aspect_ratings, '')), 16) as content_hash
 from reviews_in
 """
 

@@ -10,7 +10,18 @@ import pandas as pd
 _STARS = re.compile(r"^\s*([★☆]+)\s*$")
 
 
-_POINTS = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*(?:점|stars?)?\s*(?:/\s*(5|10|100))?\s*$", re.IGNORECASE)
+_POINTS = re.compile(
+    r"^\s*(\d+(?:[.,]\d+)?)\s*(?:점|stars?)?\s*(?:(?:/|out\s+of|of)\s*(5|10|100)(?:[.,]0)?)?\s*(?:점|stars?)?\s*$",
+    re.IGNORECASE,
+)
+
+
+#: the words around a rating as exports and scrapers write it ("5 star rating", "Rated 4 of 5",
+#: "Rating: 4.5/5", "별점 4점", "평점: 4.5"): removed before the number is read
+_RATING_WORDS = re.compile(
+    r"^\s*(?:rated|rating|score|별점|평점|점수)\s*:?\s*|\s*[-\s]?(?:stars?\s+rating|rating)\s*$|\s*[-\s]?stars?\s*$",
+    re.IGNORECASE,
+)
 
 
 _KO_DATE = re.compile(r"^\s*(\d{2}|\d{4})\s*년\s*(\d{1,2})\s*월\s*(\d{1,2})\s*일?(.*)$")
@@ -20,9 +31,10 @@ _DOT_DATE = re.compile(r"^\s*(\d{2}|\d{4})[./](\d{1,2})[./](\d{1,2})\.?(\s.*)?$"
 
 
 def parse_rating(value, scale: float = 5.0) -> float:
-    """A star rating as Korean exports write it: ``4``, ``4.5``, ``4,5``, ``4점``, ``★★★★☆`` (full stars
-    counted), ``4/5``, ``8/10`` and ``80/100`` (scaled to 1-5). A bare number is on the source's
-    ``scale`` (5 by default; 10 or 100 for sources that declare it). Raises ValueError otherwise."""
+    """A star rating as exports write it: ``4``, ``4.5``, ``4,5``, ``4점``, ``별점 4점``, ``★★★★☆`` (full stars
+    counted), ``4/5``, ``8/10``, ``80/100``, ``4.5 out of 5``, ``Rated 4 of 5``, ``5 star rating``,
+    ``4 stars`` (a denominator of 5, 10 or 100 scales to 1-5). A bare number is on the source's ``scale`` (5 by
+    default; 10 or 100 for sources that declare it). Raises ValueError otherwise."""
     if isinstance(value, bool) or str(value).strip() in ("True", "False"):
         raise ValueError("a boolean is not a rating")
     if isinstance(value, (int, float)):
@@ -33,7 +45,10 @@ def parse_rating(value, scale: float = 5.0) -> float:
     stars = _STARS.match(text)
     if stars:
         return float(stars.group(1).count("★"))
-    m = _POINTS.match(text)
+    stars = _STARS.match(_RATING_WORDS.sub("", text))
+    if stars:
+        return float(stars.group(1).count("★"))
+    m = _POINTS.match(_RATING_WORDS.sub("", text))
     if not m:
         raise ValueError(f"not a rating: {text[:40]!r}")
     number = float(m.group(1).replace(",", "."))

@@ -1,0 +1,171 @@
+"""Delivery-app exports: menus, per-aspect sub-ratings, rating strings as scrapers write them, workbooks."""
+
+import json
+
+import duckdb
+import pytest
+
+from reviewlens_dagster.core import staging
+from reviewlens_dagster.core.ingest import parse_rating
+from reviewlens_dagster.core.ingest.menu import menu_items
+from reviewlens_dagster.core.ingest.readers import read_review_file
+from reviewlens_dagster.core.sources import SourcesFileError, load_sources
+from tests.exports import ROWS, SOURCES, write_csv, write_xlsx
+
+
+@pytest.mark.parametrize(
+    "cell, expected",
+    [
+        ("양념치킨/1,콜라 1.25L/1", ["양념치킨", "콜라"]),
+        ("후라이드(순살, 뼈 변경)/1,치즈볼 5개/2", ["후라이드", "치즈볼"]),
+        ("반반치킨（양념(순한맛), 후라이드）/1, 떡볶이 2인분/1", ["반반치킨", "떡볶이"]),
+        ("김치찌개(공기밥 추가,콜라/1,계란말이/1", ["김치찌개", "계란말이"]),  # an unclosed option
+        ("[인기]마라탕(1단계/1,꿔바로우(소)/1", ["마라탕", "꿔바로우"]),
+        ("치킨 x2/1,콜라/1,콜라/2", ["치킨", "콜라"]),  # each dish once
+        ("【세트】 족발(대) 【막국수 추가】/1", ["족발"]),
+        ("(추가)/1", []),
+        ("", []),
+    ],
+)
+def test_menu_cells_give_the_dishes(cell, expected):
+    assert menu_items(cell) == expected
+
+
+def test_menu_format_is_configurable():
+    assert menu_items("짜장면 x 1 | 탕수육(소) x 1", item_separator="|", quantity_separator="x") == ["짜장면", "탕수육"]
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("5 star rating", 5.0),
+        ("1-star rating", 1.0),
+        ("4.5 out of 5", 4.5),
+        ("Rated 4 of 5", 4.0),
+        ("Rating: 4.5/5", 4.5),
+        ("4 stars", 4.0),
+        ("별점 4점", 4.0),
+        ("평점: 3", 3.0),
+        ("별점 ★★★☆☆", 3.0),
+        ("8 out of 10", 4.0),
+    ],
+)
+def test_rating_strings_as_exports_write_them(raw, expected):
+    assert parse_rating(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["five stars", "4 out of 7", "rating", "great food"])
+def test_strings_that_are_not_ratings(raw):
+    with pytest.raises(ValueError):
+        parse_rating(raw)
+
+
+def test_unknown_aspect_in_a_sub_rating_mapping_is_named(tmp_path):
+    path = tmp_path / "sources.yaml"
+    path.write_text(SOURCES.replace("맛: 맛,", "taste: 맛,"), encoding="utf-8")
+    with pytest.raises(SourcesFileError, match="unknown aspect"):
+        load_sources(path)
+
+
+def _staged(tmp_path, writer, name):
+    incoming = tmp_path / name
+    writer(incoming / "baemin" / f"export.{'csv' if writer is write_csv else 'xlsx'}")
+    (tmp_path / f"{name}.yaml").write_text(SOURCES, encoding="utf-8")
+    store = staging.StagingStore(duckdb.connect())
+    report = store.stage(incoming, load_sources(tmp_path / f"{name}.yaml"))
+    return store, report
+
+
+def test_a_delivery_export_as_csv_and_as_a_workbook_stages_the_same(tmp_path):
+    """One sources.yaml entry reads the CSV and the same rows as .xlsx: ids, ratings ("1 star rating"
+    included), dates, dishes and sub-ratings are the same."""
+    csv_store, _ = _staged(tmp_path, write_csv, "csv")
+    xlsx_store, _ = _staged(tmp_path, write_xlsx, "xlsx")
+    cols = ["review_id", "restaurant_id", "text", "rating", "created_at", "menu_items", "aspect_ratings"]
+    a, b = csv_store.all_reviews()[cols], xlsx_store.all_reviews()[cols]
+    assert len(a) == len(ROWS) and a.equals(b)
+    by_text = a.set_index("text")
+    first = by_text.loc["배달이 너무 늦게 와서 다 식었어요"]
+    assert json.loads(first["menu_items"]) == ["후라이드"]
+    assert json.loads(first["aspect_ratings"]) == {"맛": 4.0, "양": 4.0, "배달": 1.0}
+    assert by_text.loc["별로예요", "rating"] == 1.0
+    assert json.loads(by_text.loc["양념치킨이 너무 짜요. 양은 많아요", "menu_items"]) == ["양념치킨", "치즈볼"]
+    assert a["created_at"].notna().all()  # Korean and relative dates (as_of) read
+    assert csv_store.rejected().empty
+
+
+def test_workbook_header_below_a_title_row_and_sheet_by_name(tmp_path):
+    path = write_xlsx(tmp_path / "a.xlsx", title_rows=2)
+    spec = load_sources(_yaml(tmp_path, SOURCES.replace("baemin/*", "*.xlsx") + "    sheet: 리뷰\n")).sources[0]
+    res = read_review_file(path, spec=spec)
+    assert res.fatal is None and len(res.rows) == len(ROWS)
+    assert res.rows.sort_values("source_row")["source_row"].iloc[0] == 4  # Excel's row number under the header
+
+
+def _yaml(tmp_path, text):
+    p = tmp_path / "s.yaml"
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        (b"PK\x03\x04" + b"\x00garbage" * 20, "unreadable workbook"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64 + "EncryptedPackage".encode("utf-16-le"), "encrypted"),
+    ],
+)
+def test_a_broken_or_encrypted_workbook_is_quarantined_with_its_reason(tmp_path, content, reason):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "owner.xlsx").write_bytes(content)
+    (tmp_path / "in" / "ok.csv").write_text("review_id,restaurant_id,text\na1,ra,좋아요\n", encoding="utf-8")
+    store = staging.StagingStore(duckdb.connect())
+    store.stage(tmp_path / "in")
+    rej = store.rejected()
+    assert len(store.all_reviews()) == 1  # the other file's review is kept
+    (row,) = rej[rej["source_file"] == "owner.xlsx"].itertuples()
+    assert row.source_row == 0 and reason in row.reason
+
+
+def test_a_missing_sheet_and_an_empty_sheet_are_named(tmp_path):
+    import xlsxwriter
+
+    path = write_xlsx(tmp_path / "a.xlsx")
+    spec = load_sources(_yaml(tmp_path, SOURCES.replace("baemin/*", "*.xlsx") + "    sheet: 주문\n")).sources[0]
+    assert "sheet '주문' does not exist" in read_review_file(path, spec=spec).fatal
+    wb = xlsxwriter.Workbook(str(tmp_path / "empty.xlsx"))
+    wb.add_worksheet("Sheet1")
+    wb.close()
+    assert read_review_file(tmp_path / "empty.xlsx").fatal
+
+
+def test_unreadable_sub_ratings_and_empty_menus_are_warnings_not_losses(tmp_path):
+    rows = [ROWS[0][:4] + ["x", "7", "", ROWS[0][7], "(추가)/1"]]
+    csv_path = write_csv(tmp_path / "in" / "baemin" / "e.csv", rows)
+    spec = load_sources(_yaml(tmp_path, SOURCES)).sources[0]
+    res = read_review_file(csv_path, spec=spec)
+    assert len(res.rows) == 1 and res.rows["aspect_ratings"].isna().all() and res.rows["menu_items"].isna().all()
+    reasons = sorted(w.reason for w in res.warnings)
+    assert any("맛 rating 'x' is not a rating" in r for r in reasons)
+    assert any("양 rating '7' is out of range" in r for r in reasons)
+    assert any("a menu with no dish" in r for r in reasons)
+
+
+def test_staging_tables_of_an_older_release_gain_the_export_columns(tmp_path):
+    """A staging table created before menus and sub-ratings existed keeps its rows and gains the columns;
+    the content hash of a review without them is unchanged (no re-embedding after the upgrade)."""
+    con = duckdb.connect()
+    store = staging.StagingStore(con)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.csv").write_text("review_id,restaurant_id,text\na1,ra,좋아요\n", encoding="utf-8")
+    store.stage(tmp_path / "in")
+    before = store.all_reviews()["content_hash"].tolist()
+    for table in ("staged_rows", "staged_reviews"):
+        con.execute(f"alter table {store.s}.{table} drop column menu_items")
+        con.execute(f"alter table {store.s}.{table} drop column aspect_ratings")
+    store.ensure_tables()
+    assert store.all_reviews()["content_hash"].tolist() == before
+    (tmp_path / "in" / "b.csv").write_text("review_id,restaurant_id,text,menu\nb1,rb,굿,짜장면/1\n", encoding="utf-8")
+    store.stage(tmp_path / "in")
+    got = store.all_reviews().set_index("review_id")
+    assert got.loc["a1", "content_hash"] == before[0] and json.loads(got.loc["b1", "menu_items"]) == ["짜장면"]
