@@ -3,7 +3,7 @@
 import dagster as dg
 
 from .core.config import Settings
-from .defs import analysis, automation, compare, ingest, reporting, reports, trends, vectors
+from .defs import analysis, automation, compare, ingest, insights, reporting, reports, trends, vectors
 from .defs.resources import build_resources
 
 
@@ -22,6 +22,8 @@ def build_defs(settings: Settings | None = None, resources: dict | None = None) 
             analysis.review_extractions,
             analysis.aspect_highlights,
             analysis.summaries,
+            insights.aspect_reasons,
+            insights.dish_insights,
             trends.aspect_trends,
             compare.comparisons,
             reports.restaurant_report,

@@ -107,3 +107,43 @@ def write_xlsx(path: Path, rows=ROWS, title_rows: int = 0, numbers: bool = True)
                 ws.write_string(title_rows + i, j, v)
     wb.close()
     return path
+
+
+def planted_rows(n: int = 60, seed: int = 3) -> list[list[str]]:
+    """A restaurant's export with known answers: 떡볶이 is the trailing dish (its reviews complain of
+    taste: 짜다), the other items rarely; delivery complaints are 2/3 late and 1/3 cold; sub-ratings
+    follow the text (a complaint about the taste gets a taste star of 1 or 2)."""
+    import random
+
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        item = ["떡볶이", "순대", "튀김", "김밥"][i % 4]
+        taste_bad = item == "떡볶이" and i % 8 != 0 or (item != "떡볶이" and i % 13 == 0)
+        parts, taste, delivery = [], 5, 5
+        if taste_bad:
+            parts.append(f"{item}가 너무 짜요")
+            taste = rng.choice([1, 2])
+        else:
+            parts.append(f"{item} 맛있어요")
+        if i % 5 == 0:
+            parts.append("배달이 너무 늦게 왔어요" if i % 3 else "음식이 다 식어서 왔어요")
+            delivery = 1
+        elif i % 5 == 1:
+            parts.append("배달이 빨라요")
+        total = min(taste, delivery) if (taste_bad or delivery == 1) else 5
+        menu = f"{item}(보통맛)/1,콜라 1.25L/1" if i % 2 else f"{item}/1"
+        rows.append(
+            [
+                "분식왕 신촌점",
+                f"p{i}",
+                " ".join(parts),
+                str(total),
+                str(taste),
+                "4",
+                str(delivery),
+                f"2024년 {1 + i % 3}월 {1 + i % 27}일",
+                menu,
+            ]
+        )
+    return rows

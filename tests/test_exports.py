@@ -169,3 +169,61 @@ def test_staging_tables_of_an_older_release_gain_the_export_columns(tmp_path):
     store.stage(tmp_path / "in")
     got = store.all_reviews().set_index("review_id")
     assert got.loc["a1", "content_hash"] == before[0] and json.loads(got.loc["b1", "menu_items"]) == ["짜장면"]
+
+
+def test_a_delivery_export_through_the_graph_gives_reasons_dishes_and_sub_ratings(workdir, instance):
+    """A delivery-app workbook with a menu column and three per-aspect star columns, through one
+    sources.yaml entry and the whole counting layer (no LLM): the reasons, the trailing dish, the
+    sub-ratings beside the shares and their agreement check, and the report showing them."""
+    import dagster as dg
+
+    from reviewlens_dagster.definitions import build_defs
+    from reviewlens_dagster.defs.automation import PIPELINE_JOB, range_tags
+    from reviewlens_dagster.defs.partitions import LLM_OUTPUTS
+    from tests.conftest import make_settings, read_table, stage
+    from tests.exports import planted_rows
+
+    settings = make_settings(workdir)
+    write_xlsx(settings.incoming_dir / "baemin" / "owner.xlsx", ROWS + planted_rows())
+    settings.sources_path.write_text(SOURCES, encoding="utf-8")
+    defs = build_defs(settings)
+    stage(defs, instance)
+    keys = instance.get_dynamic_partitions("restaurants")
+    graph = defs.resolve_asset_graph()
+    counting = [
+        k
+        for k in graph.get_all_asset_keys()
+        if graph.get(k).is_partitioned and k not in {dg.AssetKey(x) for x in LLM_OUTPUTS}
+    ]
+    result = defs.resolve_job_def(PIPELINE_JOB).execute_in_process(
+        instance=instance, tags=range_tags(keys), asset_selection=counting, raise_on_error=False
+    )
+    assert result.success
+    shop = next(k for k in keys if "분식왕" in k)
+
+    reasons = read_table(settings, "aspect_reasons")
+    own = reasons[reasons["restaurant_id"] == shop].set_index(["aspect", "polarity", "reason"])
+    assert own.loc[("맛", "negative", "짜다"), "count"] >= 10
+    late, cold = own.loc[("배달", "negative", "늦다"), "count"], own.loc[("배달", "negative", "식다"), "count"]
+    assert late > cold > 0  # planted 2/3 late, 1/3 cold
+    row = own.loc[("맛", "negative", "짜다")]
+    assert row["evidence"][row["evidence_start"] : row["evidence_end"]] in row["evidence"]
+    assert "짜" in row["evidence"]
+
+    dishes = read_table(settings, "dish_insights").set_index(["restaurant_id", "item"])
+    assert dishes.loc[(shop, "떡볶이"), "position"] == "trails"
+    assert (dishes.loc[shop, "position"] == "trails").sum() == 1  # no false alarm among the other items
+    assert "콜라" in dishes.loc[shop].index  # sizes stripped: one item for every "콜라 1.25L"
+
+    prev = read_table(settings, "aspect_prevalence").set_index(["restaurant_id", "aspect"])
+    assert prev.loc[(shop, "배달"), "subrating_n"] > 0 and prev.loc[(shop, "맛"), "subrating_low_share"] > 0.1
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    agreement = checks["lexicon_agrees_with_subratings"].metadata
+    assert agreement["n"].value > 20
+
+    page = (settings.reports_dir / f"{shop}.html").read_text(encoding="utf-8")
+    assert 'id="reasons-chart"><svg' in page and 'id="dishes"' in page and "떡볶이" in page
+    fix = page.split('id="fix-first">')[1].split("</div>\n<h2>")[0]
+    assert "짜다" in fix and "<mark>" in fix
+    index = (settings.reports_dir / "index.html").read_text(encoding="utf-8")
+    assert "맛: 짜다" in index

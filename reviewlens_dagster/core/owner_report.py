@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from jinja2 import Environment, select_autoescape
 
+from .analysis.dishes import DishRule
 from .analysis.prompts import language_of
+from .analysis.reasons import top_reasons
 from .analysis.trends import wilson
 from .report import percent_text
 
@@ -55,6 +58,21 @@ WORDS = {
         "rose": "증가",
         "fell": "감소",
         "months": "개월",
+        "fix_first": "먼저 살펴볼 점",
+        "fix_reason": "{aspect} 불만 이유 '{reason}': 리뷰 {count}개 (이 측면 부정 언급 {mentions}개 중 {share})",
+        "fix_dish": "{item}: 맛·양 불만 {share} (리뷰 {n}개), 다른 메뉴는 {others} (리뷰 {others_n}개), q={q}",
+        "fix_group": "{aspect}: 긍정 비율 {own}, 비교 그룹 중앙값 {median}, 그룹 내 하위 {pct} (가게 {size}곳)",
+        "nothing_to_fix": "두 번 이상 나온 구체적인 불만 이유, 다른 메뉴보다 뒤처지는 메뉴, 그룹 하위 25% 측면이 없습니다.",
+        "reasons": "이유별 언급 수",
+        "reasons_note": "초록: 칭찬한 이유, 빨강: 불만 이유 (리뷰 수). 같은 뜻의 표현은 합쳐 셉니다.",
+        "dishes": "메뉴별",
+        "dish_headers": ["메뉴", "리뷰", "평균 별점", "맛 불만", "양 불만", "주요 불만 이유", "다른 메뉴 대비"],
+        "trails": "불만 많음",
+        "leads": "불만 적음",
+        "in_line": "비슷함",
+        "no_dishes": "메뉴 정보가 없거나 리뷰 {n}개 이상인 메뉴가 없습니다.",
+        "top_strength": "대표 장점",
+        "top_complaint": "대표 불만",
     },
     "en": {
         "reviews": "reviews",
@@ -83,6 +101,31 @@ WORDS = {
         "rose": "rose",
         "fell": "fell",
         "months": "months",
+        "fix_first": "What to fix first",
+        "fix_reason": "{aspect} complaint '{reason}': {count} reviews ({share} of the {mentions} negative mentions)",
+        "fix_dish": "{item}: food complaints in {share} of its {n} reviews, the other items {others} of {others_n}, q={q}",
+        "fix_group": "{aspect}: {own} positive, comparison group median {median}, bottom {pct} of {size} restaurants",
+        "nothing_to_fix": "No specific complaint reason given twice, no item trailing the others, no aspect in the "
+        "group's bottom quarter.",
+        "reasons": "Reasons per aspect",
+        "reasons_note": "Green: reasons for praise, red: reasons for complaints (reviews). Words that mean the same "
+        "are counted together.",
+        "dishes": "Per dish",
+        "dish_headers": [
+            "item",
+            "reviews",
+            "average rating",
+            "taste complaints",
+            "quantity complaints",
+            "top reasons",
+            "against other items",
+        ],
+        "trails": "more complaints",
+        "leads": "fewer complaints",
+        "in_line": "in line",
+        "no_dishes": "No ordered items, or no item with at least {n} reviews.",
+        "top_strength": "top strength",
+        "top_complaint": "top complaint",
     },
 }
 
@@ -100,10 +143,15 @@ h1 { font-size: 1.4em; margin: 0.2em 0; } h2 { font-size: 1.1em; border-bottom: 
 td, th { border-bottom: 1px solid #eee; padding: 4px; text-align: left; } .chart svg { max-width: 100%; height: auto; }
 .review { border-bottom: 1px solid #eee; padding: 6px 0; } .review:target { background: #fff3c4; }
 .note { color: #666; font-size: 0.85em; } .rose { color: #b00020; font-weight: bold; } .fell { color: #1b5e20; }
+.fix { background: #fff8f0; border-left: 3px solid #b00020; padding: 4px 8px; margin: 6px 0; } mark { background: #ffe08a; }
+.trails { color: #b00020; font-weight: bold; } .leads { color: #1b5e20; }
 </style></head><body>
 <p><a href="index.html">← {{ w.back }}</a></p>
 <h1>{{ name }}</h1>
 <p class="figures" id="figures">{{ w.reviews }} {{ "{:,}".format(n_reviews) }}{% if rating %} · {{ w.rating }} {{ rating }}{% endif %}</p>
+<h2>{{ w.fix_first }}</h2>
+<div id="fix-first">{% if not fix %}<p>{{ w.nothing_to_fix }}</p>{% endif %}
+{% for f in fix %}<div class="fix">{{ f.text }}{% if f.evidence %}<div class="quote">“{{ f.evidence[0] }}<mark>{{ f.evidence[1] }}</mark>{{ f.evidence[2] }}”{% if f.review_id %} <a href="#review-{{ f.review_id }}">{{ w.evidence }}</a>{% endif %}</div>{% endif %}</div>{% endfor %}</div>
 <h2>{{ w.summary }}</h2>
 <p id="summary">{{ summary }}</p>
 <p class="note" id="provenance">{{ provenance }}</p>
@@ -114,6 +162,13 @@ td, th { border-bottom: 1px solid #eee; padding: 4px; text-align: left; } .chart
 {% if it.quote %}<div class="quote">“{{ it.quote }}”</div>{% endif %}
 <div class="ev">{% for rid in it.review_ids %}<a href="#review-{{ rid }}">{{ w.evidence }} {{ loop.index }}</a>{% endfor %}</div></div>
 {% endfor %}{% endfor %}
+<h2>{{ w.reasons }}</h2>
+<p class="note">{{ w.reasons_note }}</p>
+<div class="chart" id="reasons-chart">{{ reasons_svg|safe }}</div>
+<h2>{{ w.dishes }}</h2>
+{% if dishes %}<table id="dishes"><tr>{% for h in w.dish_headers %}<th>{{ h }}</th>{% endfor %}</tr>
+{% for d in dishes %}<tr><td>{{ d.item }}</td><td>{{ d.reviews }}</td><td>{{ d.rating }}</td><td>{{ d.taste }}</td><td>{{ d.quantity }}</td><td>{{ d.reasons }}</td><td class="{{ d.position }}">{{ d.position_text }}</td></tr>{% endfor %}
+</table>{% else %}<p id="dishes">{{ no_dishes }}</p>{% endif %}
 <h2>{{ w.changes }}</h2>
 {% if changes %}{% for c in changes %}<p class="{{ c.status }}">{{ c.text }}</p>{% endfor %}{% else %}<p>{{ changes_note }}</p>{% endif %}
 <h2>{{ w.trends }}</h2>
@@ -140,7 +195,8 @@ th { cursor: pointer; background: #f5f5f5; text-align: left; }</style></head><bo
 <tbody>{% for r in rows %}<tr><td><a href="{{ r.href }}">{{ r.name }}</a></td><td data-v="{{ r.reviews }}">{{ r.reviews }}</td>
 <td data-v="{{ r.rating or 0 }}">{{ r.rating or "-" }}</td><td data-v="{{ r.strengths }}">{{ r.strengths }}</td>
 <td data-v="{{ r.weaknesses }}">{{ r.weaknesses }}</td><td data-v="{{ r.complaints }}">{{ r.complaints }}</td>
-<td data-v="{{ r.changes }}">{{ r.changes }}</td></tr>{% endfor %}</tbody></table>
+<td data-v="{{ r.changes }}">{{ r.changes }}</td><td>{{ r.top_strength or "-" }}</td>
+<td data-v="{{ r.top_complaint_count or 0 }}">{{ r.top_complaint or "-" }}</td></tr>{% endfor %}</tbody></table>
 <script>
 // sortable columns, no library and nothing from the network
 document.querySelectorAll("th").forEach(function (th) {
@@ -178,6 +234,8 @@ class ReportInputs:
     summaries: pd.DataFrame
     llm_reviews: int
     model: str | None
+    reasons: pd.DataFrame | None = None
+    dishes: pd.DataFrame | None = None
 
 
 def trend_svg(trends: pd.DataFrame, changes: pd.DataFrame, lang: str) -> str:
@@ -227,6 +285,161 @@ def trend_svg(trends: pd.DataFrame, changes: pd.DataFrame, lang: str) -> str:
     plt.close(fig)
     svg = buf.getvalue()
     return svg[svg.index("<svg") :]
+
+
+def reasons_svg(reasons: pd.DataFrame, k: int = 3, max_aspects: int = 6) -> str:
+    """Per aspect (the most reasoned first), its ``k`` most given specific reasons for praise (green,
+    right) and for complaints (red, left), in reviews: a diverging bar chart, inline SVG."""
+    if reasons is None or reasons.empty:
+        return ""
+    specific = reasons[~reasons["generic"].astype(bool) & reasons["polarity"].isin(["positive", "negative"])]
+    if specific.empty:
+        return ""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    order = specific.groupby("aspect")["count"].sum().sort_values(ascending=False).index.tolist()[:max_aspects]
+    panels = []
+    for aspect in order:
+        g = specific[specific["aspect"] == aspect]
+        bars = []
+        for pol, sign in (("negative", -1), ("positive", 1)):
+            top = top_reasons(g, aspect, pol, k)
+            bars += [(f"{r}", sign * n) for r, n in (reversed(top) if sign < 0 else top)]
+        panels.append((aspect, bars))
+    heights = [0.28 * len(b) + 0.45 for _, b in panels]
+    fig, axes = plt.subplots(
+        len(panels), 1, figsize=(7, sum(heights) + 0.3), dpi=72, squeeze=False, gridspec_kw={"height_ratios": heights}
+    )
+    span = max(abs(v) for _, bars in panels for _, v in bars) or 1
+    for ax, (aspect, bars) in zip(axes[:, 0], panels):
+        y = list(range(len(bars)))
+        ax.barh(y, [v for _, v in bars], color=["#b00020" if v < 0 else "#2e7d32" for _, v in bars], height=0.6)
+        for yi, (label, v) in zip(y, bars):
+            ax.text(
+                v + (0.02 * span if v >= 0 else -0.02 * span),
+                yi,
+                f"{label} {abs(v)}",
+                va="center",
+                ha="left" if v >= 0 else "right",
+                fontsize=7,
+            )
+        ax.set_xlim(-1.6 * span, 1.6 * span)
+        ax.axvline(0, color="#999", lw=0.6)
+        ax.set_yticks([])
+        ax.set_xticks([])
+        ax.set_ylabel(aspect, rotation=0, ha="right", va="center", fontsize=8)
+        for side in ("top", "right", "left", "bottom"):
+            ax.spines[side].set_visible(False)
+    plt.rcParams["svg.fonttype"] = "none"  # text stays text: the page's Korean fonts draw it
+    buf = io.StringIO()
+    with warnings.catch_warnings():  # Hangul labels measured with the fallback font: the browser draws them
+        warnings.simplefilter("ignore", UserWarning)
+        fig.tight_layout()
+        fig.savefig(buf, format="svg")
+    plt.close(fig)
+    svg = buf.getvalue()
+    return svg[svg.index("<svg") :]
+
+
+def _marked(evidence: str, start: int, end: int) -> tuple[str, str, str]:
+    start, end = max(0, int(start)), min(len(evidence), int(end))
+    return evidence[:start], evidence[start:end], evidence[end:]
+
+
+#: what a page leads with: the complaint reasons given at least this often, at most this many of them
+FIX_MIN_COUNT, FIX_REASONS = 2, 3
+#: an aspect in this bottom share of its comparison group is something to fix
+BOTTOM_QUARTER = 0.25
+
+
+def fix_first(inp: ReportInputs, w: dict) -> list[dict]:
+    """What an owner should look at first, each with its figures: the most given specific complaint
+    reasons (with a whole sentence as evidence, the clause marked), the dishes that trail the others,
+    and the aspects in the bottom quarter of the comparison group."""
+    out = []
+    reasons = inp.reasons if inp.reasons is not None else pd.DataFrame()
+    if len(reasons):
+        neg = reasons[(reasons["polarity"] == "negative") & ~reasons["generic"].astype(bool)]
+        neg = neg[neg["count"] >= FIX_MIN_COUNT].sort_values(["count", "share"], ascending=False, kind="stable")
+        for r in neg.head(FIX_REASONS).itertuples():
+            text = w["fix_reason"].format(
+                aspect=r.aspect, reason=r.reason, count=r.count, mentions=r.mentions, share=percent_text(r.share)
+            )
+            out.append(
+                {
+                    "text": text,
+                    "evidence": _marked(r.evidence, r.evidence_start, r.evidence_end),
+                    "review_id": r.evidence_review_id,
+                }
+            )
+    dishes = inp.dishes if inp.dishes is not None else pd.DataFrame()
+    if len(dishes):
+        for d in dishes[dishes["position"] == "trails"].itertuples():
+            text = w["fix_dish"].format(
+                item=d.item,
+                share=percent_text(d.complaint_share),
+                n=d.reviews,
+                others=percent_text(d.others_complaint_share),
+                others_n=d.others_reviews,
+                q=f"{d.q_value:.3f}",
+            )
+            out.append({"text": text, "evidence": None, "review_id": None})
+    comp = inp.comparisons
+    if len(comp) and "percentile" in comp.columns:
+        low = comp[comp["percentile"].notna() & (comp["percentile"] <= BOTTOM_QUARTER)]
+        for c in low.sort_values("percentile", kind="stable").itertuples():
+            text = w["fix_group"].format(
+                aspect=c.aspect,
+                own=percent_text(c.positive_share),
+                median=percent_text(c.group_median),
+                pct=percent_text(c.percentile),
+                size=c.group_size,
+            )
+            out.append({"text": text, "evidence": None, "review_id": None})
+    return out
+
+
+def _dish_rows(dishes: pd.DataFrame | None, w: dict) -> list[dict]:
+    if dishes is None or dishes.empty:
+        return []
+    order = {"trails": 0, "in_line": 1, "leads": 2}
+    ranked = dishes.assign(_o=dishes["position"].map(order)).sort_values(["_o", "reviews"], ascending=[True, False])
+    return [
+        {
+            "item": d.item,
+            "reviews": d.reviews,
+            "rating": "-" if pd.isna(d.mean_rating) else f"{d.mean_rating:.2f}",
+            "taste": percent_text(d.taste_complaint_share),
+            "quantity": percent_text(d.quantity_complaint_share),
+            "reasons": ", ".join(list(d.top_reasons)) or "-",
+            "position": d.position,
+            "position_text": w[d.position]
+            + ("" if pd.isna(d.others_complaint_share) else f" ({percent_text(d.others_complaint_share)})"),
+        }
+        for d in ranked.itertuples()
+    ]
+
+
+def _headline_reasons(inp: ReportInputs, sections: list) -> dict:
+    """The index's top strength (its aspect and most given reason) and top complaint (the most given
+    specific complaint reason, with its count)."""
+    reasons = inp.reasons if inp.reasons is not None else pd.DataFrame()
+    strengths = inp.strengths[inp.strengths["polarity"] == "strength"]
+    top_strength = None
+    if len(strengths):
+        aspect = strengths["aspect"].iloc[0]
+        why = top_reasons(reasons, aspect, "positive", 1) if len(reasons) else []
+        top_strength = f"{aspect}: {why[0][0]}" if why else aspect
+    top_complaint, count = None, 0
+    if len(reasons):
+        neg = reasons[(reasons["polarity"] == "negative") & ~reasons["generic"].astype(bool)]
+        if len(neg):
+            best = neg.sort_values(["count", "reason"], ascending=[False, True], kind="stable").iloc[0]
+            top_complaint, count = f"{best['aspect']}: {best['reason']} ({int(best['count'])})", int(best["count"])
+    return {"top_strength": top_strength, "top_complaint": top_complaint, "top_complaint_count": count}
 
 
 def _provenance(inp: ReportInputs, source: str | None, w: dict) -> str:
@@ -298,8 +511,10 @@ def render_page(inp: ReportInputs) -> tuple[str, dict, str]:
     notes = inp.changes["note"].dropna()
     changes_note = notes.iloc[0] if len(notes) else w["no_change"]
     comparison = _comparison_rows(inp.comparisons)
+    fix = fix_first(inp, w)
     cited = {i for _, items in sections for it in items for i in it["review_ids"]}
     cited |= {i for ids in moved["evidence_review_ids"] for i in list(ids)}
+    cited |= {f["review_id"] for f in fix if f["review_id"]}
     evidence = _evidence(inp.reviews[inp.reviews["review_id"].isin(cited)])
     undated = int(inp.reviews["created_at"].isna().sum())
     html = _PAGE.render(
@@ -318,6 +533,10 @@ def render_page(inp: ReportInputs) -> tuple[str, dict, str]:
         undated=w["undated"].format(n=undated) if undated else None,
         comparison=comparison,
         evidence=evidence,
+        fix=fix,
+        reasons_svg=reasons_svg(inp.reasons),
+        dishes=_dish_rows(inp.dishes, w),
+        no_dishes=w["no_dishes"].format(n=DishRule().min_reviews),
     )
     headline = {
         "restaurant_id": inp.restaurant_id,
@@ -327,11 +546,13 @@ def render_page(inp: ReportInputs) -> tuple[str, dict, str]:
         **{key: len(items) for (_, items), key in zip(sections, ("strengths", "weaknesses", "complaints"))},
         "changes": len(changes),
         "lang": inp.lang,
+        **_headline_reasons(inp, sections),
     }
     md = [
         f"## {inp.name}",
         f"{w['reviews']} {len(inp.reviews):,}" + (f" · {w['rating']} {rating_text}" if rating_text else ""),
     ]
+    md.append(f"**{w['fix_first']}**: " + ("; ".join(f["text"] for f in fix) or w["nothing_to_fix"]))
     md += [f"**{w['summary']}**: {summary}", f"_{_provenance(inp, source, w)}_"]
     for title, items in sections:
         md.append(f"**{title}**: " + ("; ".join(it["prevalence"] for it in items) or w["none"]))
@@ -350,9 +571,12 @@ INDEX_COLUMNS = (
     "complaints",
     "changes",
     "lang",
+    "top_strength",
+    "top_complaint",
+    "top_complaint_count",
     "path",
 )
-_COUNTS = ("reviews", "strengths", "weaknesses", "complaints", "changes")
+_COUNTS = ("reviews", "strengths", "weaknesses", "complaints", "changes", "top_complaint_count")
 
 
 def render_reports(
@@ -422,6 +646,8 @@ def write_index(folder: Path) -> Path:
         w["weaknesses"],
         w["complaints"],
         w["changes"],
+        w["top_strength"],
+        w["top_complaint"],
     ]
     rows = [{**h, "href": f"{h['restaurant_id']}.html"} for h in heads]
     index = folder / "index.html"

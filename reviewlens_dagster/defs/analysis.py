@@ -90,7 +90,14 @@ MENTION_CHECKS = [
 ]
 
 
-@dg.asset(**restaurant_table("analysis", {"python", "duckdb"}, check_specs=MENTION_CHECKS))
+@dg.asset(
+    **restaurant_table(
+        "analysis",
+        {"python", "duckdb"},
+        metadata={**PARTITION_EXPR, "list_columns": ["reasons"]},
+        check_specs=MENTION_CHECKS,
+    )
+)
 def aspect_mentions(context: dg.AssetExecutionContext, reviews: pd.DataFrame):
     """One row per review x aspect the lexicon finds in it, over every review of every restaurant
     (no LLM): polarity where the wording decides it (else undecided: the LLM's to refine) and the
@@ -242,6 +249,13 @@ HIGHLIGHT_CHECKS = [
         "Every strength/weakness/complaint cites reviews whose mention of the aspect has that polarity, and its "
         "prevalence equals the aspect_prevalence counts.",
     ),
+    check_spec(
+        "lexicon_agrees_with_subratings",
+        "aspect_prevalence",
+        False,
+        "Where reviewers gave per-aspect stars (taste, quantity, delivery), a negative mention comes with a "
+        "sub-star of at most 2 and a positive one with at least 4, on at least 0.8 of the reviews with both (n shown).",
+    ),
 ]
 
 
@@ -300,7 +314,7 @@ def aspect_highlights(
             **hl_figures,
         ),
     )
-    yield from check_results(highlight_checks(hl, men, prev), HIGHLIGHT_CHECKS)
+    yield from check_results(highlight_checks(hl, men, prev, of_run(reviews, keys)), HIGHLIGHT_CHECKS)
 
 
 SUMMARY_CHECKS = [

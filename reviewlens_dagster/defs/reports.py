@@ -10,7 +10,9 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from ..core.analysis.dishes import DISH_COLUMNS
 from ..core.analysis.extract import SENTIMENT_COLUMNS
+from ..core.analysis.reasons import REASON_COLUMNS
 from ..core.config import validate_restaurant_ids
 from ..core.owner_report import render_reports, write_pages
 from .common import of_run
@@ -36,13 +38,16 @@ def restaurant_report(
     aspect_changes: pd.DataFrame,
     summaries: pd.DataFrame,
     sentiments: pd.DataFrame,
+    aspect_reasons: pd.DataFrame,
+    dish_insights: pd.DataFrame,
     report_settings: ReportSettings,
     llm: LLMEngineResource,
 ):
     """Self-contained HTML per restaurant (`<reports folder>/<partition key>.html`) plus `index.html`
     (every restaurant with its headline figures, sortable): figures, strengths / weaknesses /
-    complaints with quotes and evidence links, comparison group, trend charts with detected changes,
-    the summary and who wrote what."""
+    complaints with quotes and evidence links, what to fix first (the top complaint reasons, trailing
+    dishes, aspects in the group's bottom quarter), reasons per aspect as a chart, a table per dish,
+    comparison group, trend charts with detected changes, the summary and who wrote what."""
     keys = validate_restaurant_ids(context.partition_keys)
     sent = of_run(sentiments, keys, SENTIMENT_COLUMNS)
     tables = {
@@ -57,7 +62,11 @@ def restaurant_report(
     pages, out, md = render_reports(
         keys,
         of_run(reviews, keys),
-        {n: of_run(df, keys) for n, df in tables.items()},
+        {
+            **{n: of_run(df, keys) for n, df in tables.items()},
+            "reasons": of_run(aspect_reasons, keys, REASON_COLUMNS),
+            "dishes": of_run(dish_insights, keys, DISH_COLUMNS),
+        },
         sent.groupby("restaurant_id").size().to_dict(),
         llm.model_name,
         folder,

@@ -12,6 +12,7 @@ from ..aspects import ASPECTS
 from ..checks import CheckOutcome
 from .prevalence import complaint_aspects, highlight_problems
 from .schemas import LABELS
+from .subratings import subrating_check
 from .summary_review import contradictions, copies_review, number_problems
 
 
@@ -87,9 +88,14 @@ def extraction_checks(
     }
 
 
-def highlight_checks(hl: pd.DataFrame, mentions: pd.DataFrame, prevalence: pd.DataFrame) -> dict[str, CheckOutcome]:
+def highlight_checks(
+    hl: pd.DataFrame, mentions: pd.DataFrame, prevalence: pd.DataFrame, reviews: pd.DataFrame | None = None
+) -> dict[str, CheckOutcome]:
     problems = highlight_problems(hl, mentions, prevalence)
-    return {"strengths_follow_counts": CheckOutcome(not problems, {"problems": str(problems[:10]), "items": len(hl)})}
+    out = {"strengths_follow_counts": CheckOutcome(not problems, {"problems": str(problems[:10]), "items": len(hl)})}
+    if reviews is not None:
+        out["lexicon_agrees_with_subratings"] = subrating_check(reviews, mentions)
+    return out
 
 
 def summary_checks(

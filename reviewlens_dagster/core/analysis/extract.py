@@ -26,6 +26,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from ..config import DEFAULT_CHUNK_SIZE
@@ -55,8 +56,9 @@ SENTIMENT_COLUMNS = [
     "prompt_version",
     "cached",
 ]
-#: `aspect_mentions`: the lexicon's reading of every review (polarity None = the lexicon could not decide)
-LEXICON_COLUMNS = ["restaurant_id", "review_id", "aspect", "polarity", "quote"]
+#: `aspect_mentions`: the lexicon's reading of every review (polarity None = the lexicon could not decide);
+#: ``reasons``: the judgements that decided the polarity (a list; empty when undecided)
+LEXICON_COLUMNS = ["restaurant_id", "review_id", "aspect", "polarity", "quote", "reasons"]
 #: `llm_aspect_polarities`: the LLM's answer per (review it read, aspect the lexicon found)
 LLM_POLARITY_COLUMNS = ["restaurant_id", "review_id", "aspect", "llm_polarity", "model", "prompt_version"]
 #: the two joined (:func:`resolve_polarities`): what prevalence, strengths and the evaluation count
@@ -69,6 +71,7 @@ MENTION_COLUMNS = [
     "lexicon_polarity",
     "llm_polarity",
     "quote",
+    "reasons",
     "in_scope",
     "prompt_version",
 ]
@@ -153,14 +156,21 @@ def lexicon_mentions(reviews: pd.DataFrame) -> tuple[pd.DataFrame, int]:
             if not m.quote or m.quote not in text:
                 dropped += 1
                 continue
-            rows.append((restaurant_id, review_id, m.aspect, m.polarity, m.quote))
+            rows.append((restaurant_id, review_id, m.aspect, m.polarity, m.quote, list(m.reasons)))
     return pd.DataFrame(rows, columns=LEXICON_COLUMNS).astype({"polarity": "object"}), dropped
+
+
+def reasons_list(values) -> list[list[str]]:
+    """The ``reasons`` column as lists: a table written before reasons existed reads as NaN, DuckDB
+    gives numpy arrays."""
+    return [[str(r) for r in v] if isinstance(v, list | tuple | np.ndarray) else [] for v in values]
 
 
 def resolve_polarities(mentions: pd.DataFrame, llm_polarities: pd.DataFrame | None = None) -> pd.DataFrame:
     """Each lexicon mention with its final polarity: the lexicon's, else the LLM's (reviews it
     read), else undecided (None). ``in_scope``: the LLM read the review."""
-    m = mentions[LEXICON_COLUMNS].rename(columns={"polarity": "lexicon_polarity"})
+    m = mentions.reindex(columns=LEXICON_COLUMNS).rename(columns={"polarity": "lexicon_polarity"})
+    m["reasons"] = reasons_list(m["reasons"])
     llm = (llm_polarities if llm_polarities is not None else pd.DataFrame()).reindex(columns=LLM_POLARITY_COLUMNS)
     llm = llm.drop_duplicates(["review_id", "aspect"])[["review_id", "aspect", "llm_polarity", "prompt_version"]]
     out = m.merge(llm, on=["review_id", "aspect"], how="left", indicator=True)

@@ -26,7 +26,7 @@ The quote of a mention is its clause, copied from the review (a substring by con
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..aspects import ASPECTS
 from .morph import analyse_many, korean_spans
@@ -167,6 +167,9 @@ class Mention:
     polarity: str | None
     quote: str
     start: int  # offset of the quote in the review text
+    #: the judgements that decided the polarity (a lemma with its negation, a duration's bucket, a
+    #: phrase), each once, in order; none when undecided
+    reasons: tuple[str, ...] = ()
 
 
 def clauses(text: str) -> list[tuple[int, str]]:
@@ -207,6 +210,11 @@ def _sign(pol, aspect: str) -> int | str:
 
 def clause_mentions(clause: str) -> dict[str, str | None]:
     """aspect -> polarity (positive / negative / neutral / None) for one clause."""
+    return {a: pol for a, (pol, _) in _clause_reading(clause).items()}
+
+
+def _clause_reading(clause: str) -> dict[str, tuple[str | None, tuple[str, ...]]]:
+    """aspect -> (polarity, reasons: the matched terms of that sign, "not " when negated)."""
     ms = _matches(clause)
     aspect_pos = [(s, a) for s, _, a, _ in ms if a]
     if not aspect_pos:
@@ -214,6 +222,7 @@ def clause_mentions(clause: str) -> dict[str, str | None]:
     score: dict[str, int] = {a: 0 for _, a in aspect_pos}
     cues: dict[str, int] = {a: 0 for _, a in aspect_pos}
     neutral: set[str] = set()
+    reasons: dict[str, list[tuple[int, str]]] = {}
     for s, e, a, pol in ms:
         if a is None:
             before = [x for x in aspect_pos if x[0] <= s]
@@ -221,40 +230,51 @@ def clause_mentions(clause: str) -> dict[str, str | None]:
         else:
             target = a
         sign = _sign(pol, target)
+        term = " ".join(clause[s:e].lower().split())
         if sign == "neutral":
             neutral.add(target)
+            reasons.setdefault(target, []).append((0, term))
             continue
         if not sign:
             continue
         if _negated(clause, s, e):
             sign = -sign
+            term = f"not {term}"
         score[target] += sign
         cues[target] += 1
+        reasons.setdefault(target, []).append((sign, term))
     if "배달" in score and "대기시간" in score:  # "배달이 한 시간 걸렸어요": the wait is the delivery's
         score["배달"] += score.pop("대기시간")
         cues["배달"] += cues.pop("대기시간")
         neutral.discard("대기시간")
-    out: dict[str, str | None] = {}
+        reasons.setdefault("배달", []).extend(reasons.pop("대기시간", []))
+    out: dict[str, tuple[str | None, tuple[str, ...]]] = {}
     for a, sc in score.items():
         if sc > 0:
-            out[a] = "positive"
+            pol, want = "positive", 1
         elif sc < 0:
-            out[a] = "negative"
+            pol, want = "negative", -1
         elif a in neutral or (cues[a] == 0 and neutral):
-            out[a] = "neutral"
+            pol, want = "neutral", 0
         else:
-            out[a] = None
+            out[a] = (None, ())
+            continue
+        out[a] = (pol, tuple(dict.fromkeys(r for sg, r in reasons.get(a, []) if (sg > 0) - (sg < 0) == want)))
     return out
 
 
-def _clause_found(text: str, analysed=None) -> list[tuple[str, str | None, int, str, bool]]:
-    """(aspect, polarity, offset, clause, after a contrast) per aspect of each clause, in order."""
+def _clause_found(text: str, analysed=None) -> list[tuple[str, str | None, int, str, bool, tuple[str, ...]]]:
+    """(aspect, polarity, offset, clause, after a contrast, reasons) per aspect of each clause, in order."""
     if _is_korean(text):
         return [
-            (sp.aspect, sp.polarity, sp.start, text[sp.start : sp.end], sp.after_contrast)
+            (sp.aspect, sp.polarity, sp.start, text[sp.start : sp.end], sp.after_contrast, sp.reasons)
             for sp in korean_spans(text, analysed)
         ]
-    return [(a, pol, off, clause, False) for off, clause in clauses(text) for a, pol in clause_mentions(clause).items()]
+    return [
+        (a, pol, off, clause, False, reasons)
+        for off, clause in clauses(text)
+        for a, (pol, reasons) in _clause_reading(clause).items()
+    ]
 
 
 def _is_korean(text: str) -> bool:
@@ -268,15 +288,17 @@ def detect(text: str, analysed=None) -> list[Mention]:
     decided clauses that disagree make the aspect undecided. ``analysed``: Kiwi's tokens of
     ``text`` when the caller analysed a batch (:func:`detect_many`)."""
     found: dict[str, Mention] = {}
-    for aspect, pol, offset, clause, after_contrast in _clause_found(text or "", analysed):
+    for aspect, pol, offset, clause, after_contrast, reasons in _clause_found(text or "", analysed):
         quote = clause if len(clause) <= MAX_QUOTE_CHARS else clause[:MAX_QUOTE_CHARS]
         prev = found.get(aspect)
         if prev is None or (prev.polarity is None and pol is not None):
-            found[aspect] = Mention(aspect, pol, quote, offset)
-        elif pol is None or pol == prev.polarity:
+            found[aspect] = Mention(aspect, pol, quote, offset, reasons)
+        elif pol is None:
             continue
+        elif pol == prev.polarity:  # another clause with the same judgement: its reasons count too
+            found[aspect] = replace(prev, reasons=tuple(dict.fromkeys(prev.reasons + reasons)))
         elif prev.polarity == "neutral" or after_contrast:
-            found[aspect] = Mention(aspect, pol, quote, offset)
+            found[aspect] = Mention(aspect, pol, quote, offset, reasons)
         elif pol != "neutral":
             found[aspect] = Mention(aspect, None, prev.quote, prev.start)
     return sorted(found.values(), key=lambda m: ASPECTS.index(m.aspect))

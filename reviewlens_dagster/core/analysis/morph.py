@@ -80,9 +80,10 @@ from .ko_tokens import (
 
 def _clause_mentions(
     toks: list[Tok], carried: str | None, surface: str = "", delivery: bool = False
-) -> tuple[dict[str, str | None], str | None]:
-    """(aspect -> polarity or None, the clause's last aspect) for one clause. ``surface``: the
-    clause's text (slang the analyzer splits); ``delivery``: the review is about a delivery."""
+) -> tuple[dict[str, tuple[str | None, tuple[str, ...]]], str | None]:
+    """(aspect -> (polarity or None, reasons), the clause's last aspect) for one clause. ``surface``:
+    the clause's text (slang the analyzer splits); ``delivery``: the review is about a delivery. The
+    reasons are the judgements that decided the polarity (:meth:`_ClauseReading.reasons_of`)."""
     reading = _ClauseReading(toks, carried, surface, delivery)
     reading.exceptions()
     reading.lemma_cues()
@@ -115,6 +116,7 @@ class _ClauseReading:
         self.neutral: set[str] = set()
         self.excepted: set[str] = set()  # "가격만 빼면": only its own complaint counts
         self.redirected: set[int] = set()  # taste terms whose judgement went to 양 / 배달
+        self.reasons: dict[str, list[tuple[int, str]]] = {}  # aspect -> (sign, what judged it), in order
 
     def _aspects(self) -> list[tuple[int, str, bool]]:
         toks, aspects = self.toks, []
@@ -198,15 +200,33 @@ class _ClauseReading:
     def _has(self, *forms: str) -> bool:
         return any(t.form in forms for t in self.toks)
 
-    def _middle(self, aspect: str) -> None:
+    def _middle(self, aspect: str, reason: str | None = None) -> None:
         self.score.setdefault(aspect, 0)
         self.neutral.add(aspect)
+        if reason:
+            self.reasons.setdefault(aspect, []).append((0, reason))
 
-    def _add(self, aspect: str, sign: int) -> None:
+    def _add(self, aspect: str, sign: int, reason: str | None = None) -> None:
         if aspect in self.excepted:
             return
         self.score[aspect] = self.score.get(aspect, 0) + sign
         self.cues_of[aspect] = self.cues_of.get(aspect, 0) + 1
+        if reason:
+            self.reasons.setdefault(aspect, []).append((sign, reason))
+
+    def lemma(self, i: int, negated: bool = False) -> str:
+        """The cue at ``i`` in dictionary form, as a reason: a predicate with 다 (늦다, 맛있다), a root or
+        noun with the suffix that makes it one (친절하다, 만족하다, 고급스럽다), a negative prefix kept
+        (불친절하다), 안 before a negated one (안 맵다); a noun or adverb as it is (최고, 금방)."""
+        toks, t = self.toks, self.toks[i]
+        form = t.form
+        if i > 0 and toks[i - 1].tag == "XPN" and toks[i - 1].form in ("불", "비", "무", "미"):
+            form = toks[i - 1].form + form
+        if t.tag in ("VA", "VV", "VX"):
+            form += "다"
+        elif i + 1 < len(toks) and toks[i + 1].tag in ("XSA", "XSV"):
+            form += toks[i + 1].form + "다"
+        return f"안 {form}" if negated else form
 
     def exceptions(self) -> None:
         """ "가격만 빼면 다 좋아요": the aspect excepted is the one complained about, and the praise
@@ -216,7 +236,7 @@ class _ClauseReading:
             j, a, _ = entry
             rest = [t.form for t in toks[j + 1 : j + 4]]
             if rest[:1] == ["만"] and any(f in ("빼", "빼놓", "제외") for f in rest[1:]):
-                self._add(a, -1)
+                self._add(a, -1, "유일한 아쉬움")
                 self.aspects.remove(entry)
                 self.excepted.add(a)
 
@@ -279,18 +299,20 @@ class _ClauseReading:
         sign = cue_sign(cue, target)
         negated = is_negated(toks, i)
         prefixed = i > 0 and toks[i - 1].tag == "XPN" and toks[i - 1].form in ("불", "비", "무", "미")
+        # the reason keeps the prefix in its lemma (불친절하다): only a negation after it is 안
+        reason = self.lemma(i, is_negated(toks[i:], 0) if prefixed else negated)
         if (prefixed and negated and is_negated(toks[i:], 0)) or sign == NEUTRAL or (t.form == "나쁘" and negated):
-            self._middle(target)  # 불친절하지 않다, 보통, 나쁘지 않다: the middle, not praise
+            self._middle(target, reason)  # 불친절하지 않다, 보통, 나쁘지 않다: the middle, not praise
             return
         if negated and self.neither_nor:
-            self._middle(target)  # 많지도 적지도 않다, 친절하지도 불친절하지도 않다: neither, the middle
+            self._middle(target, reason)  # 많지도 적지도 않다, 친절하지도 불친절하지도 않다: neither, the middle
             return
         if not sign:
             return
         # "맛도 양도 가격도 다 만족": a generic judgement after aspects joined by 도 judges each of them
         joined = [a for j, a, _ in self.aspects if j < i and joined_by_do(toks, j)]
         for a in joined if len(joined) >= 2 and not isinstance(cue, tuple) else [target]:
-            self._add(a, -sign if negated else sign)
+            self._add(a, -sign if negated else sign, reason)
 
     def middle_phrases(self) -> None:
         """그냥 그렇다, 그저 그렇다; the same as the others ("다른 곳이랑 같아요"): the middle."""
@@ -301,7 +323,7 @@ class _ClauseReading:
             if plain or like_others:
                 target = self.target_of(i, 0)
                 if target is not None:
-                    self._middle(target)
+                    self._middle(target, "그저 그렇다" if plain else "다른 곳과 같다")
 
     def surface_cues(self) -> None:
         """Slang the analyzer splits or misreads (:data:`.ko_lexicon.SURFACE_CUES`)."""
@@ -311,9 +333,9 @@ class _ClauseReading:
                 if target is None:
                     continue
                 if cue == NEUTRAL:
-                    self._middle(target)
+                    self._middle(target, word)
                 else:
-                    self._add(target, cue_sign(cue, target))
+                    self._add(target, cue_sign(cue, target), word)
 
     def durations(self) -> None:
         """Delivery and waiting times against their thresholds (module docstring, step 4)."""
@@ -325,10 +347,13 @@ class _ClauseReading:
             slow, quick = (SLOW_MINUTES, QUICK_MINUTES) if target == "배달" else (WAIT_SLOW_MINUTES, WAIT_QUICK_MINUTES)
             if minutes >= slow or stressed:
                 self.score[target] = self.score.get(target, 0) - 1
+                bucket = f"{slow}분 이상" if minutes >= slow else "오래 걸리다"  # "40분이나": stressed, not the bound
+                self.reasons.setdefault(target, []).append((-1, bucket))
             elif within and minutes <= quick:
                 self.score[target] = self.score.get(target, 0) + 1
+                self.reasons.setdefault(target, []).append((+1, f"{quick}분 이내"))
             else:  # a plain duration between the two: the middle
-                self._middle(target)
+                self._middle(target, f"{quick}-{slow}분")
 
     def _time_target(self) -> str | None:
         named = next((a for _, a, _ in self.aspects if a in TIME_ASPECTS), None)
@@ -340,9 +365,19 @@ class _ClauseReading:
             return "배달"
         return None
 
-    def polarities(self) -> dict[str, str | None]:
-        """The sign of each aspect's cues; cancelling cues or a middle judgement: neutral; none: undecided."""
-        out: dict[str, str | None] = {}
+    def reasons_of(self, aspect: str, polarity: str | None) -> tuple[str, ...]:
+        """What decided ``aspect``'s ``polarity``: its cues of that sign, each once, in order ("늦게 와서
+        다 식었어요": 늦다, 식다; "맛있는데 짜요", negative: 짜다), the middle judgements for neutral;
+        none when undecided."""
+        want = {"positive": 1, "negative": -1, NEUTRAL: 0}.get(polarity)
+        if want is None:
+            return ()
+        return tuple(dict.fromkeys(r for sign, r in self.reasons.get(aspect, []) if (sign > 0) - (sign < 0) == want))
+
+    def polarities(self) -> dict[str, tuple[str | None, tuple[str, ...]]]:
+        """The sign of each aspect's cues; cancelling cues or a middle judgement: neutral; none:
+        undecided; each with the reasons that decided it (:meth:`reasons_of`)."""
+        out: dict[str, tuple[str | None, tuple[str, ...]]] = {}
         named = {
             a
             for j, a, _ in self.aspects
@@ -353,7 +388,8 @@ class _ClauseReading:
                 continue  # an anchor of a predicate that judged another aspect: not a mention
             # cues that cancel ("많지도 적지도 않아요") are the middle too
             middle = a in self.neutral or self.cues_of.get(a, 0) >= 2
-            out[a] = "positive" if sc > 0 else "negative" if sc < 0 else NEUTRAL if middle else None
+            polarity = "positive" if sc > 0 else "negative" if sc < 0 else NEUTRAL if middle else None
+            out[a] = (polarity, self.reasons_of(a, polarity))
         return out
 
 
@@ -367,6 +403,8 @@ class Span:
     end: int
     #: the clause follows a contrastive ending (-지만, -는데): its judgement is the one that stands
     after_contrast: bool = False
+    #: the judgements that decided the polarity, normalized (늦다, 안 맵다, 50분 이상); none when undecided
+    reasons: tuple[str, ...] = ()
 
 
 def korean_spans(text: str, analysed=None) -> list[Span]:
@@ -385,15 +423,15 @@ def korean_spans(text: str, analysed=None) -> list[Span]:
             # the clause as the reviewer wrote it: trailing punctuation and laughter are not the quote
             while end > start and not text[end - 1].isalnum():
                 end -= 1
-            for aspect, pol in found.items():
+            for aspect, (pol, reasons) in found.items():
                 if aspect == "대기시간" and received:  # "두 시간 기다려서 받았어요": the delivery's wait
                     aspect = "배달"
-                spans.append(Span(aspect, pol, start, max(end, start + 1), after_contrast))
+                spans.append(Span(aspect, pol, start, max(end, start + 1), after_contrast, reasons))
         else:
             found, last = {}, None
         # "배달 왔는데 아직 따뜻했어요": a -는데 clause that only sets the scene (no judgement) is continued
         # ("처음 가봤는데 ...": a -는데 clause with no aspect is no contrast either)
-        scene = boundary == "contrast" and all(p is None for p in found.values())
+        scene = boundary == "contrast" and all(p is None for p, _ in found.values())
         carried = (last or carried) if boundary == "link" or scene else None
         # the judgement after a contrast stands through the clauses linked to it ("... 맛있었는데 먹다
         # 보니 느끼해요"), until the sentence ends

@@ -34,6 +34,7 @@ import pandas as pd
 from ..aspects import ASPECTS
 from ..config import HighlightRule
 from .prompts import language_of
+from .subratings import subrating_columns
 
 PREVALENCE_COLUMNS = [
     "restaurant_id",
@@ -318,7 +319,8 @@ def prevalence_and_highlights(
     ``reviews``: ``mentions`` resolved (lexicon, then the LLM), ``top_k`` ranks the quotes,
     ``llm_read``: the reviews the LLM read per restaurant."""
     counts = reviews.groupby("restaurant_id").size().to_dict()
-    prev = aspect_prevalence(mentions, counts, rule, llm_read)
+    # the reviewers' own sub-ratings beside the reading's shares, where the export has them
+    prev = subrating_columns(aspect_prevalence(mentions, counts, rule, llm_read), reviews)
     langs = {r: language_of(g["text"].fillna("").head(50).tolist()) for r, g in reviews.groupby("restaurant_id")}
     hl = highlights(
         prev, mentions, dict(zip(top_k["review_id"], top_k["rank"])), langs, rule, low_rated_reviews(reviews)

@@ -1,0 +1,262 @@
+"""Why: the reasons behind each aspect's counts, per restaurant (`aspect_reasons`).
+
+Every decided mention carries the judgements that decided it (``reasons`` in `aspect_mentions`: a
+cue's lemma with its negation, 늦다 / 안 맵다 / 불친절하다, a duration's bucket, 50분 이상, a phrase).
+Here they are merged and counted:
+
+- **merged** by one table of synonyms (:data:`SYNONYMS`, declared once): 느리다, 오래, 한참 and "took
+  forever" are all 늦다; 저렴하다, 착하다 and 혜자 are 싸다. A table, not the embedder with a threshold:
+  the reasons are short lemmas whose embeddings put antonyms close (빠르다 / 느리다 are near each other
+  in a sentence encoder), and a table is exact, free and reviewable. Reasons it does not list count
+  as themselves.
+- **generic** reasons (좋다, 최고, 별로, great: :data:`GENERIC`) say *that*, not *why*; they are
+  counted and flagged (``generic``) so that reports lead with the specific ones.
+- counted per (restaurant, aspect, polarity): ``count`` mentions give the reason, ``share`` of that
+  aspect-and-polarity's mentions (``mentions``; mentions the LLM decided carry no reason, so the
+  shares of one aspect and polarity may sum to less than 1), the review ids, and a **whole
+  sentence** of one review as evidence with the clause that gave the reason marked in it
+  (``evidence_start`` / ``evidence_end``: character offsets in ``evidence``).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from .extract import reasons_list
+from .ko_tokens import kiwi
+
+#: canonical reason -> what reviewers write for the same judgement (Korean lemmas and English terms)
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "늦다": ("느리다", "오래", "오래 걸리다", "한참", "길다", "지연되다", "took forever", "slow", "waited"),
+    "빠르다": ("빨리", "금방", "일찍", "신속하다", "안 오래", "안 늦다", "fast", "quick", "quickly", "prompt"),
+    "웨이팅 없음": ("없이", "no wait"),
+    "식다": ("차갑다", "미지근하다", "안 따뜻하다", "cold", "lukewarm"),
+    "따뜻하다": ("뜨겁다", "따끈하다", "뜨끈하다", "안 식다", "hot", "warm"),
+    "새다": ("터지다", "흐르다", "쏟아지다", "흘리다"),
+    "누락되다": ("빠지다", "누락", "안 오다"),
+    "적다": ("반밖에", "부족하다", "작다", "안 많다", "tiny"),
+    "많다": ("푸짐하다", "넉넉하다", "배부르다", "충분하다", "generous", "huge portions"),
+    "비싸다": ("아깝다", "창렬", "expensive", "overpriced", "pricey"),
+    "싸다": ("저렴하다", "착하다", "혜자", "cheap", "affordable", "reasonable", "inexpensive"),
+    "친절하다": ("상냥하다", "친절", "friendly", "attentive", "courteous", "welcoming"),
+    "불친절하다": ("퉁명스럽다", "무성의", "무뚝뚝하다", "안 친절하다", "rude", "unfriendly", "not friendly"),
+    "맛있다": ("존맛", "존맛탱", "꿀맛", "맛나다", "끝내주다", "jmt", "delicious", "tasty", "yummy"),
+    "맛없다": ("노맛", "안 맛있다", "tasteless"),
+    "싱겁다": ("밍밍하다", "간이 하나도 안", "bland"),
+    "맛이 변했다": ("예전 같지 않", "변하다"),
+    "깨끗하다": ("깔끔하다", "청결하다", "잘 되", "clean"),
+    "더럽다": ("지저분하다", "끈적거리다", "자국", "dirty"),
+    "시끄럽다": ("어수선하다", "noisy", "loud"),
+    "조용하다": ("아늑하다", "quiet", "cozy"),
+}
+
+#: judgements that say that, not why (counted, flagged, shown after the specific ones)
+GENERIC = frozenset(
+    {
+        "좋다",
+        "최고",
+        "대박",
+        "훌륭하다",
+        "괜찮다",
+        "만족하다",
+        "별로",
+        "실망하다",
+        "아쉽다",
+        "최악",
+        "강추",
+        "추천",
+        "인정",
+        "예술",
+        "보통",
+        "무난하다",
+        "평범하다",
+        "그럭저럭",
+        "비슷하다",
+        "그저 그렇다",
+        "안 좋다",
+        "great",
+        "good",
+        "nice",
+        "bad",
+        "amazing",
+        "excellent",
+        "okay",
+        "average",
+        "terrible",
+        "awful",
+    }
+)
+
+_CANONICAL = {v: k for k, vs in SYNONYMS.items() for v in vs} | {k: k for k in SYNONYMS}
+
+REASON_COLUMNS = [
+    "restaurant_id",
+    "aspect",
+    "polarity",
+    "reason",
+    "generic",
+    "count",
+    "mentions",
+    "share",
+    "variants",
+    "review_ids",
+    "evidence_review_id",
+    "evidence",
+    "evidence_start",
+    "evidence_end",
+]
+
+#: sentences end at these (and at line breaks); a review without any is one sentence
+_SENTENCE_END = re.compile(r"(?<=[.!?…~])\s+|\n+|(?<=[.!?])(?=[가-힣A-Z])")
+#: evidence longer than this is cut around the marked clause
+MAX_EVIDENCE_CHARS = 160
+
+
+def canonical_reason(reason: str) -> str:
+    """The reason a synonym stands for (:data:`SYNONYMS`), else the reason itself."""
+    r = " ".join(str(reason).split())
+    return _CANONICAL.get(r, _CANONICAL.get(r.lower(), r))
+
+
+def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """The sentences holding ``text[start:end]``: Kiwi's sentence splitter for Korean (it finds the
+    sentences people write without punctuation: "...따뜻했어요 강추합니다"), punctuation otherwise."""
+    if any("가" <= ch <= "힣" for ch in text):
+        sents = [(x.start, x.end) for x in kiwi().split_into_sents(text)]
+        over = [b for b in sents if b[0] < end and start < b[1]]
+        if over:
+            return over[0][0], over[-1][1]
+    s, e = 0, len(text)
+    for m in _SENTENCE_END.finditer(text):
+        if m.end() <= start:
+            s = m.end()
+        elif m.start() >= end:
+            e = m.start()
+            break
+    return s, e
+
+
+def sentence_around(text: str, start: int, end: int) -> tuple[str, int, int]:
+    """(the sentence of ``text`` holding ``text[start:end]``, the span's offsets in it); a sentence
+    longer than :data:`MAX_EVIDENCE_CHARS` is cut around the span at word boundaries."""
+    s, e = _sentence_bounds(text, start, end)
+    s, e = min(s, start), max(e, end)
+    if e - s > MAX_EVIDENCE_CHARS:
+        room = max(0, MAX_EVIDENCE_CHARS - (end - start)) // 2
+        cut_s, cut_e = max(s, start - room), min(e, end + room)
+        while cut_s > s and not text[cut_s - 1].isspace():
+            cut_s -= 1
+        while cut_e < e and not text[cut_e].isspace():
+            cut_e += 1
+        s, e = cut_s, cut_e
+    while s < start and text[s].isspace():
+        s += 1
+    sentence = text[s:e].rstrip()
+    return sentence, start - s, min(end, s + len(sentence)) - s
+
+
+def aspect_reasons(reviews: pd.DataFrame, mentions: pd.DataFrame) -> pd.DataFrame:
+    """`aspect_reasons` rows (module docstring) from the restaurant's reviews (review_id, text) and
+    its resolved mentions (aspect, polarity, quote, reasons)."""
+    if mentions.empty:
+        return pd.DataFrame(columns=REASON_COLUMNS)
+    text_by = dict(zip(reviews["review_id"], reviews["text"].fillna("")))
+    decided = mentions[mentions["polarity"].notna()].copy()
+    decided["reasons"] = reasons_list(decided["reasons"])
+    denominators = decided.groupby(["restaurant_id", "aspect", "polarity"]).size()
+    rows = []
+    for (rid, aspect, polarity), g in decided.groupby(["restaurant_id", "aspect", "polarity"], sort=True):
+        found: dict[str, dict] = {}
+        for m in g.itertuples():
+            for raw in dict.fromkeys(canonical_reason(r) for r in m.reasons):
+                entry = found.setdefault(raw, {"review_ids": [], "variants": set(), "quotes": []})
+                entry["review_ids"].append(m.review_id)
+                entry["quotes"].append((m.review_id, m.quote))
+            for r in m.reasons:
+                found[canonical_reason(r)]["variants"].add(" ".join(str(r).split()))
+        n = int(denominators[(rid, aspect, polarity)])
+        for reason, entry in found.items():
+            ids = list(dict.fromkeys(entry["review_ids"]))
+            evidence_id, evidence, span = _evidence(entry["quotes"], text_by)
+            rows.append(
+                {
+                    "restaurant_id": rid,
+                    "aspect": aspect,
+                    "polarity": polarity,
+                    "reason": reason,
+                    "generic": reason in GENERIC,
+                    "count": len(ids),
+                    "mentions": n,
+                    "share": len(ids) / n,
+                    "variants": sorted(entry["variants"]),
+                    "review_ids": ids,
+                    "evidence_review_id": evidence_id,
+                    "evidence": evidence,
+                    "evidence_start": span[0],
+                    "evidence_end": span[1],
+                }
+            )
+    out = pd.DataFrame(rows, columns=REASON_COLUMNS)
+    if out.empty:
+        return out
+    out = out.sort_values(
+        ["restaurant_id", "aspect", "polarity", "generic", "count", "reason"],
+        ascending=[True, True, True, True, False, True],
+        kind="stable",
+    )
+    return out.astype({"count": "int64", "mentions": "int64", "evidence_start": "int64", "evidence_end": "int64"})
+
+
+def _evidence(quotes: list[tuple[str, str]], text_by: dict) -> tuple[str, str, tuple[int, int]]:
+    """One review's whole sentence for a reason: the one of a readable length (12-120 characters)
+    closest to 60, ties by review id; the clause marked in it."""
+    best = None
+    for review_id, quote in quotes:
+        text = text_by.get(review_id, "")
+        at = text.find(quote) if quote else -1
+        if at < 0:
+            continue
+        sentence, s, e = sentence_around(text, at, at + len(quote))
+        key = (not 12 <= len(sentence) <= 120, abs(len(sentence) - 60), str(review_id))
+        if best is None or key < best[0]:
+            best = (key, review_id, sentence, (s, e))
+    if best is None:
+        review_id, quote = quotes[0]
+        return review_id, quote, (0, len(quote))
+    return best[1], best[2], best[3]
+
+
+def top_reasons(reasons: pd.DataFrame, aspect: str, polarity: str, k: int = 3, specific: bool = True) -> list:
+    """(reason, count) of the ``k`` most given reasons of one aspect and polarity (``reasons``: one
+    restaurant's rows); ``specific``: generic ones left out."""
+    if reasons.empty:
+        return []
+    g = reasons[(reasons["aspect"] == aspect) & (reasons["polarity"] == polarity)]
+    if specific:
+        g = g[~g["generic"].astype(bool)]
+    g = g.sort_values(["count", "reason"], ascending=[False, True], kind="stable").head(k)
+    return list(zip(g["reason"], g["count"].astype(int)))
+
+
+def reasons_line(reasons: pd.DataFrame, aspect: str, polarity: str, k: int = 3) -> str:
+    """ "늦다 12, 식다 5, 50분 이상 3" (specific reasons first; generic ones when there is no other)."""
+    top = top_reasons(reasons, aspect, polarity, k) or top_reasons(reasons, aspect, polarity, k, specific=False)
+    return ", ".join(f"{r} {n}" for r, n in top)
+
+
+def reasons_markdown(reasons: pd.DataFrame, restaurant_ids: list[str], k: int = 3) -> str:
+    """Per restaurant, each aspect's top reasons on each side (the metadata shown in the UI)."""
+    blocks = []
+    for rid in restaurant_ids:
+        g = reasons[reasons["restaurant_id"] == rid]
+        if g.empty:
+            continue
+        lines = [f"**{rid}**", "", "| aspect | praised for | complained about |", "|---|---|---|"]
+        for aspect in sorted(set(g["aspect"])):
+            pos, neg = reasons_line(g, aspect, "positive", k), reasons_line(g, aspect, "negative", k)
+            if pos or neg:
+                lines.append(f"| {aspect} | {pos or '-'} | {neg or '-'} |")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
