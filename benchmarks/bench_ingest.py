@@ -10,6 +10,10 @@ per restaurant (10,000 files) and 100 large files; then, for each layout:
   on a first drop (no manifest): its run requests, and the `reviews` runs the fan-out asks for.
 
     python benchmarks/bench_ingest.py [--rows 1000000] [--restaurants 10000] [--repeat 3] [--keep DIR]
+                                      [--workbook-rows 100000] [--only-workbook]
+
+First, the same delivery-app export (menu and three per-aspect star columns) as one 100,000-row
+workbook and as a CSV, each read and validated by the product's reader: rows/s of both.
 
 Each layout is generated and measured --repeat times (a fresh set each time); the table shows
 the median of each figure and the range of the staging throughput.
@@ -166,16 +170,98 @@ def median_of(runs: list[dict]) -> dict:
     return out
 
 
+MENUS = [
+    "양념치킨/1,콜라 1.25L/1",
+    "후라이드(순살, 뼈 변경)/1",
+    "반반치킨（양념(순한맛), 후라이드）/1,치즈볼 5개/2",
+    "떡볶이 2인분/1",
+]
+EXPORT_HEADER = [*HEADER, "menu", "taste_rating", "quantity_rating", "delivery_rating"]
+
+
+def export_rows(rows: int, restaurants: int = 100):
+    """A delivery-app export's rows: the review columns plus a menu and three per-aspect stars."""
+    for n in range(rows):
+        r = n % restaurants
+        yield [
+            f"rv{n}",
+            f"r{r:05d}",
+            f"{TEXTS[n % len(TEXTS)]} {n}",
+            RATINGS[n % len(RATINGS)],
+            DATES[n % len(DATES)],
+            f"식당 {r}",
+            "치킨",
+            "강남",
+            n % 7,
+            MENUS[n % len(MENUS)],
+            1 + n % 5,
+            1 + (n // 5) % 5,
+            1 + (n // 25) % 5,
+        ]
+
+
+def bench_workbook(rows: int, repeat: int, base: Path) -> None:
+    """The same rows as one .xlsx and one CSV, each read and validated by the product's reader
+    (`read_review_file`: parse, map, validate, menus, sub-ratings): rows/s of each, median of ``repeat``."""
+    import xlsxwriter
+
+    from reviewlens_dagster.core.ingest.readers import read_review_file
+
+    base.mkdir(parents=True, exist_ok=True)
+    csv_path, xlsx_path = base / "export.csv", base / "export.xlsx"
+    t = time.perf_counter()
+    with open(csv_path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(EXPORT_HEADER)
+        w.writerows(export_rows(rows))
+    wb = xlsxwriter.Workbook(str(xlsx_path), {"constant_memory": True})
+    ws = wb.add_worksheet("리뷰")
+    ws.write_row(0, 0, EXPORT_HEADER)
+    for i, row in enumerate(export_rows(rows), start=1):
+        ws.write_row(i, 0, row)
+    wb.close()
+    print(f"generated {rows:,} rows as CSV and .xlsx ({time.perf_counter() - t:.1f} s)", flush=True)
+    got = {}
+    for label, path in (("CSV", csv_path), ("workbook (.xlsx)", xlsx_path)):
+        times = []
+        for _ in range(repeat):
+            t = time.perf_counter()
+            res = read_review_file(path)
+            times.append(time.perf_counter() - t)
+        assert len(res.rows) == rows and res.rows["menu_items"].notna().all(), (label, len(res.rows))
+        got[label] = statistics.median(times)
+    load = os.getloadavg()
+    print(
+        f"\n## make bench-ingest, workbooks — {date.today()}, {os.cpu_count()} CPUs, load {load[0]:.2f}, "
+        f"{rows:,} rows with a menu and three sub-rating columns (median of n = {repeat})\n"
+    )
+    print("| file | read + validate, s | rows/s | file size, MB |")
+    print("|---|---:|---:|---:|")
+    for label, path in (("CSV", csv_path), ("workbook (.xlsx)", xlsx_path)):
+        print(f"| {label} | {got[label]:.2f} | {rows / got[label]:,.0f} | {path.stat().st_size / 1e6:.1f} |")
+    print(f"| workbook / CSV time | {got['workbook (.xlsx)'] / got['CSV']:.2f} | | |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--restaurants", type=int, default=10_000)
     ap.add_argument("--keep", type=Path, default=None, help="keep the generated sets here")
     ap.add_argument("--repeat", type=int, default=3, help="runs per layout (fresh set each); the table shows medians")
+    ap.add_argument("--workbook-rows", type=int, default=100_000, help="rows of the workbook-vs-CSV figure (0: skip)")
+    ap.add_argument("--only-workbook", action="store_true", help="only the workbook-vs-CSV figure")
     args = ap.parse_args()
     base = args.keep or Path(
         tempfile.mkdtemp(prefix="bench-ingest-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
     )
+    if args.workbook_rows:
+        try:
+            bench_workbook(args.workbook_rows, args.repeat, base / "workbook")
+        finally:
+            if args.keep is None:
+                shutil.rmtree(base / "workbook", ignore_errors=True)
+    if args.only_workbook:
+        return
     results = []
     try:
         for label, files in (("one file per restaurant", args.restaurants), ("100 large files", 100)):

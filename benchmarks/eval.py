@@ -313,6 +313,76 @@ def eval_lexicon_all(truth: dict) -> None:
     )
 
 
+#: a planted (restaurant, aspect) reason mix is scored where the ground truth has this many complaints
+REASON_MIN_COMPLAINTS = 5
+
+
+def eval_reasons_and_dishes(truth: dict) -> None:
+    """The sample's delivery-app style file (reviews_a.csv: menu and per-aspect star columns, planted
+    reason mixes and trailing dishes) read through the product's staging, the lexicon alone:
+    planted reason shares recovered, planted trailing dishes found (false alarms over all items),
+    agreement with the reviewers' own stars."""
+    from reviewlens_dagster.core.analysis.dishes import DishRule, dish_insights
+    from reviewlens_dagster.core.analysis.extract import lexicon_mentions, resolve_polarities
+    from reviewlens_dagster.core.analysis.reasons import aspect_reasons
+    from reviewlens_dagster.core.analysis.subratings import subrating_agreement
+    from reviewlens_dagster.core.staging import scan_folder
+
+    print("\n## Reasons, dishes and sub-ratings: the sample's delivery-app style file (reviews_a.csv), lexicon only")
+    reviews = scan_folder(ROOT / "data" / "sample").reviews
+    men = resolve_polarities(lexicon_mentions(reviews)[0])
+    reasons = aspect_reasons(reviews, men)
+    rows, within = [], []
+    for rid, x in sorted(truth["restaurants"].items()):
+        for aspect, plan in sorted(x.get("reasons", {}).items()):
+            complaints = x["realized"].get(aspect, {}).get("negative", 0)
+            if sum(plan["realized"].values()) < REASON_MIN_COMPLAINTS:
+                continue
+            got = reasons[(reasons["restaurant_id"] == rid) & (reasons["aspect"] == aspect)]
+            got = dict(
+                zip(got.loc[got["polarity"] == "negative", "reason"], got.loc[got["polarity"] == "negative", "share"])
+            )
+            errors = {r: got.get(r, 0.0) - plan["realized"].get(r, 0) / complaints for r in plan["planted"]}
+            ok = all(abs(e) <= 0.10 for e in errors.values())
+            within.append(ok)
+            rows.append(
+                f"| {rid} | {aspect} | {complaints} | "
+                + ", ".join(
+                    f"{r} {plan['realized'].get(r, 0) / complaints:.2f} / {got.get(r, 0.0):.2f}"
+                    for r in sorted(plan["planted"])
+                )
+                + f" | {'yes' if ok else 'no'} |"
+            )
+    print("\n| restaurant | aspect | complaints (truth) | reason: realized share / measured share | within ±0.10 |")
+    print("|---|---|---:|---|---|")
+    print("\n".join(rows))
+    rule = DishRule()
+    dishes = dish_insights(reviews, men, rule)
+    planted = {(rid, x["trailing_dish"]) for rid, x in truth["restaurants"].items() if x.get("trailing_dish")}
+    trails = {(r.restaurant_id, r.item) for r in dishes[dishes["position"] == "trails"].itertuples()}
+    agreement = subrating_agreement(reviews, men)
+    print(f"\ndish rule: {rule}")
+    _table(
+        [
+            (
+                "planted reason mixes: every reason's share within ±0.10",
+                sum(within) / len(within) if within else None,
+                len(within),
+            ),
+            ("planted trailing dishes found", len(planted & trails) / len(planted) if planted else None, len(planted)),
+            (
+                "items flagged trailing that were not planted (over all items reported)",
+                len(trails - planted) / len(dishes) if len(dishes) else None,
+                len(dishes),
+            ),
+            *[
+                (f"sub-ratings agree with the lexicon: {r.aspect}", r.agreement, int(r.n))
+                for r in agreement.itertuples()
+            ],
+        ]
+    )
+
+
 def nsmc_split(split: str, limit: int) -> pd.DataFrame:
     df = pd.read_csv(NSMC)
     movies = sorted(df["movie_id"].unique())
@@ -409,6 +479,7 @@ def main() -> None:
         truth_path = ROOT / "data" / "sample" / "ground_truth.json"
         eval_sample(s.warehouse_path, truth_path)
         eval_lexicon_all(json.loads(truth_path.read_text()))
+        eval_reasons_and_dishes(json.loads(truth_path.read_text()))
     if not args.skip_clauses:
         import eval_aspects
 

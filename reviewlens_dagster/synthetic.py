@@ -29,6 +29,7 @@ from .core.aspects import ASPECTS
 from .synthetic_phrases import (
     AREAS,
     CATEGORIES,
+    DISHES,
     EN_NEG,
     EN_POS,
     GENERIC,
@@ -43,6 +44,7 @@ from .synthetic_phrases import (
     OPENERS,
     POS,
     POS_CLOSERS,
+    REASON_PHRASES,
     TYPOS,
 )
 
@@ -105,6 +107,40 @@ def _plant_complaint(seed: int, i: int, n_reviews: int, strengths: list[str], pl
     return {aspect: round(share, 3)}
 
 
+def _reason_plan(seed: int, i: int, pool: list[str]) -> dict[str, dict[str, float]]:
+    """Planted reason mixes (the first third of the restaurants: the delivery-app style file): for each
+    aspect of :data:`REASON_PHRASES` the restaurant has, its complaints give one reason in a share of
+    0.5, 2/3 or 0.8 and the other reason in the rest ("delivery complaints 2/3 late, 1/3 cold").
+    Its own random stream."""
+    r = random.Random(seed * 613 + i)
+    plan = {}
+    for aspect, _ in REASON_PHRASES:
+        if aspect in pool:
+            names = sorted(REASON_PHRASES[(aspect, -1)])
+            r.shuffle(names)
+            first = r.choice([0.5, 2 / 3, 0.8])
+            plan[aspect] = {names[0]: round(first, 3), names[1]: round(1 - first, 3)}
+    return plan
+
+
+def _planted_phrase(r: random.Random, mix: dict[str, float], aspect: str) -> tuple[str, str]:
+    """(a complaint phrase, the reason it gives), the reason drawn by the planted mix."""
+    reasons = sorted(mix)
+    reason = r.choices(reasons, [mix[x] for x in reasons])[0]
+    return r.choice(REASON_PHRASES[(aspect, -1)][reason]), reason
+
+
+def _complaint_phrase(r: random.Random, truth: dict, restaurant_id: str, aspect: str) -> tuple[str, str | None]:
+    """A complaint about ``aspect``: by the restaurant's planted reason mix where it has one (counted
+    in the ground truth), else any phrase of the bank."""
+    planted = truth["restaurants"][restaurant_id].get("reasons", {}).get(aspect)
+    if not planted:
+        return r.choice(NEG[aspect]), None
+    phrase, reason = _planted_phrase(r, planted["planted"], aspect)
+    planted["realized"][reason] = planted["realized"].get(reason, 0) + 1
+    return phrase, reason
+
+
 def generate(seed: int = SEED, n_restaurants: int = RESTAURANTS) -> tuple[list[dict], dict]:
     """(reviews, ground truth). Long (~100 lines) on purpose: one pass that draws from one random
     stream in a fixed order; every figure measured on the sample (docs/benchmarks.md) depends on
@@ -125,6 +161,8 @@ def generate(seed: int = SEED, n_restaurants: int = RESTAURANTS) -> tuple[list[d
         n_reviews = rng.randint(24, 150)
         complaints = _plant_complaint(seed, i, n_reviews, strengths, plan)
         realized = {a: {"mentions": 0, "positive": 0, "negative": 0, "neutral": 0} for a in pool}
+        reason_plan = _reason_plan(seed, i, pool) if i < n_restaurants // 3 else {}
+        rr = random.Random(seed * 92821 + i)  # the planted phrases' own stream: the main draws are unchanged
         truth["restaurants"][restaurant_id] = {
             "restaurant_name": name,
             "category": category,
@@ -136,6 +174,10 @@ def generate(seed: int = SEED, n_restaurants: int = RESTAURANTS) -> tuple[list[d
             "planted": {a: {k: round(v, 3) for k, v in p.items()} for a, p in plan.items()},
             "realized": realized,
         }
+        if reason_plan:
+            truth["restaurants"][restaurant_id]["reasons"] = {
+                a: {"planted": mix, "realized": {}} for a, mix in reason_plan.items()
+            }
         for _ in range(n_reviews):
             review_no += 1
             mentioned = [a for a in pool if rng.random() < plan[a]["mention_rate"]]
@@ -149,6 +191,7 @@ def generate(seed: int = SEED, n_restaurants: int = RESTAURANTS) -> tuple[list[d
                 realized[a]["mentions"] += 1
                 realized[a][{1: "positive", -1: "negative", 0: "neutral"}[p]] += 1
             english = rng.random() < 0.04
+            reasons: dict[str, str] = {}
             if not mentioned:
                 g = rng.choice([1, 1, 1, 0, -1])
                 score = float(g)
@@ -166,6 +209,9 @@ def generate(seed: int = SEED, n_restaurants: int = RESTAURANTS) -> tuple[list[d
             else:
                 score = sum(polarities) / len(polarities)
                 parts = [_sentence(rng, a, p) for a, p in zip(mentioned, polarities)]
+                for k, (a, p) in enumerate(zip(mentioned, polarities)):
+                    if p < 0 and a in reason_plan:
+                        parts[k], reasons[a] = _complaint_phrase(rr, truth, restaurant_id, a)
                 text = rng.choice(OPENERS) + parts[0]
                 for part in parts[1:]:
                     text += rng.choice(JOINERS) + part
@@ -203,6 +249,7 @@ def generate(seed: int = SEED, n_restaurants: int = RESTAURANTS) -> tuple[list[d
                 helpful,
                 sentiment,
                 dict(zip(mentioned, polarities)),
+                reasons,
             )
         for aspect, share in complaints.items():
             place = (restaurant_id, name, category, area)
@@ -212,8 +259,9 @@ def generate(seed: int = SEED, n_restaurants: int = RESTAURANTS) -> tuple[list[d
     return reviews, truth
 
 
-def _add(reviews, truth, review_no, place, rating, text, created, helpful, sentiment, aspects) -> None:
-    """One review row and its ground truth; ``place``: restaurant id, name, category, area."""
+def _add(reviews, truth, review_no, place, rating, text, created, helpful, sentiment, aspects, reasons=None) -> None:
+    """One review row and its ground truth; ``place``: restaurant id, name, category, area;
+    ``reasons``: aspect -> the planted reason of its complaint."""
     restaurant_id, name, category, area = place
     review_id = f"rv{review_no:06d}"
     reviews.append(
@@ -230,6 +278,8 @@ def _add(reviews, truth, review_no, place, rating, text, created, helpful, senti
         }
     )
     truth["reviews"][review_id] = {"sentiment": sentiment, "aspects": aspects, "restaurant_id": restaurant_id}
+    if reasons:
+        truth["reviews"][review_id]["reasons"] = reasons
 
 
 def _realize_complaint(seed, place, aspect, share, start, review_no, reviews, truth) -> int:
@@ -243,9 +293,12 @@ def _realize_complaint(seed, place, aspect, share, start, review_no, reviews, tr
     r = random.Random(seed * 104729 + int(restaurant_id[1:]))
     while real["negative"] < target:
         review_no += 1
-        text = r.choice(OPENERS) + r.choice(NEG[aspect]) + r.choice(NEG_CLOSERS)
+        opener = r.choice(OPENERS)  # drawn first, as before reasons were planted: the other restaurants unchanged
+        phrase, reason = _complaint_phrase(r, truth, restaurant_id, aspect)
+        text = opener + phrase + r.choice(NEG_CLOSERS)
         created = start + timedelta(days=r.randint(0, 600), minutes=r.randint(0, 1439))
-        _add(reviews, truth, review_no, place, r.choice([1, 2]), text, created, 0, "negative", {aspect: -1})
+        why = {aspect: reason} if reason else None
+        _add(reviews, truth, review_no, place, r.choice([1, 2]), text, created, 0, "negative", {aspect: -1}, why)
         x["n_reviews"] += 1
         real["mentions"] += 1
         real["negative"] += 1
@@ -261,9 +314,12 @@ def _plant_shift(seed, place, review_no, reviews, truth) -> int:
     truth["shifts"][restaurant_id] = {"aspect": "배달", "direction": "rose", "from": SHIFT_FROM.strftime("%Y-%m")}
     for _ in range(SHIFT_REVIEWS):
         review_no += 1
-        text = r.choice(OPENERS) + r.choice(NEG["배달"]) + r.choice(NEG_CLOSERS)
+        opener = r.choice(OPENERS)
+        phrase, reason = _complaint_phrase(r, truth, restaurant_id, "배달")
+        text = opener + phrase + r.choice(NEG_CLOSERS)
         created = SHIFT_FROM + timedelta(days=r.randint(0, 80), minutes=r.randint(0, 1439))
-        _add(reviews, truth, review_no, place, r.choice([1, 2]), text, created, 0, "negative", {"배달": -1})
+        why = {"배달": reason} if reason else None
+        _add(reviews, truth, review_no, place, r.choice([1, 2]), text, created, 0, "negative", {"배달": -1}, why)
         truth["restaurants"][restaurant_id]["n_reviews"] += 1
         real = truth["restaurants"][restaurant_id]["realized"]["배달"]
         real["mentions"] += 1
@@ -284,6 +340,53 @@ FIELDS = [
 ]
 
 
+#: the delivery-app style file's own columns (reviews_a.csv): ordered items and per-aspect stars
+EXPORT_FIELDS = ["menu", "taste_rating", "quantity_rating", "delivery_rating"]
+#: a restaurant of that file with at least this many taste complaints has a dish that draws them (fewer
+#: complaints cannot make any dish trail the others measurably)
+TRAILING_MIN_COMPLAINTS = 8
+
+
+def _star(r: random.Random, polarity: int | None, rating: int) -> int:
+    """A reviewer's star for one aspect: low for a complaint, high for praise, 3 for the middle, near
+    the total where the text does not say."""
+    if polarity is None:
+        return rating
+    return r.choice([1, 2]) if polarity < 0 else r.choice([4, 5, 5]) if polarity > 0 else 3
+
+
+def add_export_columns(reviews: list[dict], truth: dict, seed: int, restaurant_ids: set[str]) -> None:
+    """The delivery-app style columns for the reviews of ``restaurant_ids`` (:data:`EXPORT_FIELDS`):
+    1-2 dishes of the category's menu per review (options in brackets, a drink with its size), a
+    planted trailing dish where the restaurant has :data:`TRAILING_MIN_COMPLAINTS` taste complaints (80 %
+    of them ordered it, 12 % of the other reviews: ``trailing_dish`` in the ground truth), and stars per aspect
+    that follow the review's own judgements. Its own random streams: texts and ratings are unchanged."""
+    by_restaurant: dict[str, list[dict]] = {}
+    for row in reviews:
+        if row["restaurant_id"] in restaurant_ids:
+            by_restaurant.setdefault(row["restaurant_id"], []).append(row)
+    for rid, rows in sorted(by_restaurant.items()):
+        x, i = truth["restaurants"][rid], int(rid[1:]) - 1
+        r = random.Random(seed * 48611 + i)
+        dishes = DISHES[x["category"]]
+        trailing = dishes[0] if x["realized"].get("맛", {}).get("negative", 0) >= TRAILING_MIN_COMPLAINTS else None
+        if trailing:
+            x["trailing_dish"] = trailing
+        for row in rows:
+            aspects = truth["reviews"][row["review_id"]]["aspects"]
+            others = [d for d in dishes if d != trailing]
+            chance = 0.8 if aspects.get("맛") == -1 else 0.12
+            main = trailing if trailing and r.random() < chance else r.choice(others)
+            items = [main] + ([r.choice([d for d in others if d != main])] if r.random() < 0.3 else [])
+            cells = [f"{d}(보통맛)/1" if r.random() < 0.3 else f"{d}/1" for d in items]
+            if r.random() < 0.4:
+                cells.append("콜라 1.25L/1")
+            row["menu"] = ",".join(cells)
+            row["taste_rating"] = _star(r, aspects.get("맛"), row["rating"])
+            row["quantity_rating"] = _star(r, aspects.get("양"), row["rating"])
+            row["delivery_rating"] = _star(r, aspects.get("배달"), row["rating"]) if "배달" in x["planted"] else ""
+
+
 def write_sample(out: Path, seed: int = SEED, n_restaurants: int = RESTAURANTS) -> dict[str, int]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -292,21 +395,22 @@ def write_sample(out: Path, seed: int = SEED, n_restaurants: int = RESTAURANTS) 
     third = len(ids) // 3
     groups = {"a": set(ids[:third]), "b": set(ids[third : 2 * third]), "c": set(ids[2 * third :])}
     counts = {}
+    add_export_columns(reviews, truth, seed, groups["a"])  # the delivery-app style file
     part = [r for r in reviews if r["restaurant_id"] in groups["a"]]
     with open(out / "reviews_a.csv", "w", encoding="utf-8-sig", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=FIELDS)
+        w = csv.DictWriter(fh, fieldnames=FIELDS + EXPORT_FIELDS)
         w.writeheader()
         w.writerows(part)
     counts["reviews_a.csv"] = len(part)
     part = [r for r in reviews if r["restaurant_id"] in groups["b"]]
     with open(out / "reviews_b.jsonl", "w", encoding="utf-8") as fh:
         for r in part:
-            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+            fh.write(json.dumps({k: r[k] for k in FIELDS}, ensure_ascii=False) + "\n")
     counts["reviews_b.jsonl"] = len(part)
     part = [r for r in reviews if r["restaurant_id"] in groups["c"]]
     # CP949 cannot encode emoji: the CP949 file drops them (as legacy exports do).
     with open(out / "reviews_c.csv", "w", encoding="cp949", errors="ignore", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=FIELDS)
+        w = csv.DictWriter(fh, fieldnames=FIELDS, extrasaction="ignore")
         w.writeheader()
         w.writerows(part)
     counts["reviews_c.csv"] = len(part)
