@@ -87,9 +87,10 @@ def req(request_id: str, words: int, schema: dict | None = None, age_s: float = 
 
 def analysis_answer(req: LLMRequest) -> str:
     """Schema-valid answers for the analysis tasks: extraction (negative when the review says
-    "불친절" or "bad", every aspect asked about with the review's label) and summary (cites Q1)."""
+    "불친절" or "bad", every aspect asked about with the review's label) and summary (each fact of the
+    sheet worded as its own template sentence: a faithful writer)."""
     if req.request_id.startswith("summary"):
-        return json.dumps({"text": "요약입니다.", "quote_ids": ["Q1"]})
+        return json.dumps({"sentences": fact_sentences(req)}, ensure_ascii=False)
     if req.request_id.startswith("aspect:"):
         clause = req.messages[-1]["content"].rsplit("<clause>", 1)[-1]
         bad = "불친절" in clause or "bad" in clause.lower()
@@ -101,3 +102,12 @@ def analysis_answer(req: LLMRequest) -> str:
     if aspects:
         out["aspects"] = {a: label for a in aspects["required"]}
     return json.dumps(out, ensure_ascii=False)
+
+
+def fact_sentences(req: LLMRequest, reword=None) -> list[dict]:
+    """The fact sheet of a summary request, each fact "worded" as ``reword(fact_id, template)`` (default:
+    the template sentence itself)."""
+    import re
+
+    facts = re.findall(r"^(F\d+): (.*)$", req.messages[-1]["content"], flags=re.M)
+    return [{"fact_id": f, "sentence": reword(f, t) if reword else t} for f, t in facts]

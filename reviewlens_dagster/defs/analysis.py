@@ -26,6 +26,7 @@ from ..core.analysis.checks import (
     mention_checks,
     summary_checks,
 )
+from ..core.analysis.dishes import DISH_COLUMNS
 from ..core.analysis.extract import (
     LEXICON_COLUMNS,
     LLM_POLARITY_COLUMNS,
@@ -36,10 +37,12 @@ from ..core.analysis.extract import (
     resolve_polarities,
     sentiment_ratios,
 )
-from ..core.analysis.prevalence import PREVALENCE_PREVIEW, prevalence_and_highlights
+from ..core.analysis.facts import FACT_COLUMNS
+from ..core.analysis.prevalence import HIGHLIGHT_COLUMNS, PREVALENCE_PREVIEW, prevalence_and_highlights
 from ..core.analysis.prompts import PROMPT_VERSION
+from ..core.analysis.reasons import REASON_COLUMNS
 from ..core.analysis.schemas import LABELS
-from ..core.analysis.summarize import build_briefs, summary_figures, write_summaries
+from ..core.analysis.summarize import build_briefs, restaurant_facts, summary_figures, write_summaries
 from ..core.config import validate_restaurant_ids
 from ..core.llm.types import LLMUnavailableError
 from .common import check_results, check_spec, of_run
@@ -317,7 +320,54 @@ def aspect_highlights(
     yield from check_results(highlight_checks(hl, men, prev, of_run(reviews, keys)), HIGHLIGHT_CHECKS)
 
 
+@dg.asset(
+    **restaurant_table(
+        "analysis",
+        {"python", "duckdb"},
+        EAGER_PAST_LLM,
+        {**PARTITION_EXPR, "list_columns": ["figures", "reasons", "evidence", "review_ids"]},
+    )
+)
+def summary_facts(
+    context: dg.AssetExecutionContext,
+    strengths: pd.DataFrame,
+    aspect_reasons: pd.DataFrame,
+    dish_insights: pd.DataFrame,
+    reviews: pd.DataFrame,
+):
+    """What a summary may say, per restaurant: ordered facts (the review count and rating, each
+    strength / weakness / complaint with its prevalence and top reasons, the dishes that trail or lead
+    the others), each with its figures, evidence quotes and a template sentence. The LLM words these
+    facts; every sentence it writes is checked against its fact."""
+    keys = validate_restaurant_ids(context.partition_keys)
+    rev = of_run(reviews, keys)
+    out = restaurant_facts(
+        rev,
+        of_run(strengths, keys, HIGHLIGHT_COLUMNS),
+        of_run(aspect_reasons, keys, REASON_COLUMNS),
+        of_run(dish_insights, keys, DISH_COLUMNS),
+    )
+    kinds = out["kind"].value_counts().to_dict() if len(out) else {}
+    return dg.Output(
+        out,
+        metadata=frame_metadata(
+            out[["restaurant_id", "fact_id", "kind", "template"]],
+            restaurants=len(keys),
+            facts_per_kind=kinds,
+            facts=preview(out[["restaurant_id", "fact_id", "kind", "template"]], rows=30, max_chars=120),
+        ),
+    )
+
+
 SUMMARY_CHECKS = [
+    check_spec(
+        "summaries_claims_supported",
+        "summaries",
+        True,
+        "Every sentence the LLM wrote is checked again against the fact it words (summary_facts): its aspect, "
+        "figures and direction only; no totality word under a 95 % share, no fame or rank no quote states, no "
+        "advice but the fact's reason, no first person, no invented dish.",
+    ),
     check_spec(
         "summaries_grounded",
         "summaries",
@@ -343,26 +393,37 @@ SUMMARY_CHECKS = [
 ]
 
 
-@dg.asset(**restaurant_table("analysis", {"vllm", "duckdb"}, EAGER_PAST_LLM, WITH_IDS, check_specs=SUMMARY_CHECKS))
+@dg.asset(
+    **restaurant_table(
+        "analysis",
+        {"vllm", "duckdb"},
+        EAGER_PAST_LLM,
+        {**PARTITION_EXPR, "list_columns": ["review_ids", "fact_ids", "sentences", "sentence_sources"]},
+        check_specs=SUMMARY_CHECKS,
+    )
+)
 def summaries(
     context: dg.AssetExecutionContext,
     aspect_prevalence: pd.DataFrame,
     strengths: pd.DataFrame,
+    summary_facts: pd.DataFrame,
     sentiments: pd.DataFrame,
     top_k_contexts: pd.DataFrame,
     reviews: pd.DataFrame,
     llm: LLMEngineResource,
     analysis_settings: AnalysisSettings,
 ):
-    """Overall (LLM-written from the counts and quotes where the LLM read the restaurant, replaced
-    by the template if it contradicts them or misplaces a figure; the template elsewhere), positive
-    and negative (from strengths / weaknesses / complaints with their prevalence)."""
+    """Overall (where the LLM read the restaurant: its wording of summary_facts, one sentence per fact,
+    each checked against its fact and replaced by the fact's template sentence when it says more; the
+    counts template elsewhere), positive and negative (from strengths / weaknesses / complaints with
+    their prevalence)."""
     keys = validate_restaurant_ids(context.partition_keys)
     rev, prev, hl = of_run(reviews, keys), of_run(aspect_prevalence, keys), of_run(strengths, keys)
+    facts = of_run(summary_facts, keys, FACT_COLUMNS)
     sent = of_run(sentiments, keys, SENTIMENT_COLUMNS)
     counts = rev.groupby("restaurant_id").size().to_dict()
     read = set(sent["restaurant_id"])
-    briefs = build_briefs(prev, hl, of_run(top_k_contexts, keys), counts, sentiment_ratios(sent, counts))
+    briefs = build_briefs(prev, hl, of_run(top_k_contexts, keys), counts, sentiment_ratios(sent, counts), facts=facts)
     out, usage = _llm_step(context, llm, analysis_settings, write_summaries, briefs, prev, hl, llm_restaurants=read)
     s = out.summaries
     for restaurant_id, why in out.replaced.items():
@@ -371,4 +432,4 @@ def summaries(
         s,
         metadata=frame_metadata(s[["restaurant_id", "kind", "source", "text"]], **summary_figures(out, read), **usage),
     )
-    yield from check_results(summary_checks(s, rev, prev, hl), SUMMARY_CHECKS)
+    yield from check_results(summary_checks(s, rev, prev, hl, facts), SUMMARY_CHECKS)

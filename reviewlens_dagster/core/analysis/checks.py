@@ -10,9 +10,11 @@ import pandas as pd
 
 from ..aspects import ASPECTS
 from ..checks import CheckOutcome
+from .facts import FACT_COLUMNS, claim_problems, dish_vocabulary, facts_from_frame
 from .prevalence import complaint_aspects, highlight_problems
 from .schemas import LABELS
 from .subratings import subrating_check
+from .summarize import fact_counts
 from .summary_review import contradictions, copies_review, number_problems
 
 
@@ -99,9 +101,16 @@ def highlight_checks(
 
 
 def summary_checks(
-    summaries: pd.DataFrame, reviews: pd.DataFrame, prevalence: pd.DataFrame, strengths: pd.DataFrame
+    summaries: pd.DataFrame,
+    reviews: pd.DataFrame,
+    prevalence: pd.DataFrame,
+    strengths: pd.DataFrame,
+    facts: pd.DataFrame | None = None,
 ) -> dict[str, CheckOutcome]:
+    """``facts``: `summary_facts` (the claims check, and the reason / dish counts a summary may state)."""
     s = summaries
+    checked = facts is not None  # without the fact sheet (a caller that has none) the claims are not re-checked
+    facts = facts if facts is not None else pd.DataFrame(columns=FACT_COLUMNS)
     ids_of = reviews.groupby("restaurant_id")["review_id"].apply(set).to_dict()
     ungrounded = [
         f"{r.restaurant_id}/{r.kind}"
@@ -124,6 +133,9 @@ def summary_checks(
         restaurant_id: {int(v) for c in ("low_rated_reviews", "low_rated_with_aspect") for v in g[c].dropna()}
         for restaurant_id, g in strengths.groupby("restaurant_id")
     }
+    sheets = {rid: facts_from_frame(g) for rid, g in facts.groupby("restaurant_id")}
+    for rid, sheet in sheets.items():
+        low[rid] = low.get(rid, set()) | fact_counts(sheet)
     misplaced = {
         f"{r.restaurant_id}/{r.kind}": found
         for r in s.itertuples()
@@ -139,7 +151,12 @@ def summary_checks(
     dup = overall[overall.duplicated("text", keep=False)]
     texts = reviews.groupby("restaurant_id")["text"].apply(lambda t: t.fillna("").tolist()).to_dict()
     copied = [r.restaurant_id for r in overall.itertuples() if copies_review(r.text, texts.get(r.restaurant_id, []))]
+    unsupported = claims_unsupported(overall, sheets) if checked else {}
     return {
+        "summaries_claims_supported": CheckOutcome(
+            not unsupported,
+            {"unsupported": dict(list(unsupported.items())[:10]), "summaries_with_llm_sentences": _with_llm(overall)},
+        ),
         "summaries_grounded": CheckOutcome(not ungrounded, {"ungrounded": str(ungrounded[:10]), "summaries": len(s)}),
         "summaries_agree_with_counts": CheckOutcome(not wrong, {"contradictions": dict(list(wrong.items())[:10])}),
         "summaries_numbers_match_counts": CheckOutcome(
@@ -150,6 +167,33 @@ def summary_checks(
         ),
         "summaries_not_copied": CheckOutcome(not copied, {"copied": str(copied[:10])}),
     }
+
+
+def _with_llm(overall: pd.DataFrame) -> int:
+    if "sentence_sources" not in overall.columns:
+        return 0
+    return int(sum("llm" in list(v) for v in overall["sentence_sources"] if v is not None and not isinstance(v, float)))
+
+
+def claims_unsupported(overall: pd.DataFrame, sheets: dict) -> dict[str, list[str]]:
+    """Each stored LLM sentence checked again against its fact (:func:`.facts.claim_problems`): a
+    sentence whose fact is gone, or that the check now rejects, is unsupported."""
+    out: dict[str, list[str]] = {}
+    if "sentences" not in overall.columns:
+        return out
+    for r in overall.itertuples():
+        if r.sentences is None or isinstance(r.sentences, float):
+            continue
+        by_id = {f.fact_id: f for f in sheets.get(r.restaurant_id, [])}
+        vocab = dish_vocabulary([f.item for f in by_id.values() if f.item])
+        for fact_id, sentence, source in zip(list(r.fact_ids), list(r.sentences), list(r.sentence_sources)):
+            if source != "llm":
+                continue
+            fact = by_id.get(fact_id)
+            problems = ["its fact is not in summary_facts"] if fact is None else claim_problems(sentence, fact, vocab)
+            if problems:
+                out.setdefault(r.restaurant_id, []).append(f"{fact_id}: {'; '.join(problems)}")
+    return out
 
 
 def trend_checks(changes: pd.DataFrame) -> dict[str, CheckOutcome]:

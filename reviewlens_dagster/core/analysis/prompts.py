@@ -143,30 +143,31 @@ def aspect_messages(clause: str, aspect: str, lang: str) -> list[dict]:
 
 SUMMARY_TASK = {
     "ko": (
-        "아래는 한 음식점 리뷰를 측면별로 센 결과와 리뷰 인용입니다. 이 결과를 손님에게 설명하는 전체 요약을 "
-        "자연스러운 한국어 2~3문장으로 새로 쓰세요.\n"
-        "규칙: 장점을 먼저 쓰고, 단점이 있으면 반드시 단점도 쓰세요. 단점이 없으면 뚜렷한 단점이 없다고 쓰세요. "
-        "장점은 좋게, 단점은 나쁘게 쓰고, 결과에 없는 측면은 쓰지 마세요. 얼마나 많은 리뷰가 그렇게 말했는지 "
-        "(대부분, 일부 등) 비율에 맞게 쓰세요. 인용 문장을 그대로 옮기지 말고, 같은 문장을 반복하지 마세요. "
-        "근거로 삼은 인용의 id(Q1 형식)를 quote_ids에 적으세요.\n\n"
+        "아래는 한 음식점의 리뷰를 세어서 확인한 사실 목록입니다(F1, F2, ... 순서). 각 사실을 손님에게 설명하는 "
+        "자연스러운 한국어 문장 하나로 바꿔 쓰고, 그 사실의 id를 fact_id에 적으세요.\n"
+        "규칙: 그 사실에 있는 측면, 숫자, 이유, 메뉴만 쓰세요. 사실에 없는 말(유명하다, 인기 있다, 모든 리뷰, "
+        "항상, 다른 측면이나 메뉴, 사장님께 하는 조언)은 쓰지 마세요. 장점은 좋게, 불만은 나쁘게 쓰세요. "
+        "리뷰어처럼 '저는', '우리'로 쓰지 말고, 인용을 그대로 옮기지 마세요.\n\n"
     ),
     "en": (
-        "Below are the aspect counts of one restaurant's reviews and a few quotes. Write a fresh overall summary "
-        "of 2-3 natural sentences in English that explains these results to a guest.\n"
-        "Rules: strengths first, then the weaknesses if there are any (if none, say no clear weakness was "
-        "found); describe strengths favourably and weaknesses unfavourably; do not mention aspects absent from "
-        "the results; say how many reviewers hold each view (most, some) in line with the counts; do not copy "
-        "the quotes and do not repeat a sentence. List the ids (like Q1) of the quotes you relied on in "
-        "quote_ids.\n\n"
+        "Below are facts counted from one restaurant's reviews (F1, F2, ... in order). Reword each fact as one "
+        "natural English sentence for a guest and put the fact's id in fact_id.\n"
+        "Rules: use only the aspect, numbers, reasons and dishes of that fact. Do not add anything the fact does "
+        "not say (famous, popular, all reviews, always, other aspects or dishes, advice to the owner). Praise "
+        "strengths, state complaints as complaints. Do not write as a reviewer ('I', 'we') and do not copy the "
+        "quotes.\n\n"
     ),
 }
 
 
-def summary_messages(facts: str, quotes: list[tuple[str, str]], lang: str) -> list[dict]:
-    """``facts``: the aspect table as text; ``quotes``: (id, text) pairs."""
-    head = "인용" if lang == "ko" else "Quotes"
-    block = "\n".join(f'<review id="{qid}">\n{escape(text)}\n</review>' for qid, text in quotes)
+def summary_messages(facts: list[tuple[str, str, list[str]]], lang: str) -> list[dict]:
+    """``facts``: (fact id, template sentence, evidence quotes) in order."""
+    head = "인용" if lang == "ko" else "quotes"
+    lines = []
+    for fact_id, text, quotes in facts:
+        lines.append(f"{fact_id}: {text}")
+        lines += [f'  {head}: <review id="{fact_id}">{escape(q)}</review>' for q in quotes[:2]]
     return [
         {"role": "system", "content": SYSTEM[lang]},
-        {"role": "user", "content": SUMMARY_TASK[lang] + facts + f"\n\n{head}:\n" + block},
+        {"role": "user", "content": SUMMARY_TASK[lang] + "\n".join(lines)},
     ]

@@ -3,8 +3,8 @@
 The extraction schema has one explicit field per aspect the lexicon found in the review (a
 small model answers a fixed set of questions far better than it fills a free list), so the
 model cannot add aspects and cannot skip one. Text lengths are bounded in the schema itself, so
-guided decoding must close every string. Quote ids of a summary are restricted, in the schema
-itself, to the quotes it was given, and validated again after decoding.
+guided decoding must close every string. The fact ids of a summary's sentences are restricted, in
+the schema itself, to the fact sheet it was given, and validated again after decoding.
 """
 
 from __future__ import annotations
@@ -55,44 +55,65 @@ def extract_validator(aspects: list[str]):
     return validate
 
 
-def summary_schema(quote_ids: list[str]) -> dict:
+#: one fact's sentence: long enough for a fact with its reasons, short enough to stay one sentence
+MAX_SENTENCE_CHARS = 160
+
+
+def summary_schema(fact_ids: list[str]) -> dict:
+    """The summary as the model's wording of the fact sheet: one sentence per fact, each tagged with
+    the id of the fact it words (ids restricted to the sheet by the schema)."""
     return {
         "type": "object",
         "properties": {
-            "text": {"type": "string", "minLength": 1, "maxLength": MAX_SUMMARY_CHARS},
-            "quote_ids": {
+            "sentences": {
                 "type": "array",
-                "items": {"type": "string", "enum": quote_ids},
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "fact_id": {"type": "string", "enum": fact_ids},
+                        "sentence": {"type": "string", "minLength": 1, "maxLength": MAX_SENTENCE_CHARS},
+                    },
+                    "required": ["fact_id", "sentence"],
+                    "additionalProperties": False,
+                },
                 "minItems": 1,
-                "maxItems": 4,
+                "maxItems": len(fact_ids),
             },
         },
-        "required": ["text", "quote_ids"],
+        "required": ["sentences"],
         "additionalProperties": False,
     }
 
 
-class SummaryOut(BaseModel):
-    text: str
-    quote_ids: list[str] = Field(min_length=1)
+class FactSentence(BaseModel):
+    fact_id: str
+    sentence: str
 
-    @field_validator("text")
+    @field_validator("sentence")
     @classmethod
-    def _text(cls, v: str) -> str:
+    def _sentence(cls, v: str) -> str:
         v = " ".join(v.split())
         if not v:
-            raise ValueError("empty text")
-        return v if len(v) <= MAX_SUMMARY_CHARS else v[: MAX_SUMMARY_CHARS - 1] + "…"
+            raise ValueError("empty sentence")
+        return v
 
 
-def summary_validator(quote_ids: list[str]):
-    allowed = set(quote_ids)
+class SummaryOut(BaseModel):
+    sentences: list[FactSentence] = Field(min_length=1)
+
+    @property
+    def pairs(self) -> list[tuple[str, str]]:
+        return [(s.fact_id, s.sentence) for s in self.sentences]
+
+
+def summary_validator(fact_ids: list[str]):
+    allowed = set(fact_ids)
 
     def validate(obj) -> SummaryOut:
         out = SummaryOut.model_validate(obj)
-        bad = [q for q in out.quote_ids if q not in allowed]
+        bad = [s.fact_id for s in out.sentences if s.fact_id not in allowed]
         if bad:
-            raise ValueError(f"cites quotes {bad} it was not given")
+            raise ValueError(f"words facts {bad} it was not given")
         return out
 
     return validate

@@ -1,38 +1,37 @@
 """Summaries written from the counts, not from raw reviews.
 
 Per restaurant three rows:
-- ``overall``: written by the LLM from the aspect table (strengths, weaknesses and mixed aspects
-  with their counts, the estimated sentiment shares) and a few quotes: the representative quote
-  of each strength and weakness, taken from the TOP-K context first (so a minority complaint can
-  be quoted); the two most representative reviews (TOP-K ranks 1-2) when no aspect stands out. A
-  whole review as context invites the model to copy it (seen with the `small` model), so it is
-  not added otherwise. The text is then read back (:func:`summary_problems`): if it describes an
-  aspect with the polarity opposite to the counts or an aspect nobody mentioned, leaves out every
-  weakness, copies a quote or repeats itself, it is replaced by the template below
-  (``source = template``, the reason in ``note``), never published as is.
+- ``overall``: where the LLM read the restaurant, the model *words* the restaurant's fact sheet
+  (``facts.py``: the review count and rating, each strength / weakness / complaint with its
+  prevalence and reasons, the dishes that trail or lead): one sentence per fact, tagged with the
+  fact's id (ids constrained to the sheet by the schema), assembled in fact order. Every sentence
+  is checked against its fact (:func:`.facts.claim_problems`: its aspect only, its figures only,
+  its direction, no totality the share does not reach, no fame no quote states, no advice but the
+  fact's reason, no first person, no invented dish); a failing sentence, and a fact the model left
+  out, gets the fact's template sentence, and the note says which and why. The assembled text is
+  read back as a whole too (:func:`summary_problems`: contradictions with the counts, figures on
+  the wrong aspect, a weakness left out, a copied quote, a repeated sentence); if that fails the
+  whole summary is the counts template (``source = template``, the reason in ``note``).
+  ``fact_ids`` / ``sentences`` / ``sentence_sources`` keep the sentences with their facts, so the
+  blocking check `summaries_claims_supported` re-runs the claim check on what was stored.
 - ``positive`` / ``negative``: deterministic text from the strengths / weaknesses with their
   prevalence; without a weakness the negative text gives the complaints (minority opinions, with
   their share of all reviews), else an explicit "no clear weakness found in N reviews".
-Cited review ids are the quotes' reviews.
-
-The LLM writes the overall summary only for restaurants it read (their `sentiments`); the others
-get the counts template, ``source = template`` and a note saying why. Every figure a summary
-states is checked (:func:`number_problems`): each number and percentage must be a figure of the
-counts *of the aspect it is written next to* (or of the restaurant as a whole when no aspect is
-named), so "맛은 994개의 리뷰에서 77%가 긍정" fails when 77 % is not taste's share. The brief
-hands the model proportions in words with one percentage per aspect, not raw tallies to misplace.
+Restaurants the LLM did not read (and those with nothing to word but the review count) get the
+counts template, ``source = template`` and a note saying why.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from ..config import DEFAULT_CHUNK_SIZE
 from ..llm.types import LLMRequest
 from .cache import LLMCache, cache_key
+from .facts import Fact, checked_sentences, dish_vocabulary, fact_sheet, facts_frame, facts_from_frame, figures_in
 from .prevalence import complaint_aspects
 from .prompts import PROMPT_VERSION, language_of, summary_messages
 from .runner import Job, JobsOutcome, Runner, run_jobs
@@ -50,8 +49,10 @@ SUMMARY_COLUMNS = [
     "model",
     "prompt_version",
     "cached",
+    "fact_ids",
+    "sentences",
+    "sentence_sources",
 ]
-MAX_TOKENS = 320  # 250 characters of Korean plus the JSON around them
 #: without it the `small` model looped in 25 of 32 summaries (the same sentence until max_tokens);
 #: with 1.1, 6 of 32 were still replaced by the template (sample data, 2026-11-26)
 REPETITION_PENALTY = 1.1
@@ -59,82 +60,19 @@ REPETITION_PENALTY = 1.1
 
 @dataclass
 class Brief:
-    """What the summary of one restaurant may say: the facts and the quotes it may cite."""
+    """What the summary of one restaurant may say: its fact sheet (``facts.py``), the quotes it must
+    not copy, the dish names a sentence is checked for."""
 
     restaurant_id: str
     lang: str
     n_reviews: int
-    facts: str
+    facts: list[Fact]
     quotes: list[tuple[str, str, str]]  # (quote id, review id, text)
+    dishes: set[str] = field(default_factory=set)
 
-
-#: proportion words handed to the model instead of raw tallies (share >= bound -> word)
-PROPORTION_WORDS = {
-    "ko": ((0.9, "거의 모두"), (0.7, "대부분"), (0.5, "절반 이상"), (0.2, "일부"), (0.0, "소수")),
-    "en": ((0.9, "nearly all"), (0.7, "most"), (0.5, "more than half"), (0.2, "some"), (0.0, "a few")),
-}
-
-
-def proportion_word(share: float, lang: str) -> str:
-    return next(word for bound, word in PROPORTION_WORDS[lang] if share >= bound)
-
-
-def _items(rows: pd.DataFrame, pol: str, lang: str) -> str:
-    """ "맛 (언급한 리뷰의 대부분이 긍정, 93%)": a word for the proportion and one percentage."""
-    key = "positive" if pol == "strength" else "negative"
-    out = []
-    for r in rows.itertuples():
-        share = getattr(r, key) / r.decided if r.decided else 0.0
-        word = proportion_word(share, lang)
-        if lang == "ko":
-            out.append(f"{r.aspect} (언급한 리뷰의 {word}가 {'긍정' if key == 'positive' else '부정'}, {share:.0%})")
-        else:
-            out.append(f"{r.aspect} ({word} of the reviews that mention it are {key}, {share:.0%})")
-    return ", ".join(out)
-
-
-def _complaint_items(rows: pd.DataFrame, lang: str) -> str:
-    """ "배달 (전체 리뷰의 3%)": a minority complaint's share of all reviews."""
-    share = [r.negative / r.n_reviews if r.n_reviews else 0.0 for r in rows.itertuples()]
-    if lang == "ko":
-        return ", ".join(f"{r.aspect} (전체 리뷰의 {s:.0%})" for r, s in zip(rows.itertuples(), share))
-    return ", ".join(f"{r.aspect} ({s:.0%} of all reviews)" for r, s in zip(rows.itertuples(), share))
-
-
-def facts_text(
-    prev: pd.DataFrame, n_reviews: int, ratios: dict | None, lang: str, complaints: pd.DataFrame | None = None
-) -> str:
-    """The counts as a few plain lines: strengths, weaknesses, minority complaints and mixed
-    aspects (aspects with too few mentions are left out: a summary has no room for them). The
-    overall tone is given in words: its percentages were the figures a model misplaced."""
-    rows = prev.sort_values("mentions", ascending=False)
-    strengths, weaknesses = rows[rows["status"] == "strength"], rows[rows["status"] == "weakness"]
-    mixed = rows[rows["status"] == "mixed"]["aspect"].tolist()
-    comp = rows[rows["aspect"].isin(set(complaints["aspect"]))] if complaints is not None else rows.iloc[0:0]
-    tone = None
-    if ratios:
-        tone = max(("positive", "negative", "neutral"), key=lambda k: ratios[f"{k}_ratio"])
-    if lang == "ko":
-        lines = [f"리뷰 {n_reviews}개."]
-        if tone:
-            lines.append("전체 평가: 대체로 " + {"positive": "긍정", "negative": "부정", "neutral": "보통"}[tone] + ".")
-        lines.append("장점: " + (_items(strengths, "strength", lang) or "없음"))
-        lines.append("단점: " + (_items(weaknesses, "weakness", lang) or "없음"))
-        if len(comp):
-            lines.append("일부 손님의 불만: " + _complaint_items(comp, lang))
-        if mixed:
-            lines.append("평가가 엇갈리는 측면: " + ", ".join(mixed))
-    else:
-        lines = [f"{n_reviews} reviews."]
-        if tone:
-            lines.append(f"Overall: mostly {tone}.")
-        lines.append("Strengths: " + (_items(strengths, "strength", lang) or "none"))
-        lines.append("Weaknesses: " + (_items(weaknesses, "weakness", lang) or "none"))
-        if len(comp):
-            lines.append("Complaints of a minority: " + _complaint_items(comp, lang))
-        if mixed:
-            lines.append("Mixed opinions on: " + ", ".join(mixed))
-    return "\n".join(lines)
+    @property
+    def sheet(self) -> str:
+        return "\n".join(f"{f.fact_id}: {f.template}" for f in self.facts)
 
 
 def build_briefs(
@@ -143,38 +81,68 @@ def build_briefs(
     top_k: pd.DataFrame,
     review_counts: dict[str, int],
     ratios: pd.DataFrame | None = None,
+    reasons: pd.DataFrame | None = None,
+    dishes: pd.DataFrame | None = None,
+    ratings: dict[str, float] | None = None,
+    facts: pd.DataFrame | None = None,
 ) -> dict[str, Brief]:
-    ratio_by = {} if ratios is None or ratios.empty else ratios.set_index("restaurant_id").to_dict("index")
+    """Each restaurant's fact sheet and the quotes it must not copy. ``facts``: stored `summary_facts`
+    (else the sheet is made here from ``strengths``, ``reasons``, ``dishes`` and ``ratings``).
+    ``ratios`` is accepted for callers that have the label shares; the sheet states counts only."""
+    reasons = reasons if reasons is not None else pd.DataFrame(columns=["restaurant_id"])
+    dishes = dishes if dishes is not None else pd.DataFrame(columns=["restaurant_id", "item", "position"])
+    stored = {rid: facts_from_frame(g) for rid, g in facts.groupby("restaurant_id")} if facts is not None else None
     out = {}
     for restaurant_id in sorted(review_counts):
-        prev = prevalence[prevalence["restaurant_id"] == restaurant_id]
         hl = strengths[strengths["restaurant_id"] == restaurant_id]
         tk = top_k[top_k["restaurant_id"] == restaurant_id].sort_values("rank")
-        main = hl[hl["polarity"] != "complaint"]
-        quotes: list[tuple[str, str]] = [(ids[0], q) for ids, q in zip(main["review_ids"], main["quote"]) if len(ids)]
-        if not quotes:  # nothing stands out: the most representative review gives the prose its context
+        own_dishes = dishes[dishes["restaurant_id"] == restaurant_id]
+        quotes = [(ids[0], q) for ids, q in zip(hl["review_ids"], hl["quote"]) if len(ids) and isinstance(q, str)]
+        if not quotes:
             quotes = [(r, str(t)[:160]) for r, t in zip(tk["review_id"].head(2), tk["text"].head(2))]
-        seen, unique = set(), []
-        for review_id, text in quotes:
-            if (review_id, text) not in seen and text:
-                seen.add((review_id, text))
-                unique.append((review_id, text))
+        unique = list(dict.fromkeys((r, t) for r, t in quotes if t))
         lang = language_of([t for _, t in unique] or tk["text"].fillna("").tolist())
-        ratio = ratio_by.get(restaurant_id)
+        n = int(review_counts[restaurant_id])
         out[restaurant_id] = Brief(
             restaurant_id,
             lang,
-            int(review_counts[restaurant_id]),
-            facts_text(
-                prev,
-                int(review_counts[restaurant_id]),
-                {**ratio, "restaurant_id": restaurant_id} if ratio else None,
+            n,
+            stored.get(restaurant_id, [])
+            if stored is not None
+            else fact_sheet(
+                restaurant_id,
+                n,
+                (ratings or {}).get(restaurant_id),
+                hl,
+                reasons[reasons["restaurant_id"] == restaurant_id],
+                own_dishes,
                 lang,
-                hl[hl["polarity"] == "complaint"],
             ),
             [(f"Q{i}", r, t) for i, (r, t) in enumerate(unique, start=1)],
+            dish_vocabulary([str(x) for x in own_dishes["item"]]),
         )
     return out
+
+
+def restaurant_facts(
+    reviews: pd.DataFrame, strengths: pd.DataFrame, reasons: pd.DataFrame, dishes: pd.DataFrame
+) -> pd.DataFrame:
+    """`summary_facts` of the restaurants of ``reviews``: each one's fact sheet, in its language."""
+    frames = []
+    for rid, own in reviews.groupby("restaurant_id", sort=True):
+        rating = own["rating"].dropna()
+        lang = language_of(own["text"].fillna("").head(50).tolist())
+        sheet = fact_sheet(
+            rid,
+            len(own),
+            float(rating.mean()) if len(rating) else None,
+            strengths[strengths["restaurant_id"] == rid],
+            reasons[reasons["restaurant_id"] == rid],
+            dishes[dishes["restaurant_id"] == rid],
+            lang,
+        )
+        frames.append(facts_frame(rid, sheet))
+    return pd.concat(frames, ignore_index=True) if frames else facts_frame("", [])
 
 
 def template_parts(
@@ -227,24 +195,35 @@ def clip(text: str, limit: int = MAX_SUMMARY_CHARS) -> str:
     return (head[:cut] if cut > 0 else head.rsplit(" ", 1)[0]).rstrip(" ;.,") + "…"
 
 
+#: facts the model words in one request (the rest keep their template sentence)
+MAX_WORDED_FACTS = 8
+#: output budget per fact: one sentence of up to 160 characters with its JSON
+TOKENS_PER_FACT = 90
+#: the summary request's format, in its cache key (facts worded one by one since 2026-12-04)
+SUMMARY_FORMAT = f"fact-sheet-v1; repetition_penalty={REPETITION_PENALTY}"
+
+
 def _summary_job(restaurant_id: str, b: Brief, model: str, prompt_version: str) -> Job:
-    """The overall summary's request: the brief's facts and quotes, keyed on both."""
-    qids = [q for q, _, _ in b.quotes]
+    """The overall summary's request: the fact sheet to word, keyed on it."""
+    worded = b.facts[:MAX_WORDED_FACTS]
+    ids = [f.fact_id for f in worded]
     key = cache_key(
-        "summary",
-        model,
-        prompt_version,
-        [(b.facts, f"repetition_penalty={REPETITION_PENALTY}")] + [(r, t) for _, r, t in b.quotes],
+        "summary", model, prompt_version, [("format", SUMMARY_FORMAT)] + [(f.fact_id, f.template) for f in worded]
     )
     request = LLMRequest(
         request_id=f"summary:{restaurant_id}",
-        messages=summary_messages(b.facts, [(q, t) for q, _, t in b.quotes], b.lang),
-        json_schema=summary_schema(qids),
-        max_tokens=MAX_TOKENS,
+        messages=summary_messages([(f.fact_id, f.template, list(f.evidence)) for f in worded], b.lang),
+        json_schema=summary_schema(ids),
+        max_tokens=24 + TOKENS_PER_FACT * len(worded),
         repetition_penalty=REPETITION_PENALTY,
         tags={"partition": restaurant_id, "asset": "summaries"},
     )
-    return Job("summary", restaurant_id, key, request, summary_validator(qids))
+    return Job("summary", restaurant_id, key, request, summary_validator(ids))
+
+
+def fact_counts(facts: list[Fact]) -> set[int]:
+    """The whole numbers the fact sheet states (reason counts, dish counts): figures a summary may repeat."""
+    return {int(v) for f in facts for v, _ in figures_in(f.template) if v == int(v)}
 
 
 @dataclass
@@ -271,7 +250,7 @@ def write_summaries(
     jobs = [
         _summary_job(restaurant_id, b, model, prompt_version)
         for restaurant_id, b in briefs.items()
-        if b.quotes and (llm_restaurants is None or restaurant_id in llm_restaurants)
+        if len(b.facts) > 1 and (llm_restaurants is None or restaurant_id in llm_restaurants)
     ]
     # a summary the model could not write in the schema (after the repair retry) falls back to the
     # counts template, as one that misstates the counts does; an unavailable server still fails
@@ -286,7 +265,9 @@ def write_summaries(
         tmpl = template_parts(restaurant_id, strengths, b.n_reviews, b.lang)
         common = {"restaurant_id": restaurant_id, "language": b.lang, "model": model, "prompt_version": prompt_version}
 
-        def row(kind: str, text: str, ids, source: str, note: str | None, cached: bool, common=common) -> dict:
+        def row(
+            kind: str, text: str, ids, source: str, note: str | None, cached: bool, sentences=(), common=common
+        ) -> dict:
             return {
                 **common,
                 "kind": kind,
@@ -295,26 +276,39 @@ def write_summaries(
                 "source": source,
                 "note": note,
                 "cached": cached,
+                "fact_ids": [f for f, _, _ in sentences],
+                "sentences": [t for _, t, _ in sentences],
+                "sentence_sources": [src for _, _, src in sentences],
             }
 
         if restaurant_id in by_restaurant:
             obj, was_cached = by_restaurant[restaurant_id]
-            qmap = {q: r for q, r, _ in b.quotes}
             own = complaints.get(restaurant_id, set())
-            problems = summary_problems(obj.text, prev, [t for _, _, t in b.quotes], b.n_reviews, own)
+            # every sentence against its fact; a failing one gives way to its fact's template sentence
+            sentences, notes = checked_sentences(obj.pairs, b.facts, b.dishes)
+            text = " ".join(t for _, t, _ in sentences)
+            quotes = [t for _, _, t in b.quotes]
+            problems = summary_problems(text, prev, quotes, b.n_reviews, own, fact_counts(b.facts))
+            ids = [i for f in b.facts for i in f.review_ids]
+            if notes:
+                replaced[restaurant_id] = notes
             if problems:
-                replaced[restaurant_id] = problems
+                replaced[restaurant_id] = notes + problems
                 note = "LLM summary replaced: " + "; ".join(problems)
                 rows.append(row("overall", *tmpl["overall"], "template", note, was_cached))
             else:
-                rows.append(row("overall", obj.text, (qmap[q] for q in obj.quote_ids), "llm", None, was_cached))
+                source = "llm" if any(src == "llm" for _, _, src in sentences) else "template"
+                note = "; ".join(notes) or None
+                rows.append(row("overall", text, ids, source, note, was_cached, sentences))
         elif restaurant_id in outcome.failed:
             replaced[restaurant_id] = [outcome.failed[restaurant_id][:300]]
             note = "LLM summary failed: " + outcome.failed[restaurant_id][:300]
             rows.append(row("overall", *tmpl["overall"], "template", note, False))
         else:
             read = llm_restaurants is None or restaurant_id in llm_restaurants
-            note = "nothing to quote" if read else "the LLM did not read this restaurant: counts (lexicon) only"
+            note = (
+                "nothing stands out to word" if read else "the LLM did not read this restaurant: counts (lexicon) only"
+            )
             rows.append(row("overall", *tmpl["overall"], "template", note, False))
         rows += [row(kind, *tmpl[kind], "counts", None, False) for kind in ("positive", "negative")]
     return SummaryOutput(pd.DataFrame(rows, columns=SUMMARY_COLUMNS), outcome, replaced)
@@ -323,7 +317,10 @@ def write_summaries(
 def summary_figures(out: SummaryOutput, llm_restaurants: set[str]) -> dict:
     """What the ``summaries`` output records about itself (``llm_restaurants``: those the LLM read)."""
     overall = out.summaries[out.summaries["kind"] == "overall"]
+    sources = [src for v in overall["sentence_sources"] for src in list(v)]
     return {
+        "llm_sentences_kept": sources.count("llm"),
+        "fact_sentences": len(sources),
         "written_by_llm": int((overall["source"] == "llm").sum()),
         "counts_template": int((overall["source"] != "llm").sum()),
         "restaurants_read_by_llm": len(llm_restaurants),

@@ -124,12 +124,18 @@ def _sentences(text: str) -> list[str]:
 
 
 def summary_problems(
-    text: str, prevalence: pd.DataFrame, quotes: list[str], n_reviews: int, complaints: set[str] = frozenset()
+    text: str,
+    prevalence: pd.DataFrame,
+    quotes: list[str],
+    n_reviews: int,
+    complaints: set[str] = frozenset(),
+    extra_counts: set[int] = frozenset(),
 ) -> list[str]:
     """Why an LLM-written overall summary cannot be published: it contradicts the counts, states a
     figure that is not the counts' (or puts it on the wrong aspect), leaves out every weakness,
-    copies a quote, or repeats itself."""
-    problems = contradictions(text, prevalence, complaints) + number_problems(text, prevalence, n_reviews)
+    copies a quote, or repeats itself. ``extra_counts``: other counts it may state (its fact sheet's
+    reason and dish counts)."""
+    problems = contradictions(text, prevalence, complaints) + number_problems(text, prevalence, n_reviews, extra_counts)
     weaknesses = set(prevalence.loc[prevalence["status"] == "weakness", "aspect"])
     if weaknesses and not weaknesses & {m.aspect for m in detect(text)}:
         problems.append(f"leaves out the weaknesses {sorted(weaknesses)}")

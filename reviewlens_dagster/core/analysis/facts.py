@@ -1,0 +1,356 @@
+"""What a summary may say: the restaurant's facts (`summary_facts`) and the check of every sentence
+against the fact it words.
+
+**The fact sheet** (:func:`fact_sheet`): ordered facts, each with an id (F1, F2, ...), a kind, its
+aspect, the figures it may state, its reasons (where `aspect_reasons` has them), one or two evidence
+quotes and a template sentence (Korean, or English for English restaurants):
+
+- ``overall``: the review count and the mean rating;
+- ``strength`` / ``weakness`` / ``complaint``: each highlight with its prevalence and its most
+  given specific reasons ("배달: 언급한 리뷰 40개 중 36개 긍정 (90%). 이유: 빠르다 21, 따뜻하다 8");
+- ``dish_trails`` / ``dish_leads``: an item whose food complaints differ from the other items'
+  (`dish_insights`, both n).
+
+**The model words facts, it does not choose them**: where the LLM reads the restaurant it gets the
+sheet and returns ``{fact_id, sentence}`` pairs, the ids constrained to the sheet by the schema; the
+summary is assembled in fact order, one sentence per fact (a fact the model left out gets its
+template sentence).
+
+**Every sentence is checked against its fact** (:func:`claim_problems`, no LLM). A sentence may:
+
+- name only its fact's aspect (other aspects, by the lexicon's vocabulary and synonyms, are claims
+  of another fact), and only dishes its fact names;
+- state only its fact's figures (a percentage within 1 point);
+- judge in its fact's direction (no praise in a complaint, no complaint in a strength);
+- use a totality word (모든, 전부, 항상, 다들, 하나같이, all, every, always, never, ...) only when the
+  fact's share is at least :data:`TOTALITY_SHARE`;
+- claim fame, rank or popularity (유명, 잘 알려진, 인기, 최고, 1위, famous, best, popular, ...) only
+  when one of the fact's evidence quotes says so;
+- give the owner advice only as the fact's own reason;
+- not speak as a reviewer (first person: 저는, 제가, 우리, I, we).
+A failing sentence is replaced by its fact's template sentence (not the whole summary); the
+summary's note says which and why.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ..aspects import ASPECTS
+from ..report import percent_text
+from .ko_lexicon import FOOD_TERMS
+from .lexicon import detect
+from .reasons import top_reasons
+
+#: a totality word is supported from this share on
+TOTALITY_SHARE = 0.95
+#: reasons a fact lists
+FACT_REASONS = 3
+
+FACT_COLUMNS = [
+    "restaurant_id",
+    "fact_id",
+    "position",
+    "kind",
+    "aspect",
+    "polarity",
+    "share",
+    "item",
+    "figures",
+    "reasons",
+    "template",
+    "evidence",
+    "review_ids",
+]
+
+_POLARITY_OF_KIND = {
+    "strength": "positive",
+    "weakness": "negative",
+    "complaint": "negative",
+    "dish_trails": "negative",
+    "dish_leads": "positive",
+}
+
+
+@dataclass(frozen=True)
+class Fact:
+    fact_id: str
+    kind: str
+    template: str
+    aspect: str | None = None
+    polarity: str | None = None
+    share: float | None = None
+    item: str | None = None
+    reasons: tuple[str, ...] = ()
+    evidence: tuple[str, ...] = ()
+    review_ids: tuple[str, ...] = ()
+    figures: tuple[str, ...] = field(default=())
+
+
+def _with_reasons(text: str, reasons: list[tuple[str, int]], lang: str) -> str:
+    if not reasons:
+        return text
+    listed = ", ".join(f"{r} {n}" for r, n in reasons)
+    return f"{text.rstrip('.')}. " + (f"이유: {listed}." if lang == "ko" else f"Reasons: {listed}.")
+
+
+def fact_sheet(
+    restaurant_id: str,
+    n_reviews: int,
+    rating: float | None,
+    strengths: pd.DataFrame,
+    reasons: pd.DataFrame,
+    dishes: pd.DataFrame,
+    lang: str,
+) -> list[Fact]:
+    """The ordered facts of one restaurant (module docstring); each table holds its rows only."""
+    facts: list[Fact] = []
+
+    def add(kind: str, template: str, **kw) -> None:
+        facts.append(Fact(f"F{len(facts) + 1}", kind, template, **kw))
+
+    if lang == "ko":
+        overall = f"리뷰 {n_reviews:,}개" + (f", 평균 별점 {rating:.1f}점입니다." if rating else "입니다.")
+    else:
+        overall = f"{n_reviews:,} reviews" + (f", average rating {rating:.1f} of 5." if rating else ".")
+    add("overall", overall)
+    for kind in ("strength", "weakness", "complaint"):
+        for r in strengths[strengths["polarity"] == kind].itertuples():
+            pol = _POLARITY_OF_KIND[kind]
+            why = top_reasons(reasons, r.aspect, pol, FACT_REASONS) if len(reasons) else []
+            share = float(r.share) if r.share == r.share else None
+            add(
+                kind,
+                _with_reasons(str(r.prevalence), why, lang),
+                aspect=r.aspect,
+                polarity=pol,
+                share=share,
+                reasons=tuple(x for x, _ in why),
+                evidence=tuple(q for q in [r.quote] if isinstance(q, str) and q),
+                review_ids=tuple(list(r.review_ids)[:3]),
+            )
+    for r in dishes[dishes["position"].isin(["trails", "leads"])].itertuples() if len(dishes) else []:
+        kind = "dish_trails" if r.position == "trails" else "dish_leads"
+        if lang == "ko":
+            text = (
+                f"{r.item}: 맛·양 불만 {percent_text(r.complaint_share)} (리뷰 {r.reviews}개), "
+                f"다른 메뉴 {percent_text(r.others_complaint_share)} (리뷰 {r.others_reviews}개)."
+            )
+        else:
+            text = (
+                f"{r.item}: food complaints in {percent_text(r.complaint_share)} of its {r.reviews} reviews, "
+                f"the other items {percent_text(r.others_complaint_share)} of {r.others_reviews}."
+            )
+        add(
+            kind,
+            text,
+            aspect="맛",
+            polarity=_POLARITY_OF_KIND[kind],
+            share=float(r.complaint_share),
+            item=str(r.item),
+            reasons=tuple(str(x).rsplit(" ", 1)[0].split(": ", 1)[-1] for x in list(r.top_reasons)),
+            review_ids=tuple(list(r.review_ids)[:3]),
+        )
+    return [_with_figures(f) for f in facts]
+
+
+def _with_figures(f: Fact) -> Fact:
+    from dataclasses import replace
+
+    return replace(f, figures=tuple(m.group(0) for m in _NUMBER.finditer(f.template)))
+
+
+def facts_frame(restaurant_id: str, facts: list[Fact]) -> pd.DataFrame:
+    """`summary_facts` rows of one restaurant."""
+    rows = [
+        {
+            "restaurant_id": restaurant_id,
+            "fact_id": f.fact_id,
+            "position": i,
+            "kind": f.kind,
+            "aspect": f.aspect,
+            "polarity": f.polarity,
+            "share": f.share,
+            "item": f.item,
+            "figures": list(f.figures),
+            "reasons": list(f.reasons),
+            "template": f.template,
+            "evidence": list(f.evidence),
+            "review_ids": list(f.review_ids),
+        }
+        for i, f in enumerate(facts)
+    ]
+    return pd.DataFrame(rows, columns=FACT_COLUMNS).astype({"position": "int64", "share": "float64"})
+
+
+def facts_from_frame(rows: pd.DataFrame) -> list[Fact]:
+    """The facts of stored `summary_facts` rows (one restaurant), in order."""
+    out = []
+    for r in rows.sort_values("position").itertuples():
+        out.append(
+            Fact(
+                r.fact_id,
+                r.kind,
+                r.template,
+                aspect=r.aspect if isinstance(r.aspect, str) else None,
+                polarity=r.polarity if isinstance(r.polarity, str) else None,
+                share=None if pd.isna(r.share) else float(r.share),
+                item=r.item if isinstance(r.item, str) else None,
+                reasons=tuple(_listed(r.reasons)),
+                evidence=tuple(_listed(r.evidence)),
+                review_ids=tuple(_listed(r.review_ids)),
+                figures=tuple(_listed(r.figures)),
+            )
+        )
+    return out
+
+
+def _listed(v) -> list[str]:
+    return [str(x) for x in v] if v is not None and not isinstance(v, float | str) else []
+
+
+# ---------------------------------------------------------------------------------------- checks
+_NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])\d+(?:\.\d+)?")
+TOTALITY = re.compile(
+    r"(?<!거의 )(?<!거의)(모든|모두|전부|항상|늘|언제나|다들|하나같이|누구나|예외\s*없이|100\s*%)|"
+    r"\b(all|every|everyone|everybody|always|never|unanimous(?:ly)?|without exception)\b",
+    re.IGNORECASE,
+)
+FAME = re.compile(
+    r"유명|잘\s*알려진|알려져|인기|최고의?\s*(?:맛집|가게|식당)|1위|일등|손꼽히|명소|소문난|입소문|"
+    r"\b(famous|well[- ]known|renowned|popular|best in|the best|#1|number one|top[- ]rated|legendary)\b",
+    re.IGNORECASE,
+)
+FIRST_PERSON = re.compile(r"(?<![가-힣])(저는|제가|저희|우리|나는|내가)(?![가-힣])|\b(I|we|my|our|me|us)\b")
+ADVICE = re.compile(
+    r"개선|보완|필요합니다|필요해|해야|하셔야|하면 좋|하시면 좋|권장|추천드|신경 쓰|"
+    r"\b(should|must|need to|needs to|recommend(?:ed)? that|improve|consider)\b",
+    re.IGNORECASE,
+)
+_POSITIVE = re.compile(r"긍정|칭찬|좋게|좋은 평|호평|만족|praise|positive|liked|love", re.IGNORECASE)
+_NEGATIVE = re.compile(r"부정|불만|나쁘게|혹평|아쉬|불평|complain|negative|disliked|criticis", re.IGNORECASE)
+_ASPECT_NAMES_EN = {
+    "맛": "taste|food",
+    "양": "portion|quantity",
+    "가격": "price|value",
+    "서비스": "service|staff",
+    "청결": "cleanliness|hygiene",
+    "분위기": "atmosphere|ambience",
+    "배달": "delivery",
+    "대기시간": "wait|waiting",
+    "주차": "parking",
+}
+
+
+def _aspects_in(sentence: str) -> set[str]:
+    """Aspects a sentence names: the lexicon's reading, and each aspect's own name."""
+    named = {m.aspect for m in detect(sentence)}
+    for a in ASPECTS:
+        if re.search(rf"(?<![가-힣]){a}(?![가-힣])|^{a}", sentence) or re.search(
+            rf"\b({_ASPECT_NAMES_EN[a]})\b", sentence, re.IGNORECASE
+        ):
+            named.add(a)
+    return named
+
+
+#: a model may round a share: 92.6 % written 92 % or 93 %
+PERCENT_TOLERANCE = 1.0
+_PERCENT_AFTER = re.compile(r"\s*(%|퍼센트|percent)")
+
+
+def figures_in(text: str) -> list[tuple[float, bool]]:
+    """(value, is a percentage) of every number in ``text``."""
+    return [
+        (float(m.group(0).replace(",", "")), bool(_PERCENT_AFTER.match(text, m.end()))) for m in _NUMBER.finditer(text)
+    ]
+
+
+def claim_problems(sentence: str, fact: Fact, dishes: set[str] = frozenset()) -> list[str]:
+    """Why ``sentence`` is not supported by ``fact`` (module docstring); empty when it is.
+    ``dishes``: the restaurant's item names and the lexicon's dish words (a dish the fact does not
+    name is an invented one)."""
+    problems = []
+    allowed_aspects = _aspects_in(fact.template) | ({fact.aspect} if fact.aspect else set())
+    if fact.kind.startswith("dish_"):
+        allowed_aspects |= {"맛", "양"}
+    other = sorted(_aspects_in(sentence) - allowed_aspects)
+    if other:
+        problems.append(f"names {', '.join(other)}, which fact {fact.fact_id} is not about")
+    own = figures_in(fact.template)
+    for value, percent in figures_in(sentence):
+        shares = [v for v, p in own if p]
+        if not (
+            (percent and any(abs(value - v) <= PERCENT_TOLERANCE for v in shares))
+            or (not percent and any(value == v for v, _ in own))
+        ):
+            problems.append(f"states {value:g}{'%' if percent else ''}, not a figure of fact {fact.fact_id}")
+    if fact.polarity == "positive" and _NEGATIVE.search(sentence):
+        problems.append("complains in a fact of praise")
+    elif fact.polarity == "negative" and _POSITIVE.search(sentence) and not _NEGATIVE.search(sentence):
+        problems.append("praises in a fact of complaint")
+    if fact.aspect and fact.polarity:
+        read = {m.aspect: m.polarity for m in detect(sentence) if m.polarity in ("positive", "negative")}
+        if read.get(fact.aspect) not in (None, fact.polarity) and not fact.kind.startswith("dish_"):
+            problems.append(f"reads as {read[fact.aspect]} about {fact.aspect}, the fact is {fact.polarity}")
+    totality = TOTALITY.search(sentence)
+    if totality and (fact.share is None or fact.share < TOTALITY_SHARE) and fact.kind != "overall":
+        problems.append(f"'{totality.group(0)}' claims a totality the share ({percent_text(fact.share)}) does not")
+    fame = FAME.search(sentence)
+    if fame and not any(FAME.search(q) for q in fact.evidence):
+        problems.append(f"'{fame.group(0)}' claims fame or rank no evidence quote states")
+    person = FIRST_PERSON.search(sentence)
+    if person:
+        problems.append(f"speaks as a reviewer ('{person.group(0)}')")
+    advice = ADVICE.search(sentence)
+    if advice and not any(_stem(r) in sentence for r in fact.reasons):
+        problems.append(f"gives advice ('{advice.group(0)}') that is not the fact's reason")
+    named_dishes = {d for d in dishes if d and d in sentence}
+    allowed_dishes = {fact.item} if fact.item else set()
+    allowed_dishes |= {d for d in named_dishes if d in fact.template or any(d in q for q in fact.evidence)}
+    invented = sorted(named_dishes - allowed_dishes)
+    if invented:
+        problems.append(f"names {', '.join(invented)}, a dish fact {fact.fact_id} does not")
+    return problems
+
+
+def _stem(reason: str) -> str:
+    """The part of a reason a sentence would repeat: 늦다 -> 늦, 불친절하다 -> 불친절, 50분 이상 -> 50분."""
+    r = reason.removeprefix("안 ").split(" ")[0]
+    for suffix in ("하다", "다"):
+        if r.endswith(suffix) and len(r) > len(suffix):
+            return r[: -len(suffix)]
+    return r
+
+
+def dish_vocabulary(items: list[str]) -> set[str]:
+    """The dish names a sentence is checked for: the restaurant's items and the lexicon's dish words."""
+    return set(items) | set(FOOD_TERMS)
+
+
+def checked_sentences(
+    pairs: list[tuple[str, str]], facts: list[Fact], dishes: set[str] = frozenset()
+) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """The summary's sentences in fact order: (fact id, sentence, source) per fact, ``llm`` where the
+    model's sentence holds, ``template`` where it failed or was not written; and the notes saying
+    which sentence was replaced and why. ``pairs``: the model's (fact id, sentence)."""
+    by_fact: dict[str, str] = {}
+    for fact_id, sentence in pairs:
+        sentence = " ".join(str(sentence).split())
+        if fact_id not in by_fact and sentence:
+            by_fact[fact_id] = sentence
+    out, notes = [], []
+    for f in facts:
+        written = by_fact.get(f.fact_id)
+        if written is None:
+            out.append((f.fact_id, f.template, "template"))
+            continue
+        problems = claim_problems(written, f, dishes)
+        if problems:
+            notes.append(f"{f.fact_id} replaced by its template: " + "; ".join(problems))
+            out.append((f.fact_id, f.template, "template"))
+        else:
+            out.append((f.fact_id, written, "llm"))
+    return out, notes
