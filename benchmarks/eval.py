@@ -480,6 +480,9 @@ def main() -> None:
         eval_sample(s.warehouse_path, truth_path)
         eval_lexicon_all(json.loads(truth_path.read_text()))
         eval_reasons_and_dishes(json.loads(truth_path.read_text()))
+        import eval_faithfulness
+
+        eval_faithfulness.main()
     if not args.skip_clauses:
         import eval_aspects
 

@@ -42,8 +42,9 @@ import pandas as pd
 from ..aspects import ASPECTS
 from ..report import percent_text
 from .ko_lexicon import FOOD_TERMS
+from .ko_tokens import kiwi
 from .lexicon import detect
-from .reasons import top_reasons
+from .reasons import GENERIC, canonical_reason, top_reasons
 
 #: a totality word is supported from this share on
 TOTALITY_SHARE = 0.95
@@ -215,7 +216,7 @@ def _listed(v) -> list[str]:
 # ---------------------------------------------------------------------------------------- checks
 _NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])\d+(?:\.\d+)?")
 TOTALITY = re.compile(
-    r"(?<!거의 )(?<!거의)(모든|모두|전부|항상|늘|언제나|다들|하나같이|누구나|예외\s*없이|100\s*%)|"
+    r"(?<!거의 )(?<!거의)(모든|모두|전부|항상|(?<![가-힣])늘(?![가-힣])|언제나|다들|하나같이|누구나|예외\s*없이|100\s*%)|"
     r"\b(all|every|everyone|everybody|always|never|unanimous(?:ly)?|without exception)\b",
     re.IGNORECASE,
 )
@@ -224,7 +225,7 @@ FAME = re.compile(
     r"\b(famous|well[- ]known|renowned|popular|best in|the best|#1|number one|top[- ]rated|legendary)\b",
     re.IGNORECASE,
 )
-FIRST_PERSON = re.compile(r"(?<![가-힣])(저는|제가|저희|우리|나는|내가)(?![가-힣])|\b(I|we|my|our|me|us)\b")
+FIRST_PERSON = re.compile(r"(?<![가-힣])(저는|제가|저희|우리|나는|내가)|\b(I|[Ww]e|[Mm]y|[Oo]ur|[Mm]e|[Uu]s)\b")
 ADVICE = re.compile(
     r"개선|보완|필요합니다|필요해|해야|하셔야|하면 좋|하시면 좋|권장|추천드|신경 쓰|"
     r"\b(should|must|need to|needs to|recommend(?:ed)? that|improve|consider)\b",
@@ -273,6 +274,7 @@ def claim_problems(sentence: str, fact: Fact, dishes: set[str] = frozenset()) ->
     ``dishes``: the restaurant's item names and the lexicon's dish words (a dish the fact does not
     name is an invented one)."""
     problems = []
+    dish = fact.kind.startswith("dish_")  # a dish's fact compares complaint shares: its words are complaints
     allowed_aspects = _aspects_in(fact.template) | ({fact.aspect} if fact.aspect else set())
     if fact.kind.startswith("dish_"):
         allowed_aspects |= {"맛", "양"}
@@ -287,14 +289,22 @@ def claim_problems(sentence: str, fact: Fact, dishes: set[str] = frozenset()) ->
             or (not percent and any(value == v for v, _ in own))
         ):
             problems.append(f"states {value:g}{'%' if percent else ''}, not a figure of fact {fact.fact_id}")
-    if fact.polarity == "positive" and _NEGATIVE.search(sentence):
+    if fact.polarity == "positive" and not dish and _NEGATIVE.search(sentence):
         problems.append("complains in a fact of praise")
     elif fact.polarity == "negative" and _POSITIVE.search(sentence) and not _NEGATIVE.search(sentence):
         problems.append("praises in a fact of complaint")
+    mentions = detect(sentence)
     if fact.aspect and fact.polarity:
-        read = {m.aspect: m.polarity for m in detect(sentence) if m.polarity in ("positive", "negative")}
-        if read.get(fact.aspect) not in (None, fact.polarity) and not fact.kind.startswith("dish_"):
+        read = {m.aspect: m.polarity for m in mentions if m.polarity in ("positive", "negative")}
+        if read.get(fact.aspect) not in (None, fact.polarity) and not dish:
             problems.append(f"reads as {read[fact.aspect]} about {fact.aspect}, the fact is {fact.polarity}")
+    # a reason the sentence gives must be one the counts give ("배달이 정확해요": no count says accurate)
+    given = {canonical_reason(r) for r in [*fact.reasons, *_template_reasons(fact), *predicates(fact.template)]}
+    claimed = {canonical_reason(r) for m in mentions if m.aspect == fact.aspect for r in m.reasons}
+    claimed |= {canonical_reason(r) for r in predicates(sentence)}
+    unsupported = sorted(claimed - given - GENERIC - PLAIN_PREDICATES)
+    if unsupported and fact.kind in ("strength", "weakness", "complaint"):
+        problems.append(f"gives the reason {', '.join(unsupported)}, which the counts of fact {fact.fact_id} do not")
     totality = TOTALITY.search(sentence)
     if totality and (fact.share is None or fact.share < TOTALITY_SHARE) and fact.kind != "overall":
         problems.append(f"'{totality.group(0)}' claims a totality the share ({percent_text(fact.share)}) does not")
@@ -314,6 +324,30 @@ def claim_problems(sentence: str, fact: Fact, dishes: set[str] = frozenset()) ->
     if invented:
         problems.append(f"names {', '.join(invented)}, a dish fact {fact.fact_id} does not")
     return problems
+
+
+#: predicates that state amounts or existence, not a reason ("불만이 많았습니다", "평이 있습니다")
+PLAIN_PREDICATES = frozenset({"많다", "있다", "없다", "같다", "좋다", "나쁘다", "높다", "낮다", "다양하다", "이다"})
+
+
+def predicates(sentence: str) -> list[str]:
+    """The adjectives of a Korean sentence in dictionary form (정확하다, 빠르다): what it says the
+    aspect is like. Empty for other languages (English wordings are held by the other checks)."""
+    if not any("가" <= ch <= "힣" for ch in sentence):
+        return []
+    toks = kiwi().tokenize(sentence, typos="basic")
+    out = []
+    for i, t in enumerate(toks):
+        if t.tag == "VA":
+            out.append(t.form + "다")
+        elif t.tag in ("XR", "NNG") and i + 1 < len(toks) and toks[i + 1].tag == "XSA":
+            out.append(t.form + toks[i + 1].form + "다")
+    return out
+
+
+def _template_reasons(fact: Fact) -> list[str]:
+    """The reasons the fact's own template sentence reads as (its wording is supported by definition)."""
+    return [r for m in detect(fact.template) if m.aspect == fact.aspect for r in m.reasons]
 
 
 def _stem(reason: str) -> str:

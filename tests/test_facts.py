@@ -1,0 +1,97 @@
+"""The summary claim check against each kind of unsupported claim seen in real LLM summaries
+(issue 27), written as the model wrote them; and the right wordings it must let through."""
+
+import pytest
+
+from reviewlens_dagster.core.analysis.facts import Fact, checked_sentences, claim_problems
+
+TASTE = Fact(
+    "F2",
+    "strength",
+    "맛: 언급한 리뷰 120개 중 103개 긍정 (86%). 이유: 맛있다 60, 바삭하다 12.",
+    aspect="맛",
+    polarity="positive",
+    share=0.86,
+    reasons=("맛있다", "바삭하다"),
+    evidence=("치킨이 바삭하고 맛있어요",),
+)
+DELIVERY = Fact(
+    "F3",
+    "strength",
+    "배달: 언급한 리뷰 40개 중 36개 긍정 (90%). 이유: 빠르다 21, 따뜻하다 8.",
+    aspect="배달",
+    polarity="positive",
+    share=0.9,
+    reasons=("빠르다", "따뜻하다"),
+)
+PORTION = Fact(
+    "F4",
+    "complaint",
+    "양: 리뷰 300개 중 12개에서 불만 (4.0%). 이유: 적다 9.",
+    aspect="양",
+    polarity="negative",
+    share=0.04,
+    reasons=("적다",),
+)
+DISHES = {"떡볶이", "양념치킨", "치킨"}
+
+
+@pytest.mark.parametrize(
+    "fact, sentence, why",
+    [
+        (TASTE, "맛은 모든 리뷰에서 긍정적인 평가를 받았습니다.", "totality"),
+        (TASTE, "All reviews praised the taste.", "totality"),
+        (TASTE, "맛은 항상 좋다는 평입니다.", "totality"),
+        (TASTE, "맛이 좋지만 가격이 비싸다는 불만도 있습니다.", "names 가격"),
+        (TASTE, "맛있고, 웨이팅이 길다는 의견도 있었어요.", "names 대기시간"),
+        (TASTE, "맛이 좋고 매장도 깨끗하다는 평가가 많습니다.", "names 청결"),
+        (TASTE, "맛으로 잘 알려진 집입니다.", "fame"),
+        (TASTE, "This place is well known for its taste.", "fame"),
+        (TASTE, "이 동네에서 인기 있는 맛집입니다.", "fame"),
+        (DELIVERY, "배달이 정확하다는 평이 많습니다.", "reason"),
+        (TASTE, "저희는 떡볶이를 맛있게 먹었어요.", "reviewer"),
+        (TASTE, "We ate tasty tteokbokki.", "reviewer"),
+        (PORTION, "일부는 양이 너무 많다고 했고, 이는 서비스에 대한 불만을 보여줍니다.", "names 서비스"),
+        (TASTE, "맛은 리뷰 120개 중 110개가 긍정이었습니다.", "states 110"),
+        (TASTE, "특히 양념치킨이 맛있다는 평이 많아요.", "dish"),
+        (PORTION, "양을 늘리도록 개선이 필요합니다.", "advice"),
+        (PORTION, "양이 많다는 칭찬이 많습니다.", "praises"),
+    ],
+)
+def test_claims_no_count_supports_are_rejected(fact, sentence, why):
+    problems = claim_problems(sentence, fact, DISHES)
+    assert problems, sentence
+    words = {
+        "totality": "totality",
+        "fame": "fame",
+        "reason": "the reason",
+        "reviewer": "reviewer",
+        "dish": "a dish",
+        "advice": "advice",
+        "praises": "reads as positive",
+    }
+    want = words.get(why, why).split(" ")
+    assert any(all(w in p for w in want) for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    "fact, sentence",
+    [
+        (TASTE, "맛은 언급한 리뷰 120개 중 103개가 긍정적이었고(86%), 주로 맛있고 바삭하다는 평입니다."),
+        (TASTE, "Most reviews that mention the taste are positive (86%)."),
+        (DELIVERY, "배달은 언급한 리뷰의 90%가 좋게 평가했고, 빠르고 따뜻하게 온다는 이유가 많았습니다."),
+        (PORTION, "전체 리뷰 300개 중 12개(4%)에서 양이 적다는 불만이 나왔습니다."),
+        (PORTION, "양이 적다는 불만이 있으니 양을 늘리는 것을 고려해 볼 만합니다."),
+    ],
+)
+def test_right_wordings_pass(fact, sentence):
+    assert claim_problems(sentence, fact, DISHES) == []
+
+
+def test_only_the_failing_sentence_gives_way_to_its_template():
+    facts = [Fact("F1", "overall", "리뷰 300개입니다."), TASTE, DELIVERY]
+    pairs = [("F2", "맛은 모든 리뷰에서 칭찬받았습니다."), ("F3", "배달은 90%가 긍정적이었습니다.")]
+    sentences, notes = checked_sentences(pairs, facts, DISHES)
+    assert [src for _, _, src in sentences] == ["template", "template", "llm"]  # F1 was not worded: its template
+    assert sentences[1][1] == TASTE.template and sentences[2][1] == "배달은 90%가 긍정적이었습니다."
+    assert len(notes) == 1 and notes[0].startswith("F2 replaced by its template")
