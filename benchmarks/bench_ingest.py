@@ -57,6 +57,21 @@ HEADER = [
 ]
 
 
+def review_row(n: int, r: int, store: str) -> list:
+    """Generated review ``n`` of restaurant ``r`` (HEADER's columns)."""
+    return [
+        f"rv{n}",
+        store,
+        f"{TEXTS[n % len(TEXTS)]} {n}",
+        RATINGS[n % len(RATINGS)],
+        DATES[n % len(DATES)],
+        f"식당 {r}",
+        "치킨",
+        "강남",
+        n % 7,
+    ]
+
+
 def generate(folder: Path, rows: int, restaurants: int, files: int, seed: int = 1) -> None:
     rnd = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
@@ -69,19 +84,7 @@ def generate(folder: Path, rows: int, restaurants: int, files: int, seed: int = 
                 n = f * per_file + i
                 r = n * restaurants // rows if files >= restaurants else rnd.randrange(restaurants)
                 store = f"교촌치킨-{r:05d}호점" if r % 3 == 0 else f"r{r:05d}"
-                w.writerow(
-                    [
-                        f"rv{n}",
-                        store,
-                        f"{TEXTS[n % len(TEXTS)]} {n}",
-                        RATINGS[n % len(RATINGS)],
-                        DATES[n % len(DATES)],
-                        f"식당 {r}",
-                        "치킨",
-                        "강남",
-                        n % 7,
-                    ]
-                )
+                w.writerow(review_row(n, r, store))
 
 
 def _settings(root: Path):
@@ -183,21 +186,8 @@ def export_rows(rows: int, restaurants: int = 100):
     """A delivery-app export's rows: the review columns plus a menu and three per-aspect stars."""
     for n in range(rows):
         r = n % restaurants
-        yield [
-            f"rv{n}",
-            f"r{r:05d}",
-            f"{TEXTS[n % len(TEXTS)]} {n}",
-            RATINGS[n % len(RATINGS)],
-            DATES[n % len(DATES)],
-            f"식당 {r}",
-            "치킨",
-            "강남",
-            n % 7,
-            MENUS[n % len(MENUS)],
-            1 + n % 5,
-            1 + (n // 5) % 5,
-            1 + (n // 25) % 5,
-        ]
+        stars = [1 + n % 5, 1 + (n // 5) % 5, 1 + (n // 25) % 5]
+        yield [*review_row(n, r, f"r{r:05d}"), MENUS[n % len(MENUS)], *stars]
 
 
 def bench_workbook(rows: int, repeat: int, base: Path) -> None:

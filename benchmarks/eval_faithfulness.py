@@ -38,10 +38,10 @@ def sample_facts(seed: int = 7, restaurants: int = 32):
     """(facts of every restaurant, dish vocabulary per restaurant) from the sample, lexicon only."""
     from reviewlens_dagster.core.analysis.dishes import dish_insights
     from reviewlens_dagster.core.analysis.extract import lexicon_mentions, resolve_polarities
-    from reviewlens_dagster.core.analysis.facts import dish_vocabulary, fact_sheet
+    from reviewlens_dagster.core.analysis.facts import dish_vocabulary, facts_from_frame
     from reviewlens_dagster.core.analysis.prevalence import aspect_prevalence, highlights, low_rated_reviews
-    from reviewlens_dagster.core.analysis.prompts import language_of
     from reviewlens_dagster.core.analysis.reasons import aspect_reasons
+    from reviewlens_dagster.core.analysis.summarize import restaurant_facts
     from reviewlens_dagster.core.staging import scan_folder
 
     reviews = scan_folder(ROOT / "data" / "sample").reviews
@@ -50,20 +50,11 @@ def sample_facts(seed: int = 7, restaurants: int = 32):
     prev = aspect_prevalence(men, counts)
     hl = highlights(prev, men, low_rated=low_rated_reviews(reviews))
     reasons, dishes = aspect_reasons(reviews, men), dish_insights(reviews, men)
+    facts = restaurant_facts(reviews, hl, reasons, dishes)
     out = {}
-    for rid, own in reviews.groupby("restaurant_id"):
-        rating = own["rating"].dropna()
-        facts = fact_sheet(
-            rid,
-            len(own),
-            float(rating.mean()) if len(rating) else None,
-            hl[hl["restaurant_id"] == rid],
-            reasons[reasons["restaurant_id"] == rid],
-            dishes[dishes["restaurant_id"] == rid],
-            language_of(own["text"].fillna("").head(50).tolist()),
-        )
+    for rid, rows in facts.groupby("restaurant_id"):
         items = [str(x) for x in dishes.loc[dishes["restaurant_id"] == rid, "item"]]
-        out[rid] = (facts, dish_vocabulary(items))
+        out[rid] = (facts_from_frame(rows), dish_vocabulary(items))
     return out
 
 

@@ -36,13 +36,13 @@ pytestmark = pytest.mark.ui
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("REVIEWLENS_TEST_ARTIFACTS", ROOT / "artifacts")) / "ui"
-ROWS = [
-    ("ua-0", "ua", "바삭하고 맛있어요", 5, "치킨", "강남", "2026-05-01"),
-    ("ua-1", "ua", "배달이 빨라요", 4, "치킨", "강남", "2026-05-02"),
-    ("ua-2", "ua", "양념이 맛있어요 배달도 빨라요", 5, "치킨", "강남", "2026-04-11"),
-    ("ua-3", "ua", "튀김이 맛있고 양도 많아요", 5, "치킨", "강남", "2026-04-20"),
-    ("ua-4", "ua", "배달이 너무 늦었어요", 2, "치킨", "강남", "2026-03-15"),
-    ("ub-0", "ub", "분위기가 좋아요", 5, "카페", "홍대", "2026-05-03"),
+ROWS = [  # a menu column, as delivery-app exports have: ua's 양념치킨 has 5 reviews, a row of the dish table
+    ("ua-0", "ua", "바삭하고 맛있어요", 5, "치킨", "강남", "2026-05-01", "양념치킨/1,콜라 1.25L/1"),
+    ("ua-1", "ua", "배달이 빨라요", 4, "치킨", "강남", "2026-05-02", "양념치킨(순한맛)/1"),
+    ("ua-2", "ua", "양념이 맛있어요 배달도 빨라요", 5, "치킨", "강남", "2026-04-11", "양념치킨/1"),
+    ("ua-3", "ua", "튀김이 맛있고 양도 많아요", 5, "치킨", "강남", "2026-04-20", "양념치킨/1,치즈볼/1"),
+    ("ua-4", "ua", "배달이 너무 늦었어요", 2, "치킨", "강남", "2026-03-15", "양념치킨/1"),
+    ("ub-0", "ub", "분위기가 좋아요", 5, "카페", "홍대", "2026-05-03", ""),
 ]
 #: the per-restaurant assets the fixture materializes before the browser opens (no LLM)
 PIPELINE = {
@@ -56,6 +56,9 @@ PIPELINE = {
     "comparisons",
     "aspect_trends",
     "aspect_changes",
+    "aspect_reasons",
+    "dish_insights",
+    "summary_facts",
     "restaurant_report",
 }
 #: every asset of the code location (the catalog must show each one)
@@ -80,7 +83,7 @@ def dev_server(workdir):
     shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
     with open(data / "incoming" / "ui.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["review_id", "restaurant_id", "text", "rating", "category", "area", "created_at"])
+        w.writerow(["review_id", "restaurant_id", "text", "rating", "category", "area", "created_at", "menu"])
         w.writerows(ROWS)
     # the folder is staged outside Dagster, the partitions exist and sensors start stopped: the only run
     # is the one launched in the browser
@@ -232,6 +235,12 @@ def test_materialize_partition_from_the_ui(dev_server, workdir):
         assert drawn[1] == drawn[2], "unassigned code points should draw the same missing-glyph box"
         assert drawn[0] != drawn[1], "Hangul is drawn as the missing-glyph box (no Korean font)"
         expect(page.get_by_text("장점", exact=True)).to_be_visible()
+        # why and which dish: the reasons chart (inline SVG, its Hangul text kept as text), the dish table,
+        # and what to fix first leading the page with the complaint reason and its evidence sentence
+        expect(page.locator("#reasons-chart svg")).to_have_count(1)
+        expect(page.locator("#reasons-chart svg text").filter(has_text="빠르다").first).to_be_attached()
+        expect(page.locator("#dishes")).to_contain_text("양념치킨")
+        expect(page.locator("#fix-first")).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "9_report.png"), full_page=True)
         # an evidence link lands on the review it cites, listed in the page
         link = page.locator(".ev a").first

@@ -27,6 +27,7 @@ import pandas as pd
 
 from .extract import reasons_list
 from .reasons import canonical_reason
+from .trends import fisher_p, with_q_values
 
 FOOD_ASPECTS = ("맛", "양")
 
@@ -98,8 +99,6 @@ def _items(value) -> list[str]:
 def dish_insights(reviews: pd.DataFrame, mentions: pd.DataFrame, rule: DishRule = DishRule()) -> pd.DataFrame:
     """`dish_insights` rows (module docstring) from the reviews (restaurant_id, review_id, text,
     rating, menu_items) and the resolved mentions (aspect, polarity, reasons)."""
-    from scipy.stats import false_discovery_control, fisher_exact
-
     dishes = review_dishes(reviews)
     if dishes.empty:
         return pd.DataFrame(columns=DISH_COLUMNS)
@@ -144,16 +143,12 @@ def dish_insights(reviews: pd.DataFrame, mentions: pd.DataFrame, rule: DishRule 
                 "review_ids": ids,
             }
             if others:
-                table = [[k_item, len(ids) - k_item], [k_other, len(others) - k_other]]
-                row["p_value"] = float(fisher_exact(table)[1])
+                row["p_value"] = fisher_p(k_item, len(ids), k_other, len(others))
                 tested.append(row)
             rows.append(row)
-        if tested:
-            qs = false_discovery_control([r["p_value"] for r in tested], method="bh")
-            for r, q in zip(tested, qs):
-                r["q_value"] = float(q)
-                if q < rule.alpha:
-                    r["position"] = "trails" if r["complaint_share"] > r["others_complaint_share"] else "leads"
+        for r in with_q_values(tested):
+            if r["q_value"] < rule.alpha:
+                r["position"] = "trails" if r["complaint_share"] > r["others_complaint_share"] else "leads"
     out = pd.DataFrame(rows, columns=DISH_COLUMNS)
     return out.astype({c: "float64" for c in ("mean_rating", "others_complaint_share", "p_value", "q_value")})
 

@@ -127,10 +127,26 @@ def monthly_trends(reviews: pd.DataFrame, mentions: pd.DataFrame) -> tuple[pd.Da
     return out.astype(floats).sort_values(["restaurant_id", "aspect", "month"]).reset_index(drop=True), undated
 
 
+def fisher_p(k_a: int, n_a: int, k_b: int, n_b: int) -> float:
+    """Fisher's exact test (two-sided) of k_a of n_a against k_b of n_b."""
+    from scipy.stats import fisher_exact
+
+    return float(fisher_exact([[k_a, n_a - k_a], [k_b, n_b - k_b]])[1])
+
+
+def with_q_values(tested: list[dict]) -> list[dict]:
+    """Each row's ``q_value``: its ``p_value`` corrected with Benjamini-Hochberg over ``tested``."""
+    from scipy.stats import false_discovery_control
+
+    if tested:
+        for r, q in zip(tested, false_discovery_control([r["p_value"] for r in tested], method="bh")):
+            r["q_value"] = float(q)
+    return tested
+
+
 def detect_changes(reviews: pd.DataFrame, mentions: pd.DataFrame, rule: ChangeRule = ChangeRule()) -> pd.DataFrame:
     """One row per (restaurant, aspect it mentions): the complaint share in the recent and the
     previous window, the test's p and BH q value, and the status (see the module)."""
-    from scipy.stats import false_discovery_control, fisher_exact
 
     month_of = _months(reviews)
     rows = []
@@ -177,21 +193,17 @@ def detect_changes(reviews: pd.DataFrame, mentions: pd.DataFrame, rule: ChangeRu
             }
             if not note:
                 row["change"] = row["recent_share"] - row["previous_share"]
-                table = [[k_r, len(in_recent) - k_r], [k_p, len(in_previous) - k_p]]
-                row["p_value"] = float(fisher_exact(table)[1])
+                row["p_value"] = fisher_p(k_r, len(in_recent), k_p, len(in_previous))
                 recent_neg = neg[neg["review_id"].isin(in_recent)]
                 row["evidence_review_ids"] = recent_neg["review_id"].head(MAX_EVIDENCE).tolist()
                 row["quote"] = recent_neg["quote"].iloc[0] if len(recent_neg) else None
                 tested.append(row)
             rows.append(row)
-        if tested:
-            qs = false_discovery_control([r["p_value"] for r in tested], method="bh")
-            for r, q in zip(tested, qs):
-                r["q_value"] = float(q)
-                if q < rule.alpha and abs(r["change"]) >= rule.min_change:
-                    r["status"] = ROSE if r["change"] > 0 else FELL
-                if r["status"] != ROSE:
-                    r["evidence_review_ids"], r["quote"] = [], None
+        for r in with_q_values(tested):
+            if r["q_value"] < rule.alpha and abs(r["change"]) >= rule.min_change:
+                r["status"] = ROSE if r["change"] > 0 else FELL
+            if r["status"] != ROSE:
+                r["evidence_review_ids"], r["quote"] = [], None
     out = pd.DataFrame(rows, columns=CHANGE_COLUMNS)
     floats = {c: "float64" for c in ("recent_share", "previous_share", "change", "p_value", "q_value")}
     ints = {c: "int64" for c in ("recent_reviews", "previous_reviews", "recent_negative", "previous_negative")}
