@@ -29,6 +29,8 @@ RESTAURANTS_EN = {
             "Too salty this time.",
             "Great value, big portions.",
             "Parking was hard.",
+            "Delicious chicken, tasty sauce.",
+            "Tasty and crispy, the best fried chicken.",
         ],
     ),
     "e2": (
@@ -119,14 +121,18 @@ def test_pipeline_end_to_end_with_real_tiny_engine(workdir, instance):
     assert md["llm_cached_prompt_tokens"].value > 0
     assert md["llm_computed_prompt_tokens"].value < md["llm_prompt_tokens"].value
     smd = materialization_metadata(first, "summaries")
-    assert smd["llm_calls"].value == 3
+    facts = read_table(settings, "summary_facts")
+    worded = facts.groupby("restaurant_id").size()
+    assert (worded > 1).sum() >= 1  # e1's taste is a strength: a fact to word
+    n_summaries = int((worded > 1).sum())
+    assert smd["llm_calls"].value == n_summaries  # one request per restaurant with facts to word
     comps = read_table(settings, "comparisons")
     assert set(comps["restaurant_id"]) <= set(keys) and len(comps)
     # three restaurants and min_group_size 3: never a group of 3 others, so no figure is made up
     assert (comps["group_level"] == "too_small").all() and comps["lift"].isna().all()
 
     metrics = MetricsStore(settings.metrics_path).frame()
-    assert len(metrics) == n_reviews + asked + 3 and set(metrics["run_id"]) == {first.run_id}
+    assert len(metrics) == n_reviews + asked + n_summaries and set(metrics["run_id"]) == {first.run_id}
     assert metrics["ttft_ms"].notna().all() and (metrics["status"] == "ok").all()
     assert set(metrics["asset"]) - {"llm_aspect_polarities"} == {"sentiments", "summaries"}
     assert metrics["cached_prompt_tokens"].sum() > 0
@@ -136,8 +142,8 @@ def test_pipeline_end_to_end_with_real_tiny_engine(workdir, instance):
     assert second.success
     assert materialization_metadata(second, "sentiments")["cache_hits"].value == n_reviews + asked
     md2 = materialization_metadata(second, "summaries")
-    assert md2["llm_calls"].value == 0 and md2["cache_hits"].value == 3
-    assert len(MetricsStore(settings.metrics_path).frame()) == n_reviews + asked + 3
+    assert md2["llm_calls"].value == 0 and md2["cache_hits"].value == n_summaries
+    assert len(MetricsStore(settings.metrics_path).frame()) == n_reviews + asked + n_summaries
     assert not any("starting vLLM" in (e.message or "") for e in second.all_events if e.message)
     summ2 = read_table(settings, "summaries")
     assert summ2.drop(columns="cached").equals(summ.drop(columns="cached"))
@@ -145,4 +151,4 @@ def test_pipeline_end_to_end_with_real_tiny_engine(workdir, instance):
     report = defs.resolve_job_def("reporting_job").execute_in_process(instance=instance)
     assert report.success
     rep = read_table(settings, "llm_serving_report")
-    assert rep["requests"].sum() == n_reviews + asked + 3 and rep["model"].tolist() == ["SmolLM2-135M-Instruct"]
+    assert rep["requests"].sum() == n_reviews + asked + n_summaries and rep["model"].tolist() == ["SmolLM2-135M-Instruct"]

@@ -51,6 +51,23 @@ DISH_COLUMNS = [
     "review_ids",
 ]
 
+#: the table's types, also when a restaurant has no row (the first write creates the table from them)
+DISH_DTYPES = {
+    **{c: "int64" for c in ("reviews", "taste_complaints", "quantity_complaints", "others_reviews")},
+    **{
+        c: "float64"
+        for c in (
+            "mean_rating",
+            "taste_complaint_share",
+            "quantity_complaint_share",
+            "complaint_share",
+            "others_complaint_share",
+            "p_value",
+            "q_value",
+        )
+    },
+}
+
 
 @dataclass(frozen=True)
 class DishRule:
@@ -101,7 +118,7 @@ def dish_insights(reviews: pd.DataFrame, mentions: pd.DataFrame, rule: DishRule 
     rating, menu_items) and the resolved mentions (aspect, polarity, reasons)."""
     dishes = review_dishes(reviews)
     if dishes.empty:
-        return pd.DataFrame(columns=DISH_COLUMNS)
+        return pd.DataFrame(columns=DISH_COLUMNS).astype(DISH_DTYPES)
     neg = mentions[(mentions["polarity"] == "negative") & mentions["aspect"].isin(FOOD_ASPECTS)].copy()
     neg["reasons"] = reasons_list(neg["reasons"]) if len(neg) else []
     taste = set(neg.loc[neg["aspect"] == "맛", "review_id"])
@@ -149,8 +166,7 @@ def dish_insights(reviews: pd.DataFrame, mentions: pd.DataFrame, rule: DishRule 
         for r in with_q_values(tested):
             if r["q_value"] < rule.alpha:
                 r["position"] = "trails" if r["complaint_share"] > r["others_complaint_share"] else "leads"
-    out = pd.DataFrame(rows, columns=DISH_COLUMNS)
-    return out.astype({c: "float64" for c in ("mean_rating", "others_complaint_share", "p_value", "q_value")})
+    return pd.DataFrame(rows, columns=DISH_COLUMNS).astype(DISH_DTYPES)
 
 
 def dish_figures(dishes: pd.DataFrame) -> dict:

@@ -170,7 +170,7 @@ def aspect_reasons(reviews: pd.DataFrame, mentions: pd.DataFrame) -> pd.DataFram
     """`aspect_reasons` rows (module docstring) from the restaurant's reviews (review_id, text) and
     its resolved mentions (aspect, polarity, quote, reasons)."""
     if mentions.empty:
-        return pd.DataFrame(columns=REASON_COLUMNS)
+        return _typed(pd.DataFrame(columns=REASON_COLUMNS))
     text_by = dict(zip(reviews["review_id"], reviews["text"].fillna("")))
     decided = mentions[mentions["polarity"].notna()].copy()
     decided["reasons"] = reasons_list(decided["reasons"])
@@ -208,14 +208,28 @@ def aspect_reasons(reviews: pd.DataFrame, mentions: pd.DataFrame) -> pd.DataFram
                 }
             )
     out = pd.DataFrame(rows, columns=REASON_COLUMNS)
-    if out.empty:
-        return out
-    out = out.sort_values(
-        ["restaurant_id", "aspect", "polarity", "generic", "count", "reason"],
-        ascending=[True, True, True, True, False, True],
-        kind="stable",
-    )
-    return out.astype({"count": "int64", "mentions": "int64", "evidence_start": "int64", "evidence_end": "int64"})
+    if len(out):
+        out = out.sort_values(
+            ["restaurant_id", "aspect", "polarity", "generic", "count", "reason"],
+            ascending=[True, True, True, True, False, True],
+            kind="stable",
+        )
+    return _typed(out)
+
+
+#: the table's types, also when a restaurant has no row (the first write creates the table from them)
+REASON_DTYPES = {
+    "generic": "bool",
+    "count": "int64",
+    "mentions": "int64",
+    "share": "float64",
+    "evidence_start": "int64",
+    "evidence_end": "int64",
+}
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.astype(REASON_DTYPES).reset_index(drop=True)
 
 
 def _evidence(quotes: list[tuple[str, str]], text_by: dict) -> tuple[str, str, tuple[int, int]]:
