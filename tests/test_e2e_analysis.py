@@ -151,4 +151,6 @@ def test_pipeline_end_to_end_with_real_tiny_engine(workdir, instance):
     report = defs.resolve_job_def("reporting_job").execute_in_process(instance=instance)
     assert report.success
     rep = read_table(settings, "llm_serving_report")
-    assert rep["requests"].sum() == n_reviews + asked + n_summaries and rep["model"].tolist() == ["SmolLM2-135M-Instruct"]
+    assert rep["requests"].sum() == n_reviews + asked + n_summaries and rep["model"].tolist() == [
+        "SmolLM2-135M-Instruct"
+    ]

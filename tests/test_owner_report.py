@@ -69,3 +69,62 @@ def test_an_english_restaurant_gets_an_english_page():
     inp.lang = "en"
     html, _, _ = render_page(inp)
     assert 'lang="en"' in html and "Strengths" in html and "reviews" in html
+
+
+def test_an_english_restaurant_names_no_aspect_in_korean():
+    """Issue 29: the English page (prevalence texts, comparison table, charts, what to fix first), the
+    template summary and the CLI block of an English restaurant name every aspect in English."""
+    from reviewlens_dagster.core.analysis.reasons import aspect_reasons
+    from reviewlens_dagster.core.analysis.summarize import template_parts
+    from reviewlens_dagster.core.aspects import ASPECTS
+
+    texts = ["Great food, fast delivery"] * 12 + ["Slow delivery, the food was cold"] * 3
+    rev = pd.DataFrame(
+        {
+            "restaurant_id": "e",
+            "review_id": [f"e{i}" for i in range(len(texts))],
+            "text": texts,
+            "rating": [5.0] * 12 + [1.0] * 3,
+            "created_at": [pd.Timestamp(f"2026-0{1 + i % 5}-10") for i in range(len(texts))],
+            "restaurant_name": "Dumpling House",
+        }
+    )
+    men = resolve_polarities(lexicon_mentions(rev)[0])
+    prev = aspect_prevalence(men, {"e": len(rev)})
+    hl = highlights(prev, men, lang_by_restaurant={"e": "en"})
+    trends, _ = monthly_trends(rev, men)
+    comps = pd.DataFrame(
+        [
+            {
+                "aspect": "배달",
+                "positive_share": 0.1,
+                "group_median": 0.6,
+                "percentile": 0.1,
+                "group_definition": "all",
+                "group_size": 8,
+            }
+        ]
+    )
+    summaries = pd.DataFrame([{"restaurant_id": "e", "kind": "overall", "text": "x", "source": "template"}])
+    inp = ReportInputs(
+        "e",
+        "Dumpling House",
+        "en",
+        rev,
+        prev,
+        hl,
+        comps,
+        trends,
+        detect_changes(rev, men),
+        summaries,
+        0,
+        None,
+        reasons=aspect_reasons(rev, men),
+    )
+    html, headline, md = render_page(inp)
+    visible = re.sub(r"<[^>]+>", " ", html)
+    parts = template_parts("e", hl, len(rev), "en")
+    for text in (visible, md, *[t for t, _ in parts.values()], *hl["prevalence"]):
+        found = [a for a in ASPECTS if re.search(rf"(?<![가-힣]){a}(?![가-힣])", text)]
+        assert not found, (found, text[:200])
+    assert "delivery" in visible and "taste" in visible

@@ -28,6 +28,7 @@ from .analysis.dishes import DishRule
 from .analysis.prompts import language_of
 from .analysis.reasons import top_reasons
 from .analysis.trends import wilson
+from .aspects import aspect_name
 from .report import percent_text
 
 FONT_STACK = '"Noto Sans KR", "NanumGothic", "Nanum Gothic", "Apple SD Gothic Neo", "Malgun Gothic", sans-serif'
@@ -272,7 +273,8 @@ def trend_svg(trends: pd.DataFrame, changes: pd.DataFrame, lang: str) -> str:
         if mark in ("rose", "fell") and recent:
             start = months.index(recent.split("..")[0]) if recent.split("..")[0] in months else len(months) - 3
             ax.axvspan(start - 0.5, len(months) - 0.5, color="#ffe08a" if mark == "rose" else "#c8e6c9", alpha=0.5)
-        label = f"{aspect} ({WORDS[lang][mark]})" if mark in ("rose", "fell") else aspect
+        name = aspect_name(aspect, lang)
+        label = f"{name} ({WORDS[lang][mark]})" if mark in ("rose", "fell") else name
         ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=8)
         ax.set_ylim(0, 1)
         ax.tick_params(labelsize=6)
@@ -287,7 +289,7 @@ def trend_svg(trends: pd.DataFrame, changes: pd.DataFrame, lang: str) -> str:
     return svg[svg.index("<svg") :]
 
 
-def reasons_svg(reasons: pd.DataFrame, k: int = 3, max_aspects: int = 6) -> str:
+def reasons_svg(reasons: pd.DataFrame, lang: str = "ko", k: int = 3, max_aspects: int = 6) -> str:
     """Per aspect (the most reasoned first), its ``k`` most given specific reasons for praise (green,
     right) and for complaints (red, left), in reviews: a diverging bar chart, inline SVG."""
     if reasons is None or reasons.empty:
@@ -330,7 +332,7 @@ def reasons_svg(reasons: pd.DataFrame, k: int = 3, max_aspects: int = 6) -> str:
         ax.axvline(0, color="#999", lw=0.6)
         ax.set_yticks([])
         ax.set_xticks([])
-        ax.set_ylabel(aspect, rotation=0, ha="right", va="center", fontsize=8)
+        ax.set_ylabel(aspect_name(aspect, lang), rotation=0, ha="right", va="center", fontsize=8)
         for side in ("top", "right", "left", "bottom"):
             ax.spines[side].set_visible(False)
     plt.rcParams["svg.fonttype"] = "none"  # text stays text: the page's Korean fonts draw it
@@ -366,7 +368,11 @@ def fix_first(inp: ReportInputs, w: dict) -> list[dict]:
         neg = neg[neg["count"] >= FIX_MIN_COUNT].sort_values(["count", "share"], ascending=False, kind="stable")
         for r in neg.head(FIX_REASONS).itertuples():
             text = w["fix_reason"].format(
-                aspect=r.aspect, reason=r.reason, count=r.count, mentions=r.mentions, share=percent_text(r.share)
+                aspect=aspect_name(r.aspect, inp.lang),
+                reason=r.reason,
+                count=r.count,
+                mentions=r.mentions,
+                share=percent_text(r.share),
             )
             out.append(
                 {
@@ -392,7 +398,7 @@ def fix_first(inp: ReportInputs, w: dict) -> list[dict]:
         low = comp[comp["percentile"].notna() & (comp["percentile"] <= BOTTOM_QUARTER)]
         for c in low.sort_values("percentile", kind="stable").itertuples():
             text = w["fix_group"].format(
-                aspect=c.aspect,
+                aspect=aspect_name(c.aspect, inp.lang),
                 own=percent_text(c.positive_share),
                 median=percent_text(c.group_median),
                 pct=percent_text(c.percentile),
@@ -432,13 +438,15 @@ def _headline_reasons(inp: ReportInputs, sections: list) -> dict:
     if len(strengths):
         aspect = strengths["aspect"].iloc[0]
         why = top_reasons(reasons, aspect, "positive", 1) if len(reasons) else []
-        top_strength = f"{aspect}: {why[0][0]}" if why else aspect
+        name = aspect_name(aspect, inp.lang)
+        top_strength = f"{name}: {why[0][0]}" if why else name
     top_complaint, count = None, 0
     if len(reasons):
         neg = reasons[(reasons["polarity"] == "negative") & ~reasons["generic"].astype(bool)]
         if len(neg):
             best = neg.sort_values(["count", "reason"], ascending=[False, True], kind="stable").iloc[0]
-            top_complaint, count = f"{best['aspect']}: {best['reason']} ({int(best['count'])})", int(best["count"])
+            name = aspect_name(best["aspect"], inp.lang)
+            top_complaint, count = f"{name}: {best['reason']} ({int(best['count'])})", int(best["count"])
     return {"top_strength": top_strength, "top_complaint": top_complaint, "top_complaint_count": count}
 
 
@@ -450,21 +458,21 @@ def _provenance(inp: ReportInputs, source: str | None, w: dict) -> str:
     return text + " " + w["written_template"]
 
 
-def _changes(moved: pd.DataFrame, w: dict) -> list[dict]:
+def _changes(moved: pd.DataFrame, w: dict, lang: str = "ko") -> list[dict]:
     return [
         {
             "status": r.status,
-            "text": f"{r.aspect}: {percent_text(r.previous_share)} → {percent_text(r.recent_share)} "
+            "text": f"{aspect_name(r.aspect, lang)}: {percent_text(r.previous_share)} → {percent_text(r.recent_share)} "
             f"({w[r.status]}; {r.previous_months} n={r.previous_reviews}, {r.recent_months} n={r.recent_reviews})",
         }
         for r in moved.itertuples()
     ]
 
 
-def _comparison_rows(comparisons: pd.DataFrame) -> list[dict]:
+def _comparison_rows(comparisons: pd.DataFrame, lang: str = "ko") -> list[dict]:
     return [
         {
-            "aspect": r.aspect,
+            "aspect": aspect_name(r.aspect, lang),
             "own": percent_text(r.positive_share),
             "median": percent_text(r.group_median),
             "percentile": percent_text(r.percentile),
@@ -507,10 +515,10 @@ def render_page(inp: ReportInputs) -> tuple[str, dict, str]:
             )
         )
     moved = inp.changes[inp.changes["status"].isin(["rose", "fell"])]
-    changes = _changes(moved, w)
+    changes = _changes(moved, w, inp.lang)
     notes = inp.changes["note"].dropna()
     changes_note = notes.iloc[0] if len(notes) else w["no_change"]
-    comparison = _comparison_rows(inp.comparisons)
+    comparison = _comparison_rows(inp.comparisons, inp.lang)
     fix = fix_first(inp, w)
     cited = {i for _, items in sections for it in items for i in it["review_ids"]}
     cited |= {i for ids in moved["evidence_review_ids"] for i in list(ids)}
@@ -534,7 +542,7 @@ def render_page(inp: ReportInputs) -> tuple[str, dict, str]:
         comparison=comparison,
         evidence=evidence,
         fix=fix,
-        reasons_svg=reasons_svg(inp.reasons),
+        reasons_svg=reasons_svg(inp.reasons, inp.lang),
         dishes=_dish_rows(inp.dishes, w),
         no_dishes=w["no_dishes"].format(n=DishRule().min_reviews),
     )

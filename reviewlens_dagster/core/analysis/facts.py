@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..aspects import ASPECTS
+from ..aspects import ASPECTS, ENGLISH_NAMES
 from ..report import percent_text
 from .ko_lexicon import FOOD_TERMS
 from .ko_tokens import kiwi
@@ -233,16 +233,14 @@ ADVICE = re.compile(
 )
 _POSITIVE = re.compile(r"긍정|칭찬|좋게|좋은 평|호평|만족|praise|positive|liked|love", re.IGNORECASE)
 _NEGATIVE = re.compile(r"부정|불만|나쁘게|혹평|아쉬|불평|complain|negative|disliked|criticis", re.IGNORECASE)
-_ASPECT_NAMES_EN = {
-    "맛": "taste|food",
-    "양": "portion|quantity",
-    "가격": "price|value",
-    "서비스": "service|staff",
-    "청결": "cleanliness|hygiene",
-    "분위기": "atmosphere|ambience",
-    "배달": "delivery",
-    "대기시간": "wait|waiting",
-    "주차": "parking",
+#: besides each aspect's English name (``aspects.ENGLISH_NAMES``), what a model writes for it
+_EN_SYNONYMS = {
+    "맛": "food",
+    "양": "quantity",
+    "가격": "value",
+    "서비스": "staff",
+    "청결": "hygiene",
+    "분위기": "ambience",
 }
 
 
@@ -250,8 +248,11 @@ def _aspects_in(sentence: str) -> set[str]:
     """Aspects a sentence names: the lexicon's reading, and each aspect's own name."""
     named = {m.aspect for m in detect(sentence)}
     for a in ASPECTS:
+        names = "|".join(
+            [ENGLISH_NAMES[a], "wait" if a == "대기시간" else ENGLISH_NAMES[a]] + [_EN_SYNONYMS.get(a, "")]
+        )
         if re.search(rf"(?<![가-힣]){a}(?![가-힣])|^{a}", sentence) or re.search(
-            rf"\b({_ASPECT_NAMES_EN[a]})\b", sentence, re.IGNORECASE
+            rf"\b({names.strip('|')})\b", sentence, re.IGNORECASE
         ):
             named.add(a)
     return named

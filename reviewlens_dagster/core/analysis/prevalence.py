@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..aspects import ASPECTS
+from ..aspects import ASPECTS, aspect_name
 from ..config import HighlightRule
 from .prompts import language_of
 from .subratings import subrating_columns
@@ -141,7 +141,7 @@ def prevalence_text(aspect: str, supporting: int, decided: int, polarity: str, l
         word = "긍정" if polarity == "strength" else "부정"
         return f"{aspect}: 언급한 리뷰 {decided}개 중 {supporting}개 {word} ({share}%)"
     word = "positive" if polarity == "strength" else "negative"
-    return f"{aspect}: {supporting} of {decided} reviews that mention it are {word} ({share}%)"
+    return f"{aspect_name(aspect, lang)}: {supporting} of {decided} reviews that mention it are {word} ({share}%)"
 
 
 def representative(quotes: pd.DataFrame, top_k_rank: dict[str, int]) -> pd.DataFrame:
@@ -158,7 +158,7 @@ def complaint_text(aspect: str, negative: int, n_reviews: int, low: tuple[int, i
     if lang == "ko":
         text = f"{aspect}: 리뷰 {n_reviews:,}개 중 {negative:,}개에서 불만 ({pct})"
         return text + (f", 별점 1-2점 리뷰 {low[0]:,}개 중 {low[1]:,}개" if low and low[0] else "")
-    text = f"{aspect}: complaints in {negative:,} of {n_reviews:,} reviews ({pct})"
+    text = f"{aspect_name(aspect, lang)}: complaints in {negative:,} of {n_reviews:,} reviews ({pct})"
     return text + (f"; {low[1]:,} of {low[0]:,} reviews rated 1-2 stars" if low and low[0] else "")
 
 

@@ -10,7 +10,7 @@ import re
 
 import pandas as pd
 
-from ..aspects import ASPECTS
+from ..aspects import ASPECTS, ENGLISH_NAMES
 from .lexicon import detect, polarity_of_text
 
 MIN_COPY_CHARS = 20  # a summary containing a review this long, verbatim, copies it
@@ -43,7 +43,15 @@ _FIGURE_CLAUSE = re.compile(r"[;:!?\n…~()]+|[.,](?!\d)|(?<!\d)[.,]")
 def _aspects_named(clause: str) -> list[str]:
     """Aspects a clause names: the lexicon's, plus an aspect's own name ("양: ..." in a template)."""
     named = [m.aspect for m in detect(clause)]
-    return named + [a for a in ASPECTS if a not in named and re.search(rf"(?<![가-힣]){a}(?![가-힣])|^{a}", clause)]
+    return named + [
+        a
+        for a in ASPECTS
+        if a not in named
+        and (
+            re.search(rf"(?<![가-힣]){a}(?![가-힣])|^{a}", clause)
+            or re.search(rf"\b{ENGLISH_NAMES[a]}\b", clause, re.IGNORECASE)
+        )
+    ]
 
 
 def number_problems(
