@@ -227,3 +227,42 @@ def test_a_delivery_export_through_the_graph_gives_reasons_dishes_and_sub_rating
     assert "짜다" in fix and "<mark>" in fix
     index = (settings.reports_dir / "index.html").read_text(encoding="utf-8")
     assert "맛: 짜다" in index
+
+
+def test_reasons_merge_synonyms_and_an_llm_decided_mention_takes_its_clause_adjective():
+    import pandas as pd
+
+    from reviewlens_dagster.core.analysis.extract import lexicon_mentions, resolve_polarities
+    from reviewlens_dagster.core.analysis.reasons import aspect_reasons
+
+    texts = [
+        "배달이 너무 느려요",
+        "배달이 한참 늦었어요",
+        "배달 와서 다 식었어요",
+        "배달이 빨라요",
+        "배달은 좀 미지근했어요",
+    ]
+    rv = pd.DataFrame({"restaurant_id": "r", "review_id": [f"v{i}" for i in range(5)], "text": texts})
+    lex, _ = lexicon_mentions(rv)
+    assert lex.set_index("review_id").loc["v0", "reasons"] == ["느리다"]  # the cue's lemma, dictionary form
+    llm = pd.DataFrame(
+        [
+            {
+                "restaurant_id": "r",
+                "review_id": "v4",
+                "aspect": "배달",
+                "llm_polarity": "negative",
+                "model": "m",
+                "prompt_version": "p",
+            }
+        ]
+    )
+    men = resolve_polarities(lex.assign(polarity=lex["polarity"].where(lex["review_id"] != "v4", None)), llm)
+    got = aspect_reasons(rv, men).set_index(["polarity", "reason"])
+    assert got.loc[("negative", "늦다"), "count"] == 2 and got.loc[("negative", "늦다"), "variants"] == [
+        "느리다",
+        "늦다",
+    ]
+    assert got.loc[("negative", "식다"), "count"] == 2  # 식다, and 미지근하다 from the clause the LLM decided
+    assert got.loc[("negative", "늦다"), "share"] == pytest.approx(2 / 4)
+    assert got.loc[("positive", "빠르다"), "count"] == 1

@@ -42,9 +42,8 @@ import pandas as pd
 from ..aspects import ASPECTS, ENGLISH_NAMES
 from ..report import percent_text
 from .ko_lexicon import FOOD_TERMS
-from .ko_tokens import kiwi
 from .lexicon import detect
-from .reasons import GENERIC, canonical_reason, top_reasons
+from .reasons import GENERIC, canonical_reason, predicates, top_reasons
 
 #: a totality word is supported from this share on
 TOTALITY_SHARE = 0.95
@@ -329,21 +328,6 @@ def claim_problems(sentence: str, fact: Fact, dishes: set[str] = frozenset()) ->
 
 #: predicates that state amounts or existence, not a reason ("불만이 많았습니다", "평이 있습니다")
 PLAIN_PREDICATES = frozenset({"많다", "있다", "없다", "같다", "좋다", "나쁘다", "높다", "낮다", "다양하다", "이다"})
-
-
-def predicates(sentence: str) -> list[str]:
-    """The adjectives of a Korean sentence in dictionary form (정확하다, 빠르다): what it says the
-    aspect is like. Empty for other languages (English wordings are held by the other checks)."""
-    if not any("가" <= ch <= "힣" for ch in sentence):
-        return []
-    toks = kiwi().tokenize(sentence, typos="basic")
-    out = []
-    for i, t in enumerate(toks):
-        if t.tag == "VA":
-            out.append(t.form + "다")
-        elif t.tag in ("XR", "NNG") and i + 1 < len(toks) and toks[i + 1].tag == "XSA":
-            out.append(t.form + toks[i + 1].form + "다")
-    return out
 
 
 def _template_reasons(fact: Fact) -> list[str]:

@@ -11,9 +11,11 @@ Here they are merged and counted:
   as themselves.
 - **generic** reasons (좋다, 최고, 별로, great: :data:`GENERIC`) say *that*, not *why*; they are
   counted and flagged (``generic``) so that reports lead with the specific ones.
+- a mention the LLM decided (the reading found no judgement in its clause) gets the adjectives of
+  its clause as reasons (미지근했어요 -> 미지근하다, merged into 식다), or none;
 - counted per (restaurant, aspect, polarity): ``count`` mentions give the reason, ``share`` of that
-  aspect-and-polarity's mentions (``mentions``; mentions the LLM decided carry no reason, so the
-  shares of one aspect and polarity may sum to less than 1), the review ids, and a **whole
+  aspect-and-polarity's mentions (``mentions``; a mention may give no reason, so the shares of one
+  aspect and polarity may sum to less than 1), the review ids, and a **whole
   sentence** of one review as evidence with the clause that gave the reason marked in it
   (``evidence_start`` / ``evidence_end``: character offsets in ``evidence``).
 """
@@ -123,6 +125,29 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…~])\s+|\n+|(?<=[.!?])(?=[가-힣A-Z])")
 MAX_EVIDENCE_CHARS = 160
 
 
+def predicates(sentence: str) -> list[str]:
+    """The adjectives of a Korean sentence or clause in dictionary form (정확하다, 미지근하다): what it
+    says a thing is like. Empty for other languages."""
+    if not any("가" <= ch <= "힣" for ch in sentence):
+        return []
+    toks = kiwi().tokenize(sentence, typos="basic")
+    out = []
+    for i, t in enumerate(toks):
+        if t.tag == "VA":
+            out.append(t.form + "다")
+        elif t.tag in ("XR", "NNG") and i + 1 < len(toks) and toks[i + 1].tag == "XSA":
+            out.append(t.form + toks[i + 1].form + "다")
+    return out
+
+
+def mention_reasons(reasons, polarity_source: str | None, quote: str) -> list[str]:
+    """A mention's reasons: the reading's, or, for a mention the LLM decided (the reading found no
+    judgement), the adjectives of its clause (a span of the clause, or none)."""
+    if len(reasons):
+        return [str(r) for r in reasons]
+    return predicates(quote) if polarity_source == "llm" and isinstance(quote, str) else []
+
+
 def canonical_reason(reason: str) -> str:
     """The reason a synonym stands for (:data:`SYNONYMS`), else the reason itself."""
     r = " ".join(str(reason).split())
@@ -173,7 +198,10 @@ def aspect_reasons(reviews: pd.DataFrame, mentions: pd.DataFrame) -> pd.DataFram
         return _typed(pd.DataFrame(columns=REASON_COLUMNS))
     text_by = dict(zip(reviews["review_id"], reviews["text"].fillna("")))
     decided = mentions[mentions["polarity"].notna()].copy()
-    decided["reasons"] = reasons_list(decided["reasons"])
+    source = decided["polarity_source"] if "polarity_source" in decided.columns else [None] * len(decided)
+    decided["reasons"] = [
+        mention_reasons(r, src, q) for r, src, q in zip(reasons_list(decided["reasons"]), source, decided["quote"])
+    ]
     denominators = decided.groupby(["restaurant_id", "aspect", "polarity"]).size()
     rows = []
     for (rid, aspect, polarity), g in decided.groupby(["restaurant_id", "aspect", "polarity"], sort=True):
