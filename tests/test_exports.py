@@ -259,10 +259,8 @@ def test_reasons_merge_synonyms_and_an_llm_decided_mention_takes_its_clause_adje
     )
     men = resolve_polarities(lex.assign(polarity=lex["polarity"].where(lex["review_id"] != "v4", None)), llm)
     got = aspect_reasons(rv, men).set_index(["polarity", "reason"])
-    assert got.loc[("negative", "늦다"), "count"] == 2 and got.loc[("negative", "늦다"), "variants"] == [
-        "느리다",
-        "늦다",
-    ]
+    late = got.loc[("negative", "늦다")]
+    assert late["count"] == 2 and late["variants"] == ["느리다", "늦다", "한참"]  # synonyms merged
     assert got.loc[("negative", "식다"), "count"] == 2  # 식다, and 미지근하다 from the clause the LLM decided
     assert got.loc[("negative", "늦다"), "share"] == pytest.approx(2 / 4)
     assert got.loc[("positive", "빠르다"), "count"] == 1
