@@ -159,6 +159,47 @@ def eval_sample(warehouse: Path, truth_path: Path) -> None:
             ("planted aspects: mean |positive share - realized|", sum(errs) / len(errs) if errs else None, len(errs))
         )
     _table(rows)
+    summary_sentences(warehouse)
+
+
+def summary_sentences(warehouse: Path) -> None:
+    """The LLM's wording of the fact sheets in the last `make run`: sentences kept and why the others
+    were replaced, and the summary requests' output tokens (serving metrics)."""
+    from reviewlens_dagster.core.config import Settings
+
+    t = _read(warehouse, ["summaries"])
+    s = t.get("summaries")
+    if s is None or "sentence_sources" not in s.columns:
+        print("\n(no summaries with fact sentences: run `make run` first)")
+        return
+    overall = s[(s["kind"] == "overall") & s["sentence_sources"].map(lambda v: v is not None and len(v) > 0)]
+    sources = [src for v in overall["sentence_sources"] for src in list(v)]
+    notes = [n for v in overall["note"].dropna() for n in str(v).split("; F") if "replaced by its template" in n]
+    worded = sources.count("llm") + len(notes)
+    print(f"\nSummaries worded by the LLM (fact sheets of {len(overall)} restaurants, last `make run`):")
+    rows = [
+        ("LLM sentences kept (of the facts it worded)", sources.count("llm") / worded if worded else None, worded),
+        (
+            "fact sentences in the published summaries written by the LLM",
+            sources.count("llm") / len(sources) if sources else None,
+            len(sources),
+        ),
+    ]
+    metrics = Settings.from_env().metrics_path
+    if metrics.exists():
+        import duckdb
+
+        con = duckdb.connect(str(metrics), read_only=True)
+        try:
+            out = con.execute(
+                "select avg(output_tokens), count(*) from llm_requests where asset = 'summaries' and status = 'ok'"
+            ).fetchone()
+        finally:
+            con.close()
+        rows.append(("output tokens per summary request (serving metrics, all runs)", out[0], int(out[1])))
+    _table(rows)
+    for n in notes[:10]:
+        print(f"- {('F' + n) if not n.startswith('F') else n}")
 
 
 def _rule():
