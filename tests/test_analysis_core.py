@@ -283,14 +283,15 @@ def test_summaries_word_the_fact_sheet_and_each_sentence_is_checked(tmp_path):
     }
     ok = write(lambda f, t: words.get(f, t))
     s = ok.summaries.set_index("kind")
-    assert s.at["overall", "source"] == "llm" and s.at["overall", "sentence_sources"] == ["llm", "llm", "llm"]
+    # the review count is a count, not worded by the model: its template sentence
+    assert s.at["overall", "source"] == "llm" and s.at["overall", "sentence_sources"] == ["template", "llm", "llm"]
     assert s.at["overall", "text"] == "리뷰 20개입니다. " + " ".join(words.values())
     assert set(s.at["overall", "review_ids"]) >= {"v10"} and s.at["overall", "fact_ids"] == ["F1", "F2", "F3"]
     assert s.at["negative", "text"] == "단점: 주차: 언급한 리뷰 4개 중 4개 부정 (100%)."
     # a sentence that says more than its fact gives way to the fact's template sentence, the others stay
     bad = write(lambda f, t: "주차가 편리하기로 유명합니다." if f == "F3" else words.get(f, t))
     s = bad.summaries.set_index("kind")
-    assert s.at["overall", "sentence_sources"] == ["llm", "llm", "template"] and s.at["overall", "source"] == "llm"
+    assert s.at["overall", "sentence_sources"] == ["template", "llm", "template"] and s.at["overall", "source"] == "llm"
     assert s.at["overall", "text"].endswith("주차: 언급한 리뷰 4개 중 4개 부정 (100%)")
     assert "F3 replaced by its template" in s.at["overall", "note"] and "'유명'" in s.at["overall", "note"]
     # the assembled text is read back as a whole too: the weakness written as praise falls back whole
@@ -496,7 +497,9 @@ def test_summaries_numbers_check_blocks_the_case_and_passes_the_templates():
     wrong = " ".join(wrong.values())
     # the published texts (templates here) pass the blocking check; the LLM's text, had it been published, fails it
     assert summary_checks(out.summaries, reviews, prev, hl)["summaries_numbers_match_counts"].passed
-    published = out.summaries.assign(text=[wrong, *out.summaries["text"][1:]], source=["llm", "counts", "counts"])
+    published = out.summaries.assign(  # the LLM's text published as free text (not a fact sheet's sentences)
+        text=[wrong, *out.summaries["text"][1:]], source=["llm", "counts", "counts"], sentence_sources=[[], [], []]
+    )
     from reviewlens_dagster.core.analysis.summarize import restaurant_facts
 
     facts = restaurant_facts(

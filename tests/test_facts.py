@@ -95,3 +95,51 @@ def test_only_the_failing_sentence_gives_way_to_its_template():
     assert [src for _, _, src in sentences] == ["template", "template", "llm"]  # F1 was not worded: its template
     assert sentences[1][1] == TASTE.template and sentences[2][1] == "배달은 90%가 긍정적이었습니다."
     assert len(notes) == 1 and notes[0].startswith("F2 replaced by its template")
+
+
+def test_a_summary_with_a_dish_fact_passes_the_read_back_and_the_blocking_checks():
+    """Seen in `make run`: the template sentence of a trailing dish ("맛·양 불만 54%") was read back as a
+    share of 맛 and replaced the whole summary. The sheet's own sentences are facts, not claims."""
+    import json
+
+    import pandas as pd
+
+    from reviewlens_dagster.core.analysis.checks import summary_checks
+    from reviewlens_dagster.core.analysis.prevalence import aspect_prevalence, highlights
+    from reviewlens_dagster.core.analysis.summarize import build_briefs, restaurant_facts, write_summaries
+    from tests.doubles import DoubleBackend, fact_sentences
+    from tests.test_analysis_core import _mentions, _runner
+
+    rows = [("r", f"v{i}", "맛", "negative", "짜요") for i in range(8)] + [("r", "v9", "맛", "positive", "맛있어요")]
+    men = _mentions(rows)
+    prev = aspect_prevalence(men, {"r": 20})
+    hl = highlights(prev, men)
+    dishes = pd.DataFrame(
+        [
+            {
+                "restaurant_id": "r",
+                "item": "김치찌개",
+                "reviews": 8,
+                "complaint_share": 0.54,
+                "others_reviews": 12,
+                "others_complaint_share": 0.05,
+                "position": "trails",
+                "top_reasons": ["맛: 짜다 6"],
+                "review_ids": ["v1"],
+            }
+        ]
+    )
+    reviews = pd.DataFrame(
+        {"restaurant_id": "r", "review_id": [f"v{i}" for i in range(20)], "text": "짜요", "rating": 2.0}
+    )
+    facts = restaurant_facts(reviews, hl, pd.DataFrame(columns=["restaurant_id"]), dishes)
+    assert "김치찌개: 맛·양 불만 54%" in " ".join(facts["template"])
+    top = pd.DataFrame({"restaurant_id": ["r"], "rank": [1], "review_id": ["v0"], "text": ["짜요"]})
+    briefs = build_briefs(prev, hl, top, {"r": 20}, facts=facts)
+    answer = lambda req: json.dumps({"sentences": fact_sentences(req)}, ensure_ascii=False)  # noqa: E731
+    out = write_summaries(briefs, prev, hl, _runner(DoubleBackend(answers={"*": answer})), None, "d")
+    overall = out.summaries[out.summaries["kind"] == "overall"].iloc[0]
+    assert overall["source"] == "llm" and "김치찌개" in overall["text"], overall["note"]
+    checks = summary_checks(out.summaries, reviews, prev, hl, facts)
+    for name in ("summaries_claims_supported", "summaries_numbers_match_counts", "summaries_agree_with_counts"):
+        assert checks[name].passed, (name, checks[name].metadata)

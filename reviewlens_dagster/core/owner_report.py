@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import io
 import json
-import warnings
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 
 import pandas as pd
@@ -291,59 +291,42 @@ def trend_svg(trends: pd.DataFrame, changes: pd.DataFrame, lang: str) -> str:
 
 def reasons_svg(reasons: pd.DataFrame, lang: str = "ko", k: int = 3, max_aspects: int = 6) -> str:
     """Per aspect (the most reasoned first), its ``k`` most given specific reasons for praise (green,
-    right) and for complaints (red, left), in reviews: a diverging bar chart, inline SVG."""
+    right of the axis) and for complaints (red, left), in reviews: a diverging bar chart as inline SVG,
+    written directly (text stays text, so the page's Korean fonts draw it; no plotting library needed
+    for bars and labels)."""
     if reasons is None or reasons.empty:
         return ""
     specific = reasons[~reasons["generic"].astype(bool) & reasons["polarity"].isin(["positive", "negative"])]
     if specific.empty:
         return ""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     order = specific.groupby("aspect")["count"].sum().sort_values(ascending=False).index.tolist()[:max_aspects]
     panels = []
     for aspect in order:
         g = specific[specific["aspect"] == aspect]
-        bars = []
-        for pol, sign in (("negative", -1), ("positive", 1)):
-            top = top_reasons(g, aspect, pol, k)
-            bars += [(f"{r}", sign * n) for r, n in (reversed(top) if sign < 0 else top)]
-        panels.append((aspect, bars))
-    heights = [0.28 * len(b) + 0.45 for _, b in panels]
-    fig, axes = plt.subplots(
-        len(panels), 1, figsize=(7, sum(heights) + 0.3), dpi=72, squeeze=False, gridspec_kw={"height_ratios": heights}
-    )
+        neg = [(r, -n) for r, n in top_reasons(g, aspect, "negative", k)]
+        pos = [(r, n) for r, n in top_reasons(g, aspect, "positive", k)]
+        panels.append((aspect_name(aspect, lang), neg + pos))
     span = max(abs(v) for _, bars in panels for _, v in bars) or 1
-    for ax, (aspect, bars) in zip(axes[:, 0], panels):
-        y = list(range(len(bars)))
-        ax.barh(y, [v for _, v in bars], color=["#b00020" if v < 0 else "#2e7d32" for _, v in bars], height=0.6)
-        for yi, (label, v) in zip(y, bars):
-            ax.text(
-                v + (0.02 * span if v >= 0 else -0.02 * span),
-                yi,
-                f"{label} {abs(v)}",
-                va="center",
-                ha="left" if v >= 0 else "right",
-                fontsize=7,
+    width, mid, reach, row = 640, 400, 170, 18
+    parts, y = [], 4
+    for name, bars in panels:
+        parts.append(f'<text x="4" y="{y + 13}" font-size="13" font-weight="bold">{escape(name)}</text>')
+        y += row
+        for label, v in bars:
+            w = max(2, round(reach * abs(v) / span))
+            x, color = (mid - w, "#b00020") if v < 0 else (mid, "#2e7d32")
+            tx, anchor = (x - 4, "end") if v < 0 else (x + w + 4, "start")
+            parts.append(f'<rect x="{x}" y="{y + 3}" width="{w}" height="{row - 6}" fill="{color}"/>')
+            parts.append(
+                f'<text x="{tx}" y="{y + 13}" font-size="12" text-anchor="{anchor}">{escape(label)} {abs(v)}</text>'
             )
-        ax.set_xlim(-1.6 * span, 1.6 * span)
-        ax.axvline(0, color="#999", lw=0.6)
-        ax.set_yticks([])
-        ax.set_xticks([])
-        ax.set_ylabel(aspect_name(aspect, lang), rotation=0, ha="right", va="center", fontsize=8)
-        for side in ("top", "right", "left", "bottom"):
-            ax.spines[side].set_visible(False)
-    plt.rcParams["svg.fonttype"] = "none"  # text stays text: the page's Korean fonts draw it
-    buf = io.StringIO()
-    with warnings.catch_warnings():  # Hangul labels measured with the fallback font: the browser draws them
-        warnings.simplefilter("ignore", UserWarning)
-        fig.tight_layout()
-        fig.savefig(buf, format="svg")
-    plt.close(fig)
-    svg = buf.getvalue()
-    return svg[svg.index("<svg") :]
+            y += row
+        y += 6
+    axis = f'<line x1="{mid}" y1="0" x2="{mid}" y2="{y}" stroke="#999" stroke-width="1"/>'
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {y}" width="{width}" height="{y}" '
+        f'role="img">{axis}{"".join(parts)}</svg>'
+    )
 
 
 def _marked(evidence: str, start: int, end: int) -> tuple[str, str, str]:

@@ -14,7 +14,7 @@ from .facts import FACT_COLUMNS, claim_problems, dish_vocabulary, facts_from_fra
 from .prevalence import complaint_aspects, highlight_problems
 from .schemas import LABELS
 from .subratings import subrating_check
-from .summarize import fact_counts
+from .summarize import fact_counts, model_sentences
 from .summary_review import contradictions, copies_review, number_problems
 
 
@@ -111,6 +111,7 @@ def summary_checks(
     s = summaries
     checked = facts is not None  # without the fact sheet (a caller that has none) the claims are not re-checked
     facts = facts if facts is not None else pd.DataFrame(columns=FACT_COLUMNS)
+    sheets = {rid: facts_from_frame(g) for rid, g in facts.groupby("restaurant_id")}
     ids_of = reviews.groupby("restaurant_id")["review_id"].apply(set).to_dict()
     ungrounded = [
         f"{r.restaurant_id}/{r.kind}"
@@ -125,7 +126,11 @@ def summary_checks(
         r.restaurant_id: found
         for r in overall.itertuples()
         if (
-            found := contradictions(r.text, prev_of.get(r.restaurant_id, empty), complaints.get(r.restaurant_id, set()))
+            found := contradictions(
+                _written(r, sheets.get(r.restaurant_id, [])),
+                prev_of.get(r.restaurant_id, empty),
+                complaints.get(r.restaurant_id, set()),
+            )
         )
     }
     counts = reviews.groupby("restaurant_id").size().to_dict()
@@ -133,13 +138,13 @@ def summary_checks(
         restaurant_id: {int(v) for c in ("low_rated_reviews", "low_rated_with_aspect") for v in g[c].dropna()}
         for restaurant_id, g in strengths.groupby("restaurant_id")
     }
-    sheets = {rid: facts_from_frame(g) for rid, g in facts.groupby("restaurant_id")}
     for rid, sheet in sheets.items():
         low[rid] = low.get(rid, set()) | fact_counts(sheet)
     misplaced = {
         f"{r.restaurant_id}/{r.kind}": found
         for r in s.itertuples()
-        if (
+        if not _from_facts(r)  # a fact sheet's sentences: each figure checked against its fact (claims check)
+        and (
             found := number_problems(
                 r.text,
                 prev_of.get(r.restaurant_id, empty),
@@ -167,6 +172,19 @@ def summary_checks(
         ),
         "summaries_not_copied": CheckOutcome(not copied, {"copied": str(copied[:10])}),
     }
+
+
+def _from_facts(r) -> bool:
+    v = getattr(r, "sentence_sources", None)
+    return v is not None and not isinstance(v, float) and len(v) > 0
+
+
+def _written(r, sheet: list) -> str:
+    """What the model wrote of a summary (:func:`.summarize.model_sentences`), or the whole text of a
+    summary not made from a fact sheet: the sheet's template sentences are its facts, not claims."""
+    if not _from_facts(r):
+        return r.text
+    return model_sentences(list(zip(list(r.fact_ids), list(r.sentences), list(r.sentence_sources))), sheet)
 
 
 def _with_llm(overall: pd.DataFrame) -> int:

@@ -8,10 +8,10 @@ Per restaurant three rows:
   is checked against its fact (:func:`.facts.claim_problems`: its aspect only, its figures only,
   its direction, no totality the share does not reach, no fame no quote states, no advice but the
   fact's reason, no first person, no invented dish); a failing sentence, and a fact the model left
-  out, gets the fact's template sentence, and the note says which and why. The assembled text is
-  read back as a whole too (:func:`summary_problems`: contradictions with the counts, figures on
-  the wrong aspect, a weakness left out, a copied quote, a repeated sentence); if that fails the
-  whole summary is the counts template (``source = template``, the reason in ``note``).
+  out, gets the fact's template sentence, and the note says which and why. The model's sentences are
+  read back together too (:func:`assembled_problems`: an aspect described against the counts), and
+  the whole text for a copied quote or a repeated sentence; if that fails the whole summary is the
+  counts template (``source = template``, the reason in ``note``).
   ``fact_ids`` / ``sentences`` / ``sentence_sources`` keep the sentences with their facts, so the
   blocking check `summaries_claims_supported` re-runs the claim check on what was stored.
 - ``positive`` / ``negative``: deterministic text from the strengths / weaknesses with their
@@ -23,6 +23,7 @@ counts template, ``source = template`` and a note saying why.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -36,7 +37,7 @@ from .prevalence import complaint_aspects
 from .prompts import PROMPT_VERSION, language_of, summary_messages
 from .runner import Job, JobsOutcome, Runner, run_jobs
 from .schemas import MAX_SUMMARY_CHARS, summary_schema, summary_validator
-from .summary_review import summary_problems
+from .summary_review import MIN_QUOTE_COPY_CHARS, contradictions, copied_from
 
 SUMMARY_COLUMNS = [
     "restaurant_id",
@@ -195,17 +196,19 @@ def clip(text: str, limit: int = MAX_SUMMARY_CHARS) -> str:
     return (head[:cut] if cut > 0 else head.rsplit(" ", 1)[0]).rstrip(" ;.,") + "…"
 
 
-#: facts the model words in one request (the rest keep their template sentence)
-MAX_WORDED_FACTS = 8
+#: facts the model words in one request, the sheet's first after the overall count (which is a count,
+#: nothing to word); the rest keep their template sentence. Each fact costs output tokens: on a CPU
+#: (~9 output tokens/s with `small`) five facts are ~35 s per restaurant
+MAX_WORDED_FACTS = 5
 #: output budget per fact: one sentence of up to 160 characters with its JSON
-TOKENS_PER_FACT = 90
+TOKENS_PER_FACT = 80
 #: the summary request's format, in its cache key (facts worded one by one since 2026-12-04)
 SUMMARY_FORMAT = f"fact-sheet-v1; repetition_penalty={REPETITION_PENALTY}"
 
 
 def _summary_job(restaurant_id: str, b: Brief, model: str, prompt_version: str) -> Job:
     """The overall summary's request: the fact sheet to word, keyed on it."""
-    worded = b.facts[:MAX_WORDED_FACTS]
+    worded = [f for f in b.facts if f.kind != "overall"][:MAX_WORDED_FACTS]
     ids = [f.fact_id for f in worded]
     key = cache_key(
         "summary", model, prompt_version, [("format", SUMMARY_FORMAT)] + [(f.fact_id, f.template) for f in worded]
@@ -219,6 +222,32 @@ def _summary_job(restaurant_id: str, b: Brief, model: str, prompt_version: str) 
         tags={"partition": restaurant_id, "asset": "summaries"},
     )
     return Job("summary", restaurant_id, key, request, summary_validator(ids))
+
+
+def model_sentences(sentences, facts: list[Fact]) -> str:
+    """The model's kept sentences that are read back against the counts as a whole: those of aspect
+    facts (a dish's sentence names the food's complaints whatever the aspect's status; its figures and
+    direction were checked against its own fact)."""
+    kind = {f.fact_id: f.kind for f in facts}
+    return " ".join(
+        t for fact_id, t, src in sentences if src == "llm" and not kind.get(fact_id, "").startswith("dish_")
+    )
+
+
+def assembled_problems(
+    text: str, written: str, prevalence: pd.DataFrame, quotes: list[str], complaints: set[str]
+) -> list[str]:
+    """Why an assembled summary cannot be published: the model's sentences, read together, describe
+    an aspect against the counts (each was checked against its own fact, figures included); the
+    whole text copies a quote or repeats a sentence."""
+    problems = contradictions(written, prevalence, complaints) if written else []
+    copied = copied_from(text, quotes, MIN_QUOTE_COPY_CHARS)
+    if copied:
+        problems.append(f"copies a quote: {copied[0][:40]}")
+    parts = [p.strip() for p in re.split(r"(?<=[.!?])\s+", text) if len(p.strip()) >= 15]
+    if len(parts) != len(set(parts)):
+        problems.append("repeats a sentence")
+    return problems
 
 
 def fact_counts(facts: list[Fact]) -> set[int]:
@@ -250,7 +279,7 @@ def write_summaries(
     jobs = [
         _summary_job(restaurant_id, b, model, prompt_version)
         for restaurant_id, b in briefs.items()
-        if len(b.facts) > 1 and (llm_restaurants is None or restaurant_id in llm_restaurants)
+        if any(f.kind != "overall" for f in b.facts) and (llm_restaurants is None or restaurant_id in llm_restaurants)
     ]
     # a summary the model could not write in the schema (after the repair retry) falls back to the
     # counts template, as one that misstates the counts does; an unavailable server still fails
@@ -288,7 +317,9 @@ def write_summaries(
             sentences, notes = checked_sentences(obj.pairs, b.facts, b.dishes)
             text = " ".join(t for _, t, _ in sentences)
             quotes = [t for _, _, t in b.quotes]
-            problems = summary_problems(text, prev, quotes, b.n_reviews, own, fact_counts(b.facts))
+            # the template sentences are the sheet's own facts; what the model wrote is read back as a whole
+            written = model_sentences(sentences, b.facts)
+            problems = assembled_problems(text, written, prev, quotes, own)
             ids = [i for f in b.facts for i in f.review_ids]
             if notes:
                 replaced[restaurant_id] = notes

@@ -1,8 +1,8 @@
 """A summary read back against the counts it was written from: every figure attributed to the
 aspect named before it must be that aspect's count or share (``number_problems``), no aspect
-described against its counted polarity (``contradictions``), no review copied, no sentence
-repeated (``summary_problems``). The blocking check ``summaries_numbers_match_counts`` and the
-summary writer's fallback to the template both use them."""
+described against its counted polarity (``contradictions``), no review copied. The blocking checks
+``summaries_numbers_match_counts`` / ``summaries_agree_with_counts`` and the summary writer's
+read-back of the model's sentences (``summarize.assembled_problems``) use them."""
 
 from __future__ import annotations
 
@@ -129,28 +129,3 @@ def copies_review(text: str, reviews: list[str]) -> bool:
 
 def _sentences(text: str) -> list[str]:
     return [p.strip() for p in re.split(r"(?<=[.!?。])\s+", text) if p.strip()]
-
-
-def summary_problems(
-    text: str,
-    prevalence: pd.DataFrame,
-    quotes: list[str],
-    n_reviews: int,
-    complaints: set[str] = frozenset(),
-    extra_counts: set[int] = frozenset(),
-) -> list[str]:
-    """Why an LLM-written overall summary cannot be published: it contradicts the counts, states a
-    figure that is not the counts' (or puts it on the wrong aspect), leaves out every weakness,
-    copies a quote, or repeats itself. ``extra_counts``: other counts it may state (its fact sheet's
-    reason and dish counts)."""
-    problems = contradictions(text, prevalence, complaints) + number_problems(text, prevalence, n_reviews, extra_counts)
-    weaknesses = set(prevalence.loc[prevalence["status"] == "weakness", "aspect"])
-    if weaknesses and not weaknesses & {m.aspect for m in detect(text)}:
-        problems.append(f"leaves out the weaknesses {sorted(weaknesses)}")
-    copied = copied_from(text, quotes, MIN_QUOTE_COPY_CHARS)
-    if copied or text.strip() in quotes:
-        problems.append(f"copies a quote: {(copied or [text])[0][:40]}")
-    sentences = _sentences(text)
-    if any(len(a) >= 15 and a in b for i, a in enumerate(sentences) for j, b in enumerate(sentences) if i != j):
-        problems.append("repeats a sentence")
-    return problems
