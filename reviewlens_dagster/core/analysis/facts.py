@@ -358,6 +358,8 @@ def checked_sentences(
     by_fact: dict[str, str] = {}
     for fact_id, sentence in pairs:
         sentence = " ".join(str(sentence).split())
+        if sentence and sentence[-1] not in ".!?":
+            sentence += "."  # sentences are joined: each ends as one
         if fact_id not in by_fact and sentence:
             by_fact[fact_id] = sentence
     out, notes = [], []

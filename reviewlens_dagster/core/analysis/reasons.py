@@ -260,15 +260,19 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(REASON_DTYPES).reset_index(drop=True)
 
 
+#: reviews whose sentence is looked at when choosing a reason's evidence
+EVIDENCE_CANDIDATES = 5
+
+
 def _evidence(quotes: list[tuple[str, str]], text_by: dict) -> tuple[str, str, tuple[int, int]]:
     """One review's whole sentence for a reason: the one of a readable length (12-120 characters)
     closest to 60, ties by review id; the clause marked in it."""
     best = None
-    for review_id, quote in quotes:
-        text = text_by.get(review_id, "")
-        at = text.find(quote) if quote else -1
-        if at < 0:
-            continue
+    # the sentence splitter runs on a few candidates only: the reviews nearest a readable length first
+    found = [(r, q, text_by.get(r, "")) for r, q in quotes if q and q in text_by.get(r, "")]
+    found.sort(key=lambda x: (abs(min(len(x[2]), 120) - 60), str(x[0])))
+    for review_id, quote, text in found[:EVIDENCE_CANDIDATES]:
+        at = text.find(quote)
         sentence, s, e = sentence_around(text, at, at + len(quote))
         key = (not 12 <= len(sentence) <= 120, abs(len(sentence) - 60), str(review_id))
         if best is None or key < best[0]:

@@ -76,7 +76,7 @@ def summary_schema(fact_ids: list[str]) -> dict:
                     "required": ["fact_id", "sentence"],
                     "additionalProperties": False,
                 },
-                "minItems": 1,
+                "minItems": len(fact_ids),
                 "maxItems": len(fact_ids),
             },
         },

@@ -196,10 +196,11 @@ def clip(text: str, limit: int = MAX_SUMMARY_CHARS) -> str:
     return (head[:cut] if cut > 0 else head.rsplit(" ", 1)[0]).rstrip(" ;.,") + "…"
 
 
-#: facts the model words in one request, the sheet's first after the overall count (which is a count,
-#: nothing to word); the rest keep their template sentence. Each fact costs output tokens: on a CPU
-#: (~9 output tokens/s with `small`) five facts are ~35 s per restaurant
-MAX_WORDED_FACTS = 5
+#: facts the model words in one request (it must word each: the schema asks for one sentence per fact),
+#: the sheet's first after the overall count (a count, nothing to word); the rest keep their template
+#: sentence. Each fact costs output tokens: on a CPU (4-9 output tokens/s with `small`) three facts
+#: cost about what the free-form summary did
+MAX_WORDED_FACTS = 3
 #: output budget per fact: one sentence of up to 160 characters with its JSON
 TOKENS_PER_FACT = 80
 #: the summary request's format, in its cache key (facts worded one by one since 2026-12-04)
