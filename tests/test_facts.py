@@ -143,3 +143,39 @@ def test_a_summary_with_a_dish_fact_passes_the_read_back_and_the_blocking_checks
     checks = summary_checks(out.summaries, reviews, prev, hl, facts)
     for name in ("summaries_claims_supported", "summaries_numbers_match_counts", "summaries_agree_with_counts"):
         assert checks[name].passed, (name, checks[name].metadata)
+
+
+def test_the_group_position_and_a_change_are_facts_with_their_figures():
+    import pandas as pd
+
+    from reviewlens_dagster.core.analysis.facts import fact_sheet
+
+    comps = pd.DataFrame(
+        [
+            {"aspect": "배달", "positive_share": 0.42, "group_median": 0.81, "percentile": 0.1, "group_size": 12},
+            {"aspect": "맛", "positive_share": 0.8, "group_median": 0.8, "percentile": 0.5, "group_size": 12},
+        ]
+    )
+    changes = pd.DataFrame(
+        [
+            {
+                "aspect": "배달",
+                "status": "rose",
+                "previous_share": 0.05,
+                "recent_share": 0.3,
+                "previous_reviews": 40,
+                "recent_reviews": 30,
+            }
+        ]
+    )
+    empty = pd.DataFrame(columns=["restaurant_id", "polarity"])
+    sheet = fact_sheet("r", 70, 4.1, empty, pd.DataFrame(), pd.DataFrame(), "ko", comps, changes)
+    kinds = {f.kind: f for f in sheet}
+    assert set(kinds) == {"overall", "group_bottom", "change_rose"}  # 맛 in the middle of its group: no fact
+    low = kinds["group_bottom"]
+    assert "가게 12곳" in low.template and "하위 25%" in low.template
+    assert claim_problems("배달 긍정 비율은 42%로, 비교 그룹 중앙값 81%보다 낮습니다.", low) == []
+    assert claim_problems("배달 긍정 비율은 42%로 그룹에서 꼴찌입니다. 주차도 불편합니다.", low)
+    rose = kinds["change_rose"]
+    assert claim_problems("최근 배달 불만이 5%에서 30%로 늘었습니다.", rose) == []
+    assert claim_problems("최근 배달 불만이 5%에서 45%로 늘었습니다.", rose)

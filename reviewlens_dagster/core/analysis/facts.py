@@ -8,6 +8,10 @@ quotes and a template sentence (Korean, or English for English restaurants):
 - ``overall``: the review count and the mean rating;
 - ``strength`` / ``weakness`` / ``complaint``: each highlight with its prevalence and its most
   given specific reasons ("배달: 언급한 리뷰 40개 중 36개 긍정 (90%). 이유: 빠르다 21, 따뜻하다 8");
+- ``group_top`` / ``group_bottom``: an aspect in the top or bottom quarter of its comparison group
+  (`comparisons`, the group's size and median);
+- ``change_rose`` / ``change_fell``: a complaint share that rose or fell significantly
+  (`aspect_changes`, both windows' n);
 - ``dish_trails`` / ``dish_leads``: an item whose food complaints differ from the other items'
   (`dish_insights`, both n).
 
@@ -39,7 +43,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..aspects import ASPECTS, ENGLISH_NAMES
+from ..aspects import ASPECTS, ENGLISH_NAMES, aspect_name
 from ..report import percent_text
 from .ko_lexicon import FOOD_TERMS
 from .lexicon import detect
@@ -72,7 +76,13 @@ _POLARITY_OF_KIND = {
     "complaint": "negative",
     "dish_trails": "negative",
     "dish_leads": "positive",
+    "group_top": "positive",
+    "group_bottom": "negative",
+    "change_fell": "positive",
+    "change_rose": "negative",
 }
+#: a position in the comparison group is a fact in its top or bottom quarter
+GROUP_QUARTER = 0.25
 
 
 @dataclass(frozen=True)
@@ -105,6 +115,8 @@ def fact_sheet(
     reasons: pd.DataFrame,
     dishes: pd.DataFrame,
     lang: str,
+    comparisons: pd.DataFrame | None = None,
+    changes: pd.DataFrame | None = None,
 ) -> list[Fact]:
     """The ordered facts of one restaurant (module docstring); each table holds its rows only."""
     facts: list[Fact] = []
@@ -132,6 +144,8 @@ def fact_sheet(
                 evidence=tuple(q for q in [r.quote] if isinstance(q, str) and q),
                 review_ids=tuple(list(r.review_ids)[:3]),
             )
+    for kind, text, r in _group_and_change_facts(comparisons, changes, lang):
+        add(kind, text, aspect=r.aspect, polarity=_POLARITY_OF_KIND[kind], share=None)
     for r in dishes[dishes["position"].isin(["trails", "leads"])].itertuples() if len(dishes) else []:
         kind = "dish_trails" if r.position == "trails" else "dish_leads"
         if lang == "ko":
@@ -155,6 +169,49 @@ def fact_sheet(
             review_ids=tuple(list(r.review_ids)[:3]),
         )
     return [_with_figures(f) for f in facts]
+
+
+def _group_and_change_facts(comparisons: pd.DataFrame | None, changes: pd.DataFrame | None, lang: str) -> list:
+    """(kind, template, row): the aspects in the top or bottom quarter of their comparison group
+    (group size shown), and the complaint shares that rose or fell significantly (both windows' n)."""
+    out = []
+    if comparisons is not None and len(comparisons) and "percentile" in comparisons.columns:
+        for r in comparisons[comparisons["percentile"].notna()].itertuples():
+            if GROUP_QUARTER < r.percentile < 1 - GROUP_QUARTER:
+                continue
+            kind = "group_top" if r.percentile >= 1 - GROUP_QUARTER else "group_bottom"
+            name = aspect_name(r.aspect, lang)
+            if lang == "ko":
+                where = "상위" if kind == "group_top" else "하위"
+                text = (
+                    f"{name}: 긍정 비율 {percent_text(r.positive_share)}, 비교 그룹(가게 {r.group_size}곳) 중앙값 "
+                    f"{percent_text(r.group_median)}, 그룹 내 {where} 25%."
+                )
+            else:
+                where = "top" if kind == "group_top" else "bottom"
+                text = (
+                    f"{name}: {percent_text(r.positive_share)} positive, comparison group of {r.group_size} "
+                    f"restaurants median {percent_text(r.group_median)}, in the group's {where} quarter."
+                )
+            out.append((kind, text, r))
+    if changes is not None and len(changes) and "status" in changes.columns:
+        for r in changes[changes["status"].isin(["rose", "fell"])].itertuples():
+            kind = "change_rose" if r.status == "rose" else "change_fell"
+            name = aspect_name(r.aspect, lang)
+            if lang == "ko":
+                verb = "늘었습니다" if r.status == "rose" else "줄었습니다"
+                text = (
+                    f"{name} 불만 비율이 {percent_text(r.previous_share)}(리뷰 {r.previous_reviews}개)에서 "
+                    f"{percent_text(r.recent_share)}(최근 리뷰 {r.recent_reviews}개)로 {verb}."
+                )
+            else:
+                verb = "rose" if r.status == "rose" else "fell"
+                text = (
+                    f"Complaints about {name} {verb} from {percent_text(r.previous_share)} of {r.previous_reviews} "
+                    f"reviews to {percent_text(r.recent_share)} of the recent {r.recent_reviews}."
+                )
+            out.append((kind, text, r))
+    return out
 
 
 def _with_figures(f: Fact) -> Fact:
@@ -274,7 +331,8 @@ def claim_problems(sentence: str, fact: Fact, dishes: set[str] = frozenset()) ->
     ``dishes``: the restaurant's item names and the lexicon's dish words (a dish the fact does not
     name is an invented one)."""
     problems = []
-    dish = fact.kind.startswith("dish_")  # a dish's fact compares complaint shares: its words are complaints
+    # a dish's, a group position's and a change's facts compare shares: their words name both sides
+    dish = fact.kind.startswith(("dish_", "group_", "change_"))
     allowed_aspects = _aspects_in(fact.template) | ({fact.aspect} if fact.aspect else set())
     if fact.kind.startswith("dish_"):
         allowed_aspects |= {"맛", "양"}
@@ -291,7 +349,12 @@ def claim_problems(sentence: str, fact: Fact, dishes: set[str] = frozenset()) ->
             problems.append(f"states {value:g}{'%' if percent else ''}, not a figure of fact {fact.fact_id}")
     if fact.polarity == "positive" and not dish and _NEGATIVE.search(sentence):
         problems.append("complains in a fact of praise")
-    elif fact.polarity == "negative" and _POSITIVE.search(sentence) and not _NEGATIVE.search(sentence):
+    elif (
+        fact.polarity == "negative"
+        and not fact.kind.startswith(("group_", "change_"))  # "긍정 비율 42%, 그룹 하위": a share, not praise
+        and _POSITIVE.search(sentence)
+        and not _NEGATIVE.search(sentence)
+    ):
         problems.append("praises in a fact of complaint")
     mentions = detect(sentence)
     if fact.aspect and fact.polarity:

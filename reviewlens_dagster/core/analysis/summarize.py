@@ -126,7 +126,12 @@ def build_briefs(
 
 
 def restaurant_facts(
-    reviews: pd.DataFrame, strengths: pd.DataFrame, reasons: pd.DataFrame, dishes: pd.DataFrame
+    reviews: pd.DataFrame,
+    strengths: pd.DataFrame,
+    reasons: pd.DataFrame,
+    dishes: pd.DataFrame,
+    comparisons: pd.DataFrame | None = None,
+    changes: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """`summary_facts` of the restaurants of ``reviews``: each one's fact sheet, in its language."""
     frames = []
@@ -141,6 +146,8 @@ def restaurant_facts(
             reasons[reasons["restaurant_id"] == rid],
             dishes[dishes["restaurant_id"] == rid],
             lang,
+            None if comparisons is None else comparisons[comparisons["restaurant_id"] == rid],
+            None if changes is None else changes[changes["restaurant_id"] == rid],
         )
         frames.append(facts_frame(rid, sheet))
     return pd.concat(frames, ignore_index=True) if frames else facts_frame("", [])
