@@ -44,7 +44,6 @@ from ..core.analysis.reasons import REASON_COLUMNS
 from ..core.analysis.schemas import LABELS
 from ..core.analysis.summarize import build_briefs, restaurant_facts, summary_figures, write_summaries
 from ..core.analysis.trends import CHANGE_COLUMNS
-from ..core.compare import ASPECT_COMPARISON_COLUMNS
 from ..core.config import validate_restaurant_ids
 from ..core.llm.types import LLMUnavailableError
 from .common import check_results, check_spec, of_run
@@ -335,15 +334,16 @@ def summary_facts(
     strengths: pd.DataFrame,
     aspect_reasons: pd.DataFrame,
     dish_insights: pd.DataFrame,
-    comparisons: pd.DataFrame,
     aspect_changes: pd.DataFrame,
     reviews: pd.DataFrame,
 ):
     """What a summary may say, per restaurant: ordered facts (the review count and rating, each
-    strength / weakness / complaint with its prevalence and top reasons, the aspects in the top or
-    bottom quarter of the comparison group, the complaint shares that rose or fell, the dishes that
-    trail or lead the others), each with its figures, evidence quotes and a template sentence. The
-    LLM words these facts; every sentence it writes is checked against its fact."""
+    strength / weakness / complaint with its prevalence and top reasons, the complaint shares that rose
+    or fell, the dishes that trail or lead the others), each with its figures, evidence quotes and a
+    template sentence. The LLM words these facts; every sentence it writes is checked against its fact.
+    The comparison group's figures are not facts here: they depend on the other restaurants' counts at
+    the time they were read, and a summary must come out the same for the same reviews (the report
+    shows the group position)."""
     keys = validate_restaurant_ids(context.partition_keys)
     rev = of_run(reviews, keys)
     out = restaurant_facts(
@@ -351,7 +351,7 @@ def summary_facts(
         of_run(strengths, keys, HIGHLIGHT_COLUMNS),
         of_run(aspect_reasons, keys, REASON_COLUMNS),
         of_run(dish_insights, keys, DISH_COLUMNS),
-        of_run(comparisons, keys, ASPECT_COMPARISON_COLUMNS),
+        None,
         of_run(aspect_changes, keys, CHANGE_COLUMNS),
     )
     kinds = out["kind"].value_counts().to_dict() if len(out) else {}
