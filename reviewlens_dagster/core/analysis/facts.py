@@ -39,15 +39,16 @@ summary's note says which and why.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from ..aspects import ASPECTS, ENGLISH_NAMES, aspect_name
+from ..aspects import aspect_name
 from ..report import percent_text
 from .ko_lexicon import FOOD_TERMS
 from .lexicon import detect
 from .reasons import GENERIC, canonical_reason, predicates, top_reasons
+from .summary_review import _aspects_named
 
 #: a totality word is supported from this share on
 TOTALITY_SHARE = 0.95
@@ -215,8 +216,6 @@ def _group_and_change_facts(comparisons: pd.DataFrame | None, changes: pd.DataFr
 
 
 def _with_figures(f: Fact) -> Fact:
-    from dataclasses import replace
-
     return replace(f, figures=tuple(m.group(0) for m in _NUMBER.finditer(f.template)))
 
 
@@ -300,17 +299,13 @@ _EN_SYNONYMS = {
 }
 
 
-def _aspects_in(sentence: str) -> set[str]:
-    """Aspects a sentence names: the lexicon's reading, and each aspect's own name."""
-    named = {m.aspect for m in detect(sentence)}
-    for a in ASPECTS:
-        names = "|".join(
-            [ENGLISH_NAMES[a], "wait" if a == "대기시간" else ENGLISH_NAMES[a]] + [_EN_SYNONYMS.get(a, "")]
-        )
-        if re.search(rf"(?<![가-힣]){a}(?![가-힣])|^{a}", sentence) or re.search(
-            rf"\b({names.strip('|')})\b", sentence, re.IGNORECASE
-        ):
-            named.add(a)
+def _aspects_in(sentence: str, mentions=None) -> set[str]:
+    """Aspects a sentence names (:func:`.summary_review._aspects_named`), and what a model writes for
+    an aspect besides its name (:data:`_EN_SYNONYMS`: "the food", "the staff")."""
+    named = set(_aspects_named(sentence, mentions))
+    named |= {a for a, w in _EN_SYNONYMS.items() if re.search(rf"\b{w}\b", sentence, re.IGNORECASE)}
+    if re.search(r"\bwait\b", sentence, re.IGNORECASE):
+        named.add("대기시간")
     return named
 
 
@@ -336,7 +331,8 @@ def claim_problems(sentence: str, fact: Fact, dishes: set[str] = frozenset()) ->
     allowed_aspects = _aspects_in(fact.template) | ({fact.aspect} if fact.aspect else set())
     if fact.kind.startswith("dish_"):
         allowed_aspects |= {"맛", "양"}
-    other = sorted(_aspects_in(sentence) - allowed_aspects)
+    mentions = detect(sentence)  # the lexicon's reading of the sentence, once for every rule below
+    other = sorted(_aspects_in(sentence, mentions) - allowed_aspects)
     if other:
         problems.append(f"names {', '.join(other)}, which fact {fact.fact_id} is not about")
     own = figures_in(fact.template)
@@ -356,7 +352,6 @@ def claim_problems(sentence: str, fact: Fact, dishes: set[str] = frozenset()) ->
         and not _NEGATIVE.search(sentence)
     ):
         problems.append("praises in a fact of complaint")
-    mentions = detect(sentence)
     if fact.aspect and fact.polarity:
         read = {m.aspect: m.polarity for m in mentions if m.polarity in ("positive", "negative")}
         if read.get(fact.aspect) not in (None, fact.polarity) and not dish:

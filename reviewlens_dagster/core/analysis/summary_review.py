@@ -40,9 +40,10 @@ def _figures_of(row) -> tuple[set[int], dict[str, list[float]]]:
 _FIGURE_CLAUSE = re.compile(r"[;:!?\n…~()]+|[.,](?!\d)|(?<!\d)[.,]")
 
 
-def _aspects_named(clause: str) -> list[str]:
-    """Aspects a clause names: the lexicon's, plus an aspect's own name ("양: ..." in a template)."""
-    named = [m.aspect for m in detect(clause)]
+def _aspects_named(clause: str, mentions=None) -> list[str]:
+    """Aspects a clause names: the lexicon's (``mentions``: its reading when the caller has it), plus an
+    aspect's own name, Korean or English ("양: ..." in a template)."""
+    named = [m.aspect for m in (detect(clause) if mentions is None else mentions)]
     return named + [
         a
         for a in ASPECTS
