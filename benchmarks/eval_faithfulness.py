@@ -31,6 +31,7 @@ KINDS = (
     "wrong number",
     "invented dish",
     "invented complaint",
+    "names nothing",
 )
 
 
@@ -113,6 +114,13 @@ def mutate(text: str, fact, kind: str, r: random.Random, vocabulary: set[str]) -
         return text.rstrip(".") + (
             f". 다만 {r.choice(others)}에 대한 불만도 있습니다." if ko else ". Some complained about the parking."
         )
+    if kind == "names nothing":  # the fact's figures and direction, its subject left out
+        subject = fact.item if fact.kind.startswith("dish_") else fact.aspect
+        if not subject or subject not in text:
+            return None
+        # its reasons go too: a reason may name the aspect itself ("웨이팅 없음", "맛이 변했다")
+        bare = re.split(r"\s*(?:이유|Reasons): ", text.replace(subject, "", 1))[0]
+        return re.sub(r"^\s*[:,]?\s*", "", bare).rstrip(".") + "."
     raise ValueError(kind)
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from reviewlens_dagster.core.analysis.cache import LLMCache
 from reviewlens_dagster.core.analysis.extract import analyse_reviews, sentiment_ratios
+from reviewlens_dagster.core.analysis.facts import facts_frame
 from reviewlens_dagster.core.analysis.lexicon import clauses, detect
 from reviewlens_dagster.core.analysis.prevalence import HighlightRule, aspect_prevalence, highlights
 from reviewlens_dagster.core.analysis.prompts import extract_messages, language_of
@@ -552,3 +553,37 @@ def test_a_minority_complaint_about_a_strength_is_not_a_contradiction():
     text = "배달: 리뷰 1,852개 중 49개에서 불만 (2.6%)"
     assert contradictions(text, prev) == ["배달 is criticised but counted as a strength"]
     assert contradictions(text, prev, complaints={"배달"}) == []  # the counted complaint may be said
+
+
+def test_the_counts_template_names_each_highlights_top_reasons_and_passes_the_checks():
+    """A restaurant the LLM did not read: its summary is the fact sheet's template sentences, so it
+    names why (the top specific reasons with their counts), and the blocking checks pass on it."""
+    from reviewlens_dagster.core.analysis.checks import summary_checks
+
+    prev, men = _delivery_case()
+    low = {"r": {f"d{i}" for i in range(264, 280)}}
+    hl = highlights(prev, men, rule=HighlightRule(), low_rated=low)
+    reasons = pd.DataFrame(
+        {
+            "restaurant_id": "r",
+            "aspect": ["배달", "배달", "배달", "맛"],
+            "polarity": ["positive", "positive", "negative", "negative"],
+            "reason": ["빠르다", "좋다", "늦다", "짜다"],
+            "generic": [False, True, False, False],
+            "count": [210, 40, 38, 17],
+        }
+    )
+    top = pd.DataFrame({"restaurant_id": ["r"], "rank": [1], "review_id": ["t0"], "text": ["맛있어요"]})
+    briefs = build_briefs(prev, hl, top, {"r": 1852}, reasons=reasons)
+    out = write_summaries(briefs, prev, hl, _runner(DoubleBackend(answers={})), None, "m", llm_restaurants=set())
+    s = out.summaries.set_index("kind")
+    overall = s.at["overall", "text"]
+    assert "빠르다 210" in overall and "늦다 38" in overall and "짜다 17" in overall
+    assert "좋다" not in overall  # a generic reason says nothing an owner can act on
+    assert s.at["overall", "sentence_sources"] == ["template"] * len(briefs["r"].facts)
+    assert "늦다 38" in s.at["negative", "text"] and "빠르다 210" in s.at["positive", "text"]
+    ids = [f"t{i}" for i in range(1064)] + [f"d{i}" for i in range(313)] + [f"x{i}" for i in range(475)]
+    reviews = pd.DataFrame({"restaurant_id": "r", "review_id": ids, "text": "맛있어요"})
+    facts = facts_frame("r", briefs["r"].facts)
+    checks = summary_checks(out.summaries, reviews, prev, hl, facts)
+    assert all(c.passed for c in checks.values()), {k: c.metadata for k, c in checks.items() if not c.passed}

@@ -56,6 +56,8 @@ DISHES = {"떡볶이", "양념치킨", "치킨"}
         (TASTE, "특히 양념치킨이 맛있다는 평이 많아요.", "dish"),
         (PORTION, "양을 늘리도록 개선이 필요합니다.", "advice"),
         (PORTION, "양이 많다는 칭찬이 많습니다.", "praises"),
+        (DELIVERY, "언급한 리뷰의 90%가 좋게 평가했습니다.", "does not name"),
+        (DELIVERY, "90% of the reviews that mention it are positive.", "does not name"),
     ],
 )
 def test_claims_no_count_supports_are_rejected(fact, sentence, why):
@@ -82,6 +84,8 @@ def test_claims_no_count_supports_are_rejected(fact, sentence, why):
         (DELIVERY, "배달은 언급한 리뷰의 90%가 좋게 평가했고, 빠르고 따뜻하게 온다는 이유가 많았습니다."),
         (PORTION, "전체 리뷰 300개 중 12개(4%)에서 양이 적다는 불만이 나왔습니다."),
         (PORTION, "양이 적다는 불만이 있으니 양을 늘리는 것을 고려해 볼 만합니다."),
+        (DELIVERY, "라이더분들이 빠르고 따뜻하게 가져다준다는 평이 90%입니다."),
+        (DELIVERY, "Delivery: 90% of the reviews that mention it are positive, mostly for being fast."),
     ],
 )
 def test_right_wordings_pass(fact, sentence):

@@ -22,8 +22,8 @@ template sentence).
 
 **Every sentence is checked against its fact** (:func:`claim_problems`, no LLM). A sentence may:
 
-- name only its fact's aspect (other aspects, by the lexicon's vocabulary and synonyms, are claims
-  of another fact), and only dishes its fact names;
+- name its fact's aspect (a dish's fact: its item), and only that aspect (other aspects, by the
+  lexicon's vocabulary and synonyms, are claims of another fact), and only dishes its fact names;
 - state only its fact's figures (a percentage within 1 point);
 - judge in its fact's direction (no praise in a complaint, no complaint in a strength);
 - use a totality word (모든, 전부, 항상, 다들, 하나같이, all, every, always, never, ...) only when the
@@ -43,9 +43,9 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from ..aspects import aspect_name
+from ..aspects import ENGLISH_NAMES, aspect_name
 from ..report import percent_text
-from .ko_lexicon import FOOD_TERMS
+from .ko_lexicon import ASPECT_TERMS, FOOD_TERMS
 from .lexicon import detect
 from .reasons import GENERIC, canonical_reason, predicates, top_reasons
 from .summary_review import _aspects_named
@@ -309,6 +309,19 @@ def _aspects_in(sentence: str, mentions=None) -> set[str]:
     return named
 
 
+def names_aspect(sentence: str, aspect: str) -> bool:
+    """Whether ``sentence`` says in words what it is about: the aspect's name (Korean or English), a
+    word a model writes for it, one of the lexicon's nouns of it (배달: 라이더, 포장; taste: a dish).
+    A reason alone ("싸다 18") is a reading of the aspect, not its name."""
+    words = [aspect, ENGLISH_NAMES.get(aspect, aspect), _EN_SYNONYMS.get(aspect, aspect)]
+    words += [t for t, a in ASPECT_TERMS.items() if a == aspect and len(t) >= 2]
+    words += sorted(FOOD_TERMS) if aspect == "맛" else []
+    english = [w for w in words if w.isascii()]
+    return any(w in sentence for w in words if not w.isascii()) or any(
+        re.search(rf"\b{re.escape(w)}\b", sentence, re.IGNORECASE) for w in english
+    )
+
+
 #: a model may round a share: 92.6 % written 92 % or 93 %
 PERCENT_TOLERANCE = 1.0
 _PERCENT_AFTER = re.compile(r"\s*(%|퍼센트|percent)")
@@ -332,9 +345,17 @@ def claim_problems(sentence: str, fact: Fact, dishes: set[str] = frozenset()) ->
     if fact.kind.startswith("dish_"):
         allowed_aspects |= {"맛", "양"}
     mentions = detect(sentence)  # the lexicon's reading of the sentence, once for every rule below
-    other = sorted(_aspects_in(sentence, mentions) - allowed_aspects)
+    named = _aspects_in(sentence, mentions)
+    other = sorted(named - allowed_aspects)
     if other:
         problems.append(f"names {', '.join(other)}, which fact {fact.fact_id} is not about")
+    # a sentence must say what its fact is about: "90% were positive" of nothing is no claim a reader can place
+    if fact.kind.startswith("dish_") and fact.item and fact.item not in sentence:
+        problems.append(f"does not name {fact.item}, the dish of fact {fact.fact_id}")
+    elif not fact.kind.startswith("dish_") and fact.aspect and not names_aspect(sentence, fact.aspect):
+        problems.append(
+            f"does not name {aspect_name(fact.aspect, 'en')} ({fact.aspect}), the aspect of fact {fact.fact_id}"
+        )
     own = figures_in(fact.template)
     for value, percent in figures_in(sentence):
         shares = [v for v, p in own if p]

@@ -154,14 +154,21 @@ def restaurant_facts(
 
 
 def template_parts(
-    restaurant_id: str, strengths: pd.DataFrame, n_reviews: int, lang: str
+    restaurant_id: str, strengths: pd.DataFrame, n_reviews: int, lang: str, facts: list[Fact] | None = None
 ) -> dict[str, tuple[str, list[str]]]:
-    """kind -> (text, review ids) for the deterministic positive / negative / fallback overall text."""
+    """kind -> (text, review ids) for the deterministic positive / negative / fallback overall text.
+    With the restaurant's ``facts`` each highlight is its fact's template sentence (its prevalence
+    and its top reasons), and the overall text is the whole sheet's template sentences, in order."""
     g = strengths[strengths["restaurant_id"] == restaurant_id]
+    worded = {(f.kind, f.aspect): f.template.rstrip(".") for f in facts or []}
     parts = {}
     for pol, kind in (("strength", "positive"), ("weakness", "negative")):
         items = g[g["polarity"] == pol]
         complaints = g[g["polarity"] == "complaint"]
+        items = items.assign(prevalence=[worded.get((pol, a), p) for a, p in zip(items["aspect"], items["prevalence"])])
+        complaints = complaints.assign(
+            prevalence=[worded.get(("complaint", a), p) for a, p in zip(complaints["aspect"], complaints["prevalence"])]
+        )
         ids = [i for ids in items["review_ids"] for i in list(ids)[:2]]
         if items.empty and pol == "weakness" and len(complaints):
             ids = [i for ids in complaints["review_ids"] for i in list(ids)[:2]]
@@ -185,6 +192,9 @@ def template_parts(
             )
             text = f"{label}: " + "; ".join(items["prevalence"]) + "."
         parts[kind] = (clip(text), ids)
+    if facts:
+        parts["overall"] = (" ".join(f.template for f in facts), [i for f in facts for i in f.review_ids])
+        return parts
     prefix = f"리뷰 {n_reviews}개 기준. " if lang == "ko" else f"Based on {n_reviews} reviews. "
     parts["overall"] = (
         clip(prefix + parts["positive"][0] + " " + parts["negative"][0]),
@@ -299,7 +309,8 @@ def write_summaries(
     complaints = complaint_aspects(strengths)
     for restaurant_id, b in briefs.items():
         prev = prevalence[prevalence["restaurant_id"] == restaurant_id]
-        tmpl = template_parts(restaurant_id, strengths, b.n_reviews, b.lang)
+        tmpl = template_parts(restaurant_id, strengths, b.n_reviews, b.lang, b.facts)
+        sheet = [(f.fact_id, f.template, "template") for f in b.facts]
         common = {"restaurant_id": restaurant_id, "language": b.lang, "model": model, "prompt_version": prompt_version}
 
         def row(
@@ -334,7 +345,7 @@ def write_summaries(
             if problems:
                 replaced[restaurant_id] = notes + problems
                 note = "LLM summary replaced: " + "; ".join(problems)
-                rows.append(row("overall", *tmpl["overall"], "template", note, was_cached))
+                rows.append(row("overall", *tmpl["overall"], "template", note, was_cached, sheet))
             else:
                 source = "llm" if any(src == "llm" for _, _, src in sentences) else "template"
                 note = "; ".join(notes) or None
@@ -342,13 +353,13 @@ def write_summaries(
         elif restaurant_id in outcome.failed:
             replaced[restaurant_id] = [outcome.failed[restaurant_id][:300]]
             note = "LLM summary failed: " + outcome.failed[restaurant_id][:300]
-            rows.append(row("overall", *tmpl["overall"], "template", note, False))
+            rows.append(row("overall", *tmpl["overall"], "template", note, False, sheet))
         else:
             read = llm_restaurants is None or restaurant_id in llm_restaurants
             note = (
                 "nothing stands out to word" if read else "the LLM did not read this restaurant: counts (lexicon) only"
             )
-            rows.append(row("overall", *tmpl["overall"], "template", note, False))
+            rows.append(row("overall", *tmpl["overall"], "template", note, False, sheet))
         rows += [row(kind, *tmpl[kind], "counts", None, False) for kind in ("positive", "negative")]
     return SummaryOutput(pd.DataFrame(rows, columns=SUMMARY_COLUMNS), outcome, replaced)
 
