@@ -202,11 +202,69 @@ def llm_second_opinion(judged: list[dict], preset: str, tune: bool) -> None:
             print(f"| end to end, {pol} items | {v:.3f} | {n} |")
 
 
+def mams_with_llm(rows: list[dict], preset: str) -> None:
+    """MAMS end to end as the product reads an English review: the English reading's polarity, else
+    (an aspect it found but left undecided) the LLM's clause request with the aspect named, decided
+    with the preset's calibration (tuned on the Korean development clauses, never on MAMS test)."""
+    from reviewlens_dagster.core.analysis.extract import LabelCalibration, aspect_request
+    from reviewlens_dagster.core.analysis.lexicon import detect
+    from reviewlens_dagster.core.analysis.schemas import extract_validator
+    from reviewlens_dagster.core.config import Settings
+    from reviewlens_dagster.core.llm.factory import LLMConfig, build_engine
+    from reviewlens_dagster.core.llm.models import get_preset
+
+    asked = [r for r in rows if r["found"] and r["pred"] is None]
+    quotes = [next(m.quote for m in detect(r["text"]) if m.aspect == r["aspect"]) for r in asked]
+    reqs = [aspect_request(f"m{i}", q, r["aspect"]) for i, (r, q) in enumerate(zip(asked, quotes))]
+    engine = build_engine(LLMConfig(preset=preset, model_cache_dir=Settings.from_env().model_cache_dir))
+    t0 = time.perf_counter()
+    res = engine.run(reqs, {q.request_id: extract_validator([]) for q in reqs}) if reqs else []
+    wall = time.perf_counter() - t0
+    engine.close()
+    cal_args = get_preset(preset).aspect_calibration
+    cal = LabelCalibration(*cal_args) if cal_args else None
+    for r, a in zip(asked, res):
+        r["llm"] = cal.decide(a.choice_logprobs) if cal and a.choice_logprobs else a.parsed.label
+    for r in rows:
+        r["product"] = r["pred"] if r["pred"] is not None else r.get("llm")
+    print(f"\n### MAMS test end to end: English reading, else the LLM ({preset}); {time.strftime('%Y-%m-%d')}")
+    print(f"{len(reqs)} clause requests in {wall:.0f} s")
+    print("| metric | value | n |\n|---|---:|---:|")
+    for name, (v, n) in [
+        ("end to end (reading, else the LLM)", _acc(rows, "product")),
+        ("the LLM on the items the reading left undecided", _acc(asked, "llm")),
+        *[(f"end to end, {pol} items", _acc([r for r in rows if r["polarity"] == pol], "product")) for pol in LABELS],
+    ]:
+        print(f"| {name} | {'n/a' if v is None else f'{v:.3f}'} | {n} |")
+
+
+def reading_cost() -> None:
+    """ms per review of each language's reading on the sample (the same process, the analyzers loaded)."""
+    from reviewlens_dagster.core.analysis.lexicon import detect_many
+    from reviewlens_dagster.core.analysis.prompts import language_of
+    from reviewlens_dagster.core.staging import scan_folder
+
+    texts = [t or "" for t in scan_folder(ROOT / "data" / "sample").reviews["text"]]
+    by = {lang: [t for t in texts if language_of([t]) == lang] for lang in ("ko", "en")}
+    detect_many(["맛있어요", "Great food"])  # one-time loads are not the per-review cost
+    print("\n### Cost of the reading per review (sample, one process)")
+    print("| reading | reviews | ms per review | ms per 100 characters |\n|---|---:|---:|---:|")
+    for lang, name in (("ko", "Korean (Kiwi)"), ("en", "English (pysbd + VADER)")):
+        batch = by[lang] * max(1, 2000 // max(1, len(by[lang])))  # at least ~2,000 reviews timed
+        t0 = time.perf_counter()
+        detect_many(batch)
+        ms = (time.perf_counter() - t0) * 1000
+        chars = sum(len(t) for t in batch)
+        print(f"| {name} | {len(by[lang])} | {ms / len(batch):.3f} | {ms * 100 / max(1, chars):.3f} |")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--split", choices=("dev", "heldout", "both"), default="both")
     ap.add_argument("--mams", choices=("train", "val", "test", "none"), default="test")
-    ap.add_argument("--llm", default=None, help="also run the LLM's second opinion with this preset (e.g. small)")
+    ap.add_argument(
+        "--llm", default=None, help="also run the LLM's second opinion (Korean clauses, MAMS) with this preset (small)"
+    )
     ap.add_argument("--tune", action="store_true", help="tune the clause calibration on the development part")
     ap.add_argument(
         "--show-errors", action="store_true", help="print the development part's errors (never the held-out)"
@@ -226,7 +284,14 @@ def main(argv: list[str] | None = None) -> None:
         llm_second_opinion(judged, args.llm, args.tune)
     if args.mams != "none" and MAMS.exists():
         rows, mams_ms = judge(load_mams(args.mams))
-        table(f"MAMS {args.mams} (English), lexicon", rows, [("lexicon ms per sentence", mams_ms, len(rows))])
+        table(
+            f"MAMS {args.mams} (English), the English reading alone ({time.strftime('%Y-%m-%d')})",
+            rows,
+            [("reading ms per sentence", mams_ms, len(rows))],
+        )
+        if args.llm:
+            mams_with_llm(rows, args.llm)
+    reading_cost()
 
 
 if __name__ == "__main__":

@@ -85,18 +85,22 @@ def req(request_id: str, words: int, schema: dict | None = None, age_s: float = 
     return r
 
 
+#: what the double reads as a complaint ("microwaved": an implicit one, no word of VADER's lexicon)
+NEGATIVE_WORDS = ("불친절", "bad", "microwaved")
+
+
 def analysis_answer(req: LLMRequest) -> str:
-    """Schema-valid answers for the analysis tasks: extraction (negative when the review says
-    "불친절" or "bad", every aspect asked about with the review's label) and summary (each fact of the
+    """Schema-valid answers for the analysis tasks: extraction (negative when the review says one of
+    :data:`NEGATIVE_WORDS`, every aspect asked about with the review's label) and summary (each fact of the
     sheet worded as its own template sentence: a faithful writer)."""
     if req.request_id.startswith("summary"):
         return json.dumps({"sentences": fact_sentences(req)}, ensure_ascii=False)
     if req.request_id.startswith("aspect:"):
         clause = req.messages[-1]["content"].rsplit("<clause>", 1)[-1]
-        bad = "불친절" in clause or "bad" in clause.lower()
+        bad = any(w in clause.lower() for w in NEGATIVE_WORDS)
         return json.dumps({"label": "negative" if bad else "positive"})
     review = req.messages[-1]["content"].rsplit("<review>", 1)[-1]
-    label = "negative" if ("불친절" in review or "bad" in review.lower()) else "positive"
+    label = "negative" if any(w in review.lower() for w in NEGATIVE_WORDS) else "positive"
     out = {"label": label}
     aspects = req.json_schema.get("properties", {}).get("aspects")
     if aspects:

@@ -12,7 +12,7 @@ import pytest
 from reviewlens_dagster.core.analysis.cache import LLMCache
 from reviewlens_dagster.core.analysis.extract import analyse_reviews, sentiment_ratios
 from reviewlens_dagster.core.analysis.facts import facts_frame
-from reviewlens_dagster.core.analysis.lexicon import clauses, detect
+from reviewlens_dagster.core.analysis.lexicon import detect
 from reviewlens_dagster.core.analysis.prevalence import HighlightRule, aspect_prevalence, highlights
 from reviewlens_dagster.core.analysis.prompts import extract_messages, language_of
 from reviewlens_dagster.core.analysis.sampling import allocate, stratified_sample
@@ -62,13 +62,6 @@ def test_lexicon_aspects_and_polarity(text, expected):
         assert m.quote in text and text[m.start : m.start + len(m.quote)] == m.quote
 
 
-def test_clauses_are_substrings():
-    text = "친구랑 갔어요. 맛은 최고인데 직원이 불친절해요 ㅠㅠ 그래도 또 올게요!"
-    parts = clauses(text)
-    assert [c for _, c in parts] == ["친구랑 갔어요", "맛은 최고인데", "직원이 불친절해요", "그래도 또 올게요"]
-    assert all(text[o : o + len(c)] == c for o, c in parts)
-
-
 def test_stratified_sample_covers_minority_ratings_and_weights_back():
     rows = [{"restaurant_id": "r", "review_id": f"v{i}", "rating": 5.0 if i < 85 else 1.0} for i in range(100)]
     rows += [{"restaurant_id": "s", "review_id": f"w{i}", "rating": None} for i in range(7)]
@@ -86,7 +79,7 @@ def test_stratified_sample_covers_minority_ratings_and_weights_back():
 def _reviews() -> pd.DataFrame:
     texts = {
         "ra": ["맛있어요 그리고 양이 많아요", "사장님이 불친절해요", INJECTION, "국물이 끝내줘요. 양도 많고요"],
-        "rb": ["Great value, tasty food", "Rude staff and bad food"],
+        "rb": ["Great value, tasty food", "Rude staff and the food tasted microwaved"],
     }
     rows = []
     for restaurant_id, ts in texts.items():
@@ -107,8 +100,8 @@ def test_extraction_rows_cache_and_incremental_commits(tmp_path):
     cache = LLMCache(tmp_path / "cache.duckdb")
     logs = []
     out = analyse_reviews(_reviews(), None, _runner(backend), cache, "double", chunk_size=2, progress=logs.append)
-    # 6 review labels + 1 clause question: "bad" in "Rude staff and bad food" is the staff's, so the
-    # lexicon leaves the food undecided and the LLM is asked about that clause, with the aspect named
+    # 6 review labels + 1 clause question: "rude" is the staff's, "microwaved" is no word of the
+    # English reading, so it leaves the food undecided and the LLM is asked about that clause, with the aspect named
     assert out.jobs.llm_calls == 7 and out.jobs.cache_hits == 0
     # one engine call, shortest first; committed every 2 results (4 commits, each logged)
     assert [len(c) for c in backend.calls] == [7] and len(logs) == 4

@@ -123,8 +123,23 @@ def test_an_english_restaurant_names_no_aspect_in_korean():
     )
     html, headline, md = render_page(inp)
     visible = re.sub(r"<[^>]+>", " ", html)
-    parts = template_parts("e", hl, len(rev), "en")
+    from reviewlens_dagster.core.analysis.facts import facts_from_frame
+    from reviewlens_dagster.core.analysis.summarize import restaurant_facts
+
+    no_dishes = pd.DataFrame(columns=["restaurant_id", "position"])
+    sheet = facts_from_frame(restaurant_facts(rev, hl, aspect_reasons(rev, men), no_dishes))
+    assert any(f.reasons for f in sheet)  # the English reading's reasons ("fast", "slow", "cold")
+    parts = template_parts("e", hl, len(rev), "en", sheet)
     for text in (visible, md, *[t for t, _ in parts.values()], *hl["prevalence"]):
         found = [a for a in ASPECTS if re.search(rf"(?<![가-힣]){a}(?![가-힣])", text)]
         assert not found, (found, text[:200])
     assert "delivery" in visible and "taste" in visible
+    assert 'id="languages"' not in html  # one language: nothing to say
+    mixed = ReportInputs(
+        **{
+            **inp.__dict__,
+            "reviews": pd.concat([rev, rev.head(2).assign(text="배달이 빨라요", review_id=["k1", "k2"])]),
+        }
+    )
+    html, _, md = render_page(mixed)
+    assert "Review languages: 15 English, 2 Korean" in html and "15 English, 2 Korean" in md

@@ -25,7 +25,7 @@ import pandas as pd
 from jinja2 import Environment, select_autoescape
 
 from .analysis.dishes import DishRule
-from .analysis.prompts import language_of
+from .analysis.prompts import language_mix, language_of
 from .analysis.reasons import top_reasons
 from .analysis.trends import wilson
 from .aspects import aspect_name
@@ -49,6 +49,7 @@ WORDS = {
         "changes": "최근 변화",
         "no_change": "최근 3개월에 뚜렷한 변화는 없습니다.",
         "summary": "요약",
+        "languages": "리뷰 언어: 한국어 {ko:,}개, 영어 {en:,}개 (각 리뷰를 그 언어로 읽었습니다)",
         "evidence": "근거 리뷰",
         "counted": "장점·단점·불만과 비율은 리뷰 {n}개를 세어 구했습니다 ({how}).",
         "written_llm": "요약 문장은 언어 모델({model})이 이 수치와 리뷰 {k}개의 표본을 보고 썼습니다.",
@@ -91,6 +92,7 @@ WORDS = {
         "changes": "Recent changes",
         "no_change": "No clear change in the last 3 months.",
         "summary": "Summary",
+        "languages": "Review languages: {en:,} English, {ko:,} Korean (each review read in its own language)",
         "evidence": "Evidence reviews",
         "counted": "Strengths, weaknesses, complaints and their shares were counted over {n} reviews ({how}).",
         "written_llm": "The summary sentences were written by a language model ({model}) from these figures and a sample "
@@ -150,6 +152,7 @@ td, th { border-bottom: 1px solid #eee; padding: 4px; text-align: left; } .chart
 <p><a href="index.html">← {{ w.back }}</a></p>
 <h1>{{ name }}</h1>
 <p class="figures" id="figures">{{ w.reviews }} {{ "{:,}".format(n_reviews) }}{% if rating %} · {{ w.rating }} {{ rating }}{% endif %}</p>
+{% if languages %}<p class="note" id="languages">{{ languages }}</p>{% endif %}
 <h2>{{ w.fix_first }}</h2>
 <div id="fix-first">{% if not fix %}<p>{{ w.nothing_to_fix }}</p>{% endif %}
 {% for f in fix %}<div class="fix">{{ f.text }}{% if f.evidence %}<div class="quote">“{{ f.evidence[0] }}<mark>{{ f.evidence[1] }}</mark>{{ f.evidence[2] }}”{% if f.review_id %} <a href="#review-{{ f.review_id }}">{{ w.evidence }}</a>{% endif %}</div>{% endif %}</div>{% endfor %}</div>
@@ -508,7 +511,10 @@ def render_page(inp: ReportInputs) -> tuple[str, dict, str]:
     cited |= {f["review_id"] for f in fix if f["review_id"]}
     evidence = _evidence(inp.reviews[inp.reviews["review_id"].isin(cited)])
     undated = int(inp.reviews["created_at"].isna().sum())
+    mix = language_mix(inp.reviews["text"].fillna("").tolist())
+    languages = w["languages"].format(ko=mix.get("ko", 0), en=mix.get("en", 0)) if len(mix) > 1 else None
     html = _PAGE.render(
+        languages=languages,
         lang=inp.lang,
         fonts=FONT_STACK,
         w=w,
@@ -543,6 +549,8 @@ def render_page(inp: ReportInputs) -> tuple[str, dict, str]:
         f"## {inp.name}",
         f"{w['reviews']} {len(inp.reviews):,}" + (f" · {w['rating']} {rating_text}" if rating_text else ""),
     ]
+    if languages:
+        md.append(languages)
     md.append(f"**{w['fix_first']}**: " + ("; ".join(f["text"] for f in fix) or w["nothing_to_fix"]))
     md += [f"**{w['summary']}**: {summary}", f"_{_provenance(inp, source, w)}_"]
     for title, items in sections:

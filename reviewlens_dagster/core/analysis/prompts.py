@@ -38,6 +38,16 @@ def language_of(texts: list[str]) -> str:
     return "ko" if letters == 0 or hangul / letters >= 0.3 else "en"
 
 
+def language_mix(texts: list[str]) -> dict[str, int]:
+    """Reviews per language ({'ko': n, 'en': m}), each review by :func:`language_of`; empty texts left out."""
+    out: dict[str, int] = {}
+    for t in texts:
+        if t and t.strip():
+            lang = language_of([t])
+            out[lang] = out.get(lang, 0) + 1
+    return out
+
+
 def escape(text: str) -> str:
     return text.replace("<", "‹").replace(">", "›")
 

@@ -1,0 +1,526 @@
+"""The English reading of a review: sentence boundaries from ``pysbd``, polarity from VADER
+(``vaderSentiment``: a rule-based sentiment lexicon with negation, intensifiers, "but" and
+punctuation, its data shipped in the wheel), the restaurant domain's words added to VADER's
+lexicon, and each judgement attached to the aspect it is about.
+
+How a review is read:
+
+1. ``pysbd`` cuts it into sentences; a sentence is cut again at a contrast ("but", "although",
+   "though", "however", "while", "whereas", "yet", "except", ";"): the part after it is marked as
+   after a contrast (it stands where one aspect is judged both ways, as in Korean);
+2. in each part, the aspects are *anchored* by their terms (:data:`ASPECT_TERMS`: nouns such as
+   food, staff, prices, ambience, wait; and judging words that name their aspect, such as
+   delicious, rude, overpriced, cozy);
+3. the part is divided between its aspects: consecutive anchors of one aspect form one group, and
+   two groups are separated at the last "and" / "," / "with" / "plus" between them (else midway),
+   so "great food and terrible service" and "the food was great, the service slow" give each
+   aspect its own words;
+4. each aspect's words are scored by VADER (its compound score; the domain words of
+   :data:`DOMAIN_VALENCE` added): ≥ :data:`POSITIVE_AT` positive, ≤ −:data:`POSITIVE_AT`
+   negative; words of the middle only (okay, average, so-so, nothing special) neutral; no judging
+   word at all: undecided, left to the LLM (README "Neutral, defined").
+
+The reasons of a mention are its judging words of the decided sign ("slow", "not friendly").
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+#: aspect -> the words that name it (matched as whole words, a plural "s" / "es" optional)
+ASPECT_TERMS: dict[str, tuple[str, ...]] = {
+    "맛": (
+        "food",
+        "taste",
+        "flavor",
+        "flavour",
+        "dish",
+        "meal",
+        "entree",
+        "entrée",
+        "appetizer",
+        "dessert",
+        "cuisine",
+        "menu",
+        "pizza",
+        "pasta",
+        "sushi",
+        "steak",
+        "burger",
+        "chicken",
+        "fish",
+        "salad",
+        "soup",
+        "bread",
+        "brunch",
+        "dinner",
+        "lunch",
+        "breakfast",
+        "sandwich",
+        "fries",
+        "noodle",
+        "rice",
+        "sauce",
+        "meat",
+        "seafood",
+        "cake",
+        "coffee",
+        "tea",
+        "wine",
+        "drink",
+        "cocktail",
+        "beer",
+        "special",
+        "course",
+        "plate",
+        "bite",
+        "delicious",
+        "tasty",
+        "yummy",
+        "flavorful",
+        "flavourful",
+        "bland",
+        "tasteless",
+        "overcooked",
+        "undercooked",
+        "soggy",
+        "greasy",
+        "stale",
+        "inedible",
+    ),
+    "양": ("portion", "serving", "portion size", "helping"),
+    "가격": (
+        "price",
+        "value",
+        "cost",
+        "bill",
+        "money",
+        "expensive",
+        "overpriced",
+        "pricey",
+        "cheap",
+        "affordable",
+        "inexpensive",
+        "reasonably priced",
+        "priced",
+        "bargain",
+        "rip-off",
+        "ripoff",
+    ),
+    "서비스": (
+        "service",
+        "staff",
+        "waiter",
+        "waitress",
+        "server",
+        "waitstaff",
+        "wait staff",
+        "host",
+        "hostess",
+        "manager",
+        "owner",
+        "bartender",
+        "employee",
+        "crew",
+        "maitre d",
+        "rude",
+        "friendly",
+        "attentive",
+        "inattentive",
+        "unfriendly",
+        "courteous",
+        "accommodating",
+        "welcoming",
+        "hospitable",
+        "attitude",
+    ),
+    "청결": ("cleanliness", "bathroom", "restroom", "hygiene", "dirty", "filthy", "sanitary", "unsanitary"),
+    "분위기": (
+        "atmosphere",
+        "ambience",
+        "ambiance",
+        "decor",
+        "décor",
+        "interior",
+        "music",
+        "vibe",
+        "setting",
+        "view",
+        "place",
+        "room",
+        "space",
+        "seating",
+        "patio",
+        "bar",
+        "noise",
+        "cozy",
+        "noisy",
+        "romantic",
+        "cramped",
+        "crowded",
+        "loud",
+    ),
+    "배달": ("delivery", "takeout", "take-out", "take out", "driver", "courier", "packaging", "delivered"),
+    "대기시간": ("wait", "waited", "waiting", "line", "queue"),
+    "주차": ("parking", "valet"),
+}
+
+#: anchors that are a mention only when judged (as a dish named in a Korean review): dishes, meals,
+#: drinks and generic places; "we ordered the pasta" says nothing of the taste
+WEAK_ANCHORS = frozenset(
+    {"pizza", "pasta", "sushi", "steak", "burger", "chicken", "fish", "salad", "soup", "bread", "brunch"}
+    | {"dinner", "lunch", "breakfast", "sandwich", "fries", "noodle", "rice", "sauce", "meat", "seafood", "cake"}
+    | {"coffee", "tea", "wine", "drink", "cocktail", "beer", "special", "course", "plate", "bite", "dish", "meal"}
+    | {"menu", "entree", "entrée", "appetizer", "dessert", "place", "room", "space", "bar", "seating", "patio"}
+    | {"setting", "view", "line", "bill", "money", "cost", "owner", "manager", "host", "driver", "table"}
+)
+
+#: the restaurant domain's words VADER's lexicon lacks (its scale: -4 .. +4), tuned on MAMS
+#: train / val only
+DOMAIN_VALENCE: dict[str, float] = {
+    # taste
+    "tasty": 2.2,
+    "yummy": 2.2,
+    "flavorful": 2.0,
+    "flavourful": 2.0,
+    "juicy": 1.5,
+    "tender": 1.3,
+    "crispy": 1.2,
+    "authentic": 1.2,
+    "bland": -1.8,
+    "tasteless": -2.2,
+    "salty": -1.3,
+    "greasy": -1.5,
+    "soggy": -1.8,
+    "stale": -1.8,
+    "overcooked": -1.8,
+    "undercooked": -1.8,
+    "burnt": -1.6,
+    "inedible": -2.8,
+    "watery": -1.4,
+    "mediocre": -1.2,
+    "underwhelming": -1.5,
+    "forgettable": -1.2,
+    "uninspired": -1.3,
+    # price
+    "overpriced": -2.0,
+    "pricey": -1.2,
+    "expensive": -1.3,
+    "affordable": 1.5,
+    "inexpensive": 1.5,
+    "reasonable": 1.3,
+    "reasonably": 1.0,
+    "bargain": 1.5,
+    "ripoff": -2.2,
+    # service
+    "attentive": 1.8,
+    "inattentive": -1.8,
+    "accommodating": 1.8,
+    "courteous": 1.8,
+    "welcoming": 1.6,
+    "hospitable": 1.6,
+    "prompt": 1.3,
+    "efficient": 1.3,
+    "knowledgeable": 1.3,
+    "attitude": -1.2,
+    "snotty": -2.0,
+    "condescending": -2.0,
+    "slow": -1.4,
+    "forever": -1.2,
+    "waited": -0.8,
+    # atmosphere, cleanliness, portion, delivery
+    "cozy": 1.6,
+    "cosy": 1.6,
+    "quaint": 1.2,
+    "loud": -1.0,
+    "cramped": -1.5,
+    "crowded": -0.9,
+    "filthy": -2.5,
+    "unsanitary": -2.2,
+    "spacious": 1.2,
+    "tiny": -0.8,
+    "cold": -0.9,
+    "lukewarm": -1.2,
+    "late": -1.0,
+    "quick": 1.0,
+    "quickly": 1.0,
+    "fast": 1.0,
+}
+
+#: words of VADER's lexicon that judge nothing of a restaurant where reviews use them ("with a
+#: friend", "feel like", "I agree", "please"): no valence
+NOT_JUDGEMENTS = (
+    "friend",
+    "friends",
+    "boyfriend",
+    "girlfriend",
+    "party",
+    "please",
+    "like",
+    "agree",
+    "help",
+    "hope",
+    "want",
+    "wanted",
+    "chance",
+    "sure",
+    "yes",
+    "kind",
+    "share",
+    "free",
+    "special",
+    "interest",
+    "interesting",
+    "reservation",
+    "reservations",
+    "tip",
+    "ready",
+    "big",
+    "mistake",
+    "surprised",
+    "lol",
+    "celebrate",
+    "birthday",
+    "pretty",
+    "played",
+    "laughed",
+    "well",
+    "whatever",
+    "strong",
+    "play",
+    "joke",
+)
+#: idioms and phrases of reviews, read as the word they mean (its valence from the lexicon)
+PHRASES: tuple[tuple[str, str], ...] = (
+    (r"left (?:a lot|much|something) to be desired", "disappointing"),
+    (
+        r"took (?:(?:their|its|his|her) )?(?:sweet )?time|took (?:forever|ages)|(?:waited|waiting|wait) (?:forever|ages)",
+        "slow",
+    ),
+    (
+        r"(?:waited|waiting|wait(?:ed)? for)\s+(?:over |nearly |almost |about |more than )?(?:an? hour|\d{2,3}\s*min(?:ute)?s?|\d+\s*hours?)",
+        "slow",
+    ),
+    (r"not worth (?:it|the \w+)", "bad"),
+    (r"worth (?:it|every penny|the \w+)", "good"),
+    (r"never (?:again|coming back|go back|return)", "terrible"),
+    (r"rip[- ]off", "ripoff"),
+    (r"(?:i|we|you|they) (?:really |truly |just )?like", "liked"),
+    (r"too (?:small|little|few)", "tiny"),
+)
+_PHRASES = [(re.compile(rf"\b{p}\b", re.IGNORECASE), word) for p, word in PHRASES]
+
+#: words of the middle: a part judged by these alone is neutral
+MIDDLE_WORDS = frozenset({"okay", "ok", "average", "alright", "so-so", "fine", "decent", "standard", "adequate"})
+_MIDDLE_PHRASES = re.compile(r"\bnothing (?:special|spectacular|to write home about)\b|\bjust ok(?:ay)?\b", re.I)
+#: words on each side of an aspect's name that may judge it
+WINDOW_WORDS = 6
+#: VADER's compound score from which a part is positive (and negative below its negative)
+POSITIVE_AT = 0.05
+
+_CONTRAST = re.compile(r"\b(?:but|however|although|though|while|whereas|yet|except)\b|;", re.IGNORECASE)
+_JOINS = re.compile(r"\band\b|,|\bwith\b|\bplus\b|&|\s[-–—]+\s|\bwhich\b|\bwho\b|\bwhen\b|\bso\b", re.IGNORECASE)
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+_NEGATORS = frozenset(
+    {"not", "no", "never", "n't", "nothing", "hardly", "barely", "isn't", "wasn't", "weren't", "aren't", "don't"}
+    | {"didn't", "doesn't", "won't", "wouldn't", "couldn't", "can't", "cannot", "nor", "without"}
+)
+
+
+@lru_cache(maxsize=1)
+def _analyzer():
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    analyzer = SentimentIntensityAnalyzer()
+    analyzer.lexicon.update(DOMAIN_VALENCE)
+    for word in (*NOT_JUDGEMENTS, *MIDDLE_WORDS):  # the middle words are read as the middle, not as praise
+        analyzer.lexicon.pop(word, None)
+    return analyzer
+
+
+@lru_cache(maxsize=1)
+def _segmenter():
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False, char_span=False)
+
+
+@lru_cache(maxsize=1)
+def _anchor_pattern() -> tuple[re.Pattern, dict[str, str]]:
+    owner = {t: a for a, terms in ASPECT_TERMS.items() for t in terms}
+    words = sorted(owner, key=len, reverse=True)
+    alternation = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words)
+    return re.compile(rf"\b({alternation})(?:s|es)?\b", re.IGNORECASE), owner
+
+
+def sentences(text: str) -> list[tuple[int, str]]:
+    """(offset, sentence) of ``text`` by pysbd; offsets found in order (its pieces are substrings)."""
+    out, pos = [], 0
+    for piece in _segmenter().segment(text):
+        stripped = piece.strip()
+        if not stripped:
+            continue
+        at = text.find(stripped, pos)
+        if at < 0:  # defensive: a segmenter that altered the text; fall back to the rest as one piece
+            rest = text[pos:].strip()
+            return out + ([(text.index(rest, pos), rest)] if rest else [])
+        out.append((at, stripped))
+        pos = at + len(stripped)
+    return out
+
+
+def parts(text: str, bounds: list[tuple[int, str]] | None = None) -> list[tuple[int, str, bool]]:
+    """(offset, part, after a contrast) of every sentence's parts (module docstring, step 1);
+    ``bounds``: the sentences of ``text`` when the caller has them."""
+    out = []
+    for off, sentence in sentences(text) if bounds is None else bounds:
+        pos, after = 0, False
+        for m in list(_CONTRAST.finditer(sentence)) + [None]:
+            end = m.start() if m else len(sentence)
+            piece = sentence[pos:end]
+            stripped = piece.strip(" ,.!?-–—:()\"'")
+            if stripped and _WORD.search(stripped):
+                out.append((off + pos + piece.index(stripped), stripped, after))
+            if m:
+                pos, after = m.end(), True
+    return out
+
+
+def _groups(part: str) -> list[tuple[str, int, int, list[tuple[int, int]]]]:
+    """(aspect, start, end, anchors) of the part's divisions between its aspects (module docstring,
+    step 3); an aspect named again after another one gets a second division."""
+    rx, owner = _anchor_pattern()
+    anchors = []
+    for m in rx.finditer(part):
+        key = " ".join(m.group(1).lower().split())
+        aspect = owner.get(key)
+        if aspect:
+            anchors.append((m.start(), m.end(), aspect))
+    if not anchors:
+        return []
+    runs: list[list] = []  # [aspect, first start, last end, anchors]
+    for s, e, a in anchors:
+        if runs and runs[-1][0] == a:
+            runs[-1][2] = e
+            runs[-1][3].append((s, e))
+        else:
+            runs.append([a, s, e, [(s, e)]])
+    cuts = [0]
+    for left, right in zip(runs, runs[1:]):
+        joins = list(_JOINS.finditer(part, left[2], right[1]))
+        if joins:
+            cuts.append(joins[-1].start())
+        else:  # midway, at the space nearest the middle (never inside a word)
+            middle = (left[2] + right[1]) // 2
+            spaces = [left[2] + m.start() for m in re.finditer(r"\s", part[left[2] : right[1]])]
+            cuts.append(min(spaces, key=lambda x: abs(x - middle)) if spaces else left[2])
+    cuts.append(len(part))
+    return [(aspect, start, end, found) for (aspect, _, _, found), start, end in zip(runs, cuts, cuts[1:])]
+
+
+def _window(part: str, start: int, end: int, anchors: list[tuple[int, int]]) -> tuple[int, int]:
+    """The stretch of a division within :data:`WINDOW_WORDS` words of its anchors: the words that
+    judge an aspect stand near its name ("great food", "the food was great"), the rest of a long
+    sentence is about something else."""
+    words = [(m.start(), m.end()) for m in _WORD.finditer(part, start, end)]
+    if not words:
+        return start, end
+    at = [i for i, (s, e) in enumerate(words) if any(s < ae and as_ < e for as_, ae in anchors)]
+    if not at:
+        return start, end
+    lo, hi = max(0, min(at) - WINDOW_WORDS), min(len(words) - 1, max(at) + WINDOW_WORDS)
+    return words[lo][0], words[hi][1]
+
+
+def _reasons(span: str, sign: int) -> tuple[str, ...]:
+    """The span's judging words of ``sign`` (a negated one as "not X"), each once, in order."""
+    lexicon = _analyzer().lexicon
+    words = [w.lower() for w in _WORD.findall(span)]
+    out = []
+    for i, w in enumerate(words):
+        valence = lexicon.get(w)
+        if not valence or w in MIDDLE_WORDS:
+            continue
+        negated = any(x in _NEGATORS or x.endswith("n't") for x in words[max(0, i - 3) : i])
+        s = (valence > 0) - (valence < 0)
+        if negated:
+            s = -s
+        if s == sign:
+            out.append(f"not {w}" if negated else w)
+    return tuple(dict.fromkeys(out))
+
+
+def _judgement(span: str) -> tuple[str | None, tuple[str, ...]]:
+    """(polarity, reasons) of one aspect's words (module docstring, step 4)."""
+    for rx, word in _PHRASES:
+        span = rx.sub(word, span)
+    phrases = [m.group(0).lower() for m in _MIDDLE_PHRASES.finditer(span)]
+    rest = _MIDDLE_PHRASES.sub(" ", span)  # "nothing special" is the middle, not a negated praise
+    compound = _analyzer().polarity_scores(rest)["compound"] if _WORD.search(rest) else 0.0
+    if compound >= POSITIVE_AT and not phrases:
+        return "positive", _reasons(rest, +1)
+    if compound <= -POSITIVE_AT:
+        return "negative", _reasons(rest, -1)
+    words = [w.lower() for w in _WORD.findall(rest)]
+    middle = phrases + [w for w in words if w in MIDDLE_WORDS]
+    if middle:
+        return "neutral", tuple(dict.fromkeys(middle))
+    if compound >= POSITIVE_AT:
+        return "positive", _reasons(rest, +1)
+    return None, ()
+
+
+def _own_phrase(part: str, start: int, end: int, anchors: list[tuple[int, int]]) -> str:
+    """The comma-delimited phrase of the window that holds the aspect's first name: judged first
+    ("the service was awful, even surely": the words after the comma do not cancel it)."""
+    first = anchors[0][0]
+    lo = part.rfind(",", start, first) + 1 or start
+    hi = part.find(",", anchors[0][1], end)
+    return part[max(lo, start) : hi if hi >= 0 else end].strip(" ,")
+
+
+def _weak(anchor: str) -> bool:
+    word = " ".join(anchor.lower().split())
+    return word in WEAK_ANCHORS or word.rstrip("s") in WEAK_ANCHORS or word.removesuffix("es") in WEAK_ANCHORS
+
+
+def english_spans(text: str) -> list[tuple[str, str | None, int, str, bool, tuple[str, ...]]]:
+    """(aspect, polarity, offset, quote, after a contrast, reasons) of every aspect of every part, in
+    order; the quote is the aspect's division of its part, a substring of ``text``."""
+    out = []
+    for off, part, after in parts(text):
+        found = []
+        for aspect, start, end, anchors in _groups(part):
+            start, end = _window(part, start, end, anchors)
+            piece = part[start:end]
+            stripped = piece.strip(" ,.;:!?-–—&")
+            if stripped.lower().startswith(("and ", "with ", "plus ")):
+                stripped = stripped.split(" ", 1)[1].strip()
+            if not stripped:
+                continue
+            at = off + start + piece.index(stripped)
+            own = _own_phrase(part, at - off, at - off + len(stripped), anchors)
+            pol, reasons = _judgement(own) if own else (None, ())
+            if pol is None:
+                pol, reasons = _judgement(stripped)
+            if pol is None and all(_weak(part[s:e]) for s, e in anchors):
+                continue  # a dish or a place named without a judgement says nothing of the aspect
+            found.append((aspect, pol, at, stripped, after, reasons))
+        out += _wait_of_delivery(found, part, off)
+    return out
+
+
+def _wait_of_delivery(found: list, part: str, off: int) -> list:
+    """A wait named with the delivery in one part is the delivery's ("we waited an hour for the
+    delivery"), as in the Korean reading: the delivery takes the wait's judgement and words."""
+    by = {f[0]: f for f in found}
+    if "배달" not in by or "대기시간" not in by:
+        return found
+    wait, delivery = by["대기시간"], by["배달"]
+    if delivery[1] is None and wait[1] is not None:
+        start = min(wait[2], delivery[2])
+        end = max(wait[2] + len(wait[3]), delivery[2] + len(delivery[3]))
+        merged = ("배달", wait[1], start, part[start - off : end - off], delivery[4], wait[5])
+        found = [merged if f is delivery else f for f in found]
+    return [f for f in found if f[0] != "대기시간"]
