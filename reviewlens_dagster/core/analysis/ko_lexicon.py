@@ -52,6 +52,49 @@ ASPECT_TERMS: dict[str, str] = {
     **dict.fromkeys(["웨이팅", "대기", "줄", "기다림", "기다리", "회전"], "대기시간"),
     **dict.fromkeys(["주차", "발렛", "주차장"], "주차"),
 }
+#: aspect terms that are verbs (any other term is a noun: 줄었다 is 줄/VV, not the queue 줄)
+ASPECT_VERBS = frozenset({"기다리"})
+#: words that place a judgement in the past ("예전엔 맛있었는데", "전이랑 달라요"): a change is judged
+#: against them (:meth:`.morph._ClauseReading.changes`)
+PAST_REFERENCES = frozenset({"예전", "전", "원래", "처음", "옛날", "작년", "평소", "저번", "지난번", "이전"})
+#: predicates that say something is not as it was: a complaint of the aspect they are said of, with
+#: a past reference in the clause ("전이랑 맛이 달라요", "예전 맛이 아니에요")
+CHANGED_FROM_BEFORE = frozenset({"다르", "아니"})
+#: a foreign object or spoilage: the hygiene's complaint, and the food's when said of food or of what
+#: came out of it ("음식에서 머리카락 나왔어요")
+FOREIGN_OBJECTS = frozenset(
+    {"머리카락", "머리털", "이물질", "벌레", "비닐", "플라스틱", "철수세미", "수세미", "털", "파리", "바퀴벌레"}
+)
+#: conjunctions that open a sentence turning against the one before ("맛있어요. 근데 양이 적어요"):
+#: the sentence's judgement stands, as after a contrastive ending
+TURN_CONJUNCTIONS = frozenset({"근데", "그런데", "하지만", "그러나", "그렇지만", "다만", "그치만", "허나"})
+#: a reviewer who will not order again: what they called the middle is a complaint ("맛은 그냥
+#: 그래요. 다신 안 시킬 듯")
+NO_RETURN = (
+    "다신 안",
+    "다시는 안",
+    "다시 안 시",
+    "다시 안시",
+    "다신 안시",
+    "재주문은 안",
+    "재주문 안",
+    "재주문은 없",
+    "재주문 의사 없",
+    "재주문의사 없",
+    "재구매는 안",
+    "재구매 안",
+    "재구매 의사 없",
+    "재방문 의사 없",
+    "재방문은 안",
+    "이제 안시",
+    "이제 안 시",
+    "또 시킬 정도는 아니",
+    "또 시킬 정도는 아",
+    "굳이 또",
+    "다른 데서 시킬",
+    "다른데서 시킬",
+)
+
 #: dishes and ingredients: not a mention by themselves ("치킨 시켰어요" says nothing of the taste),
 #: but a judgement of one is the taste's ("떡볶이가 너무 달아요", "치킨이 퍽퍽해요"), or, with a
 #: quantity predicate, the quantity's ("고기가 적어요")
@@ -326,6 +369,20 @@ CUES: dict[str, object] = {
     "멀쩡": +1,
     "튼튼": +1,
     "자국": ("청결", -1),
+    # change over time: said of an aspect, it is a complaint (not as it was)
+    "변하": -1,
+    "달라지": -1,
+    # meh said without a judgement word: not really, bland, no character, vague
+    "밋밋": ("맛", -1),
+    "심심": {"맛": -1, None: 0},
+    "애매": {"맛": -1, "양": -1, None: 0},
+    "확실": {"맛": +1, None: 0},
+    # spoilage and food safety: the food's complaint
+    "상하": {"맛": -1, None: 0},
+    "쉬": {"맛": -1, None: 0},
+    "배탈": ("맛", -1),
+    "설사": ("맛", -1),
+    "식중독": ("맛", -1),
 }
 #: cues only with these tags (불 "불어서" is a verb, 불맛's 불 is not)
 CUE_TAGS = {
@@ -340,6 +397,8 @@ CUE_TAGS = {
     "작": {"VA"},
     "줄": {"VV"},
     "세": {"VA"},
+    "쉬": {"VV"},
+    "상하": {"VV"},
 }
 #: slang Kiwi splits or misreads, matched on the clause's surface before the analysis's lemmas
 SURFACE_CUES: dict[str, object] = {
@@ -395,6 +454,23 @@ SURFACE_CUES: dict[str, object] = {
     "잘 돼": +1,
     "무성의": ("서비스", -1),
     "반밖에": ("양", -1),
+    # food safety
+    "쉰내": ("맛", -1),
+    "쉰 내": ("맛", -1),
+    "비린내": ("맛", -1),
+    "유통기한 지난": ("맛", -1),
+    "유통기한 지났": ("맛", -1),
+    "유통기한이 지난": ("맛", -1),
+    "덜 익": ("맛", -1),
+    "덜익": ("맛", -1),
+    "신선하지 않": ("맛", -1),
+    "신선하지않": ("맛", -1),
+    # the taste as it was is missing: "예전 그 맛이 안 나요"
+    "그 맛이 안": ("맛", -1),
+    "그맛이 안": ("맛", -1),
+    "특색이 없": -1,
+    "특색 없": -1,
+    "특색없": -1,
 }
 #: cues that name no aspect: the delivery's in a review about a delivery (오다/받다/도착) — its
 #: time, and what goes wrong on the way (spilt, torn, missing) — or, with 나오다 ("음식이 금방

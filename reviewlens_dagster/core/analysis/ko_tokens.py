@@ -105,6 +105,9 @@ def read_tokens(analysed, text: str = "") -> list[Tok]:
     return out
 
 
+_DE_ETM = frozenset({"는", "ᆫ", "은", "던"})
+
+
 def split_clauses(toks: list[Tok]) -> list[tuple[list[Tok], str]]:
     """(tokens, boundary that ends the clause: sentence / contrast / link)."""
     out, cur = [], []
@@ -127,6 +130,12 @@ def split_clauses(toks: list[Tok]) -> list[tuple[list[Tok], str]]:
             if i > 0 and toks[i - 1].form in ("비하", "비교하"):
                 continue  # "가격에 비해 적어요": a comparison, not a clause of its own
             boundary = "contrast" if (t.form in _CONTRAST or _CONTRAST_RE.search(t.form)) else "link"
+        elif t.tag == "NNB" and t.form == "데" and i > 0 and toks[i - 1].tag == "ETM" and toks[i - 1].form in _DE_ETM:
+            # "만족하는데 ..." read as 는/ETM + 데/NNB: the contrastive ending -는데, written attached; the
+            # bound noun is written apart ("나오는 데 40분 걸렸어요") or takes a particle ("맛있는 데가 없어요")
+            nxt = toks[i + 1] if i + 1 < len(toks) else None
+            if toks[i - 1].end == t.start and (nxt is None or not nxt.tag.startswith("J")):
+                boundary = "contrast"
         if boundary:
             out.append((cur, boundary))
             cur = []

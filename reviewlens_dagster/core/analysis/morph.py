@@ -40,14 +40,19 @@ from dataclasses import dataclass
 
 from .ko_lexicon import (
     ASPECT_TERMS,
+    ASPECT_VERBS,
+    CHANGED_FROM_BEFORE,
     CUE_TAGS,
     CUES,
     DELIVERY_VERBS,
     FOOD_TERMS,
+    FOREIGN_OBJECTS,
     HEAD_NOUNS,
     LIKE_PARTICLES,
     MISHAP_CUES,
     NEUTRAL,
+    NO_RETURN,
+    PAST_REFERENCES,
     QUICK_MINUTES,
     SERVED_FOOD,
     SLOW_MINUTES,
@@ -58,6 +63,7 @@ from .ko_lexicon import (
     TIME_CUES,
     TOO,
     TOO_MUCH,
+    TURN_CONJUNCTIONS,
     VALUE_TAKERS,
     WAIT_QUICK_MINUTES,
     WAIT_SLOW_MINUTES,
@@ -88,6 +94,9 @@ def _clause_mentions(
     reading.exceptions()
     reading.lemma_cues()
     reading.middle_phrases()
+    reading.changes()
+    reading.meh()
+    reading.food_safety()
     reading.surface_cues()
     reading.durations()
     found = reading.polarities()
@@ -121,7 +130,8 @@ class _ClauseReading:
     def _aspects(self) -> list[tuple[int, str, bool]]:
         toks, aspects = self.toks, []
         for i, t in enumerate(toks):
-            a = ASPECT_TERMS.get(t.form) if t.tag in ("NNG", "NNP", "NNB", "VV", "XR", "SL") else None
+            noun = t.tag in ("NNG", "NNP", "NNB", "XR", "SL") or (t.tag == "VV" and t.form in ASPECT_VERBS)
+            a = ASPECT_TERMS.get(t.form) if noun else None
             if t.form == "양" and t.tag == "MM":  # "양 개적음": read as 兩 (both) before a glued word
                 a = "양"
             if t.form in HEAD_NOUNS and i > 0 and toks[i - 1].form in ASPECT_TERMS:
@@ -325,17 +335,66 @@ class _ClauseReading:
                 if target is not None:
                     self._middle(target, "그저 그렇다" if plain else "다른 곳과 같다")
 
+    def changes(self) -> None:
+        """Not as it was: "전이랑 맛이 달라요", "예전 맛이 아니에요" (a past reference in the clause and a
+        predicate of difference) is a complaint of the aspect it is said of; 변하다 / 달라지다 are cues
+        of their own (:data:`.ko_lexicon.CUES`)."""
+        toks = self.toks
+        if not any(t.form in PAST_REFERENCES and t.tag == "NNG" for t in toks):
+            return
+        for i, t in enumerate(toks):
+            if t.form in CHANGED_FROM_BEFORE and t.tag in ("VA", "VCN"):
+                target = self.target_of(i, -1)
+                if target is not None:
+                    self._add(target, -1, "예전과 다르다")
+
+    def meh(self) -> None:
+        """Meh said without a judgement word: "맛도 그렇네요" (도 + 그렇다: also not good), "그닥이에요",
+        "그다지였어요" (not really, with nothing after it) are complaints of the aspect they are said of."""
+        toks = self.toks
+        for i, t in enumerate(toks):
+            also = (
+                t.form == "그렇"
+                and t.tag.startswith("VA")
+                and i > 1
+                and toks[i - 1].form == "도"
+                and toks[i - 1].tag == "JX"
+                and not any(x.form in ("그냥", "그저") for x in toks[max(0, i - 3) : i])
+            )
+            hedge = t.form in ("그닥", "그다지") and t.tag == "MAG"
+            if not (also or hedge):
+                continue
+            target = self.target_of(i, -1)
+            if target is not None and (also or not self.cues_of.get(target)):
+                self._add(target, -1, "별로")
+
+    def food_safety(self) -> None:
+        """A foreign object or spoilage said of food, or come out of it ("음식에서 머리카락 나왔어요"):
+        the food's complaint (the hygiene's is the object's own cue)."""
+        toks = self.toks
+        found = next((t.form for t in toks if t.form in FOREIGN_OBJECTS and t.tag == "NNG"), None)
+        if found is None:
+            return
+        food = self.anchors or any(t.form in SERVED_FOOD or ASPECT_TERMS.get(t.form) == "맛" for t in toks)
+        if food or self._has("나오"):
+            self._add("맛", -1, "이물질")
+
     def surface_cues(self) -> None:
-        """Slang the analyzer splits or misreads (:data:`.ko_lexicon.SURFACE_CUES`)."""
+        """Slang the analyzer splits or misreads (:data:`.ko_lexicon.SURFACE_CUES`), negated by 안/못
+        right before it ("하나도 안 들어주셨네요")."""
         for word, cue in SURFACE_CUES.items():
-            if word in self.surface:
+            at = self.surface.find(word)
+            if at >= 0:
                 target = cue[0] if isinstance(cue, tuple) else self.target_of(len(self.toks) - 1, cue, idiom=True)
                 if target is None:
                     continue
+                before = self.surface[:at].rstrip()
+                negated = before.endswith(("안", "못")) and (len(before) == 1 or not "가" <= before[-2] <= "힣")
                 if cue == NEUTRAL:
                     self._middle(target, word)
                 else:
-                    self._add(target, cue_sign(cue, target), word)
+                    sign = cue_sign(cue, target)
+                    self._add(target, -sign if negated else sign, f"안 {word}" if negated else word)
 
     def durations(self) -> None:
         """Delivery and waiting times against their thresholds (module docstring, step 4)."""
@@ -417,6 +476,8 @@ def korean_spans(text: str, analysed=None) -> list[Span]:
     carried: str | None = None
     after_contrast = False
     for clause, boundary in split_clauses(toks):
+        if clause and clause[0].tag == "MAJ" and clause[0].form in TURN_CONJUNCTIONS:
+            after_contrast = True  # "맛있어요. 근데 양이 적어요": the turn stands, as after -지만
         if clause:
             start, end = clause[0].start, clause[-1].end
             found, last = _clause_mentions(clause, carried, text[start:end], delivery)
@@ -436,6 +497,15 @@ def korean_spans(text: str, analysed=None) -> list[Span]:
         # the judgement after a contrast stands through the clauses linked to it ("... 맛있었는데 먹다
         # 보니 느끼해요"), until the sentence ends
         after_contrast = (boundary == "contrast" and not scene) or (boundary == "link" and after_contrast)
+    if any(phrase in text for phrase in NO_RETURN):
+        # the food called the middle, then "다신 안 시킬 듯": what follows makes it a complaint (a reorder
+        # is decided by the food; the middle of another aspect stays the middle)
+        spans = [
+            Span(sp.aspect, "negative", sp.start, sp.end, sp.after_contrast, (*sp.reasons, "재주문 안 함"))
+            if sp.polarity == NEUTRAL and sp.aspect == "맛"
+            else sp
+            for sp in spans
+        ]
     return spans
 
 
