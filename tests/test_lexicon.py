@@ -1,4 +1,4 @@
-"""The aspect lexicon: Korean through Kiwi's morphology, English through surface patterns."""
+"""The aspect lexicon: Korean through Kiwi's morphology (English: tests/test_en_reading.py)."""
 
 import pytest
 
@@ -130,3 +130,35 @@ def test_any_text_is_read_without_error():
 )
 def test_general_rules_of_the_korean_reading(text, expected):
     assert pol(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, aspect, expected",
+    [
+        # change against an earlier visit: a complaint of the aspect it is said of
+        ("요즘 짬뽕 맛이 변했네요", "맛", "negative"),
+        ("처음이랑 맛이 너무 달라요", "맛", "negative"),
+        ("원래 양이 이게 아니었는데요", "양", "negative"),
+        ("맛이 하나도 안 변했어요 여전해요", "맛", "positive"),  # unchanged: negated change
+        # meh without a judgement word
+        ("양도 그렇네요", "양", "negative"),
+        ("짬뽕 국물이 밋밋했어요", "맛", "negative"),
+        ("맛은 그냥 그래요", "맛", "neutral"),  # the middle alone stays the middle
+        ("맛은 그냥 그래요 재주문은 안 할 듯", "맛", "negative"),  # ... not when followed by no reorder
+        # food safety
+        ("돈가스 고기가 상했어요", "맛", "negative"),
+        ("탕수육에서 비닐이 나왔어요", "맛", "negative"),
+        ("만두가 덜 익었어요", "맛", "negative"),
+        # a sentence turned by a conjunction stands
+        ("배달 빨라요. 근데 국물이 다 새서 왔어요", "배달", "negative"),
+        # a surface cue negated on the surface
+        ("요청사항 하나도 안 들어주셨어요", "서비스", "negative"),
+        # 줄다 is a verb, not the queue; -는데 read as a noun is still a contrast when attached
+        ("양이 많이 줄었어요", "대기시간", None),
+        ("평소엔 만족하는데 오늘 치킨은 너무 퍽퍽했어요", "맛", "negative"),
+        ("음식 나오는 데 10분 만에 나왔어요", "대기시간", "positive"),
+    ],
+)
+def test_real_complaints_as_mechanisms_of_korean(text, aspect, expected):
+    got = pol(text)
+    assert got.get(aspect, None) == expected, got

@@ -83,6 +83,9 @@ from .ko_tokens import (
     subject_marker,
 )
 
+#: aspect terms the analyzer reads with their 도 glued on ("양도 그렇네요": 양도/NNG)
+ASPECT_TERMS_WITH_DO = frozenset(t for t in ASPECT_TERMS if t.endswith("도") and len(t) > 1)
+
 
 def _clause_mentions(
     toks: list[Tok], carried: str | None, surface: str = "", delivery: bool = False
@@ -340,7 +343,7 @@ class _ClauseReading:
         predicate of difference) is a complaint of the aspect it is said of; 변하다 / 달라지다 are cues
         of their own (:data:`.ko_lexicon.CUES`)."""
         toks = self.toks
-        if not any(t.form in PAST_REFERENCES and t.tag == "NNG" for t in toks):
+        if not any(t.form in PAST_REFERENCES and t.tag in ("NNG", "MAG") for t in toks):
             return
         for i, t in enumerate(toks):
             if t.form in CHANGED_FROM_BEFORE and t.tag in ("VA", "VCN"):
@@ -356,9 +359,9 @@ class _ClauseReading:
             also = (
                 t.form == "그렇"
                 and t.tag.startswith("VA")
-                and i > 1
-                and toks[i - 1].form == "도"
-                and toks[i - 1].tag == "JX"
+                and i > 0
+                # 도 as a particle, or glued into the term by the analyzer ("양도" is one noun)
+                and ((toks[i - 1].form == "도" and toks[i - 1].tag == "JX") or toks[i - 1].form in ASPECT_TERMS_WITH_DO)
                 and not any(x.form in ("그냥", "그저") for x in toks[max(0, i - 3) : i])
             )
             hedge = t.form in ("그닥", "그다지") and t.tag == "MAG"
