@@ -61,6 +61,20 @@ def _read(warehouse: Path, tables: list[str]) -> dict[str, pd.DataFrame]:
     return {t: wh.read(t) for t in tables if t in have}
 
 
+def in_sample_vocabulary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mentions (or highlights) in the sample's coarse vocabulary (``aspects.COARSE``: 가성비 is read as
+    가격, 덤 as 서비스, as the generator wrote them): one per review (or restaurant and polarity) and
+    coarse aspect, a decided one first."""
+    from reviewlens_dagster.core.aspects import COARSE
+
+    out = frame.assign(aspect=frame["aspect"].map(lambda a: COARSE.get(a, a)))
+    keys = ["review_id", "aspect"] if "review_id" in out.columns else ["restaurant_id", "polarity", "aspect"]
+    if "polarity" in out.columns and "review_id" in out.columns:
+        out = out.assign(_undecided=out["polarity"].isna()).sort_values("_undecided", kind="stable")
+        out = out.drop(columns="_undecided")
+    return out.drop_duplicates(keys).sort_index()
+
+
 def eval_sample(warehouse: Path, truth_path: Path) -> None:
     print("\n## Sample data (development set; ground truth of the generator), tables of the last `make run`")
     if not warehouse.exists() or not truth_path.exists():
@@ -74,7 +88,7 @@ def eval_sample(warehouse: Path, truth_path: Path) -> None:
         print("(no aspect_mentions / sentiments table: run `make run` first)")
         return
     sent = t["sentiments"]
-    men = resolve_polarities(t["aspect_mentions"], t.get("llm_aspect_polarities"))
+    men = in_sample_vocabulary(resolve_polarities(t["aspect_mentions"], t.get("llm_aspect_polarities")))
     analysed = sorted(set(sent["restaurant_id"]))
     print(
         f"model: {', '.join(sorted(sent['model'].unique()))}; restaurants analysed: {len(analysed)} "
@@ -130,7 +144,7 @@ def eval_sample(warehouse: Path, truth_path: Path) -> None:
     _table(rows)
     # strengths, weaknesses and complaints as the product reports them: every restaurant, refined by
     # the LLM where it read one
-    st = t.get("strengths", pd.DataFrame(columns=["restaurant_id", "polarity", "aspect"]))
+    st = in_sample_vocabulary(t.get("strengths", pd.DataFrame(columns=["restaurant_id", "polarity", "aspect"])))
     everyone = sorted(truth["restaurants"])
     print(
         f"\nStrengths, weaknesses, complaints over all {len(everyone)} restaurants as reported "
@@ -302,7 +316,7 @@ def eval_lexicon_all(truth: dict) -> None:
     frame = pd.DataFrame(reviews)
     lexicon_mentions(frame.head(5))  # the analyzer's one-time load is not the per-review cost
     t0 = time.perf_counter()
-    men = resolve_polarities(lexicon_mentions(frame)[0])
+    men = in_sample_vocabulary(resolve_polarities(lexicon_mentions(frame)[0]))
     lexicon_ms = (time.perf_counter() - t0) * 1000
     counts = frame.groupby("restaurant_id").size().to_dict()
     prev = aspect_prevalence(men, counts, rule)
@@ -371,7 +385,7 @@ def eval_reasons_and_dishes(truth: dict) -> None:
 
     print("\n## Reasons, dishes and sub-ratings: the sample's delivery-app style file (reviews_a.csv), lexicon only")
     reviews = scan_folder(ROOT / "data" / "sample").reviews
-    men = resolve_polarities(lexicon_mentions(reviews)[0])
+    men = in_sample_vocabulary(resolve_polarities(lexicon_mentions(reviews)[0]))
     reasons = aspect_reasons(reviews, men)
     rows, within = [], []
     for rid, x in sorted(truth["restaurants"].items()):

@@ -73,10 +73,13 @@ def load_mams(part: str) -> list[dict]:
     return out
 
 
-def judge(items: list[dict]) -> tuple[list[dict], float]:
+def judge(items: list[dict], coarse: bool = False) -> tuple[list[dict], float]:
     """Each item with the lexicon's polarity of its aspect (``found``: the aspect was detected;
-    ``pred``: its polarity, None = undecided); and the lexicon's ms per item."""
+    ``pred``: its polarity, None = undecided); and the lexicon's ms per item. ``coarse``: the items
+    are labelled in a vocabulary without 가성비 and 덤 (MAMS's price and service): read them as 가격
+    and 서비스 (``aspects.COARSE``)."""
     from reviewlens_dagster.core.analysis.lexicon import detect_many
+    from reviewlens_dagster.core.aspects import COARSE
 
     detect_many(["맛있어요"])  # the analyzer's one-time load is not the per-item cost
     t0 = time.perf_counter()
@@ -84,7 +87,11 @@ def judge(items: list[dict]) -> tuple[list[dict], float]:
     ms = (time.perf_counter() - t0) * 1000 / max(1, len(items))
     out = []
     for r, mentions in zip(items, found):
-        by = {m.aspect: m.polarity for m in mentions}
+        by = {}
+        for m in mentions:  # coarse: the first decided of the aspects read as one
+            a = COARSE.get(m.aspect, m.aspect) if coarse else m.aspect
+            if by.get(a) is None:
+                by[a] = m.polarity
         out.append({**r, "found": r["aspect"] in by, "pred": by.get(r["aspect"])})
     return out, ms
 
@@ -312,7 +319,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.llm:
         llm_second_opinion(judged, args.llm, args.tune)
     if args.mams != "none" and MAMS.exists():
-        rows, mams_ms = judge(load_mams(args.mams))
+        rows, mams_ms = judge(load_mams(args.mams), coarse=True)
         headline = table(
             f"MAMS {args.mams} (English), the English reading alone ({time.strftime('%Y-%m-%d')})",
             rows,

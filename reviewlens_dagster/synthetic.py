@@ -25,7 +25,7 @@ import random
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from .core.aspects import ASPECTS
+from .core.aspects import SAMPLE_ASPECTS
 from .synthetic_phrases import (
     AREAS,
     CATEGORIES,
@@ -148,7 +148,8 @@ def generate(seed: int = SEED, n_restaurants: int = RESTAURANTS) -> tuple[list[d
     rng = random.Random(seed)
     start = datetime(2025, 1, 1)
     reviews: list[dict] = []
-    truth: dict = {"seed": seed, "aspects": list(ASPECTS), "restaurants": {}, "reviews": {}}
+    # the sample is written in the coarse vocabulary (aspects.SAMPLE_ASPECTS): its draws never change
+    truth: dict = {"seed": seed, "aspects": list(SAMPLE_ASPECTS), "restaurants": {}, "reviews": {}}
     review_no = 0
     truth["shifts"] = {}
     for i in range(n_restaurants):
@@ -156,7 +157,7 @@ def generate(seed: int = SEED, n_restaurants: int = RESTAURANTS) -> tuple[list[d
         area = AREAS[(i * 5 + i // len(CATEGORIES)) % len(AREAS)]
         restaurant_id = f"r{i + 1:03d}"
         name = f"{rng.choice(NAME_PARTS[category])} {area}점"
-        pool = [a for a in ASPECTS if not (a == "배달" and category in ("카페", "고깃집"))]
+        pool = [a for a in SAMPLE_ASPECTS if not (a == "배달" and category in ("카페", "고깃집"))]
         strengths, weaknesses, plan = _plant(rng, pool)
         n_reviews = rng.randint(24, 150)
         complaints = _plant_complaint(seed, i, n_reviews, strengths, plan)

@@ -115,7 +115,7 @@ def test_extraction_rows_cache_and_incremental_commits(tmp_path):
     assert pd.isna(s.loc["ra-3", "rating_label"]) and (s["weight"] == 1).all()
     assert s["confidence"].isna().all()  # the double gives no log-probabilities: no made-up confidence
     m = out.aspect_mentions
-    assert set(m["aspect"]) <= {"맛", "양", "서비스", "가격"}
+    assert set(m["aspect"]) <= {"맛", "양", "서비스", "가격", "가성비"}  # "Great value": value for money
     assert m["in_scope"].tolist() == m["lexicon_polarity"].isna().tolist()  # asked: the undecided only
     by = m.set_index(["review_id", "aspect"])
     assert by.loc[("ra-2", "서비스"), "polarity"] == "negative"

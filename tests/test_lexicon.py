@@ -117,11 +117,12 @@ def test_any_text_is_read_without_error():
         # the judgement after a contrast stands through the clauses linked to it
         ("처음엔 맛있었는데 먹다 보니 느끼해요", {"맛": "negative"}),
         # -ㄴ데 after a vowel (비싼데: the analyzer writes ᆫ데) is a contrast too
-        ("가격은 비싼데 그만한 가치가 있어요", {"가격": "positive"}),
+        # the price level and the value apart: expensive, and worth it
+        ("가격은 비싼데 그만한 가치가 있어요", {"가격": "negative", "가성비": "positive"}),
         # a noun cue, its particle, then 못/안 하다: negated (돈값 못 해요, 만족 못 했어요)
         ("서비스는 만족 못 했어요", {"서비스": "negative"}),
-        ("돈값을 못 하네요", {"가격": "negative"}),
-        ("가격은 있지만 돈값은 해요", {"가격": "positive"}),
+        ("돈값을 못 하네요", {"가성비": "negative"}),  # worth the price: the value's
+        ("가격은 있지만 돈값은 해요", {"가격": None, "가성비": "positive"}),
         ("빨리 오긴 했는데 다 식어 있었어요", {"배달": "negative"}),
         # 있다 after a price is not "pricey" unless said of the price
         ("가격도 괜찮고 재방문 의사 있어요", {"가격": "positive"}),
@@ -157,6 +158,16 @@ def test_general_rules_of_the_korean_reading(text, expected):
         ("양이 많이 줄었어요", "대기시간", None),
         ("평소엔 만족하는데 오늘 치킨은 너무 퍽퍽했어요", "맛", "negative"),
         ("음식 나오는 데 10분 만에 나왔어요", "대기시간", "positive"),
+        # 서비스 said of something given is the free extra, of the staff otherwise
+        ("서비스로 만두 주셨어요", "덤", "positive"),
+        ("리뷰이벤트 서비스가 안 왔네요", "덤", "negative"),
+        ("서비스가 너무 불친절해요", "서비스", "negative"),
+        ("서비스로 만두 주셨어요", "서비스", None),
+        # the price as the reference of a comparison is the value, not the price level
+        ("가격 대비 구성이 알차요", "가성비", "positive"),
+        ("이 가격에 이 맛이면 만족해요", "가격", None),
+        ("돈이 아까워요", "가성비", "negative"),
+        ("가격이 착해요", "가격", "positive"),
     ],
 )
 def test_real_complaints_as_mechanisms_of_korean(text, aspect, expected):

@@ -90,12 +90,12 @@ ASPECT_TERMS: dict[str, tuple[str, ...]] = {
         "inedible",
     ),
     "양": ("portion", "serving", "portion size", "helping"),
+    "가성비": ("value", "worth", "bang for the buck", "bang for your buck", "money"),
+    "덤": ("complimentary", "on the house", "freebie", "free of charge"),
     "가격": (
         "price",
-        "value",
         "cost",
         "bill",
-        "money",
         "expensive",
         "overpriced",
         "pricey",
@@ -173,7 +173,7 @@ WEAK_ANCHORS = frozenset(
     | {"dinner", "lunch", "breakfast", "sandwich", "fries", "noodle", "rice", "sauce", "meat", "seafood", "cake"}
     | {"coffee", "tea", "wine", "drink", "cocktail", "beer", "special", "course", "plate", "bite", "dish", "meal"}
     | {"menu", "entree", "entrée", "appetizer", "dessert", "place", "room", "space", "bar", "seating", "patio"}
-    | {"setting", "view", "line", "bill", "money", "cost", "owner", "manager", "host", "driver", "table"}
+    | {"setting", "view", "line", "bill", "money", "cost", "owner", "manager", "host", "driver", "table", "worth"}
 )
 
 #: the restaurant domain's words VADER's lexicon lacks (its scale: -4 .. +4), tuned on MAMS

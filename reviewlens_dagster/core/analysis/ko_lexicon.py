@@ -28,7 +28,12 @@ ASPECT_TERMS: dict[str, str] = {
         "맛",
     ),
     **dict.fromkeys(["양", "곱빼기", "양도"], "양"),
-    **dict.fromkeys(["가격", "가성비", "값", "가격대", "금액", "돈", "가격대비", "배달비", "배달료"], "가격"),
+    **dict.fromkeys(["가격", "값", "가격대", "금액", "배달비", "배달료"], "가격"),
+    # value for money: the price as the reference of what one gets (the price as a standard of a
+    # comparison is read as this one too: :meth:`.morph._ClauseReading._standard`)
+    **dict.fromkeys(["가성비", "가격대비", "돈", "가심비"], "가성비"),
+    # free extras (서비스 said of something given is one too: :data:`FREEBIE_VERBS`)
+    **dict.fromkeys(["덤", "사은품"], "덤"),
     **dict.fromkeys(
         [
             "서비스",
@@ -52,11 +57,17 @@ ASPECT_TERMS: dict[str, str] = {
     **dict.fromkeys(["웨이팅", "대기", "줄", "기다림", "기다리", "회전"], "대기시간"),
     **dict.fromkeys(["주차", "발렛", "주차장"], "주차"),
 }
+#: 서비스 said of something given is a free extra (덤), not the staff: "서비스로 음료 주셨어요", "서비스도
+#:많이 주시고", "서비스 안 왔어요"; with 로 after it, or a noun of what was given ("서비스 음료")
+FREEBIE_VERBS = frozenset({"주", "오", "받", "챙기", "넣", "빠지", "빼", "많이", "많"})
+
 #: aspect terms that are verbs (any other term is a noun: 줄었다 is 줄/VV, not the queue 줄)
 ASPECT_VERBS = frozenset({"기다리"})
 #: words that place a judgement in the past ("예전엔 맛있었는데", "전이랑 달라요"): a change is judged
 #: against them (:meth:`.morph._ClauseReading.changes`)
-PAST_REFERENCES = frozenset({"예전", "전", "원래", "처음", "옛날", "작년", "평소", "저번", "지난번", "이전"})
+PAST_REFERENCES = frozenset(
+    {"예전", "전", "원래", "처음", "옛날", "작년", "평소", "저번", "지난번", "이전", "항상", "늘", "매번"}
+)
 #: predicates that say something is not as it was: a complaint of the aspect they are said of, with
 #: a past reference in the clause ("전이랑 맛이 달라요", "예전 맛이 아니에요")
 CHANGED_FROM_BEFORE = frozenset({"다르", "아니"})
@@ -290,8 +301,10 @@ CUES: dict[str, object] = {
     **{w: ("양", +1) for w in ["푸짐", "넉넉", "배부르", "두둑"]},
     **{w: ("양", -1) for w in ["쥐꼬리"]},
     **{w: ("맛", -1) for w in ["설익", "덜익"]},
-    **{w: ("가격", +1) for w in ["저렴", "싸", "혜자"]},
-    **{w: ("가격", -1) for w in ["비싸", "창렬", "아깝"]},
+    **{w: ("가격", +1) for w in ["저렴", "싸"]},
+    **{w: ("가격", -1) for w in ["비싸"]},
+    **{w: ("가성비", +1) for w in ["혜자"]},
+    **{w: ("가성비", -1) for w in ["창렬", "아깝"]},
     **{w: ("서비스", +1) for w in ["친절", "상냥"]},
     **{w: ("서비스", -1) for w in ["불친절", "퉁명", "무뚝뚝", "불쾌", "무성의", "싸가지", "무시"]},
     **{w: ("청결", +1) for w in ["깨끗"]},
@@ -299,18 +312,19 @@ CUES: dict[str, object] = {
     **{w: ("분위기", +1) for w in ["아늑", "조용"]},
     **{w: ("분위기", -1) for w in ["시끄럽", "어수선", "답답"]},
     # signs that depend on the aspect
-    "많": {"양": +1, "대기시간": -1, "분위기": -1, "서비스": +1, None: 0},  # 서비스 많이 주셨어요: freebies
+    "많": {"양": +1, "대기시간": -1, "분위기": -1, "덤": +1, None: 0},  # 서비스 많이 주셨어요: freebies
     "적": {"양": -1, "대기시간": +1, None: 0},
     "작": {"양": -1, None: 0},
     "부족": {"양": -1, None: -1},  # of a dish or a sauce: its quantity ("소스가 부족해요")
     "넘치": {"양": +1, "배달": -1, None: 0},  # 양이 넘쳐요; 국물이 넘쳐서 왔어요 (on the way)
     "맞추": {"배달": +1, "맛": +1, None: 0},  # 시간 맞춰 왔어요, 간을 잘 맞췄어요
-    "오": {"서비스": +1, None: 0},  # 서비스 (a freebie) 안 왔어요: negated
-    "많이": {"서비스": +1, "대기시간": -1, None: 0},  # 서비스 많이 주셨어요; 많이 기다렸어요
+    "오": {"덤": +1, None: 0},  # 서비스 (a freebie) 안 왔어요: negated
+    "많이": {"덤": +1, "대기시간": -1, None: 0},  # 서비스 많이 주셨어요; 많이 기다렸어요
+    "주": {"덤": +1, None: 0},  # 서비스로 음료 주셨어요 (안 주셨어요: negated)
     "반영": +1,  # 요청사항 반영이 안 됐어요: negated
     "허술": -1,
-    "돈값": ("가격", +1),  # 돈값은 하다: worth the price (돈값 못 하다: negated)
-    "값어치": ("가격", +1),
+    "돈값": ("가성비", +1),  # 돈값은 하다: worth the price (돈값 못 하다: negated)
+    "값어치": ("가성비", +1),
     "화내": -1,
     "사과하": +1,  # 사장님이 사과하셨어요 (an apology; 사과 alone may be the fruit)
     "화나": -1,
@@ -408,8 +422,8 @@ SURFACE_CUES: dict[str, object] = {
     "꿀맛": ("맛", +1),
     "괜춘": +1,
     "ㄱㅊ": +1,
-    "가성비 갑": ("가격", +1),
-    "창렬": ("가격", -1),
+    "가성비 갑": ("가성비", +1),
+    "창렬": ("가성비", -1),
     "성의 없": -1,
     "성의없": -1,
     "기가 막히": +1,
@@ -441,7 +455,7 @@ SURFACE_CUES: dict[str, object] = {
     "반도 안 되": ("양", -1),
     "반도 안 돼": ("양", -1),
     "성의가 없": ("서비스", -1),
-    "그만한 가치": ("가격", +1),  # worth the price
+    "그만한 가치": ("가성비", +1),  # worth the price
     "사과도 없": ("서비스", -1),
     "사과 한마디 없": ("서비스", -1),
     "가격이 좀 있": ("가격", -1),  # pricey: said of the price itself (재방문 의사 있어요 is not)
@@ -491,7 +505,7 @@ TIME_ASPECTS = ("배달", "대기시간")
 SUBJECT_TAKES = {"배달", "주차"}
 #: aspect terms that take the aspect of a noun before them ("배달 요청사항" is the delivery's)
 HEAD_NOUNS = frozenset({"요청사항"})
-#: value words judge the quantity when it is what they follow ("양 혜자", "양이 창렬"), else the price
+#: value words judge the quantity when it is what they follow ("양 혜자", "양이 창렬"), else the value
 VALUE_TAKERS = {"혜자": {"양"}, "창렬": {"양"}}
 #: taste terms that are things served (a quantity predicate of them is about the quantity)
 SERVED_FOOD = frozenset({"음식", "요리", "소스", "양념", "국물", "육수", "재료", "튀김옷"})

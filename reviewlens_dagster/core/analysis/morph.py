@@ -47,6 +47,7 @@ from .ko_lexicon import (
     DELIVERY_VERBS,
     FOOD_TERMS,
     FOREIGN_OBJECTS,
+    FREEBIE_VERBS,
     HEAD_NOUNS,
     LIKE_PARTICLES,
     MISHAP_CUES,
@@ -122,6 +123,8 @@ class _ClauseReading:
             and paired_negation(toks[k + 2 : k + 8])
             for k, t in enumerate(toks)
         )
+        self.value_standard = False  # the price is the reference of a comparison ("가격 대비"): the value's
+        self.compared_to_price = False  # another aspect is the reference and the price is judged against it
         self.aspects = self._aspects()  # (token index, aspect, subject/topic)
         self.score: dict[str, int] = {a: 0 for _, a, _ in self.aspects}
         self.cues_of: dict[str, int] = {a: 0 for _, a, _ in self.aspects}
@@ -139,6 +142,14 @@ class _ClauseReading:
                 a = "양"
             if t.form in HEAD_NOUNS and i > 0 and toks[i - 1].form in ASPECT_TERMS:
                 a = ASPECT_TERMS[toks[i - 1].form]  # "배달 요청사항": the delivery's requests
+            if a == "서비스" and t.form == "서비스" and self._freebie(i):
+                a = "덤"  # "서비스로 음료 주셨어요": the free extra, not the staff
+            if a == "가격" and self._standard(i):
+                a = "가성비"  # "가격 대비 맛있어요", "이 가격에 이 맛이면": the price as a reference is the value
+            if a == "가성비" and t.form != "가성비":
+                self.value_standard = True
+            if a is not None and a != "가성비" and self._standard(i):
+                self.compared_to_price = True  # "양에 비해 비싸요": the price against what one gets
             own = a is not None
             if a is None and t.tag in ("NNG", "XR", "SL", "IC", "VA", "VV", "MAG"):
                 cue = cue_of(CUES, t.form)
@@ -195,9 +206,36 @@ class _ClauseReading:
         return None, None
 
     def _standard(self, j: int) -> bool:
-        """The aspect at ``j`` is what something is compared with ("가격에 비해", "가격 대비")."""
-        nxt = [t.form for t in self.toks[j + 1 : j + 3]]
-        return nxt[:1] == ["대비"] or nxt[:2] in (["에", "비하"], ["에", "비교하"])
+        """The aspect at ``j`` is what something is compared with ("가격에 비해", "가격 대비", "가격 치고",
+        "이 가격에 이 퀄리티면", "이 가격이면")."""
+        toks = self.toks
+        nxt = [t.form for t in toks[j + 1 : j + 3]]
+        if nxt[:1] in (["대비"], ["치고"]) or nxt[:2] in (["에", "비하"], ["에", "비교하"], ["이", "면"]):
+            return True
+        # "이 가격에 ...": the price one pays, as the condition of a judgement of what one gets
+        this = j > 0 and toks[j - 1].form in ("이", "그") and toks[j - 1].tag == "MM"
+        return this and nxt[:1] in (["에"], ["이면"], ["면"])
+
+    def _freebie(self, i: int) -> bool:
+        """서비스 at ``i`` names a free extra: 로 after it ("서비스로"), a noun of what was given after it
+        ("서비스 음료"), or a verb of giving or receiving after it in the clause ("서비스도 주시고")."""
+        toks = self.toks
+        nxt = toks[i + 1] if i + 1 < len(toks) else None
+        if nxt is not None and (
+            (nxt.form == "로" and nxt.tag == "JKB") or (nxt.tag == "NNG" and nxt.start == toks[i].end + 1)
+        ):
+            return True
+        for k in range(i + 1, len(toks)):
+            t = toks[k]
+            if t.form not in FREEBIE_VERBS or t.tag not in ("VV", "VX", "VA", "MAG"):
+                continue
+            # an auxiliary 주다 gives only after a verb of giving ("챙겨 주셨어요"; "보여 줍니다" shows)
+            if t.tag == "VX" and not any(
+                x.form in FREEBIE_VERBS and x.tag == "VV" for x in toks[max(i + 1, k - 3) : k]
+            ):
+                continue
+            return True
+        return False
 
     def _other_subject(self, a: int, i: int) -> bool:
         """Between the aspect at ``a`` and the predicate at ``i``, another noun with a subject
@@ -271,8 +309,6 @@ class _ClauseReading:
             target = self._cue_target(i, cue)
             if target is not None:
                 self._judge(i, cue, target)
-            if target == "양" and t.form in VALUE_TAKERS and "가격" in [a for _, a, _ in self.aspects]:
-                self._judge(i, cue, "가격")  # "가격 대비 양이 혜자예요": the value is the price's too
 
     def _right_after(self, i: int, cue) -> bool:
         """The cue's lemma read with another part of speech ("가격 싸고": 싸 as 'to wrap'), right
@@ -283,6 +319,8 @@ class _ClauseReading:
 
     def _cue_target(self, i: int, cue) -> str | None:
         t, aspects = self.toks[i], [a for _, a, _ in self.aspects]
+        if isinstance(cue, dict) and cue.get("덤") and "덤" in aspects:
+            return "덤"  # "서비스로 음료도 주셨어요": giving is said of the free extra, not of the drink
         # there is / there is none of a dish says nothing of its taste ("밥이 없어요": missing)
         target, named_at = self._target(i, cue, dishes=t.form not in ("있", "없"))
         if named_at is not None and named_at >= len(self.toks):
@@ -293,7 +331,7 @@ class _ClauseReading:
                 self.redirected.add(named_at)
             return "배달"  # what happened to the food on the way: "국물이 다 새서 왔어요", "식어서 왔어요"
         standard = named_at is not None and self._standard(named_at)
-        if standard and target == "가격" and isinstance(cue, dict) and cue.get("양") and "가격" not in cue:
+        if standard and target in ("가격", "가성비") and isinstance(cue, dict) and cue.get("양") and "가격" not in cue:
             return "양"  # "가격에 비해 너무 적어요": what is compared with the price is the quantity
         if dish and target == "맛" and isinstance(cue, dict) and cue.get("양") and "맛" not in cue:
             self.redirected.add(named_at)  # the sauce named is the quantity's here, not a taste mention
@@ -309,6 +347,8 @@ class _ClauseReading:
 
     def _judge(self, i: int, cue, target: str) -> None:
         toks, t = self.toks, self.toks[i]
+        if target == "가격" and self.compared_to_price:
+            target = "가성비"  # "양에 비해 비싸요": expensive for what one gets is the value
         sign = cue_sign(cue, target)
         negated = is_negated(toks, i)
         prefixed = i > 0 and toks[i - 1].tag == "XPN" and toks[i - 1].form in ("불", "비", "무", "미")
@@ -326,6 +366,9 @@ class _ClauseReading:
         joined = [a for j, a, _ in self.aspects if j < i and joined_by_do(toks, j)]
         for a in joined if len(joined) >= 2 and not isinstance(cue, tuple) else [target]:
             self._add(a, -sign if negated else sign, reason)
+        if self.value_standard and target not in ("가성비", "가격"):
+            # "가격 대비 맛있어요", "가격에 비해 양이 적어요": what one gets for the price is the value's too
+            self._add("가성비", -sign if negated else sign, reason)
 
     def middle_phrases(self) -> None:
         """그냥 그렇다, 그저 그렇다; the same as the others ("다른 곳이랑 같아요"): the middle."""

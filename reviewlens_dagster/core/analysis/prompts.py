@@ -22,7 +22,7 @@ part of the cache key.
 
 from __future__ import annotations
 
-PROMPT_VERSION = "2026-12-02.2"
+PROMPT_VERSION = "2026-12-04.1"
 _HANGUL = (0xAC00, 0xD7A3)
 
 
@@ -134,20 +134,29 @@ ASPECT_TASK = {
     "en": (
         "You get one clause of a restaurant review and one aspect. Answer positive if the clause speaks well of "
         "that aspect, negative if badly, neutral if neither (average, fine) or if it only states a fact.\n\n"
-        "Example\n<clause>\nThe broth was rich and warming\n</clause>\nAspect: 맛\n"
+        "Example\n<clause>\nThe broth was rich and warming\n</clause>\nAspect: taste\n"
         'Answer: {"label":"positive"}\n\n'
-        "Example\n<clause>\nIt took an hour and a half to arrive\n</clause>\nAspect: 배달\n"
+        "Example\n<clause>\nIt took an hour and a half to arrive\n</clause>\nAspect: delivery\n"
         'Answer: {"label":"negative"}\n\n'
-        "Example\n<clause>\nPrices are as listed on the menu\n</clause>\nAspect: 가격\n"
+        "Example\n<clause>\nPrices are as listed on the menu\n</clause>\nAspect: price\n"
         'Answer: {"label":"neutral"}\n\n'
         "Now answer for this clause.\n"
     ),
 }
 
 
+#: what a Korean request adds to an aspect whose name alone a small model may misread
+KO_GLOSS = {"덤": "덤 (서비스로 받은 것)", "가성비": "가성비 (가격 대비 만족)", "서비스": "서비스 (직원의 응대)"}
+
+
 def aspect_messages(clause: str, aspect: str, lang: str) -> list[dict]:
+    """The clause request: the aspect named as the reader of ``lang`` reads it (English names for an
+    English clause, a gloss for the Korean names a model may misread)."""
+    from ..aspects import aspect_name
+
     label = "측면" if lang == "ko" else "Aspect"
-    tail = f"<clause>\n{escape(clause)}\n</clause>\n{label}: {aspect}"
+    named = KO_GLOSS.get(aspect, aspect) if lang == "ko" else aspect_name(aspect, lang)
+    tail = f"<clause>\n{escape(clause)}\n</clause>\n{label}: {named}"
     return [{"role": "system", "content": SYSTEM[lang]}, {"role": "user", "content": ASPECT_TASK[lang] + tail}]
 
 
