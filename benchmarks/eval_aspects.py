@@ -158,7 +158,7 @@ def kinds(rows: list[dict]) -> None:
         print(f"| {k} | {v:.3f} | {n} |")
 
 
-def llm_second_opinion(judged: list[dict], preset: str, tune: bool) -> None:
+def llm_second_opinion(judged: list[dict], preset: str, tune: bool, splits=("dev",)) -> None:
     """The LLM on every clause item, two designs: the clause with the aspect named (one label, decided
     on its log-probabilities: the product's design) and the whole text with one field per aspect (the
     previous design, generated label). The calibration is tuned on the development part only."""
@@ -215,7 +215,7 @@ def llm_second_opinion(judged: list[dict], preset: str, tune: bool) -> None:
         r["llm"] = cal.decide(r["lp"]) if cal and r["lp"] else r["llm_generated"]
         r["product"] = r["pred"] if r["pred"] is not None else (r["llm"] if r["found"] else None)
     print(f"calibration: {cal or 'none (the generated label)'}")
-    for split in ("dev", "heldout"):
+    for split in splits:
         rows = [r for r in judged if r["split"] == split]
         und = [r for r in rows if r["found"] and r["pred"] is None]
         print(f"\n#### LLM second opinion, {'development part' if split == 'dev' else 'held-out third'}")
@@ -232,6 +232,12 @@ def llm_second_opinion(judged: list[dict], preset: str, tune: bool) -> None:
         for pol in LABELS:
             v, n = _acc([r for r in rows if r["polarity"] == pol], "product")
             print(f"| end to end, {pol} items | {v:.3f} | {n} |")
+        for pol in LABELS:  # the LLM's lean: how it decides each true polarity
+            v, n = _acc([r for r in rows if r["polarity"] == pol and r["lp"]], "llm")
+            print(f"| LLM alone (calibrated), {pol} items | {'n/a' if v is None else f'{v:.3f}'} | {n} |")
+        if split == "heldout":
+            v, n = _acc(rows, "product")
+            record_look(f"Korean clauses, held-out third, reading + LLM ({preset})", f"end to end {v:.3f} (n {n})")
 
 
 def mams_with_llm(rows: list[dict], preset: str) -> None:
@@ -317,7 +323,7 @@ def main(argv: list[str] | None = None) -> None:
                 if r["pred"] != r["polarity"]:
                     print(f"  {r['kind']:<11} {r['aspect']} want {r['polarity']:<8} got {r['pred']!s:<8} {r['text']}")
     if args.llm:
-        llm_second_opinion(judged, args.llm, args.tune)
+        llm_second_opinion(judged, args.llm, args.tune, ("dev", "heldout") if args.split == "both" else (args.split,))
     if args.mams != "none" and MAMS.exists():
         rows, mams_ms = judge(load_mams(args.mams), coarse=True)
         headline = table(

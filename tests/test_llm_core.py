@@ -6,7 +6,13 @@ import pytest
 from pydantic import BaseModel
 
 from reviewlens_dagster.core.llm.engine import LLMEngine
-from reviewlens_dagster.core.llm.scheduler import SchedulerConfig, order_requests, plan_batches, priority_of
+from reviewlens_dagster.core.llm.scheduler import (
+    SchedulerConfig,
+    order_requests,
+    pick_next,
+    plan_batches,
+    priority_of,
+)
 from reviewlens_dagster.core.llm.types import EngineBatchError, EngineOverloadedError, LLMError, StructuredOutputError
 
 from .doubles import DoubleBackend, req
@@ -46,6 +52,10 @@ def test_starvation_bound_promotes_old_requests():
     young = req("young", 900, age_s=1)
     young.prompt_tokens = 900
     assert [r.request_id for _, r in order_requests([young, fresh_short], cfg)] == ["fresh", "young"]
+    # the server backend's queue takes the same rule one request at a time
+    pending = [(priority_of(r, cfg), i, r) for i, r in enumerate([young, fresh_short, old_long])]
+    assert pick_next(pending, cfg.starvation_s)[2].request_id == "old"
+    assert pick_next(pending[:2], cfg.starvation_s)[2].request_id == "fresh"
 
 
 def test_token_budget_batches():

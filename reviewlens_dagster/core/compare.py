@@ -36,6 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .config import DEFAULT_MIN_GROUP_SIZE, DEFAULT_STRENGTH_SIM_THRESHOLD
+
 LEVELS = ("category_area", "category", "all")
 TOO_SMALL = "too_small"
 ASPECT_COMPARISON_COLUMNS = [
@@ -64,8 +66,8 @@ ASPECT_COMPARISON_COLUMNS = [
 
 @dataclass(frozen=True)
 class GroupConfig:
-    min_group_size: int = 3
-    threshold: float = 0.7
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE
+    threshold: float = DEFAULT_STRENGTH_SIM_THRESHOLD
     min_mentions: int = 3
     levels: tuple[str, ...] = LEVELS
 

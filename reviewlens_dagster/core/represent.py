@@ -17,12 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .config import DEFAULT_HALF_LIFE_DAYS
 from .embed import l2_normalize
 
 
 @dataclass(frozen=True)
 class WeightConfig:
-    half_life_days: float = 180.0
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS
     length_ref_chars: int = 200
     length_floor: float = 0.3
     helpful_alpha: float = 0.5

@@ -11,6 +11,7 @@ from pydantic import PrivateAttr
 
 from ..core.changes import sources_digest, write_manifest
 from ..core.config import (
+    DEFAULT_EMBED_BATCH_SIZE,
     DEFAULT_PRESET,
     DEFAULT_SLA_TTFT_MS,
     WAREHOUSE_SCHEMA,
@@ -170,7 +171,7 @@ class EmbedderResource(dg.ConfigurableResource):
 
     embedder: str = "use"
     embed_model: str | None = None
-    embed_batch_size: int = 64
+    embed_batch_size: int = DEFAULT_EMBED_BATCH_SIZE
     _embedder: Embedder | None = PrivateAttr(default=None)
 
     def get(self) -> Embedder:

@@ -31,7 +31,7 @@ How a review is read (:func:`korean_mentions`):
    or none, leave it undecided.
 
 The quote of a mention is its clause, cut from the review (a substring by construction).
-Cost: ~0.3-0.5 ms per review on this machine (`make eval` prints it).
+Cost: ~0.7 ms per review on this 2-vCPU machine (`make eval` prints it: "Cost of the reading per review").
 """
 
 from __future__ import annotations

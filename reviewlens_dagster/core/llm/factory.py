@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import DEFAULT_PRESET
+from ..config import DEFAULT_PRESET, LLM_REQUEST_TIMEOUT_S
 from .engine import LLMEngine
 from .models import get_preset, resolve_model
 from .openai_server import OpenAIServerBackend
@@ -51,7 +51,7 @@ class LLMConfig:
     starvation_s: float = SchedulerConfig.starvation_s
     batch_token_budget: int = SchedulerConfig.batch_token_budget
     concurrency: int = 20
-    timeout_s: float = 300.0
+    timeout_s: float = LLM_REQUEST_TIMEOUT_S
 
 
 def build_engine(

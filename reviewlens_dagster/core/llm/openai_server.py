@@ -16,7 +16,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .scheduler import SchedulerConfig
+from ..config import LLM_REQUEST_TIMEOUT_S
+from .scheduler import SchedulerConfig, pick_next
 from .types import (
     TOP_LOGPROBS,
     EngineStartError,
@@ -68,7 +69,7 @@ class OpenAIServerBackend:
         model: str,
         api_key: str | None = None,
         concurrency: int = 20,
-        timeout_s: float = 120.0,
+        timeout_s: float = LLM_REQUEST_TIMEOUT_S,
         max_attempts: int = 5,
         max_model_len: int = 32768,
         starvation_s: float = SchedulerConfig.starvation_s,
@@ -194,12 +195,7 @@ class OpenAIServerBackend:
         enqueued = time.monotonic()
 
         def pop():
-            # starvation bound: the oldest request past the bound goes first, else the shortest
-            now = time.monotonic()
-            starved = [t for t in pending if now - t[2].submitted_at >= self.starvation_s]
-            pick = (
-                min(starved, key=lambda t: t[2].submitted_at) if starved else min(pending, key=lambda t: (t[0], t[1]))
-            )
+            pick = pick_next(pending, self.starvation_s)
             pending.remove(pick)
             return pick
 

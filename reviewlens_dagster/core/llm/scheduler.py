@@ -43,6 +43,15 @@ def priority_of(req: LLMRequest, cfg: SchedulerConfig, now: float | None = None)
     return max(1, int(req.prompt_tokens))
 
 
+def pick_next(pending: Sequence[tuple[int, int, LLMRequest]], starvation_s: float, now: float | None = None):
+    """The next of ``pending`` (priority, arrival index, request) for a free slot: the oldest request
+    past the starvation bound, else the lowest priority (the shortest prefill), then arrival. The
+    server backend's queue; :func:`order_requests` is the same rule for a whole batch."""
+    now = time.monotonic() if now is None else now
+    starved = [t for t in pending if now - t[2].submitted_at >= starvation_s]
+    return min(starved, key=lambda t: t[2].submitted_at) if starved else min(pending, key=lambda t: (t[0], t[1]))
+
+
 def order_requests(
     reqs: Sequence[LLMRequest], cfg: SchedulerConfig, now: float | None = None
 ) -> list[tuple[int, LLMRequest]]:
