@@ -245,7 +245,7 @@ TYPOS = [
     ("했어요", "햇어요"),
 ]
 
-#: phrases by the reason they give (the sample plants reason mixes: README "Sample data"); each is
+#: phrases by the reason they give (the sample plants reason mixes: docs/analysis.md "Sample data"); each is
 #: read by the lexicon as that reason (tests/test_exports.py checks every one)
 REASON_PHRASES = {
     ("배달", -1): {

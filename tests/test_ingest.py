@@ -292,7 +292,7 @@ def test_archives_are_size_capped(tmp_path, monkeypatch):
 
 
 def test_documented_source_mappings_validate():
-    """The README's sources.yaml example and docs/sources.example.yaml load (keys cannot drift)."""
+    """docs/data.md's sources.yaml example and docs/sources.example.yaml load (keys cannot drift)."""
     import re
     from pathlib import Path
 
@@ -302,7 +302,7 @@ def test_documented_source_mappings_validate():
 
     root = Path(__file__).resolve().parents[1]
     assert load_sources(root / "docs" / "sources.example.yaml").sources[0].name == "delivery-export"
-    readme = (root / "README.md").read_text(encoding="utf-8")
+    readme = (root / "docs" / "data.md").read_text(encoding="utf-8")
     (block,) = re.findall(r"```yaml\n(sources:.*?)```", readme, flags=re.S)
     spec = SourcesFile.model_validate(yaml.safe_load(block)).sources[0]
     assert spec.review_id_from == ["Restaurant", "UserID", "Menu", "Review"]

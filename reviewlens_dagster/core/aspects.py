@@ -20,7 +20,7 @@ ASPECTS: tuple[str, ...] = (
     "주차",
 )
 
-#: what each aspect means (README "Aspects"): 서비스 is the staff, 덤 the free extras the Korean
+#: what each aspect means (docs/analysis.md "Aspects"): 서비스 is the staff, 덤 the free extras the Korean
 #: word 서비스 also names ("서비스로 음료 주셨어요"); 가격 is the price level, 가성비 what one gets for it
 #: ("가격 대비 맛있어요": the price as the reference of a comparison)
 DEFINITIONS: dict[str, str] = {

@@ -42,7 +42,7 @@ LLM_REQUEST_TIMEOUT_S = 300.0
 @dataclass(frozen=True)
 class HighlightRule:
     """When an aspect is a strength, a weakness or a complaint (core/analysis/prevalence.py;
-    README "Strengths and weaknesses"). Defaults set on the sample data (the development set):
+    docs/analysis.md "Strengths and weaknesses"). Defaults set on the sample data (the development set):
     `make eval`, "every restaurant"."""
 
     min_mentions: int = 3
@@ -67,7 +67,7 @@ class InvalidIdError(ValueError):
 
 
 def partition_key_for(source_id: str) -> str:
-    """The partition key of a restaurant id as the source writes it (documented in README "Partition
+    """The partition key of a restaurant id as the source writes it (documented in docs/data.md "Partition
     keys"): the id itself when it is already safe (``r001``, ``교촌치킨-홍대점``); otherwise a slug of
     it (runs of unsafe characters -> ``-``, at most 48 characters) plus ``-`` and 8 hex of the
     sha256 of the NFC id, so that two ids never share a key by accident (``Pizza Hut Gangnam`` ->
@@ -87,7 +87,7 @@ def validate_restaurant_id(value: str) -> str:
     if not isinstance(value, str) or not PARTITION_KEY_PATTERN.fullmatch(value):
         raise InvalidIdError(
             f"invalid restaurant partition key {value!r}: expected 1-64 letters or digits (any script), "
-            "'_', '-', '.', starting with a letter or digit, no '..' (see README 'Partition keys')"
+            "'_', '-', '.', starting with a letter or digit, no '..' (see docs/data.md 'Partition keys')"
         )
     return value
 
@@ -167,7 +167,7 @@ class Settings:
     sources_path: Path = knob(
         "REVIEWLENS_SOURCES",
         "{data}/sources.yaml",
-        'source mappings (README "Source mappings"); absent = aliases only',
+        'source mappings (docs/data.md "Source mappings"); absent = aliases only',
         "path",
     )
     manifest_path: Path = knob(

@@ -7,7 +7,7 @@ and area. The first entry whose glob matches a file is used; files no entry matc
 with the built-in column aliases. The file is validated (pydantic): a typo in a key or a
 canonical column name is an error that names it, before any file is read.
 
-Example (README "Source mappings")::
+Example (docs/data.md "Source mappings")::
 
     sources:
       - name: delivery-export

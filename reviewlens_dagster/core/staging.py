@@ -19,7 +19,7 @@ rewritten in one transaction; and the restaurants whose deduplicated rows change
 so only their partitions refresh. Nothing changed: nothing is written.
 
 A file that leaves the folder keeps its reviews by default (``on_deleted="keep"``: a moved or
-archived export must not delete data); ``"drop"`` removes them (README "Deleted files").
+archived export must not delete data); ``"drop"`` removes them (docs/data.md "Deleted files").
 """
 
 from __future__ import annotations

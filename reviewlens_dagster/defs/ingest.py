@@ -127,7 +127,7 @@ def reviews(context: dg.AssetExecutionContext, ingest_settings: IngestSettings):
     """Validated, deduplicated reviews of each restaurant: its rows of `staged_reviews`.
 
     `restaurant_id` is the partition key; `source_restaurant_id` is the id as the source file
-    writes it (README "Partition keys").
+    writes it (docs/data.md "Partition keys").
     """
     keys = validate_restaurant_ids(context.partition_keys)
     with ingest_settings.staging_store() as store:

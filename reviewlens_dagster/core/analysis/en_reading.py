@@ -18,7 +18,7 @@ How a review is read:
 4. each aspect's words are scored by VADER (its compound score; the domain words of
    :data:`DOMAIN_VALENCE` added): ≥ :data:`POSITIVE_AT` positive, ≤ −:data:`POSITIVE_AT`
    negative; words of the middle only (okay, average, so-so, nothing special) neutral; no judging
-   word at all: undecided, left to the LLM (README "Neutral, defined").
+   word at all: undecided, left to the LLM (docs/analysis.md "Neutral, defined").
 
 The reasons of a mention are its judging words of the decided sign ("slow", "not friendly").
 """

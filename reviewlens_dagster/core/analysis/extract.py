@@ -12,7 +12,7 @@
    `llm_aspect_polarities` asset (rows for the asked mentions only).
 3. :func:`resolve_polarities` joins the two: a mention's polarity is the lexicon's where it
    decided one (its cues are explicit words, more reliable than a 1.5B model on this narrow
-   question: see README "Evaluation"), else the LLM's for reviews it read, else it stays
+   question: see docs/analysis.md "Evaluation"), else the LLM's for reviews it read, else it stays
    undecided and is counted as such. Both opinions are kept in columns (``lexicon_polarity``,
    ``llm_polarity``), with ``polarity_source``. Restaurants the LLM did not read are counted on
    the lexicon alone; the counts say so.
@@ -86,7 +86,7 @@ class LabelCalibration:
     Small models lean positive (the `small` model called 27 of 100 negative NSMC development
     reviews positive): ``positive`` only when lp(positive) - lp(negative) > ``bias``, else
     ``negative``; ``neutral`` when lp(neutral) exceeds both by more than ``neutral_margin``.
-    The two numbers are tuned per model on development data (see README "Evaluation").
+    The two numbers are tuned per model on development data (see docs/analysis.md "Evaluation").
     """
 
     bias: float

@@ -1,7 +1,7 @@
 """The Korean lexicon the morphological reading uses (:mod:`.morph`): aspect terms as lemmas,
 polarity cues (a lemma's sign, possibly per aspect), the slang matched on the surface, the cue
 classes (time, mishap, temperature) and the thresholds of durations. Data only: how it is
-applied is in :mod:`.morph`; what counts as neutral is in README "Neutral, defined"."""
+applied is in :mod:`.morph`; what counts as neutral is in docs/analysis.md "Neutral, defined"."""
 
 from __future__ import annotations
 
@@ -246,7 +246,7 @@ CUES: dict[str, object] = {
         ],
         -1,
     ),
-    # the middle: neutral (README "Neutral, defined")
+    # the middle: neutral (docs/analysis.md "Neutral, defined")
     **dict.fromkeys(["보통", "평범", "무난", "그럭저럭", "쏘쏘", "적당", "그냥저냥", "평타"], NEUTRAL),
     # predicates that name their aspect
     **{

@@ -24,7 +24,7 @@ How a review is read (:func:`korean_mentions`):
    and 10 minutes). A time word
    with no aspect in a review about a delivery (오다, 받다, 도착) is the delivery's ("생각보다 빨리
    도착했어요").
-5. **Neutral** (README "Neutral, defined"): a judgement of the middle (보통, 평범, 무난, 적당,
+5. **Neutral** (docs/analysis.md "Neutral, defined"): a judgement of the middle (보통, 평범, 무난, 적당,
    그럭저럭, 쏘쏘, 나쁘지 않다) with no positive or negative cue for the same aspect. A mention with no
    judgement at all ("가격은 2만원이에요") is **undecided** (the LLM's to decide), not neutral.
 6. The polarity of an aspect in a clause is the sign of the sum of its cues; cues that cancel,

@@ -117,7 +117,7 @@ def extract_messages(text: str, aspects: list[str], lang: str) -> list[dict]:
 
 
 # One decision per request, about one clause, with the aspect named: shorter and more focused than
-# the whole review with a field per aspect (README "Evaluation": both measured on the clause set).
+# the whole review with a field per aspect (docs/analysis.md "Evaluation": both measured on the clause set).
 # Asked only for the mentions the lexicon could not decide. Examples are generic, not the sample's.
 ASPECT_TASK = {
     "ko": (

@@ -1,6 +1,6 @@
 """Readers for dropped review files, vectorized validation and quarantine rows.
 
-Contract (see README "Data contract"):
+Contract (see docs/data.md "Data contract"):
 - formats: ``.csv`` / ``.tsv`` (delimiter sniffed: ``,`` ``;`` ``|`` tab), ``.jsonl`` / ``.ndjson``,
   ``.parquet``; any of them gzip-compressed (``.csv.gz``) or in a ``.zip`` (size-capped);
 - encodings: UTF-8 (with or without BOM), CP949 / EUC-KR, UTF-16 (with or without BOM), others by

@@ -18,7 +18,7 @@ REQUIRED_COLUMNS = ("review_id", "restaurant_id", "text")
 OPTIONAL_COLUMNS = ("rating", "created_at", "restaurant_name", "category", "area", "helpful_count")
 
 
-#: what a delivery-app export adds (README "Source mappings"): the ordered items, normalized to a JSON
+#: what a delivery-app export adds (docs/data.md "Source mappings"): the ordered items, normalized to a JSON
 #: list of item names (``menu_items``), and the reviewers' own per-aspect ratings on 1-5, a JSON object
 #: aspect -> rating (``aspect_ratings``); NULL when the file has none
 EXPORT_COLUMNS = ("menu_items", "aspect_ratings")
@@ -218,7 +218,7 @@ def text_columns(part: Part, mapping: dict[str, str], values) -> None:
 def mapping_or_fail(header: list[str], spec: SourceSpec | None) -> dict[str, str]:
     mapping, missing = map_columns(header, spec)
     if missing:
-        hint = "" if spec else " (map them in sources.yaml: see README 'Source mappings')"
+        hint = "" if spec else " (map them in sources.yaml: see docs/data.md 'Source mappings')"
         raise ValueError(f"missing required column(s) {missing}; found {header[:20]}{hint}")
     return mapping
 

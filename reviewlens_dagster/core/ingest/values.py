@@ -94,7 +94,7 @@ _RELATIVE_WORDS = {
 }
 
 
-#: a month is 30 days and a year 365 (README "Data contract")
+#: a month is 30 days and a year 365 (docs/data.md "Data contract")
 _UNIT_DAYS = {
     "초": 1 / 86400,
     "분": 1 / 1440,

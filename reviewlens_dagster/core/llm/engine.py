@@ -4,7 +4,7 @@
 1. :class:`VLLMOfflineBackend` (vllm_offline.py) — in-process ``vllm.LLM``;
 2. :class:`OpenAIServerBackend` (openai_server.py) — an OpenAI-compatible vLLM server.
 
-Both are re-exported here. What each measures: their modules' docstrings, README "Serving metrics".
+Both are re-exported here. What each measures: their modules' docstrings, docs/serving.md "Serving metrics".
 """
 
 from __future__ import annotations
