@@ -56,9 +56,11 @@ def _read(warehouse: Path, tables: list[str]) -> dict[str, pd.DataFrame]:
     from reviewlens_dagster.core.warehouse import Warehouse
 
     wh = Warehouse(warehouse)
+    from reviewlens_dagster.core.warehouse import resolve_table
+
     with wh.connect(read_only=True) as con:
         have = wh.tables(con)
-    return {t: wh.read(t) for t in tables if t in have}
+    return {t: wh.read(t) for t in tables if resolve_table(t, have)}
 
 
 def in_sample_vocabulary(frame: pd.DataFrame) -> pd.DataFrame:
@@ -83,7 +85,7 @@ def eval_sample(warehouse: Path, truth_path: Path) -> None:
     truth = json.loads(truth_path.read_text())
     from reviewlens_dagster.core.analysis.extract import resolve_polarities
 
-    t = _read(warehouse, ["sentiments", "aspect_mentions", "llm_aspect_polarities", "aspect_prevalence", "strengths"])
+    t = _read(warehouse, ["sentiments", "aspect_mentions", "llm_aspect_polarities", "aspect_prevalence", "highlights"])
     if "aspect_mentions" not in t or "sentiments" not in t:
         print("(no aspect_mentions / sentiments table: run `make run` first)")
         return
@@ -144,7 +146,7 @@ def eval_sample(warehouse: Path, truth_path: Path) -> None:
     _table(rows)
     # strengths, weaknesses and complaints as the product reports them: every restaurant, refined by
     # the LLM where it read one
-    st = in_sample_vocabulary(t.get("strengths", pd.DataFrame(columns=["restaurant_id", "polarity", "aspect"])))
+    st = in_sample_vocabulary(t.get("highlights", pd.DataFrame(columns=["restaurant_id", "polarity", "aspect"])))
     everyone = sorted(truth["restaurants"])
     print(
         f"\nStrengths, weaknesses, complaints over all {len(everyone)} restaurants as reported "

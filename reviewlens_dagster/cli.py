@@ -204,10 +204,10 @@ def print_serving(settings: Settings) -> None:
 def print_report(settings: Settings, ids: list[str]) -> None:
     """One block per restaurant: its figures, how they were counted, strengths, weaknesses and
     complaints with their prevalence, and the overall summary with who wrote it."""
-    from .core.report import report_lines, restaurant_report
+    from .core.report import report_lines, run_report
     from .core.warehouse import Warehouse
 
-    table = restaurant_report(Warehouse.of(settings), ids)
+    table = run_report(Warehouse.of(settings), ids)
     print(f"\n{len(table)} restaurant(s)")
     for line in report_lines(table):
         print(line)

@@ -30,7 +30,7 @@ DOWNSTREAM = [
     "sentiments",
     "llm_aspect_polarities",
     "aspect_prevalence",
-    "strengths",
+    "highlights",
     "summaries",
     "comparisons",
     "aspect_trends",

@@ -85,7 +85,7 @@ def test_pipeline_end_to_end_with_real_tiny_engine(workdir, instance):
         "sentiments_match_schema",
         "sentiment_ratios_sum_to_one",
         "quotes_are_substrings",
-        "strengths_follow_counts",
+        "highlights_follow_counts",
         "summaries_grounded",
         "summaries_agree_with_counts",
     ):

@@ -28,7 +28,7 @@ from . import fault_worker
 from .conftest import make_settings, read_table
 
 ROOT = Path(__file__).resolve().parents[1]
-TABLES = ["sentiments", "aspect_mentions", "aspect_prevalence", "strengths", "summaries", "comparisons"]
+TABLES = ["sentiments", "aspect_mentions", "aspect_prevalence", "highlights", "summaries", "comparisons"]
 #: one label request per review; no summary request: four reviews give no restaurant a strength, weakness or
 #: complaint, so there is no fact to word but the review count
 N_REQUESTS = sum(len(v[2]) for v in fault_worker.REVIEWS.values())

@@ -38,7 +38,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.llm]
 
 RESTAURANTS = [f"r{i:03d}" for i in range(1, 9)]
 RANGES = [RESTAURANTS[i : i + 2] for i in range(0, 8, 2)]
-COMPARED = ["reviews", "aspect_mentions", "aspect_prevalence", "strengths", "summaries", "comparisons"]
+COMPARED = ["reviews", "aspect_mentions", "aspect_prevalence", "highlights", "summaries", "comparisons"]
 #: per-run bookkeeping, not data: whether an answer came from the cache
 VOLATILE = {"cached"}
 LLM_ENV = {"REVIEWLENS_ANALYSIS_SCOPE": "sample", "REVIEWLENS_SAMPLE_SIZE": "3", "REVIEWLENS_LLM_CHUNK_SIZE": "4"}

@@ -51,7 +51,7 @@ PIPELINE = {
     "top_k_contexts",
     "aspect_mentions",
     "aspect_prevalence",
-    "strengths",
+    "highlights",
     "summaries",
     "comparisons",
     "aspect_trends",
@@ -134,7 +134,7 @@ def test_materialize_partition_from_the_ui(dev_server, workdir):
         # the asset graph, every group expanded
         page.goto(f"{url}/asset-groups", wait_until="networkidle")
         _dismiss_welcome(page)
-        for group in ("ingest", "vectors", "analysis", "reporting"):
+        for group in ("ingest", "vectors", "analysis", "llm_serving"):
             expect(page.locator("foreignObject").get_by_text(group, exact=True).first).to_be_visible()
         unfold = page.locator("foreignObject [aria-label=unfold_more]")
         for _ in range(8):
@@ -208,7 +208,7 @@ def test_materialize_partition_from_the_ui(dev_server, workdir):
         expect(page.get_by_text("lexicon", exact=True).first).to_be_visible()
         expect(page.get_by_text("restaurants_read_by_llm", exact=True).first).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "6_aspect_prevalence.png"), full_page=True)
-        page.goto(f"{url}/assets/strengths?partition=ua", wait_until="networkidle")
+        page.goto(f"{url}/assets/highlights?partition=ua", wait_until="networkidle")
         expect(page.get_by_text("complaints", exact=True).first).to_be_visible()
         page.goto(f"{url}/assets/comparisons?partition=ua", wait_until="networkidle")
         for key in ("group_median", "percentile"):

@@ -131,6 +131,29 @@ def test_table_from_an_older_release_gains_new_columns(tmp_path):
     assert con.execute("select * from s.t order by n").fetchall() == [("old", 1, None), ("new", 2, "새 id")]
 
 
+@dg.asset(partitions_def=parts, metadata={"partition_expr": "restaurant_id"})
+def highlights(context: dg.AssetExecutionContext) -> pd.DataFrame:
+    return pd.DataFrame({"restaurant_id": [context.partition_key], "aspect": ["맛"]})
+
+
+def test_a_renamed_table_is_migrated_by_the_first_write_and_read_before_it(workdir, backend):
+    """`strengths` became `highlights` (core/warehouse.py RENAMED_TABLES): a warehouse written before
+    reads its rows under the new name, and the first write renames the table, keeping every row."""
+    db = str(workdir / "w.duckdb")
+    with open_database(db, backend) as con:
+        con.execute("create schema if not exists s")
+        con.execute("create table s.strengths as select 'empty' as restaurant_id, '양' as aspect")
+    wh = Warehouse(db, "s", backend)
+    assert wh.read("highlights").values.tolist() == [["empty", "양"]]  # not migrated yet: the old table
+    resources = {"io_manager": io_manager(backend, db)}
+    assert dg.materialize([highlights], partition_key="full", resources=resources).success
+    with wh.connect(read_only=True) as con:
+        assert {"highlights"} <= wh.tables(con) and "strengths" not in wh.tables(con)
+    assert sorted(wh.read("highlights").values.tolist()) == [["empty", "양"], ["full", "맛"]]
+    assert dg.materialize([highlights], partition_key="full", resources=resources).success  # idempotent
+    assert len(wh.read("highlights")) == 2
+
+
 def test_configuration_is_declared_once_and_documented():
     """README's configuration table is exactly the one generated from Settings, every setting reaches a
     resource by name, and no module but core/config.py reads a REVIEWLENS_ variable."""

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .warehouse import Warehouse
+from .warehouse import Warehouse, resolve_table
 
 
-def restaurant_report(wh: Warehouse, ids: list[str]) -> pd.DataFrame:
+def run_report(wh: Warehouse, ids: list[str]) -> pd.DataFrame:
     """restaurant, name (the source's id where the export has no name column), reviews, avg rating,
     rejected, sentiment shares (LLM sample size; empty where the LLM did not read the restaurant),
     how the counts were decided, strengths, weaknesses and complaints with their prevalence, and
@@ -48,7 +48,8 @@ def restaurant_report(wh: Warehouse, ids: list[str]) -> pd.DataFrame:
                     from {SCHEMA}.aspect_prevalence group by restaurant_id"""
             ).df()
             df = df.merge(s, on="restaurant_id", how="left")
-        if "strengths" in tables:
+        highlights = resolve_table("highlights", tables)
+        if highlights:
             s = con.execute(
                 f"""select restaurant_id,
                        string_agg(prevalence, '; ' order by supporting desc) filter (where polarity = 'strength')
@@ -57,7 +58,7 @@ def restaurant_report(wh: Warehouse, ids: list[str]) -> pd.DataFrame:
                            as weaknesses,
                        string_agg(prevalence, '; ' order by supporting desc) filter (where polarity = 'complaint')
                            as complaints
-                    from {SCHEMA}.strengths group by restaurant_id"""
+                    from {SCHEMA}.{highlights} group by restaurant_id"""
             ).df()
             df = df.merge(s, on="restaurant_id", how="left")
         if "summaries" in tables:

@@ -213,6 +213,32 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     con.execute("COMMIT")
 
 
+#: tables renamed (new name -> the name before): 2026-12-04 `strengths` -> `highlights` (it holds
+#: strengths, weaknesses and complaints). A writer renames the old table on first connect
+#: (:func:`migrate_renamed_tables`); a reader of a warehouse not yet migrated reads the old one.
+RENAMED_TABLES: dict[str, str] = {"highlights": "strengths"}
+
+
+def resolve_table(name: str, tables: set[str]) -> str | None:
+    """The table that holds ``name``'s rows in a warehouse with ``tables``: itself, or its name before
+    a rename (not yet migrated), or None."""
+    if name in tables:
+        return name
+    old = RENAMED_TABLES.get(name)
+    return old if old in tables else None
+
+
+def migrate_renamed_tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
+    """Rename each old table whose new one does not exist yet (idempotent; inside the caller's
+    transaction, so it commits with the first write or not at all). Returns what was renamed."""
+    done = []
+    for new, old in RENAMED_TABLES.items():
+        if has_table(con, schema, old) and not has_table(con, schema, new):
+            con.execute(f"ALTER TABLE {_name(schema)}.{_name(old)} RENAME TO {_name(new)}")
+            done.append(f"{old} -> {new}")
+    return done
+
+
 class Warehouse:
     """The warehouse tables (schema ``reviewlens``): ``path`` is the DuckDB file of the ``duckdb``
     backend (unused with ``ducklake``)."""
@@ -245,9 +271,10 @@ class Warehouse:
         if not exists(self.path, self.backend):
             return empty
         with self.connect(read_only=True) as con:
-            if table not in self.tables(con):
+            found = resolve_table(table, self.tables(con))
+            if found is None:
                 return empty
-            return con.execute(f"select * from {self.schema}.{table}").df()
+            return con.execute(f"select * from {self.schema}.{found}").df()
 
     def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
         """A read-only query; ``{schema}`` in ``sql`` is the warehouse schema. Values go as parameters."""

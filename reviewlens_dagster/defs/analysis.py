@@ -247,8 +247,8 @@ def _sentiment_chart(ratios: pd.DataFrame):
 
 HIGHLIGHT_CHECKS = [
     check_spec(
-        "strengths_follow_counts",
-        "strengths",
+        "highlights_follow_counts",
+        "highlights",
         True,
         "Every strength/weakness/complaint cites reviews whose mention of the aspect has that polarity, and its "
         "prevalence equals the aspect_prevalence counts.",
@@ -274,7 +274,7 @@ HIGHLIGHT_CHECKS = [
             WITH_IDS,
             EAGER_PAST_LLM,
         ),
-        "strengths": _out(
+        "highlights": _out(
             "Strengths, weaknesses and complaints (polarity column) derived from aspect_prevalence by a "
             "documented rule, each with its prevalence, evidence review ids and a representative quote.",
             {"python", "duckdb"},
@@ -311,7 +311,7 @@ def aspect_highlights(
     md = hl_figures.pop("highlights_markdown")
     yield dg.Output(
         hl,
-        output_name="strengths",
+        output_name="highlights",
         metadata=frame_metadata(
             hl[["restaurant_id", "polarity", "aspect", "prevalence", "decided_by"]],
             highlights=dg.MetadataValue.md(md or "_none_"),
@@ -331,7 +331,7 @@ def aspect_highlights(
 )
 def summary_facts(
     context: dg.AssetExecutionContext,
-    strengths: pd.DataFrame,
+    highlights: pd.DataFrame,
     aspect_reasons: pd.DataFrame,
     dish_insights: pd.DataFrame,
     aspect_changes: pd.DataFrame,
@@ -348,7 +348,7 @@ def summary_facts(
     rev = of_run(reviews, keys)
     out = restaurant_facts(
         rev,
-        of_run(strengths, keys, HIGHLIGHT_COLUMNS),
+        of_run(highlights, keys, HIGHLIGHT_COLUMNS),
         of_run(aspect_reasons, keys, REASON_COLUMNS),
         of_run(dish_insights, keys, DISH_COLUMNS),
         None,
@@ -412,7 +412,7 @@ SUMMARY_CHECKS = [
 def summaries(
     context: dg.AssetExecutionContext,
     aspect_prevalence: pd.DataFrame,
-    strengths: pd.DataFrame,
+    highlights: pd.DataFrame,
     summary_facts: pd.DataFrame,
     sentiments: pd.DataFrame,
     top_k_contexts: pd.DataFrame,
@@ -425,7 +425,7 @@ def summaries(
     counts template elsewhere), positive and negative (from strengths / weaknesses / complaints with
     their prevalence)."""
     keys = validate_restaurant_ids(context.partition_keys)
-    rev, prev, hl = of_run(reviews, keys), of_run(aspect_prevalence, keys), of_run(strengths, keys)
+    rev, prev, hl = of_run(reviews, keys), of_run(aspect_prevalence, keys), of_run(highlights, keys)
     facts = of_run(summary_facts, keys, FACT_COLUMNS)
     sent = of_run(sentiments, keys, SENTIMENT_COLUMNS)
     counts = rev.groupby("restaurant_id").size().to_dict()

@@ -20,6 +20,7 @@ import dagster as dg
 from ..core.changes import detect_changes, partition_ranges
 from .ingest import REJECTED_KEY, STAGED_KEY
 from .partitions import RESTAURANTS, restaurants_partitions
+from .reporting import SERVING_GROUP
 from .resources import IngestSettings
 
 PIPELINE_JOB = "reviewlens_pipeline"
@@ -33,7 +34,7 @@ MAX_FANOUT_RUNS = 20
 
 pipeline_job = dg.define_asset_job(
     PIPELINE_JOB,
-    selection=dg.AssetSelection.all() - STAGING_ASSETS - dg.AssetSelection.groups("reporting"),
+    selection=dg.AssetSelection.all() - STAGING_ASSETS - dg.AssetSelection.groups(SERVING_GROUP),
     partitions_def=restaurants_partitions,
     executor_def=dg.in_process_executor,  # one LLM engine per run; single-writer steps take a pool slot
     description="Every per-restaurant asset, from reviews to comparisons.",
@@ -57,7 +58,7 @@ staging_job = dg.define_asset_job(
 
 reporting_job = dg.define_asset_job(
     "reporting_job",
-    selection=dg.AssetSelection.groups("reporting"),
+    selection=dg.AssetSelection.groups(SERVING_GROUP),
     executor_def=dg.in_process_executor,
     description="Summarize the LLM serving metrics.",
 )

@@ -28,7 +28,7 @@ CHART_RESTAURANTS = 40
 @dg.asset(**restaurant_table("analysis", {"python", "qdrant", "duckdb"}, pool=VECTOR_POOL, deps=["aspect_prevalence"]))
 def comparisons(
     context: dg.AssetExecutionContext,
-    strengths: pd.DataFrame,
+    highlights: pd.DataFrame,
     restaurant_vectors: pd.DataFrame,
     vector_store: VectorStoreResource,
     embedder: EmbedderResource,
@@ -43,7 +43,7 @@ def comparisons(
     # warehouse table, not as an input with an all-partitions mapping: that would make every
     # restaurant's comparison wait for, and re-run after, any other restaurant's analysis.
     prevalence = compare_settings.warehouse().read("aspect_prevalence", PREVALENCE_COLUMNS)
-    own = strengths[(strengths["polarity"] == "strength") & strengths["restaurant_id"].isin(keys)]
+    own = highlights[(highlights["polarity"] == "strength") & highlights["restaurant_id"].isin(keys)]
     with vector_store.open() as store:
         strength_vectors, group_meta, in_store = index_strengths(store, embedder.get(), own, restaurant_vectors, keys)
     cfg = GroupConfig(

@@ -8,11 +8,14 @@ from .metadata import bar_chart, frame_metadata
 from .partitions import OWNERS, WAREHOUSE_POOL
 from .resources import LLMEngineResource
 
+#: the LLM serving report's group (the restaurant pages are the `reports` group)
+SERVING_GROUP = "llm_serving"
+
 
 @dg.asset(
     pool=WAREHOUSE_POOL,
     io_manager_key="warehouse_io_manager",
-    group_name="reporting",
+    group_name=SERVING_GROUP,
     kinds={"duckdb", "python"},
     owners=OWNERS,
 )

@@ -32,7 +32,7 @@ def restaurant_report(
     context: dg.AssetExecutionContext,
     reviews: pd.DataFrame,
     aspect_prevalence: pd.DataFrame,
-    strengths: pd.DataFrame,
+    highlights: pd.DataFrame,
     comparisons: pd.DataFrame,
     aspect_trends: pd.DataFrame,
     aspect_changes: pd.DataFrame,
@@ -52,7 +52,7 @@ def restaurant_report(
     sent = of_run(sentiments, keys, SENTIMENT_COLUMNS)
     tables = {
         "prevalence": aspect_prevalence,
-        "strengths": strengths,
+        "strengths": highlights,
         "comparisons": comparisons,
         "trends": aspect_trends,
         "changes": aspect_changes,

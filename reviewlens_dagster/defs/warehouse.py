@@ -32,7 +32,8 @@ from dagster_duckdb_pandas import DuckDBPandasIOManager
 from dagster_duckdb_pandas.duckdb_pandas_type_handler import DuckDBPandasTypeHandler
 from pydantic import Field
 
-from ..core.warehouse import Backend, has_table, open_database, retry_conflict, transaction
+from ..core.config import WAREHOUSE_SCHEMA
+from ..core.warehouse import Backend, has_table, migrate_renamed_tables, open_database, retry_conflict, transaction
 
 LIST_OF_TEXT = pd.ArrowDtype(pa.list_(pa.string()))
 
@@ -118,6 +119,8 @@ class WarehouseClient(DuckDbClient):
         cfg = context.resource_config
         backend = Backend(cfg["backend"], cfg.get("ducklake_catalog"), cfg.get("ducklake_data_path"))
         with open_database(cfg["database"], backend) as con, transaction(con):
+            # tables renamed since this warehouse was written: renamed before the first write touches them
+            migrate_renamed_tables(con, cfg.get("schema") or WAREHOUSE_SCHEMA)
             yield con
 
 
