@@ -113,8 +113,8 @@ def one_config(pg: Postgres, n_runs: int, args, model: str, served: str, tag: st
                 "REVIEWLENS_LLM_URL": f"{base}/v1",
                 "REVIEWLENS_LLM_SERVED_MODEL": served,
                 "REVIEWLENS_AUTOMATION": "off",
-                "REVIEWLENS_ANALYSIS_SCOPE": "sample",
-                "REVIEWLENS_SAMPLE_SIZE": str(args.sample_size),
+                "REVIEWLENS_ANALYSIS_SCOPE": "subset",
+                "REVIEWLENS_LLM_SUBSET_SIZE": str(args.sample_size),
             }
             with dagster_dev(home, env, root / "dagster_dev.log", startup_s=180) as (url, _):
                 client = cluster.graphql_client(url)

@@ -41,7 +41,7 @@ RANGES = [RESTAURANTS[i : i + 2] for i in range(0, 8, 2)]
 COMPARED = ["reviews", "aspect_mentions", "aspect_prevalence", "highlights", "summaries", "comparisons"]
 #: per-run bookkeeping, not data: whether an answer came from the cache
 VOLATILE = {"cached"}
-LLM_ENV = {"REVIEWLENS_ANALYSIS_SCOPE": "sample", "REVIEWLENS_SAMPLE_SIZE": "3", "REVIEWLENS_LLM_CHUNK_SIZE": "4"}
+LLM_ENV = {"REVIEWLENS_ANALYSIS_SCOPE": "subset", "REVIEWLENS_LLM_SUBSET_SIZE": "3", "REVIEWLENS_LLM_CHUNK_SIZE": "4"}
 
 
 def _new_file(path: Path) -> None:
@@ -168,8 +168,8 @@ def test_concurrent_runs_on_postgres_ducklake_and_a_shared_vllm_server(postgres)
                 llm_preset="tiny",
                 llm_url=f"{llm_url}/v1",
                 llm_served_model="tiny",
-                analysis_scope="sample",
-                sample_size=3,
+                analysis_scope="subset",
+                llm_subset_size=3,
                 llm_chunk_size=4,
             )
             shutil.copytree(incoming, serial.incoming_dir)

@@ -207,6 +207,19 @@ def test_the_warehouse_door_reads_without_creating_and_refuses_odd_table_names(t
         wh.read("t; drop table t")
 
 
+def test_a_renamed_setting_keeps_its_former_name_and_value():
+    """REVIEWLENS_SAMPLE_SIZE and the scope `sample` (the LLM's subset, named apart from the sample data
+    on 2026-12-04) still work; the new name wins where both are set."""
+    from reviewlens_dagster.core.config import Settings
+
+    old = Settings.from_env({"REVIEWLENS_ANALYSIS_SCOPE": "sample", "REVIEWLENS_SAMPLE_SIZE": "7"})
+    assert (old.analysis_scope, old.llm_subset_size) == ("subset", 7)
+    both = Settings.from_env({"REVIEWLENS_SAMPLE_SIZE": "7", "REVIEWLENS_LLM_SUBSET_SIZE": "9"})
+    assert both.llm_subset_size == 9
+    with pytest.raises(ValueError, match="must be one of auto, subset, all"):
+        Settings.from_env({"REVIEWLENS_ANALYSIS_SCOPE": "some"})
+
+
 def test_bad_warehouse_settings_fail_with_the_setting_named(tmp_path, monkeypatch):
     """DuckLake without a catalog, an unreachable PostgreSQL, missing extension packages: each a clear
     error naming what to set or install, before anything is written."""

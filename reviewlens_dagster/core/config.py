@@ -97,10 +97,10 @@ def validate_restaurant_ids(values) -> list[str]:
 
 
 def resolve_scope(scope: str, llm_preset: str, llm_url: str | None) -> str:
-    """'auto' -> 'all' where the engine can afford every review (GPU preset or a server), else 'sample'."""
+    """'auto' -> 'all' where the engine can afford every review (GPU preset or a server), else 'subset'."""
     if scope != "auto":
         return scope
-    return "all" if llm_url or llm_preset == "prod" else "sample"
+    return "all" if llm_url or llm_preset == "prod" else "subset"
 
 
 # --------------------------------------------------------------------------- the knobs
@@ -108,15 +108,24 @@ def resolve_scope(scope: str, llm_preset: str, llm_url: str | None) -> str:
 DEFAULT_MAX_TEXT_CHARS = 5000
 
 
-def knob(env: str, default, help: str, kind: str = "value", choices: tuple[str, ...] = ()):
+def knob(
+    env: str,
+    default,
+    help: str,
+    kind: str = "value",
+    choices: tuple[str, ...] = (),
+    formerly: str | None = None,
+    aliases: dict[str, str] | None = None,
+):
     """A setting: its environment variable, default and meaning, declared once (a dataclass field).
     ``kind``: value (typed by the default), path (relative to the project; ``{data}`` = the data
     folder), home (``~`` expanded), optional (unset = None), secret (optional, shown as a name
-    only), switch (on/off), choice (one of ``choices``)."""
+    only), switch (on/off), choice (one of ``choices``). A renamed setting keeps working: ``formerly``
+    is its previous variable (read when the new one is unset), ``aliases`` its previous values."""
     field_default = None if kind in ("path", "home") else default
-    return field(
-        default=field_default, metadata={"env": env, "default": default, "help": help, "kind": kind, "choices": choices}
-    )
+    meta = {"env": env, "default": default, "help": help, "kind": kind, "choices": choices}
+    meta |= {"formerly": formerly, "aliases": aliases or {}}
+    return field(default=field_default, metadata=meta)
 
 
 def _parse(name: str, raw: str, meta: dict, data_dir: Path | None):
@@ -135,6 +144,7 @@ def _parse(name: str, raw: str, meta: dict, data_dir: Path | None):
             return False
         raise ValueError(f"environment variable {name}={raw!r} must be on or off")
     if kind == "choice":
+        raw = meta["aliases"].get(raw.lower(), raw)
         if raw.lower() not in meta["choices"]:
             raise ValueError(f"environment variable {name}={raw!r} must be one of {', '.join(meta['choices'])}")
         return raw.lower()
@@ -262,11 +272,18 @@ class Settings:
     analysis_scope: str = knob(
         "REVIEWLENS_ANALYSIS_SCOPE",
         "auto",
-        "reviews the LLM reads: `all`, `sample`, or `auto` (all with `prod` or a server, else a sample)",
+        "reviews the LLM reads: `all`, `subset`, or `auto` (all with `prod` or a server, else a subset; "
+        "`sample`, its former name, still works)",
         "choice",
-        ("auto", "sample", "all"),
+        ("auto", "subset", "all"),
+        aliases={"sample": "subset"},
     )
-    sample_size: int = knob("REVIEWLENS_SAMPLE_SIZE", 20, "stratified sample per restaurant when the scope is `sample`")
+    llm_subset_size: int = knob(
+        "REVIEWLENS_LLM_SUBSET_SIZE",
+        20,
+        "reviews per restaurant the LLM reads (stratified) when the scope is `subset` (was REVIEWLENS_SAMPLE_SIZE)",
+        formerly="REVIEWLENS_SAMPLE_SIZE",
+    )
     agreement_threshold: float = knob("REVIEWLENS_AGREEMENT_THRESHOLD", 0.6, "sentiment / star agreement check")
     min_mentions: int = knob(
         "REVIEWLENS_MIN_MENTIONS", HighlightRule.min_mentions, "supporting reviews a strength / weakness needs"
@@ -310,6 +327,8 @@ class Settings:
         for f in fields(cls):
             meta = f.metadata
             raw = environ.get(meta["env"])
+            if raw is None and meta["formerly"]:
+                raw = environ.get(meta["formerly"])  # the setting's previous name, still honoured
             raw = raw.strip() if raw is not None and raw.strip() else None
             default = meta["default"]
             if raw is None and meta["kind"] not in ("path", "home"):

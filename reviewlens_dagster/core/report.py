@@ -95,7 +95,7 @@ def report_lines(table: pd.DataFrame) -> list[str]:
         n = g.get("n_sample")
         if n is not None and n == n:
             lines.append(
-                f"  sentiment (LLM, sample of {int(n)}): positive {percent_text(g['pos'])}, negative {percent_text(g['neg'])}, "
+                f"  sentiment (LLM, subset of {int(n)}): positive {percent_text(g['pos'])}, negative {percent_text(g['neg'])}, "
                 f"neutral {percent_text(g['neu'])}"
             )
         for col in ("strengths", "weaknesses", "complaints"):

@@ -177,11 +177,11 @@ def review_extractions(
 ):
     keys = validate_restaurant_ids(context.partition_keys)
     rev, men = of_run(reviews, keys), of_run(aspect_mentions, keys, LEXICON_COLUMNS)
-    size = analysis_settings.llm_sample_size()
+    size = analysis_settings.llm_subset()
     context.log.info(
         f"extracting {len(rev):,} reviews of {rev['restaurant_id'].nunique()} restaurant(s) with "
         f"{llm.model_name} (prompt {PROMPT_VERSION}); LLM scope: "
-        f"{'all reviews' if size is None else f'a stratified sample of {size} per restaurant'}"
+        f"{'all reviews' if size is None else f'a stratified subset of {size} per restaurant'}"
     )
     calibration = llm.label_calibration()
     out, usage = _llm_step(

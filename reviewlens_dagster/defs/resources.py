@@ -104,8 +104,8 @@ class AnalysisSettings(WarehouseAccess):
     """Extraction, prevalence and summaries: scope, the strengths rule, the LLM cache."""
 
     llm_cache_path: str
-    analysis_scope: str  # resolved: "all" or "sample"
-    sample_size: int
+    analysis_scope: str  # resolved: "all" or "subset"
+    llm_subset_size: int
     agreement_threshold: float
     min_mentions: int
     min_mention_share: float
@@ -125,9 +125,9 @@ class AnalysisSettings(WarehouseAccess):
 
         return LLMCache(self.llm_cache_path, self.backend())
 
-    def llm_sample_size(self) -> int | None:
+    def llm_subset(self) -> int | None:
         """Reviews per restaurant the LLM reads: None = all."""
-        return None if self.analysis_scope == "all" else self.sample_size
+        return None if self.analysis_scope == "all" else self.llm_subset_size
 
 
 class CompareSettings(WarehouseAccess):

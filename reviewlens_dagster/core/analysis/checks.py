@@ -94,7 +94,7 @@ def highlight_checks(
     hl: pd.DataFrame, mentions: pd.DataFrame, prevalence: pd.DataFrame, reviews: pd.DataFrame | None = None
 ) -> dict[str, CheckOutcome]:
     problems = highlight_problems(hl, mentions, prevalence)
-    out = {"strengths_follow_counts": CheckOutcome(not problems, {"problems": str(problems[:10]), "items": len(hl)})}
+    out = {"highlights_follow_counts": CheckOutcome(not problems, {"problems": str(problems[:10]), "items": len(hl)})}
     if reviews is not None:
         out["lexicon_agrees_with_subratings"] = subrating_check(reviews, mentions)
     return out

@@ -253,7 +253,7 @@ def plan_extraction(
 
 def analyse_reviews(
     reviews: pd.DataFrame,
-    sample_size: int | None,
+    subset_size: int | None,
     runner: Runner,
     cache: LLMCache | None,
     model: str,
@@ -264,7 +264,7 @@ def analyse_reviews(
     mentions: pd.DataFrame | None = None,
     aspect_calibration: LabelCalibration | None = None,
 ) -> ExtractionOutput:
-    """``reviews``: restaurant_id, review_id, text, rating. ``sample_size`` None or <= 0: every review.
+    """``reviews``: restaurant_id, review_id, text, rating. ``subset_size`` None or <= 0: every review.
     ``mentions``: the lexicon's `aspect_mentions` of these reviews (computed here when None).
     ``calibration`` / ``aspect_calibration``: decide the review label / a clause's polarity on the
     labels' log-probabilities (None: the generated label)."""
@@ -272,7 +272,7 @@ def analyse_reviews(
     dropped = 0
     if mentions is None:
         mentions, dropped = lexicon_mentions(reviews)
-    sample = stratified_sample(reviews[["restaurant_id", "review_id", "rating"]], sample_size)
+    sample = stratified_sample(reviews[["restaurant_id", "review_id", "rating"]], subset_size)
     jobs = plan_extraction(reviews, sample, mentions, model, prompt_version)
     outcome = run_jobs(jobs, runner, cache, model, prompt_version, chunk_size, progress)
     by_review = {j.extra["review_id"]: outcome.parsed[j.request.request_id] for j in jobs if j.task == "extract"}
@@ -372,7 +372,7 @@ def extraction_figures(
     """What the ``sentiments`` and ``llm_aspect_polarities`` outputs record about themselves."""
     refined = out.aspect_mentions
     sentiments = {
-        "llm_scope": "all" if size is None else f"sample of {size}",
+        "llm_scope": "all" if size is None else f"subset of {size}",
         "reviews_in_scope": len(out.sentiments),
         "label_calibration": str(calibration) if calibration else "none (generated label)",
         "agreement_with_ratings": agreement,

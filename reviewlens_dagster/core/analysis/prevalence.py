@@ -267,7 +267,7 @@ def complaint_aspects(strengths: pd.DataFrame) -> dict[str, set[str]]:
 def highlight_problems(hl: pd.DataFrame, mentions: pd.DataFrame, prevalence: pd.DataFrame) -> list[str]:
     """Why `strengths` would not follow the counts: evidence reviews whose mention of the aspect
     has another polarity, or a prevalence that differs from `aspect_prevalence` (the check
-    `strengths_follow_counts`)."""
+    `highlights_follow_counts`)."""
     problems = []
     pol_of = {(r.review_id, r.aspect): r.polarity for r in mentions.itertuples()}
     prev_by = prevalence.set_index(["restaurant_id", "aspect"])
