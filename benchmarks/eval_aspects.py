@@ -158,7 +158,7 @@ def kinds(rows: list[dict]) -> None:
         print(f"| {k} | {v:.3f} | {n} |")
 
 
-def llm_second_opinion(judged: list[dict], preset: str, tune: bool, splits=("dev",)) -> None:
+def llm_second_opinion(judged: list[dict], preset: str, tune: bool, splits=("dev",), clause_only: bool = False) -> None:
     """The LLM on every clause item, two designs: the clause with the aspect named (one label, decided
     on its log-probabilities: the product's design) and the whole text with one field per aspect (the
     previous design, generated label). The calibration is tuned on the development part only."""
@@ -175,6 +175,8 @@ def llm_second_opinion(judged: list[dict], preset: str, tune: bool, splits=("dev
             extraction_request(f"r{i}", r["text"], [r["aspect"]]) for i, r in enumerate(judged)
         ],
     }
+    if clause_only:  # the product's design alone (half the time)
+        designs.pop("whole text, a field per aspect")
     answers = {}
     for name, reqs in designs.items():
         validators = {
@@ -193,11 +195,11 @@ def llm_second_opinion(judged: list[dict], preset: str, tune: bool, splits=("dev
         )
     engine.close()
     clause = answers["clause, aspect named"]
-    whole = answers["whole text, a field per aspect"]
+    whole = answers.get("whole text, a field per aspect") or [None] * len(clause)
     for r, c, w in zip(judged, clause, whole):
         r["lp"] = c.choice_logprobs
         r["llm_generated"] = c.parsed.label
-        r["llm_whole"] = w.parsed.aspects.get(r["aspect"])
+        r["llm_whole"] = w.parsed.aspects.get(r["aspect"]) if w is not None else None
     dev = [r for r in judged if r["split"] == "dev"]
     preset_cal = get_preset(preset).aspect_calibration
     cal = LabelCalibration(*preset_cal) if preset_cal else None
@@ -205,11 +207,20 @@ def llm_second_opinion(judged: list[dict], preset: str, tune: bool, splits=("dev
         grid = [(b, m) for b in (-2, -1, -0.5, 0, 0.5, 1, 2) for m in (-3, -2, -1, -0.5, 0, 0.5, 1, 2, 99)]
 
         def score(bm):
+            # balanced: the mean of each true label's accuracy, so a lean toward the common label
+            # (positive) does not pay; ties by plain accuracy
             c = LabelCalibration(*bm)
-            return sum(c.decide(r["lp"]) == r["polarity"] for r in dev if r["lp"])
+            per = [
+                [c.decide(r["lp"]) == r["polarity"] for r in dev if r["lp"] and r["polarity"] == lab] for lab in LABELS
+            ]
+            balanced = sum(sum(x) / len(x) for x in per if x) / max(1, sum(1 for x in per if x))
+            return balanced, sum(sum(x) for x in per)
 
         best = max(grid, key=score)
-        print(f"tuned on the development part (n={len(dev)}): bias {best[0]}, neutral margin {best[1]}")
+        print(
+            f"tuned on the development part (n={len(dev)}, balanced accuracy {score(best)[0]:.3f}): "
+            f"bias {best[0]}, neutral margin {best[1]}"
+        )
         cal = LabelCalibration(*best)
     for r in judged:
         r["llm"] = cal.decide(r["lp"]) if cal and r["lp"] else r["llm_generated"]
@@ -306,6 +317,7 @@ def main(argv: list[str] | None = None) -> None:
         "--llm", default=None, help="also run the LLM's second opinion (Korean clauses, MAMS) with this preset (small)"
     )
     ap.add_argument("--tune", action="store_true", help="tune the clause calibration on the development part")
+    ap.add_argument("--clause-only", action="store_true", help="the LLM's clause design only (the product's)")
     ap.add_argument(
         "--show-errors", action="store_true", help="print the development part's errors (never the held-out)"
     )
@@ -323,7 +335,8 @@ def main(argv: list[str] | None = None) -> None:
                 if r["pred"] != r["polarity"]:
                     print(f"  {r['kind']:<11} {r['aspect']} want {r['polarity']:<8} got {r['pred']!s:<8} {r['text']}")
     if args.llm:
-        llm_second_opinion(judged, args.llm, args.tune, ("dev", "heldout") if args.split == "both" else (args.split,))
+        splits = ("dev", "heldout") if args.split == "both" else (args.split,)
+        llm_second_opinion(judged, args.llm, args.tune, splits, args.clause_only)
     if args.mams != "none" and MAMS.exists():
         rows, mams_ms = judge(load_mams(args.mams), coarse=True)
         headline = table(

@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from .core.config import PROJECT_ROOT, Settings
+from .core.config import PROJECT_ROOT, LLMPolicy, Settings
 
 SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
 
@@ -54,15 +54,14 @@ def _run_pipeline(defs, instance, ordered: list[str], llm_keys: list[str]) -> li
     per analysed review) then refines the first ``llm_keys`` restaurants (all when they are all)."""
     import dagster as dg
 
-    from .defs.automation import PIPELINE_JOB, range_tags
+    from .defs.automation import PIPELINE_JOB, PIPELINE_SELECTION, range_tags
     from .defs.partitions import LLM_OUTPUTS
 
     job = defs.resolve_job_def(PIPELINE_JOB)
     graph = defs.resolve_asset_graph()
-    every = {  # the pipeline job's assets: the per-restaurant ones
-        k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable and graph.get(k).is_partitioned
-    }
-    llm_stage = {dg.AssetKey(k) for k in LLM_OUTPUTS}
+    llm_selection = dg.AssetSelection.assets(*LLM_OUTPUTS)
+    every = PIPELINE_SELECTION.resolve(graph)
+    llm_stage = (llm_selection | llm_selection.downstream()).resolve(graph) & every
     results = []
     if len(llm_keys) < len(ordered):
         print(
@@ -73,14 +72,12 @@ def _run_pipeline(defs, instance, ordered: list[str], llm_keys: list[str]) -> li
             job.execute_in_process(
                 instance=instance,
                 tags=range_tags(ordered),
-                asset_selection=sorted(every - llm_stage, key=str),
+                asset_selection=sorted(every - llm_selection.resolve(graph), key=str),
                 raise_on_error=False,
             )
         )
     if all(r.success for r in results):
-        selection = (
-            None if len(llm_keys) == len(ordered) else sorted(llm_stage | _downstream(graph, llm_stage), key=str)
-        )
+        selection = None if len(llm_keys) == len(ordered) else sorted(llm_stage, key=str)
         results.append(
             job.execute_in_process(
                 instance=instance, tags=range_tags(llm_keys), asset_selection=selection, raise_on_error=False
@@ -131,7 +128,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
     # A range over dynamic partitions follows insertion order: run the restaurants as one range.
     ordered = [k for k in instance.get_dynamic_partitions(RESTAURANTS) if k in set(ids)]
-    n_llm = args.llm_restaurants if args.llm_restaurants is not None else _default_llm_restaurants(settings)
+    if args.llm_restaurants is not None:
+        n_llm = args.llm_restaurants
+    else:
+        from .core.llm.vllm_offline import on_cpu
+
+        n_llm = LLMPolicy.of(settings).run_restaurants(on_cpu)
     llm_keys = ordered if n_llm <= 0 else ordered[:n_llm]
     results = _run_pipeline(defs, instance, ordered, llm_keys)
     ok = all(r.success for r in results)
@@ -150,17 +152,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-def _downstream(graph, keys: set) -> set:
-    """Every asset below ``keys`` in the asset graph."""
-    out, todo = set(), list(keys)
-    while todo:
-        for child in graph.get(todo.pop()).child_keys:
-            if child not in out and graph.get(child).is_materializable:
-                out.add(child)
-                todo.append(child)
-    return out
-
-
 def materialization_metadata(result, key) -> dict:
     """Metadata values of asset ``key``'s materialization in an execute_in_process result."""
     for ev in result.get_asset_materialization_events():
@@ -177,16 +168,6 @@ def _staged_restaurants(settings: Settings) -> list[str]:
 
     with Warehouse.of(settings).connect(read_only=True) as con:
         return StagingStore(con).restaurant_keys()
-
-
-def _default_llm_restaurants(settings: Settings) -> int:
-    if settings.run_llm_restaurants is not None:
-        return settings.run_llm_restaurants
-    if settings.llm_url or settings.llm_preset == "prod":
-        return 0
-    from .core.llm.vllm_offline import on_cpu
-
-    return 2 if on_cpu() else 0
 
 
 def print_serving(settings: Settings) -> None:

@@ -220,6 +220,27 @@ def test_a_renamed_setting_keeps_its_former_name_and_value():
         Settings.from_env({"REVIEWLENS_ANALYSIS_SCOPE": "some"})
 
 
+def test_one_llm_policy_decides_the_scope_and_the_run():
+    """Where the LLM reads is decided once (core/config.py LLMPolicy): the resources' scope and
+    `reviewlens run`'s LLM restaurants."""
+    from reviewlens_dagster.core.config import CPU_RUN_LLM_RESTAURANTS, LLMPolicy, Settings
+
+    def never():
+        raise AssertionError("the device is asked only where it decides")
+
+    prod = LLMPolicy.of(Settings.from_env({"REVIEWLENS_LLM_PRESET": "prod"}))
+    assert prod.scope == "all" and prod.run_restaurants(never) == 0
+    server = LLMPolicy.of(Settings.from_env({"REVIEWLENS_LLM_URL": "http://127.0.0.1:1/v1"}))
+    assert server.scope == "all" and server.run_restaurants(never) == 0
+    small = LLMPolicy.of(Settings.from_env({}))
+    assert small.scope == "subset" and small.run_restaurants(lambda: True) == CPU_RUN_LLM_RESTAURANTS
+    assert small.run_restaurants(lambda: False) == 0
+    chosen = LLMPolicy.of(
+        Settings.from_env({"REVIEWLENS_ANALYSIS_SCOPE": "all", "REVIEWLENS_RUN_LLM_RESTAURANTS": "5"})
+    )
+    assert chosen.scope == "all" and chosen.run_restaurants(never) == 5
+
+
 def test_bad_warehouse_settings_fail_with_the_setting_named(tmp_path, monkeypatch):
     """DuckLake without a catalog, an unreachable PostgreSQL, missing extension packages: each a clear
     error naming what to set or install, before anything is written."""

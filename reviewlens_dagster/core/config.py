@@ -11,6 +11,7 @@ import hashlib
 import os
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -96,11 +97,34 @@ def validate_restaurant_ids(values) -> list[str]:
     return [validate_restaurant_id(v) for v in values]
 
 
-def resolve_scope(scope: str, llm_preset: str, llm_url: str | None) -> str:
-    """'auto' -> 'all' where the engine can afford every review (GPU preset or a server), else 'subset'."""
-    if scope != "auto":
-        return scope
-    return "all" if llm_url or llm_preset == "prod" else "subset"
+#: restaurants `reviewlens run` gives the LLM stage on a CPU by default (a CPU serves a few output
+#: tokens per second; the counting layer covers every restaurant)
+CPU_RUN_LLM_RESTAURANTS = 2
+
+
+@dataclass(frozen=True)
+class LLMPolicy:
+    """Where the LLM reads, decided in one place from the settings: ``scope``, the reviews it reads
+    per restaurant (`all`, or the stratified `subset`); ``run_restaurants(on_cpu)``, how many
+    restaurants `reviewlens run` gives the LLM stage (0 = all). An engine that can afford every
+    review (the GPU preset or a shared server) reads all of them, everywhere."""
+
+    scope: str
+    affordable: bool
+    run_llm_restaurants: int | None = None
+
+    @classmethod
+    def of(cls, settings: Settings) -> LLMPolicy:
+        affordable = bool(settings.llm_url) or settings.llm_preset == "prod"
+        scope = settings.analysis_scope if settings.analysis_scope != "auto" else ("all" if affordable else "subset")
+        return cls(scope, affordable, settings.run_llm_restaurants)
+
+    def run_restaurants(self, on_cpu: Callable[[], bool]) -> int:
+        """Restaurants of `reviewlens run` with the LLM stage: the setting, else all, or
+        :data:`CPU_RUN_LLM_RESTAURANTS` on a CPU with the in-process engine (``on_cpu`` asked only then)."""
+        if self.run_llm_restaurants is not None:
+            return self.run_llm_restaurants
+        return 0 if self.affordable or not on_cpu() else CPU_RUN_LLM_RESTAURANTS
 
 
 # --------------------------------------------------------------------------- the knobs

@@ -32,9 +32,12 @@ STAGING_ASSETS = dg.AssetSelection.assets(STAGED_KEY, REJECTED_KEY)
 #: partitions in between are re-read from the staged table: identical rows)
 MAX_FANOUT_RUNS = 20
 
+#: every per-restaurant asset: the pipeline job's selection (and `reviewlens run`'s)
+PIPELINE_SELECTION = dg.AssetSelection.all() - STAGING_ASSETS - dg.AssetSelection.groups(SERVING_GROUP)
+
 pipeline_job = dg.define_asset_job(
     PIPELINE_JOB,
-    selection=dg.AssetSelection.all() - STAGING_ASSETS - dg.AssetSelection.groups(SERVING_GROUP),
+    selection=PIPELINE_SELECTION,
     partitions_def=restaurants_partitions,
     executor_def=dg.in_process_executor,  # one LLM engine per run; single-writer steps take a pool slot
     description="Every per-restaurant asset, from reviews to comparisons.",

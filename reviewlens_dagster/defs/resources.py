@@ -16,8 +16,8 @@ from ..core.config import (
     DEFAULT_SLA_TTFT_MS,
     WAREHOUSE_SCHEMA,
     HighlightRule,
+    LLMPolicy,
     Settings,
-    resolve_scope,
 )
 from ..core.embed import Embedder, EmbedderSpec, make_embedder
 from ..core.llm.factory import LLMConfig
@@ -205,7 +205,7 @@ def build_resources(settings: Settings) -> dict:
         "analysis_settings": from_settings(
             AnalysisSettings,
             settings,
-            analysis_scope=resolve_scope(settings.analysis_scope, settings.llm_preset, settings.llm_url),
+            analysis_scope=LLMPolicy.of(settings).scope,
         ),
         "compare_settings": from_settings(CompareSettings, settings),
         "report_settings": from_settings(ReportSettings, settings),
