@@ -99,11 +99,11 @@ def measure(root: Path, label: str) -> dict:
 
     from reviewlens_dagster.core.changes import partition_ranges
     from reviewlens_dagster.definitions import build_defs
-    from reviewlens_dagster.defs.resources import IngestSettings
+    from reviewlens_dagster.defs.resources import StagingResource
 
     s = _settings(root)
     defs = build_defs(s)
-    res: IngestSettings = defs.resources["ingest_settings"]
+    res: StagingResource = defs.resources["ingest_settings"]
     sensor = defs.resolve_sensor_def("incoming_reviews_sensor")
 
     def tick(instance):

@@ -170,10 +170,11 @@ def test_configuration_is_declared_once_and_documented():
     assert block.strip() == configuration_table().strip(), "run python -m reviewlens_dagster.core.config"
     used = set()
     for cls in (
-        resources.IngestSettings,
+        resources.WarehouseResource,
+        resources.StagingResource,
         resources.VectorSettings,
-        resources.AnalysisSettings,
-        resources.CompareSettings,
+        resources.AnalysisResource,
+        resources.CompareResource,
         resources.ReportSettings,
         resources.LLMEngineResource,
         resources.VectorStoreResource,

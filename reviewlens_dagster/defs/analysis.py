@@ -56,7 +56,7 @@ from .partitions import (
     per_restaurant,
     restaurant_table,
 )
-from .resources import AnalysisSettings, LLMEngineResource
+from .resources import AnalysisResource, LLMEngineResource
 
 #: an LLM server that stays unavailable after the client's own retries (429 / 5xx / timeouts):
 #: the step is retried this many times, this long apart; what was committed is not asked again
@@ -173,7 +173,7 @@ def review_extractions(
     reviews: pd.DataFrame,
     aspect_mentions: pd.DataFrame,
     llm: LLMEngineResource,
-    analysis_settings: AnalysisSettings,
+    analysis_settings: AnalysisResource,
 ):
     keys = validate_restaurant_ids(context.partition_keys)
     rev, men = of_run(reviews, keys), of_run(aspect_mentions, keys, LEXICON_COLUMNS)
@@ -219,7 +219,7 @@ def review_extractions(
     yield from check_results(outcomes, EXTRACTION_CHECKS)
 
 
-def _llm_step(context, llm: LLMEngineResource, settings: AnalysisSettings, analysis, *args, **kwargs):
+def _llm_step(context, llm: LLMEngineResource, settings: AnalysisResource, analysis, *args, **kwargs):
     """``analysis(*args, runner, cache, model, chunk_size=, progress=, **kwargs)`` over the LLM,
     retried while the server is unavailable; (its output, the step's usage for the metadata)."""
     t0 = time.perf_counter()
@@ -292,7 +292,7 @@ def aspect_highlights(
     sentiments: pd.DataFrame,
     reviews: pd.DataFrame,
     top_k_contexts: pd.DataFrame,
-    analysis_settings: AnalysisSettings,
+    analysis_settings: AnalysisResource,
 ):
     keys = validate_restaurant_ids(context.partition_keys)
     men = resolve_polarities(
@@ -418,7 +418,7 @@ def summaries(
     top_k_contexts: pd.DataFrame,
     reviews: pd.DataFrame,
     llm: LLMEngineResource,
-    analysis_settings: AnalysisSettings,
+    analysis_settings: AnalysisResource,
 ):
     """Overall (where the LLM read the restaurant: its wording of summary_facts, one sentence per fact,
     each checked against its fact and replaced by the fact's template sentence when it says more; the

@@ -21,7 +21,7 @@ from ..core.changes import detect_changes, partition_ranges
 from .ingest import REJECTED_KEY, STAGED_KEY
 from .partitions import RESTAURANTS, restaurants_partitions
 from .reporting import SERVING_GROUP
-from .resources import IngestSettings
+from .resources import StagingResource
 
 PIPELINE_JOB = "reviewlens_pipeline"
 REVIEWS_JOB = "reviews_job"
@@ -87,7 +87,7 @@ def make_incoming_sensor(running: bool = True):
         description="Watches the incoming folder (file sizes and modification times) and requests one staging run "
         "per change.",
     )
-    def incoming_reviews_sensor(context: dg.SensorEvaluationContext, ingest_settings: IngestSettings):
+    def incoming_reviews_sensor(context: dg.SensorEvaluationContext, ingest_settings: StagingResource):
         incoming, digest = ingest_settings.incoming_path, ingest_settings.staging_digest()
         changes, stats = detect_changes(incoming, Path(ingest_settings.manifest_path), digest)
         if not changes.any:

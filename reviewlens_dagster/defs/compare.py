@@ -18,7 +18,7 @@ from .partitions import (
     VECTOR_POOL,
     restaurant_table,
 )
-from .resources import CompareSettings, EmbedderResource, VectorStoreResource
+from .resources import CompareResource, EmbedderResource, VectorStoreResource
 
 #: restaurants of a run drawn in the metadata (one small chart each; a nightly run of thousands would
 #: bloat the event log)
@@ -32,7 +32,7 @@ def comparisons(
     restaurant_vectors: pd.DataFrame,
     vector_store: VectorStoreResource,
     embedder: EmbedderResource,
-    compare_settings: CompareSettings,
+    compare_settings: CompareResource,
 ):
     """Per aspect: the restaurant's positive share against its comparison group's (same category
     and area, else category, else all; a group below `min_group_size` is reported as
@@ -42,7 +42,7 @@ def comparisons(
     # every restaurant's counts, not only this run's: the group spans partitions. Read from the
     # warehouse table, not as an input with an all-partitions mapping: that would make every
     # restaurant's comparison wait for, and re-run after, any other restaurant's analysis.
-    prevalence = compare_settings.warehouse().read("aspect_prevalence", PREVALENCE_COLUMNS)
+    prevalence = compare_settings.warehouse.warehouse().read("aspect_prevalence", PREVALENCE_COLUMNS)
     own = highlights[(highlights["polarity"] == "strength") & highlights["restaurant_id"].isin(keys)]
     with vector_store.open() as store:
         strength_vectors, group_meta, in_store = index_strengths(store, embedder.get(), own, restaurant_vectors, keys)

@@ -17,13 +17,13 @@ from .partitions import (
     WAREHOUSE_POOL,
     restaurant_table,
 )
-from .resources import IngestSettings
+from .resources import StagingResource
 
 STAGED_KEY = dg.AssetKey("staged_reviews")
 REJECTED_KEY = dg.AssetKey("rejected_reviews")
 
 
-def _staging_metadata(report: StagingReport, settings: IngestSettings, sources: SourcesFile) -> dict:
+def _staging_metadata(report: StagingReport, settings: StagingResource, sources: SourcesFile) -> dict:
     changed = report.changed_restaurants
     return {
         "files": report.files,
@@ -80,7 +80,7 @@ REVIEWS_CHECKS = [
         ),
     ],
 )
-def staging(context: dg.AssetExecutionContext, ingest_settings: IngestSettings):
+def staging(context: dg.AssetExecutionContext, ingest_settings: StagingResource):
     """Stage the incoming folder into `reviewlens.staged_reviews` and `reviewlens.rejected_reviews`
     (one transaction), add the new restaurant partitions and report which restaurants changed."""
     sources = ingest_settings.sources()
@@ -123,7 +123,7 @@ def staging(context: dg.AssetExecutionContext, ingest_settings: IngestSettings):
 @dg.asset(
     **restaurant_table("ingest", {"python", "duckdb"}, condition=None, deps=[STAGED_KEY], check_specs=REVIEWS_CHECKS)
 )
-def reviews(context: dg.AssetExecutionContext, ingest_settings: IngestSettings):
+def reviews(context: dg.AssetExecutionContext, ingest_settings: StagingResource):
     """Validated, deduplicated reviews of each restaurant: its rows of `staged_reviews`.
 
     `restaurant_id` is the partition key; `source_restaurant_id` is the id as the source file

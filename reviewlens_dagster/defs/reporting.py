@@ -22,7 +22,7 @@ SERVING_GROUP = "llm_serving"
 def llm_serving_report(context: dg.AssetExecutionContext, llm: LLMEngineResource) -> dg.Output[pd.DataFrame]:
     """Per day and model: requests, output tokens/s, goodput (requests meeting the TTFT SLA per
     second), SLA compliance, p50/p95 TTFT and p95 TPOT. Reads the metrics DuckDB file."""
-    df = MetricsStore(llm.metrics_path, llm.backend()).frame()
+    df = MetricsStore(llm.metrics_path, llm.warehouse.backend()).frame()
     report = serving_report(df, llm.sla_ttft_ms)
     overall = serving_summary(df, None, llm.sla_ttft_ms) if len(df) else {"requests": 0}
     chart = {}

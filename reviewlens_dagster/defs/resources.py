@@ -1,5 +1,7 @@
-"""Resources: each stage's settings (shown in the UI, values from core/config.py's Settings by
-field name), the DuckDB warehouse IO manager, the vector store, the embedder, the LLM engine."""
+"""Resources: the warehouse (one resource the others hold as a nested resource), each stage's
+resource (shown in the UI, values from core/config.py's Settings by field name; the ones that only
+configure are `*Settings`, the ones that open something are `*Resource`), the warehouse IO manager,
+the vector store, the embedder, the LLM engine."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,9 +44,9 @@ def from_settings(cls, settings: Settings, **values):
     return cls(**values)
 
 
-class WarehouseAccess(dg.ConfigurableResource):
+class WarehouseResource(dg.ConfigurableResource):
     """Where the warehouse is (core/warehouse.py): the DuckDB file, or DuckLake's catalog and data path.
-    The resources whose stage opens the warehouse, the LLM cache or the metrics extend it."""
+    One instance, held by every resource whose stage opens the warehouse, the LLM cache or the metrics."""
 
     warehouse_path: str = ""  # the duckdb backend's file (every resource built from Settings has it)
     warehouse_backend: str = "duckdb"
@@ -58,9 +60,11 @@ class WarehouseAccess(dg.ConfigurableResource):
         return Warehouse(self.warehouse_path, backend=self.backend())
 
 
-class IngestSettings(WarehouseAccess):
-    """Staging and `reviews`: the incoming folder, source mappings, quarantine threshold."""
+class StagingResource(dg.ConfigurableResource):
+    """Staging and `reviews`: the incoming folder, source mappings, quarantine threshold; opens the
+    staging tables and writes the sensor's manifest."""
 
+    warehouse: WarehouseResource
     incoming_dir: str
     sources_path: str
     manifest_path: str
@@ -79,7 +83,7 @@ class IngestSettings(WarehouseAccess):
     @contextmanager
     def staging_store(self) -> Iterator[StagingStore]:
         """The staging tables in the warehouse (retried while another process holds the file)."""
-        with self.warehouse().connect() as con:
+        with self.warehouse.warehouse().connect() as con:
             yield StagingStore(con)
 
     def staging_digest(self) -> str:
@@ -100,9 +104,10 @@ class VectorSettings(dg.ConfigurableResource):
         return WeightConfig(half_life_days=self.half_life_days)
 
 
-class AnalysisSettings(WarehouseAccess):
-    """Extraction, prevalence and summaries: scope, the strengths rule, the LLM cache."""
+class AnalysisResource(dg.ConfigurableResource):
+    """Extraction, prevalence and summaries: scope, the highlights rule; opens the LLM cache."""
 
+    warehouse: WarehouseResource
     llm_cache_path: str
     analysis_scope: str  # resolved: "all" or "subset"
     llm_subset_size: int
@@ -123,16 +128,17 @@ class AnalysisSettings(WarehouseAccess):
         """The LLM cache on this deployment's warehouse backend."""
         from ..core.analysis.cache import LLMCache
 
-        return LLMCache(self.llm_cache_path, self.backend())
+        return LLMCache(self.llm_cache_path, self.warehouse.backend())
 
     def llm_subset(self) -> int | None:
         """Reviews per restaurant the LLM reads: None = all."""
         return None if self.analysis_scope == "all" else self.llm_subset_size
 
 
-class CompareSettings(WarehouseAccess):
-    """Comparison groups."""
+class CompareResource(dg.ConfigurableResource):
+    """Comparison groups; reads every restaurant's prevalence from the warehouse."""
 
+    warehouse: WarehouseResource
     min_group_size: int
     strength_sim_threshold: float
     min_mentions: int
@@ -199,24 +205,26 @@ def _secret(settings: Settings, name: str):
 
 
 def build_resources(settings: Settings) -> dict:
+    wh = from_settings(WarehouseResource, settings)
     return {
-        "ingest_settings": from_settings(IngestSettings, settings),
+        "ingest_settings": from_settings(StagingResource, settings, warehouse=wh),
         "vector_settings": from_settings(VectorSettings, settings),
         "analysis_settings": from_settings(
-            AnalysisSettings,
+            AnalysisResource,
             settings,
+            warehouse=wh,
             analysis_scope=LLMPolicy.of(settings).scope,
         ),
-        "compare_settings": from_settings(CompareSettings, settings),
+        "compare_settings": from_settings(CompareResource, settings, warehouse=wh),
         "report_settings": from_settings(ReportSettings, settings),
-        "llm": from_settings(LLMEngineResource, settings),
+        "llm": from_settings(LLMEngineResource, settings, warehouse=wh),
         "warehouse_io_manager": warehouse_io_manager(settings),
         "vector_store": from_settings(VectorStoreResource, settings),
         "embedder": from_settings(EmbedderResource, settings),
     }
 
 
-class LLMEngineResource(WarehouseAccess):
+class LLMEngineResource(dg.ConfigurableResource):
     """The LLM engine of a run: in-process vLLM (`llm_preset`) or a shared server (`llm_url`).
 
     Started on first use, at most once per run (the in-process executor runs every step in one
@@ -224,6 +232,7 @@ class LLMEngineResource(WarehouseAccess):
     partitions are all cache hits starts no engine. Every request lands in the metrics database.
     """
 
+    warehouse: WarehouseResource
     llm_preset: str = DEFAULT_PRESET
     llm_url: str | None = None
     llm_api_key: str | None = None
@@ -291,7 +300,7 @@ class LLMEngineResource(WarehouseAccess):
             from ..core.llm.factory import build_engine
             from ..core.metrics import MetricsStore
 
-            store = MetricsStore(self.metrics_path, self.backend())
+            store = MetricsStore(self.metrics_path, self.warehouse.backend())
             log = self._log
             self._engine = build_engine(
                 self.config(),
