@@ -231,14 +231,15 @@ def llm_second_opinion(judged: list[dict], preset: str, tune: bool, splits=("dev
         und = [r for r in rows if r["found"] and r["pred"] is None]
         print(f"\n#### LLM second opinion, {'development part' if split == 'dev' else 'held-out third'}")
         print("| metric | value | n |\n|---|---:|---:|")
-        for name, v, n in [
+        figures = [
             ("LLM alone, clause design (calibrated)", *_acc(rows, "llm")),
             ("LLM alone, clause design (generated label)", *_acc(rows, "llm_generated")),
             ("LLM alone, whole-text design", *_acc(rows, "llm_whole")),
             ("on the items the lexicon left undecided, clause design", *_acc(und, "llm")),
             ("on the items the lexicon left undecided, whole-text design", *_acc(und, "llm_whole")),
             ("end to end: lexicon, else the LLM (clause design)", *_acc(rows, "product")),
-        ]:
+        ]
+        for name, v, n in [f for f in figures if not (clause_only and "whole-text" in f[0])]:
             print(f"| {name} | {'n/a' if v is None else f'{v:.3f}'} | {n} |")
         for pol in LABELS:
             v, n = _acc([r for r in rows if r["polarity"] == pol], "product")
