@@ -20,7 +20,7 @@ import dagster as dg
 from reviewlens_dagster.core.llm.engine import LLMEngine
 from reviewlens_dagster.definitions import build_defs
 from reviewlens_dagster.defs.automation import PIPELINE_JOB, range_tags
-from reviewlens_dagster.defs.resources import LLMEngineResource
+from reviewlens_dagster.defs.resources import LLMEngineResource, warehouse_resource
 
 from .conftest import make_settings, stage
 from .doubles import DoubleBackend, analysis_answer
@@ -107,6 +107,7 @@ def run(
     write_reviews(settings.incoming_dir)
     keys = sorted(REVIEWS)
     llm = FaultLLMResource(
+        warehouse=warehouse_resource(settings),
         model_cache_dir=str(workdir / "models"),
         metrics_path=str(settings.metrics_path),
         delay_s=delay_s,

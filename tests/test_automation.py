@@ -17,7 +17,7 @@ from reviewlens_dagster.core.llm.engine import LLMEngine
 from reviewlens_dagster.definitions import build_defs
 from reviewlens_dagster.defs.automation import AUTOMATION_SENSOR, PIPELINE_JOB, REVIEWS_JOB, STAGING_JOB
 from reviewlens_dagster.defs.partitions import RESTAURANTS
-from reviewlens_dagster.defs.resources import LLMEngineResource
+from reviewlens_dagster.defs.resources import LLMEngineResource, warehouse_resource
 
 from .conftest import make_settings, read_table, stage, tick
 from .doubles import DoubleBackend, analysis_answer
@@ -132,7 +132,11 @@ def _materializations(instance, asset: str, partition: str) -> int:
 def automated(workdir, instance):
     settings = make_settings(workdir)
     settings.incoming_dir.mkdir(parents=True)
-    llm = DoubleLLMResource(model_cache_dir=str(workdir / "models"), metrics_path=str(settings.metrics_path))
+    llm = DoubleLLMResource(
+        warehouse=warehouse_resource(settings),
+        model_cache_dir=str(workdir / "models"),
+        metrics_path=str(settings.metrics_path),
+    )
     defs = build_defs(settings, resources={"llm": llm})
     return settings, defs, Daemon(defs, instance)
 

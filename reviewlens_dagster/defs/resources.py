@@ -204,8 +204,14 @@ def _secret(settings: Settings, name: str):
     return dg.EnvVar(settings.env_of(name)) if value and settings.from_environment(name) else value
 
 
+def warehouse_resource(settings: Settings) -> WarehouseResource:
+    """The one warehouse resource of ``settings`` (what the other resources hold; tests and other
+    deployments that replace a resource pass it the same way)."""
+    return from_settings(WarehouseResource, settings)
+
+
 def build_resources(settings: Settings) -> dict:
-    wh = from_settings(WarehouseResource, settings)
+    wh = warehouse_resource(settings)
     return {
         "ingest_settings": from_settings(StagingResource, settings, warehouse=wh),
         "vector_settings": from_settings(VectorSettings, settings),
