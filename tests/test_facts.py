@@ -33,6 +33,15 @@ PORTION = Fact(
     share=0.04,
     reasons=("적다",),
 )
+VALUE = Fact(
+    "F5",
+    "strength",
+    "가성비: 언급한 리뷰 22개 중 20개 긍정 (91%). 이유: 싸다 10.",
+    aspect="가성비",
+    polarity="positive",
+    share=0.91,
+    reasons=("싸다",),
+)
 DISHES = {"떡볶이", "양념치킨", "치킨"}
 
 
@@ -86,6 +95,8 @@ def test_claims_no_count_supports_are_rejected(fact, sentence, why):
         (PORTION, "양이 적다는 불만이 있으니 양을 늘리는 것을 고려해 볼 만합니다."),
         (DELIVERY, "라이더분들이 빠르고 따뜻하게 가져다준다는 평이 90%입니다."),
         (DELIVERY, "Delivery: 90% of the reviews that mention it are positive, mostly for being fast."),
+        # no figure: the aspect may be named by the words that judge it (the reading finds it)
+        (VALUE, "완전 혜자예요."),
     ],
 )
 def test_right_wordings_pass(fact, sentence):

@@ -311,6 +311,9 @@ PHRASES: tuple[tuple[str, str], ...] = (
 )
 _PHRASES = [(re.compile(rf"\b{p}\b", re.IGNORECASE), word) for p, word in PHRASES]
 
+#: words VADER scores that say no reason by themselves ("no wait", "yes"): left out of the reasons
+NOT_REASONS = frozenset({"no", "yes", "not", "none", "nothing", "never"})
+
 #: words of the middle: a part judged by these alone is neutral
 MIDDLE_WORDS = frozenset({"okay", "ok", "average", "alright", "so-so", "fine", "decent", "standard", "adequate"})
 _MIDDLE_PHRASES = re.compile(r"\bnothing (?:special|spectacular|to write home about)\b|\bjust ok(?:ay)?\b", re.I)
@@ -440,7 +443,7 @@ def _reasons(span: str, sign: int) -> tuple[str, ...]:
     out = []
     for i, w in enumerate(words):
         valence = lexicon.get(w)
-        if not valence or w in MIDDLE_WORDS:
+        if not valence or w in MIDDLE_WORDS or w in NOT_REASONS:
             continue
         negated = any(x in _NEGATORS or x.endswith("n't") for x in words[max(0, i - 3) : i])
         s = (valence > 0) - (valence < 0)

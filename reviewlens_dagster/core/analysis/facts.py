@@ -349,12 +349,21 @@ def claim_problems(sentence: str, fact: Fact, dishes: set[str] = frozenset()) ->
     other = sorted(named - allowed_aspects)
     if other:
         problems.append(f"names {', '.join(other)}, which fact {fact.fact_id} is not about")
-    # a sentence must say what its fact is about: "90% were positive" of nothing is no claim a reader can place
+    # a sentence must say what its fact is about: a share must say what it is a share of ("90% were
+    # positive" of nothing is no claim a reader can place); a sentence with no figure may name its aspect
+    # by the words that judge it ("간이 너무 짜요" is the taste: the reading finds the fact's aspect in it)
+    stated = bool(figures_in(sentence))
     if fact.kind.startswith("dish_") and fact.item and fact.item not in sentence:
         problems.append(f"does not name {fact.item}, the dish of fact {fact.fact_id}")
-    elif not fact.kind.startswith("dish_") and fact.aspect and not names_aspect(sentence, fact.aspect):
+    elif (
+        not fact.kind.startswith("dish_")
+        and fact.aspect
+        and not names_aspect(sentence, fact.aspect)
+        and (stated or fact.aspect not in named)
+    ):
         problems.append(
             f"does not name {aspect_name(fact.aspect, 'en')} ({fact.aspect}), the aspect of fact {fact.fact_id}"
+            + (", whose figures it states" if stated else "")
         )
     own = figures_in(fact.template)
     for value, percent in figures_in(sentence):
