@@ -75,7 +75,8 @@ def load_mams(part: str) -> list[dict]:
 
 def judge(items: list[dict], coarse: bool = False) -> tuple[list[dict], float]:
     """Each item with the lexicon's polarity of its aspect (``found``: the aspect was detected;
-    ``pred``: its polarity, None = undecided); and the lexicon's ms per item. ``coarse``: the items
+    ``pred``: its polarity, None = undecided; ``mention``: the mention read, for the LLM's request);
+    and the lexicon's ms per item. ``coarse``: the items
     are labelled in a vocabulary without 가성비 and 덤 (MAMS's price and service): read them as 가격
     and 서비스 (``aspects.COARSE``)."""
     from reviewlens_dagster.core.analysis.lexicon import detect_many
@@ -90,9 +91,10 @@ def judge(items: list[dict], coarse: bool = False) -> tuple[list[dict], float]:
         by = {}
         for m in mentions:  # coarse: the first decided of the aspects read as one
             a = COARSE.get(m.aspect, m.aspect) if coarse else m.aspect
-            if by.get(a) is None:
-                by[a] = m.polarity
-        out.append({**r, "found": r["aspect"] in by, "pred": by.get(r["aspect"])})
+            if a not in by or by[a].polarity is None:
+                by[a] = m
+        m = by.get(r["aspect"])
+        out.append({**r, "found": m is not None, "pred": m.polarity if m else None, "mention": m})
     return out, ms
 
 
@@ -257,15 +259,14 @@ def mams_with_llm(rows: list[dict], preset: str) -> None:
     (an aspect it found but left undecided) the LLM's clause request with the aspect named, decided
     with the preset's calibration (tuned on the Korean development clauses, never on MAMS test)."""
     from reviewlens_dagster.core.analysis.extract import LabelCalibration, aspect_request
-    from reviewlens_dagster.core.analysis.lexicon import detect
     from reviewlens_dagster.core.analysis.schemas import extract_validator
     from reviewlens_dagster.core.config import Settings
     from reviewlens_dagster.core.llm.factory import LLMConfig, build_engine
     from reviewlens_dagster.core.llm.models import get_preset
 
+    # the product's request: the undecided mention's clause, its own aspect named (가성비 for MAMS's price)
     asked = [r for r in rows if r["found"] and r["pred"] is None]
-    quotes = [next(m.quote for m in detect(r["text"]) if m.aspect == r["aspect"]) for r in asked]
-    reqs = [aspect_request(f"m{i}", q, r["aspect"]) for i, (r, q) in enumerate(zip(asked, quotes))]
+    reqs = [aspect_request(f"m{i}", r["mention"].quote, r["mention"].aspect) for i, r in enumerate(asked)]
     engine = build_engine(LLMConfig(preset=preset, model_cache_dir=Settings.from_env().model_cache_dir))
     t0 = time.perf_counter()
     res = engine.run(reqs, {q.request_id: extract_validator([]) for q in reqs}) if reqs else []

@@ -228,14 +228,24 @@ def resolve_table(name: str, tables: set[str]) -> str | None:
     return old if old in tables else None
 
 
-def migrate_renamed_tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
+#: warehouses (the caller's key) found with nothing left to rename: not looked at again in this process
+_MIGRATED: set = set()
+
+
+def migrate_renamed_tables(con: duckdb.DuckDBPyConnection, schema: str, key=None) -> list[str]:
     """Rename each old table whose new one does not exist yet (idempotent; inside the caller's
-    transaction, so it commits with the first write or not at all). Returns what was renamed."""
+    transaction, so it commits with the first write or not at all). Returns what was renamed.
+    ``key``: the warehouse's identity; once it has nothing left to rename, later calls with it skip
+    the lookups (one that renamed is looked at again: its transaction may still roll back)."""
+    if key is not None and key in _MIGRATED:
+        return []
     done = []
     for new, old in RENAMED_TABLES.items():
         if has_table(con, schema, old) and not has_table(con, schema, new):
             con.execute(f"ALTER TABLE {_name(schema)}.{_name(old)} RENAME TO {_name(new)}")
             done.append(f"{old} -> {new}")
+    if key is not None and not done:
+        _MIGRATED.add(key)
     return done
 
 

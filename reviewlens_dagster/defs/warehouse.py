@@ -120,7 +120,8 @@ class WarehouseClient(DuckDbClient):
         backend = Backend(cfg["backend"], cfg.get("ducklake_catalog"), cfg.get("ducklake_data_path"))
         with open_database(cfg["database"], backend) as con, transaction(con):
             # tables renamed since this warehouse was written: renamed before the first write touches them
-            migrate_renamed_tables(con, cfg.get("schema") or WAREHOUSE_SCHEMA)
+            schema = cfg.get("schema") or WAREHOUSE_SCHEMA
+            migrate_renamed_tables(con, schema, (cfg["database"], backend, schema))
             yield con
 
 

@@ -373,11 +373,10 @@ def sentences(text: str) -> list[tuple[int, str]]:
     return out
 
 
-def parts(text: str, bounds: list[tuple[int, str]] | None = None) -> list[tuple[int, str, bool]]:
-    """(offset, part, after a contrast) of every sentence's parts (module docstring, step 1);
-    ``bounds``: the sentences of ``text`` when the caller has them."""
+def parts(text: str) -> list[tuple[int, str, bool]]:
+    """(offset, part, after a contrast) of every sentence's parts (module docstring, step 1)."""
     out = []
-    for off, sentence in sentences(text) if bounds is None else bounds:
+    for off, sentence in sentences(text):
         pos, after = 0, False
         for m in list(_CONTRAST.finditer(sentence)) + [None]:
             end = m.start() if m else len(sentence)
@@ -467,11 +466,7 @@ def _judgement(span: str) -> tuple[str | None, tuple[str, ...]]:
         return "negative", _reasons(rest, -1)
     words = [w.lower() for w in _WORD.findall(rest)]
     middle = phrases + [w for w in words if w in MIDDLE_WORDS]
-    if middle:
-        return "neutral", tuple(dict.fromkeys(middle))
-    if compound >= POSITIVE_AT:
-        return "positive", _reasons(rest, +1)
-    return None, ()
+    return ("neutral", tuple(dict.fromkeys(middle))) if middle else (None, ())
 
 
 def _own_phrase(part: str, start: int, end: int, anchors: list[tuple[int, int]]) -> str:
