@@ -4,32 +4,37 @@ import dagster as dg
 
 from .core.config import Settings
 from .defs import analysis, automation, compare, ingest, insights, reporting, reports, trends, vectors
+from .defs.partitions import Pools
 from .defs.resources import build_resources
+
+#: every asset of the graph, in the order of the stages
+STAGES = (
+    ingest.staging,
+    ingest.reviews,
+    vectors.review_embeddings,
+    vectors.restaurant_vectors,
+    vectors.top_k_contexts,
+    analysis.aspect_mentions,
+    analysis.review_extractions,
+    analysis.aspect_highlights,
+    insights.aspect_reasons,
+    insights.dish_insights,
+    analysis.summary_facts,
+    analysis.summaries,
+    trends.aspect_trends,
+    compare.comparisons,
+    reports.restaurant_report,
+    reporting.llm_serving_report,
+)
 
 
 def build_defs(settings: Settings | None = None, resources: dict | None = None) -> dg.Definitions:
     """Definitions for the given settings (default: from REVIEWLENS_* environment variables);
     ``resources`` replaces resources by key (tests, other deployments)."""
     settings = settings or Settings.from_env()
+    pools = Pools.for_settings(settings)
     return dg.Definitions(
-        assets=[
-            ingest.staging,
-            ingest.reviews,
-            vectors.review_embeddings,
-            vectors.restaurant_vectors,
-            vectors.top_k_contexts,
-            analysis.aspect_mentions,
-            analysis.review_extractions,
-            analysis.aspect_highlights,
-            insights.aspect_reasons,
-            insights.dish_insights,
-            analysis.summary_facts,
-            analysis.summaries,
-            trends.aspect_trends,
-            compare.comparisons,
-            reports.restaurant_report,
-            reporting.llm_serving_report,
-        ],
+        assets=[stage.build(pools) for stage in STAGES],
         jobs=[automation.pipeline_job, automation.reviews_job, automation.staging_job, automation.reporting_job],
         sensors=[
             automation.make_incoming_sensor(running=settings.automation),
@@ -42,4 +47,8 @@ def build_defs(settings: Settings | None = None, resources: dict | None = None) 
     )
 
 
-defs = build_defs()
+@dg.definitions
+def defs() -> dg.Definitions:
+    """The code location, built from the environment it is loaded with (when Dagster loads it,
+    not at import)."""
+    return build_defs()

@@ -57,6 +57,50 @@ def test_definitions_validate(settings):
     dg.Definitions.validate_loadable(build_defs(settings))
 
 
+#: the steps that open the vector store (the others open the warehouse only)
+VECTOR_STEPS = {"review_embeddings", "restaurant_vectors", "top_k_contexts", "comparisons"}
+
+
+@pytest.mark.parametrize(
+    ("backend", "qdrant_url", "warehouse_pool", "vector_pool"),
+    [
+        ("duckdb", None, "reviewlens_duckdb_file", "reviewlens_duckdb_file"),
+        ("ducklake", None, None, "reviewlens_qdrant_embedded"),
+        ("ducklake", "http://qdrant:6333", None, None),
+    ],
+)
+def test_pools_follow_the_settings_build_defs_is_given(settings, backend, qdrant_url, warehouse_pool, vector_pool):
+    """One process builds the code location for several deployments: each gets its own pools."""
+    from dataclasses import replace
+
+    defs = build_defs(replace(settings, warehouse_backend=backend, qdrant_url=qdrant_url))
+    pools = {a.node_def.name: a.node_def.pool for a in defs.resolve_asset_graph().assets_defs if a.is_executable}
+    assert len(pools) == 16
+    assert {n: p for n, p in pools.items() if n in VECTOR_STEPS} == dict.fromkeys(VECTOR_STEPS, vector_pool)
+    assert {p for n, p in pools.items() if n not in VECTOR_STEPS} == {warehouse_pool}
+
+
+def test_importing_the_code_location_reads_no_environment():
+    """Settings come from the environment when Dagster loads the location (``@dg.definitions``),
+    never at import: an import with the environment unreadable succeeds, the load then fails."""
+    import subprocess
+    import sys
+
+    code = (
+        "import reviewlens_dagster.core.config as c\n"
+        "def refuse(*a, **k): raise RuntimeError('environment read')\n"
+        "c.Settings.from_env = classmethod(refuse)\n"
+        "import reviewlens_dagster.definitions as d, reviewlens_dagster.cli\n"
+        "try:\n"
+        "    d.defs()\n"
+        "except RuntimeError as e:\n"
+        "    print('load:', e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "load: environment read" in out.stdout
+
+
 def _run(defs, instance, keys, job=PIPELINE_JOB, selection=None):
     job_def = defs.resolve_job_def(job)
     kwargs = {"tags": range_tags(keys)} if len(keys) > 1 else {"partition_key": keys[0]}

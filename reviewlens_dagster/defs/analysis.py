@@ -55,6 +55,8 @@ from .partitions import (
     PARTITION_EXPR,
     per_restaurant,
     restaurant_table,
+    stage_asset,
+    stage_multi_asset,
 )
 from .resources import AnalysisResource, LLMEngineResource
 
@@ -94,7 +96,7 @@ MENTION_CHECKS = [
 ]
 
 
-@dg.asset(
+@stage_asset(
     **restaurant_table(
         "analysis",
         {"python", "duckdb"},
@@ -151,7 +153,7 @@ EXTRACTION_CHECKS = [
 ]
 
 
-@dg.multi_asset(
+@stage_multi_asset(
     **per_restaurant(),
     outs={
         "sentiments": _out(
@@ -263,7 +265,7 @@ HIGHLIGHT_CHECKS = [
 ]
 
 
-@dg.multi_asset(
+@stage_multi_asset(
     **per_restaurant(),
     outs={
         "aspect_prevalence": _out(
@@ -321,7 +323,7 @@ def aspect_highlights(
     yield from check_results(highlight_checks(hl, men, prev, of_run(reviews, keys)), HIGHLIGHT_CHECKS)
 
 
-@dg.asset(
+@stage_asset(
     **restaurant_table(
         "analysis",
         {"python", "duckdb"},
@@ -400,7 +402,7 @@ SUMMARY_CHECKS = [
 ]
 
 
-@dg.asset(
+@stage_asset(
     **restaurant_table(
         "analysis",
         {"vllm", "duckdb"},

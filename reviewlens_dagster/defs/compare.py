@@ -15,8 +15,9 @@ from ..core.compare import (
 from ..core.config import validate_restaurant_ids
 from .metadata import frame_metadata, group_strip_chart
 from .partitions import (
-    VECTOR_POOL,
+    VECTORS,
     restaurant_table,
+    stage_asset,
 )
 from .resources import CompareResource, EmbedderResource, VectorStoreResource
 
@@ -25,7 +26,7 @@ from .resources import CompareResource, EmbedderResource, VectorStoreResource
 CHART_RESTAURANTS = 40
 
 
-@dg.asset(**restaurant_table("analysis", {"python", "qdrant", "duckdb"}, pool=VECTOR_POOL, deps=["aspect_prevalence"]))
+@stage_asset(**restaurant_table("analysis", {"python", "qdrant", "duckdb"}, pool=VECTORS, deps=["aspect_prevalence"]))
 def comparisons(
     context: dg.AssetExecutionContext,
     highlights: pd.DataFrame,

@@ -14,8 +14,9 @@ from .metadata import frame_metadata, preview
 from .partitions import (
     OWNERS,
     RESTAURANTS,
-    WAREHOUSE_POOL,
     restaurant_table,
+    stage_asset,
+    stage_multi_asset,
 )
 from .resources import StagingResource
 
@@ -59,8 +60,7 @@ REVIEWS_CHECKS = [
 ]
 
 
-@dg.multi_asset(
-    pool=WAREHOUSE_POOL,
+@stage_multi_asset(
     specs=[
         dg.AssetSpec(
             STAGED_KEY,
@@ -120,7 +120,7 @@ def staging(context: dg.AssetExecutionContext, ingest_settings: StagingResource)
     yield dg.MaterializeResult(asset_key=REJECTED_KEY, metadata=rej_meta)
 
 
-@dg.asset(
+@stage_asset(
     **restaurant_table("ingest", {"python", "duckdb"}, condition=None, deps=[STAGED_KEY], check_specs=REVIEWS_CHECKS)
 )
 def reviews(context: dg.AssetExecutionContext, ingest_settings: StagingResource):

@@ -14,7 +14,7 @@ from ..core.analysis.reasons import reasons_markdown
 from ..core.config import validate_restaurant_ids
 from .common import of_run
 from .metadata import frame_metadata, preview
-from .partitions import EAGER_PAST_LLM, PARTITION_EXPR, restaurant_table
+from .partitions import EAGER_PAST_LLM, PARTITION_EXPR, restaurant_table, stage_asset
 
 WITH_LISTS = {**PARTITION_EXPR, "list_columns": ["review_ids", "variants", "top_reasons"]}
 
@@ -25,7 +25,7 @@ def _mentions(aspect_mentions: pd.DataFrame, llm_aspect_polarities: pd.DataFrame
     )
 
 
-@dg.asset(**restaurant_table("analysis", {"python", "duckdb"}, EAGER_PAST_LLM, WITH_LISTS))
+@stage_asset(**restaurant_table("analysis", {"python", "duckdb"}, EAGER_PAST_LLM, WITH_LISTS))
 def aspect_reasons(
     context: dg.AssetExecutionContext,
     aspect_mentions: pd.DataFrame,
@@ -49,7 +49,7 @@ def aspect_reasons(
     )
 
 
-@dg.asset(**restaurant_table("analysis", {"python", "duckdb"}, EAGER_PAST_LLM, WITH_LISTS))
+@stage_asset(**restaurant_table("analysis", {"python", "duckdb"}, EAGER_PAST_LLM, WITH_LISTS))
 def dish_insights(
     context: dg.AssetExecutionContext,
     aspect_mentions: pd.DataFrame,

@@ -1,5 +1,8 @@
 """Partitions (one dynamic partition per restaurant) and what every partitioned stage shares."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import dagster as dg
 
 from ..core.config import Settings
@@ -13,20 +16,63 @@ single_run = dg.BackfillPolicy.single_run()
 PARTITION_EXPR = {"partition_expr": "restaurant_id"}
 
 
-def _pools(settings: Settings) -> tuple[str | None, str | None]:
-    """Dagster concurrency pools of the steps that touch a resource with one writer process; the
-    instance gives every pool one slot (dagster.yaml: `concurrency.pools.default_limit: 1`):
+#: what a step opens, which decides its concurrency pool: the warehouse, or the warehouse and the
+#: vector store
+WAREHOUSE, VECTORS = "warehouse", "vectors"
+
+
+@dataclass(frozen=True)
+class Pools:
+    """Dagster concurrency pools of the steps that touch a resource with one writer process, for
+    one deployment's settings; the instance gives every pool one slot (dagster.yaml:
+    `concurrency.pools.default_limit: 1`):
     - the DuckDB warehouse file (`duckdb` backend): every step that reads or writes the warehouse;
     - the embedded Qdrant store (no `REVIEWLENS_QDRANT_URL`): the steps that open it.
-    With DuckLake and a Qdrant server there is none: nothing serializes runs. Read from the
-    environment the code location is loaded with, as every setting."""
-    warehouse = "reviewlens_duckdb_file" if settings.warehouse_backend == "duckdb" else None
-    vectors = warehouse or (None if settings.qdrant_url else "reviewlens_qdrant_embedded")
-    return warehouse, vectors
+    With DuckLake and a Qdrant server there is none: nothing serializes runs."""
+
+    warehouse: str | None
+    vectors: str | None
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> "Pools":
+        warehouse = "reviewlens_duckdb_file" if settings.warehouse_backend == "duckdb" else None
+        return cls(warehouse, warehouse or (None if settings.qdrant_url else "reviewlens_qdrant_embedded"))
+
+    def of(self, role: str) -> str | None:
+        """The pool of a step that opens what ``role`` names (:data:`WAREHOUSE` or :data:`VECTORS`)."""
+        return {WAREHOUSE: self.warehouse, VECTORS: self.vectors}[role]
 
 
-#: the pool of a step that opens the warehouse, and of one that also opens the vector store
-WAREHOUSE_POOL, VECTOR_POOL = _pools(Settings.from_env())
+@dataclass(frozen=True)
+class StageAsset:
+    """An asset (or multi-asset) of a stage module, declared at import and decorated by
+    :func:`build` once the deployment's settings are known: its pool depends on them, and nothing
+    reads the environment at import (``build_defs(settings)`` builds every stage)."""
+
+    decorator: Callable[..., Callable[[Callable], dg.AssetsDefinition]]
+    arguments: dict
+    fn: Callable
+
+    @property
+    def name(self) -> str:
+        return self.fn.__name__
+
+    def build(self, pools: Pools) -> dg.AssetsDefinition:
+        role = self.arguments["pool"]
+        return self.decorator(**{**self.arguments, "pool": pools.of(role)})(self.fn)
+
+
+def stage_asset(**arguments) -> Callable[[Callable], StageAsset]:
+    """``@dg.asset(**arguments)`` with ``pool`` a role (:data:`WAREHOUSE` / :data:`VECTORS`),
+    decorated in :meth:`StageAsset.build`."""
+    return lambda fn: StageAsset(dg.asset, {"pool": WAREHOUSE, **arguments}, fn)
+
+
+def stage_multi_asset(**arguments) -> Callable[[Callable], StageAsset]:
+    """:func:`stage_asset` of ``@dg.multi_asset``."""
+    return lambda fn: StageAsset(dg.multi_asset, {"pool": WAREHOUSE, **arguments}, fn)
+
+
 OWNERS = ["team:reviewlens"]
 
 #: declarative automation of every stage below `reviews`: a partition refreshes when an upstream
@@ -72,10 +118,10 @@ EAGER = eager()
 EAGER_PAST_LLM = eager(LLM_OUTPUTS)
 
 
-def per_restaurant(pool: str | None = WAREHOUSE_POOL, **more) -> dict:
+def per_restaurant(pool: str = WAREHOUSE, **more) -> dict:
     """The arguments of ``@dg.asset`` / ``@dg.multi_asset`` every per-restaurant stage shares: the
-    restaurants' dynamic partitions, one run per backfill (one LLM engine), its pool (``more``:
-    the asset's own)."""
+    restaurants' dynamic partitions, one run per backfill (one LLM engine), the role of its pool
+    (``more``: the asset's own)."""
     return dict(pool=pool, partitions_def=restaurants_partitions, backfill_policy=single_run, **more)
 
 
@@ -84,7 +130,7 @@ def restaurant_table(
     kinds: set[str],
     condition: dg.AutomationCondition = EAGER,
     metadata: dict = PARTITION_EXPR,
-    pool: str | None = WAREHOUSE_POOL,
+    pool: str = WAREHOUSE,
     **more,
 ) -> dict:
     """:func:`per_restaurant` for an asset that is a warehouse table partitioned by restaurant

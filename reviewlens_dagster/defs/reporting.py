@@ -5,15 +5,14 @@ import pandas as pd
 
 from ..core.metrics import MetricsStore, serving_report, serving_summary
 from .metadata import bar_chart, frame_metadata
-from .partitions import OWNERS, WAREHOUSE_POOL
+from .partitions import OWNERS, stage_asset
 from .resources import LLMEngineResource
 
 #: the LLM serving report's group (the restaurant pages are the `reports` group)
 SERVING_GROUP = "llm_serving"
 
 
-@dg.asset(
-    pool=WAREHOUSE_POOL,
+@stage_asset(
     io_manager_key="warehouse_io_manager",
     group_name=SERVING_GROUP,
     kinds={"duckdb", "python"},

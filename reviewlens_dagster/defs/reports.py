@@ -20,6 +20,7 @@ from .metadata import frame_metadata
 from .partitions import (
     EAGER_PAST_LLM,
     restaurant_table,
+    stage_asset,
 )
 from .resources import LLMEngineResource, ReportSettings
 
@@ -27,7 +28,7 @@ from .resources import LLMEngineResource, ReportSettings
 MARKDOWN_RESTAURANTS = 5
 
 
-@dg.asset(**restaurant_table("reports", {"html", "duckdb"}, EAGER_PAST_LLM))
+@stage_asset(**restaurant_table("reports", {"html", "duckdb"}, EAGER_PAST_LLM))
 def restaurant_report(
     context: dg.AssetExecutionContext,
     reviews: pd.DataFrame,

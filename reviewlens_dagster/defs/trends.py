@@ -18,6 +18,7 @@ from .partitions import (
     EAGER_PAST_LLM,
     PARTITION_EXPR,
     per_restaurant,
+    stage_multi_asset,
 )
 
 TREND_CHECKS = [
@@ -31,7 +32,7 @@ TREND_CHECKS = [
 ]
 
 
-@dg.multi_asset(
+@stage_multi_asset(
     **per_restaurant(),
     outs={
         "aspect_trends": _out(

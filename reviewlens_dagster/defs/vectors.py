@@ -13,9 +13,10 @@ from .metadata import frame_metadata
 from .partitions import (
     EAGER,
     OWNERS,
-    VECTOR_POOL,
+    VECTORS,
     per_restaurant,
     restaurant_table,
+    stage_asset,
 )
 from .resources import EmbedderResource, VectorSettings, VectorStoreResource
 
@@ -49,9 +50,9 @@ TOP_K_CHECKS = [
 ]
 
 
-@dg.asset(
+@stage_asset(
     **per_restaurant(
-        VECTOR_POOL,
+        VECTORS,
         owners=OWNERS,
         automation_condition=EAGER,
         group_name="vectors",
@@ -96,9 +97,9 @@ def review_embeddings(
     )
 
 
-@dg.asset(
-    **restaurant_table("vectors", {"python", "qdrant", "duckdb"}, pool=VECTOR_POOL),
-    deps=[review_embeddings],
+@stage_asset(
+    **restaurant_table("vectors", {"python", "qdrant", "duckdb"}, pool=VECTORS),
+    deps=["review_embeddings"],
     check_specs=VECTOR_CHECKS,
 )
 def restaurant_vectors(
@@ -120,8 +121,8 @@ def restaurant_vectors(
     yield from check_results(vectors.vector_check_outcomes(missing, len(keys)), VECTOR_CHECKS)
 
 
-@dg.asset(
-    **restaurant_table("vectors", {"python", "qdrant", "duckdb"}, pool=VECTOR_POOL),
+@stage_asset(
+    **restaurant_table("vectors", {"python", "qdrant", "duckdb"}, pool=VECTORS),
     check_specs=TOP_K_CHECKS,
 )
 def top_k_contexts(
