@@ -73,14 +73,19 @@ def load_mams(part: str) -> list[dict]:
     return out
 
 
-def judge(items: list[dict], coarse: bool = False) -> tuple[list[dict], float]:
+def judge(items: list[dict], coarse: bool = False, wide: bool = False) -> tuple[list[dict], float]:
     """Each item with the lexicon's polarity of its aspect (``found``: the aspect was detected;
     ``pred``: its polarity, None = undecided; ``mention``: the mention read, for the LLM's request);
     and the lexicon's ms per item. ``coarse``: the items
     are labelled in a vocabulary without 가성비 and 덤 (MAMS's price and service): read them as 가격
-    and 서비스 (``aspects.COARSE``)."""
+    and 서비스 (``aspects.COARSE``); ``wide`` (MAMS): also the aspects its categories hold
+    (``en_reading.FOLDED``: the wait and the delivery are its service, the portion its food, ...)."""
+    from reviewlens_dagster.core.analysis.en_reading import FOLDED
     from reviewlens_dagster.core.analysis.lexicon import detect_many
     from reviewlens_dagster.core.aspects import COARSE
+
+    if wide:  # MAMS's categories are wider: its service is also the wait and the delivery, ...
+        coarse, COARSE = True, {**COARSE, **{fine: wide for wide, fines in FOLDED.items() for fine in fines}}
 
     detect_many(["맛있어요"])  # the analyzer's one-time load is not the per-item cost
     t0 = time.perf_counter()
@@ -254,7 +259,7 @@ def llm_second_opinion(judged: list[dict], preset: str, tune: bool, splits=("dev
             record_look(f"Korean clauses, held-out third, reading + LLM ({preset})", f"end to end {v:.3f} (n {n})")
 
 
-def mams_with_llm(rows: list[dict], preset: str) -> None:
+def mams_with_llm(rows: list[dict], preset: str, part: str = "test") -> None:
     """MAMS end to end as the product reads an English review: the English reading's polarity, else
     (an aspect it found but left undecided) the LLM's clause request with the aspect named, decided
     with the preset's calibration (tuned on the Korean development clauses, never on MAMS test)."""
@@ -278,7 +283,7 @@ def mams_with_llm(rows: list[dict], preset: str) -> None:
         r["llm"] = cal.decide(a.choice_logprobs) if cal and a.choice_logprobs else a.parsed.label
     for r in rows:
         r["product"] = r["pred"] if r["pred"] is not None else r.get("llm")
-    print(f"\n### MAMS test end to end: English reading, else the LLM ({preset}); {time.strftime('%Y-%m-%d')}")
+    print(f"\n### MAMS {part} end to end: English reading, else the LLM ({preset}); {time.strftime('%Y-%m-%d')}")
     print(f"{len(reqs)} clause requests in {wall:.0f} s")
     print("| metric | value | n |\n|---|---:|---:|")
     for name, (v, n) in [
@@ -287,6 +292,13 @@ def mams_with_llm(rows: list[dict], preset: str) -> None:
         *[(f"end to end, {pol} items", _acc([r for r in rows if r["polarity"] == pol], "product")) for pol in LABELS],
     ]:
         print(f"| {name} | {'n/a' if v is None else f'{v:.3f}'} | {n} |")
+    if part == "test":
+        v, n = _acc(rows, "product")
+        w, m = _acc(asked, "llm")
+        record_look(
+            f"MAMS test, English reading + LLM ({preset})",
+            f"end to end {v:.3f} (n {n}); the LLM on the undecided {'n/a' if w is None else f'{w:.3f}'} (n {m})",
+        )
 
 
 def reading_cost() -> None:
@@ -323,9 +335,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--show-errors", action="store_true", help="print the development part's errors (never the held-out)"
     )
+    ap.add_argument("--no-clauses", action="store_true", help="MAMS only (not the Korean clauses)")
     args = ap.parse_args(argv)
     judged, ms = judge(load_clauses())
-    for split in ("dev", "heldout") if args.split == "both" else (args.split,):
+    for split in () if args.no_clauses else ("dev", "heldout") if args.split == "both" else (args.split,):
         rows = [r for r in judged if r["split"] == split]
         name = "development part (tuned on)" if split == "dev" else "held-out third (never tuned on)"
         headline = table(f"Korean clauses, {name}", rows, [("lexicon ms per clause", ms, len(judged))])
@@ -336,11 +349,11 @@ def main(argv: list[str] | None = None) -> None:
             for r in rows:
                 if r["pred"] != r["polarity"]:
                     print(f"  {r['kind']:<11} {r['aspect']} want {r['polarity']:<8} got {r['pred']!s:<8} {r['text']}")
-    if args.llm:
+    if args.llm and not args.no_clauses:
         splits = ("dev", "heldout") if args.split == "both" else (args.split,)
         llm_second_opinion(judged, args.llm, args.tune, splits, args.clause_only)
     if args.mams != "none" and MAMS.exists():
-        rows, mams_ms = judge(load_mams(args.mams), coarse=True)
+        rows, mams_ms = judge(load_mams(args.mams), wide=True)
         headline = table(
             f"MAMS {args.mams} (English), the English reading alone ({time.strftime('%Y-%m-%d')})",
             rows,
@@ -349,7 +362,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.mams == "test":
             record_look("MAMS test (English reading alone)", headline)
         if args.llm:
-            mams_with_llm(rows, args.llm)
+            mams_with_llm(rows, args.llm, args.mams)
     reading_cost()
 
 

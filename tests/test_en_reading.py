@@ -1,14 +1,25 @@
-"""The English reading (pysbd + VADER + the domain's terms): each judgement on the aspect it is about."""
+"""The English reading: its rules (pysbd + VADER + the domain's terms: each judgement on the aspect
+it is about) and its learned model (trained on MAMS) on top of them."""
 
 from __future__ import annotations
 
+import gzip
+import json
+
 import pytest
 
+from reviewlens_dagster.core.analysis import en_model
 from reviewlens_dagster.core.analysis.en_reading import parts, sentences
 from reviewlens_dagster.core.analysis.lexicon import detect
 
 
 def pol(text: str) -> dict:
+    """What the rules read (the learned model's part is tested below)."""
+    return {m.aspect: m.polarity for m in detect(text, learned=False)}
+
+
+def read(text: str) -> dict:
+    """What the product reads: the rules, then the model."""
     return {m.aspect: m.polarity for m in detect(text)}
 
 
@@ -45,12 +56,13 @@ def pol(text: str) -> dict:
 )
 def test_each_judgement_goes_to_its_aspect(text, expected):
     assert pol(text) == expected
-    for m in detect(text):
+    for m in detect(text, learned=False) + detect(text):
         assert text[m.start : m.start + len(m.quote)] == m.quote  # the quote is the review's own text
 
 
 def test_reasons_are_the_judging_words_with_their_negation():
-    by = {m.aspect: m.reasons for m in detect("The waiter was not friendly. Slow delivery, and the fries were soggy.")}
+    text = "The waiter was not friendly. Slow delivery, and the fries were soggy."
+    by = {m.aspect: m.reasons for m in detect(text, learned=False)}
     assert by["서비스"] == ("not friendly",)
     assert by["배달"] == ("slow",) and by["맛"] == ("soggy",)
 
@@ -68,3 +80,63 @@ def test_sentences_and_contrast_parts_are_substrings():
 
 def test_a_korean_review_is_still_read_by_the_korean_reading():
     assert pol("맛은 좋은데 배달이 너무 늦었어요") == {"맛": "positive", "배달": "negative"}
+
+
+def test_the_shipped_model_is_mams_trained_and_gives_probabilities():
+    with gzip.open(en_model.MODEL_PATH, "rt", encoding="utf-8") as f:
+        meta = json.load(f)["provenance"]
+    assert "MAMS ACSA train" in meta["data"] and "sha256" in meta["data"]
+    p = en_model.probabilities(en_model.features("The food was great.", "맛", ["The food was great"], 0.6))
+    assert set(p) == set(en_model.CLASSES) and abs(sum(p.values()) - 1) < 1e-9
+    assert p["positive"] == max(p.values())
+    absent = en_model.probabilities(en_model.features("The food was great.", "가격", [], None))
+    assert absent["absent"] > 0.5  # a sentence about the food does not speak of the price
+
+
+def test_negation_reaches_the_next_words_up_to_punctuation():
+    assert en_model.tokens("Not good, but the fries weren't soggy at all!") == [
+        "not",
+        "NOT_good",
+        "but",
+        "the",
+        "fries",
+        "weren't",
+        "NOT_soggy",
+        "NOT_at",
+        "NOT_all",
+    ]
+
+
+def test_a_model_built_for_other_features_is_refused(tmp_path, monkeypatch):
+    bad = tmp_path / "m.json.gz"
+    with gzip.open(bad, "wt", encoding="utf-8") as f:
+        json.dump({"features_version": en_model.FEATURES_VERSION + 1, "classes": list(en_model.CLASSES)}, f)
+    monkeypatch.setattr(en_model, "MODEL_PATH", bad)
+    en_model.model.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="train_en_model"):
+            en_model.model()
+    finally:
+        en_model.model.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # what no lexicon names: the staff's failings said without a judging word of the staff
+        ("Our server never checked on us once.", {"서비스": "negative"}),
+        # the rules' readings the model agrees with stand
+        ("The food was great but the service was slow", {"맛": "positive", "서비스": "negative"}),
+        ("Food was okay, nothing special.", {"맛": "neutral"}),
+        ("Best burger in town, friendly staff.", {"맛": "positive", "서비스": "positive"}),
+        # a wait of the delivery is the delivery's, never also the staff's (en_reading.FOLDED)
+        ("We waited over an hour for the delivery.", {"배달": "negative"}),
+        # no neutral taste made of a sentence about the staff (NEUTRAL_PRESENT_AT)
+        ("Our waitress took forever.", {"서비스": "negative"}),
+        # an aspect alone in its sentence keeps the rules' judgement (no other aspect's words to borrow)
+        ("Great value for money.", {"가성비": "positive"}),
+        ("Way too expensive.", {"가격": "negative"}),
+    ],
+)
+def test_the_learned_model_on_top_of_the_rules(text, expected):
+    assert read(text) == expected

@@ -20,6 +20,10 @@ How a review is read:
    negative; words of the middle only (okay, average, so-so, nothing special) neutral; no judging
    word at all: undecided, left to the LLM (docs/analysis.md "Neutral, defined").
 
+5. the learned model (``en_model``, trained on MAMS) reads each sentence for the aspects it knows
+   (:func:`_learned`): it decides a named aspect's polarity when it is sure, and adds an aspect the
+   sentence speaks of without naming it.
+
 The reasons of a mention are its judging words of the decided sign ("slow", "not friendly").
 """
 
@@ -321,6 +325,20 @@ _MIDDLE_PHRASES = re.compile(r"\bnothing (?:special|spectacular|to write home ab
 WINDOW_WORDS = 6
 #: VADER's compound score from which a part is positive (and negative below its negative)
 POSITIVE_AT = 0.05
+#: the learned model (step 5), chosen on MAMS val (benchmarks/train_en_model.py, docs/benchmarks.md):
+#: the share of an aspect's probability its likeliest polarity must hold for the model to decide it
+DECIDE_AT = 0.7
+#: the model unsure, the rules' polarity stands when it is the middle or VADER's score of the
+#: aspect's words is at least this strong (else the mention is undecided: the LLM's)
+RULES_STAND_AT = 0.4
+#: the probability that a sentence speaks of an aspect the rules did not name from which it is a
+#: mention (the model sure of its polarity); higher for a neutral one: MAMS's sentences nearly all
+#: speak of the food, and the model's prior for it would make a neutral taste of any sentence
+PRESENT_AT = 0.6
+NEUTRAL_PRESENT_AT = 0.8
+#: the product's aspects MAMS counts under one it labels (its service is also the wait and the
+#: delivery, its food the portion, its place the cleanliness and the parking)
+FOLDED = {"서비스": {"배달", "대기시간", "덤"}, "맛": {"양"}, "분위기": {"청결", "주차"}}
 
 _CONTRAST = re.compile(r"\b(?:but|however|although|though|while|whereas|yet|except)\b|;", re.IGNORECASE)
 _JOINS = re.compile(r"\band\b|,|\bwith\b|\bplus\b|&|\s[-–—]+\s|\bwhich\b|\bwho\b|\bwhen\b|\bso\b", re.IGNORECASE)
@@ -375,17 +393,19 @@ def sentences(text: str) -> list[tuple[int, str]]:
 
 def parts(text: str) -> list[tuple[int, str, bool]]:
     """(offset, part, after a contrast) of every sentence's parts (module docstring, step 1)."""
-    out = []
-    for off, sentence in sentences(text):
-        pos, after = 0, False
-        for m in list(_CONTRAST.finditer(sentence)) + [None]:
-            end = m.start() if m else len(sentence)
-            piece = sentence[pos:end]
-            stripped = piece.strip(" ,.!?-–—:()\"'")
-            if stripped and _WORD.search(stripped):
-                out.append((off + pos + piece.index(stripped), stripped, after))
-            if m:
-                pos, after = m.end(), True
+    return [p for off, sentence in sentences(text) for p in _sentence_parts(off, sentence)]
+
+
+def _sentence_parts(off: int, sentence: str) -> list[tuple[int, str, bool]]:
+    out, pos, after = [], 0, False
+    for m in list(_CONTRAST.finditer(sentence)) + [None]:
+        end = m.start() if m else len(sentence)
+        piece = sentence[pos:end]
+        stripped = piece.strip(" ,.!?-–—:()\"'")
+        if stripped and _WORD.search(stripped):
+            out.append((off + pos + piece.index(stripped), stripped, after))
+        if m:
+            pos, after = m.end(), True
     return out
 
 
@@ -453,6 +473,13 @@ def _reasons(span: str, sign: int) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def vader_compound(span: str) -> float:
+    """VADER's compound score of ``span`` with the domain's words (the idioms read as their word)."""
+    for rx, word in _PHRASES:
+        span = rx.sub(word, span)
+    return _analyzer().polarity_scores(span)["compound"] if _WORD.search(span) else 0.0
+
+
 def _judgement(span: str) -> tuple[str | None, tuple[str, ...]]:
     """(polarity, reasons) of one aspect's words (module docstring, step 4)."""
     for rx, word in _PHRASES:
@@ -483,11 +510,27 @@ def _weak(anchor: str) -> bool:
     return word in WEAK_ANCHORS or word.rstrip("s") in WEAK_ANCHORS or word.removesuffix("es") in WEAK_ANCHORS
 
 
-def english_spans(text: str) -> list[tuple[str, str | None, int, str, bool, tuple[str, ...]]]:
-    """(aspect, polarity, offset, quote, after a contrast, reasons) of every aspect of every part, in
-    order; the quote is the aspect's division of its part, a substring of ``text``."""
+Span = tuple[str, str | None, int, str, bool, tuple[str, ...]]
+
+
+def rule_spans(text: str) -> list[Span]:
+    """The rule reading alone (steps 1-4): (aspect, polarity, offset, quote, after a contrast,
+    reasons) of every aspect of every part, in order; the quote is the aspect's division of its
+    part, a substring of ``text``. The learned model's features are read from it."""
+    return [span for off, sentence in sentences(text) for span in _sentence_rule_spans(off, sentence)]
+
+
+def english_spans(text: str) -> list[Span]:
+    """:func:`rule_spans` with each sentence's modelled aspects read by the learned model (step 5)."""
     out = []
-    for off, part, after in parts(text):
+    for off, sentence in sentences(text):
+        out += _learned(off, sentence, _sentence_rule_spans(off, sentence))
+    return out
+
+
+def _sentence_rule_spans(sentence_off: int, sentence: str) -> list[Span]:
+    out = []
+    for off, part, after in _sentence_parts(sentence_off, sentence):
         found = []
         for aspect, start, end, anchors in _groups(part):
             start, end = _window(part, start, end, anchors)
@@ -507,6 +550,63 @@ def english_spans(text: str) -> list[tuple[str, str | None, int, str, bool, tupl
             found.append((aspect, pol, at, stripped, after, reasons))
         out += _wait_of_delivery(found, part, off)
     return out
+
+
+def _learned(off: int, sentence: str, found: list[Span]) -> list[Span]:
+    """Step 5: for each aspect the model knows (``en_model.MODELLED``), the model's reading of the
+    sentence.
+
+    - Named once by the rules: the model's polarity when it is sure of it (:data:`DECIDE_AT`);
+      unsure, the rules' polarity stands when they are sure (a middle word, VADER's strong score
+      :data:`RULES_STAND_AT`, or the aspect alone in its sentence), else the mention is undecided
+      (the LLM's). MAMS labels an aspect that borrows the judging words of another one in its
+      sentence neutral, and the model reads it so; an aspect alone in its sentence has no other's
+      words to borrow: the model's neutral does not overrule its judgement ("Great value for money").
+    - Named twice or more (judged both ways across a contrast): the rules' polarities stand.
+    - Not named by the rules: a mention of the whole sentence when the model finds the aspect
+      spoken of (:data:`PRESENT_AT`, :data:`NEUTRAL_PRESENT_AT`) and is sure of its polarity ("we
+      waited 40 minutes for a table", "they forgot our drinks"), unless the rules named one of the
+      product's finer aspects that MAMS counts under it (:data:`FOLDED`: the delivery is not also
+      the staff's)."""
+    from ..aspects import COARSE
+    from . import en_model
+
+    out = list(found)
+    named = {f[0] for f in found}
+    for aspect in en_model.MODELLED:
+        mine = [i for i, f in enumerate(found) if COARSE.get(f[0], f[0]) == aspect]
+        quotes = [found[i][3] for i in mine]
+        feats = en_model.features(sentence, aspect, quotes, vader_compound(quotes[0]) if quotes else None)
+        p = en_model.probabilities(feats)
+        present = 1.0 - p["absent"]
+        label = max(("positive", "negative", "neutral"), key=p.__getitem__)
+        sure = label if present > 0 and p[label] / present >= DECIDE_AT else None
+        if len(mine) == 1:
+            a, pol, at, quote, after, _reasons = found[mine[0]]
+            alone = len(found) == 1  # the only aspect the sentence names: no other's words to borrow
+            if (
+                pol is not None
+                and sure is None
+                and (alone or pol == "neutral" or abs(vader_compound(quote)) >= RULES_STAND_AT)
+            ):
+                continue  # the model unsure, the rules sure
+            if pol in ("positive", "negative") and sure == "neutral" and alone:
+                continue  # a judged aspect alone in its sentence is not spoken of "without a judgement"
+            if sure != pol:
+                out[mine[0]] = (a, sure, at, quote, after, _model_reasons(quote, sure))
+        elif (
+            not mine
+            and sure
+            and present >= (NEUTRAL_PRESENT_AT if sure == "neutral" else PRESENT_AT)
+            and not (named & FOLDED.get(aspect, set()))
+        ):
+            out.append((aspect, sure, off, sentence, False, _model_reasons(sentence, sure)))
+    return sorted(out, key=lambda f: f[2])
+
+
+def _model_reasons(quote: str, pol: str | None) -> tuple[str, ...]:
+    """The judging words of the model's polarity in the quote (none for neutral or undecided)."""
+    return _reasons(quote, +1 if pol == "positive" else -1) if pol in ("positive", "negative") else ()
 
 
 def _wait_of_delivery(found: list, part: str, off: int) -> list:

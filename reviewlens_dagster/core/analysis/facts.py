@@ -344,7 +344,7 @@ def claim_problems(sentence: str, fact: Fact, dishes: set[str] = frozenset()) ->
     allowed_aspects = _aspects_in(fact.template) | ({fact.aspect} if fact.aspect else set())
     if fact.kind.startswith("dish_"):
         allowed_aspects |= {"맛", "양"}
-    mentions = detect(sentence)  # the lexicon's reading of the sentence, once for every rule below
+    mentions = detect(sentence, learned=False)  # the lexicon's reading of the sentence, once for every rule below
     named = _aspects_in(sentence, mentions)
     other = sorted(named - allowed_aspects)
     if other:
@@ -420,7 +420,7 @@ PLAIN_PREDICATES = frozenset({"많다", "있다", "없다", "같다", "좋다", 
 
 def _template_reasons(fact: Fact) -> list[str]:
     """The reasons the fact's own template sentence reads as (its wording is supported by definition)."""
-    return [r for m in detect(fact.template) if m.aspect == fact.aspect for r in m.reasons]
+    return [r for m in detect(fact.template, learned=False) if m.aspect == fact.aspect for r in m.reasons]
 
 
 def _stem(reason: str) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..aspects import ASPECTS
-from .en_reading import english_spans
+from .en_reading import english_spans, rule_spans
 from .ko_tokens import MAX_QUOTE_CHARS
 from .morph import analyse_many, korean_spans
 from .prompts import language_of
@@ -38,28 +38,33 @@ class Mention:
     reasons: tuple[str, ...] = ()
 
 
-def _clause_found(text: str, analysed=None) -> list[tuple[str, str | None, int, str, bool, tuple[str, ...]]]:
-    """(aspect, polarity, offset, clause, after a contrast, reasons) per aspect of each clause, in order."""
+def _clause_found(
+    text: str, analysed=None, learned: bool = True
+) -> list[tuple[str, str | None, int, str, bool, tuple[str, ...]]]:
+    """(aspect, polarity, offset, clause, after a contrast, reasons) per aspect of each clause, in
+    order. ``learned``: English read with its learned model too (else by its rules alone)."""
     if _is_korean(text):
         return [
             (sp.aspect, sp.polarity, sp.start, text[sp.start : sp.end], sp.after_contrast, sp.reasons)
             for sp in korean_spans(text, analysed)
         ]
-    return english_spans(text)
+    return english_spans(text) if learned else rule_spans(text)
 
 
 def _is_korean(text: str) -> bool:
     return language_of([text]) == "ko" and any("가" <= ch <= "힣" for ch in text)
 
 
-def detect(text: str, analysed=None) -> list[Mention]:
+def detect(text: str, analysed=None, learned: bool = True) -> list[Mention]:
     """Aspect mentions of a review: at most one per aspect. A decided clause wins over an
     undecided one, a positive or negative one over a neutral one, and the clause after a
     contrastive ending over the one before it ("소스는 맛있었지만 고기가 퍽퍽했어요"); two other
     decided clauses that disagree make the aspect undecided. ``analysed``: Kiwi's tokens of
-    ``text`` when the caller analysed a batch (:func:`detect_many`)."""
+    ``text`` when the caller analysed a batch (:func:`detect_many`). ``learned=False``: the
+    aspects a text *names* (English by its rules alone, without the model's reading of what a
+    sentence speaks of): what the checks of a written summary ask."""
     found: dict[str, Mention] = {}
-    for aspect, pol, offset, clause, after_contrast, reasons in _clause_found(text or "", analysed):
+    for aspect, pol, offset, clause, after_contrast, reasons in _clause_found(text or "", analysed, learned):
         quote = clause if len(clause) <= MAX_QUOTE_CHARS else clause[:MAX_QUOTE_CHARS]
         prev = found.get(aspect)
         if prev is None or (prev.polarity is None and pol is not None):
@@ -83,5 +88,6 @@ def detect_many(texts: list[str]) -> list[list[Mention]]:
 
 
 def polarity_of_text(text: str) -> dict[str, str]:
-    """aspect -> decided polarity over a whole text (used to check summaries against counts)."""
-    return {m.aspect: m.polarity for m in detect(text) if m.polarity is not None}
+    """aspect -> decided polarity over a whole text, the aspects it names (used to check summaries
+    against counts)."""
+    return {m.aspect: m.polarity for m in detect(text, learned=False) if m.polarity is not None}

@@ -43,7 +43,7 @@ _FIGURE_CLAUSE = re.compile(r"[;:!?\n…~()]+|[.,](?!\d)|(?<!\d)[.,]")
 def _aspects_named(clause: str, mentions=None) -> list[str]:
     """Aspects a clause names: the lexicon's (``mentions``: its reading when the caller has it), plus an
     aspect's own name, Korean or English ("양: ..." in a template)."""
-    named = [m.aspect for m in (detect(clause) if mentions is None else mentions)]
+    named = [m.aspect for m in (detect(clause, learned=False) if mentions is None else mentions)]
     return named + [
         a
         for a in ASPECTS

@@ -1,0 +1,124 @@
+"""Train the English reading's learned part (``core/analysis/en_model.py``) on MAMS train and
+write its weights to ``reviewlens_dagster/core/analysis/data/en_aspects.json.gz``.
+
+MAMS (``../shared/data/mams``, Apache-2.0): English restaurant sentences, each with two or more
+aspect categories labelled positive / negative / neutral. Train is the only part the weights see;
+val chooses the regularization (printed); test stays sealed (``eval_aspects.py --mams test``,
+a recorded look). Deterministic: the same data gives the same file.
+
+    python benchmarks/train_en_model.py [--c C] [--dry-run]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import sys
+import time
+import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from eval_aspects import MAMS, MAMS_ASPECT  # noqa: E402
+
+from reviewlens_dagster.core.analysis import en_model  # noqa: E402
+from reviewlens_dagster.core.analysis.en_reading import rule_spans, vader_compound  # noqa: E402
+from reviewlens_dagster.core.aspects import COARSE  # noqa: E402
+
+#: weights smaller than this are dropped from the shipped file (they change no decision)
+PRUNE_BELOW = 0.02
+
+
+def load(part: str) -> list[tuple[str, dict[str, str]]]:
+    """(sentence, {modelled aspect: polarity}) of a MAMS part; service and staff (ambience and
+    place) are one aspect here: its first label, as ``eval_aspects.load_mams`` reads it."""
+    out = []
+    for s in ET.parse(MAMS / f"acsa_{part}.xml").getroot().iter("sentence"):
+        labels: dict[str, str] = {}
+        for c in s.iter("aspectCategory"):
+            aspect = MAMS_ASPECT.get(c.get("category"))
+            if aspect in en_model.MODELLED and aspect not in labels:
+                labels[aspect] = c.get("polarity")
+        out.append((s.findtext("text") or "", labels))
+    return out
+
+
+def items(part: str) -> tuple[list[dict[str, int]], list[str], list[tuple[str, str]]]:
+    """Feature counts, labels and (sentence, aspect) of every (sentence, modelled aspect) pair."""
+    X, y, keys = [], [], []
+    for sentence, labels in load(part):
+        spans = rule_spans(sentence)
+        for aspect in en_model.MODELLED:
+            quotes = [q for a, _p, _o, q, _after, _r in spans if COARSE.get(a, a) == aspect]
+            vader = vader_compound(quotes[0]) if quotes else None
+            X.append(Counter(en_model.features(sentence, aspect, quotes, vader)))
+            y.append(labels.get(aspect, "absent"))
+            keys.append((sentence, aspect))
+    return X, y, keys
+
+
+def main(argv: list[str] | None = None) -> None:
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--c", type=float, default=None, help="regularization (default: the best on val)")
+    ap.add_argument("--dry-run", action="store_true", help="print val figures, write nothing")
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    Xtr, ytr, _ = items("train")
+    Xva, yva, _ = items("val")
+    vec = DictVectorizer()
+    A, B = vec.fit_transform(Xtr), vec.transform(Xva)
+    print(f"MAMS train: {len(ytr)} (sentence, aspect) pairs, {A.shape[1]} features; val {len(yva)}")
+    print("| C | val accuracy (4 classes) | val accuracy where present |\n|---:|---:|---:|")
+    fits = {}
+    for c in [args.c] if args.c else [0.1, 0.3, 1.0, 3.0]:
+        clf = LogisticRegression(C=c, max_iter=3000)
+        clf.fit(A, ytr)
+        pred = clf.predict(B)
+        acc = sum(p == t for p, t in zip(pred, yva)) / len(yva)
+        present = [(p, t) for p, t in zip(pred, yva) if t != "absent"]
+        acc_p = sum(p == t for p, t in present) / len(present)
+        fits[c] = (acc, clf)
+        print(f"| {c} | {acc:.3f} | {acc_p:.3f} |")
+    c, (acc, clf) = max(fits.items(), key=lambda kv: kv[1][0])
+    order = [list(clf.classes_).index(k) for k in en_model.CLASSES]
+    coef = clf.coef_[order]
+    weights = {}
+    for j, name in enumerate(vec.feature_names_):
+        w = [round(float(x), 4) for x in coef[:, j]]
+        if max(abs(x) for x in w) >= PRUNE_BELOW:
+            weights[name] = w
+    train_sha = hashlib.sha256((MAMS / "acsa_train.xml").read_bytes()).hexdigest()
+    out = {
+        "classes": list(en_model.CLASSES),
+        "features_version": en_model.FEATURES_VERSION,
+        "bias": [round(float(clf.intercept_[i]), 4) for i in order],
+        "weights": dict(sorted(weights.items())),
+        "provenance": {
+            "data": "MAMS ACSA train (Apache-2.0), acsa_train.xml sha256 " + train_sha,
+            "model": f"scikit-learn LogisticRegression(C={c}), multinomial, {len(ytr)} pairs",
+            "val_accuracy": round(acc, 4),
+            "pruned_below": PRUNE_BELOW,
+            "trained": time.strftime("%Y-%m-%d"),
+        },
+    }
+    print(
+        f"chosen C={c}: val accuracy {acc:.3f}; {len(weights)} of {A.shape[1]} weights kept; {time.perf_counter() - t0:.0f} s"
+    )
+    if not args.dry_run:
+        en_model.MODEL_PATH.parent.mkdir(exist_ok=True)
+        with gzip.GzipFile(en_model.MODEL_PATH, "wb", mtime=0) as f:
+            f.write(json.dumps(out, ensure_ascii=False, separators=(",", ":")).encode())
+        print(f"wrote {en_model.MODEL_PATH.relative_to(ROOT)} ({en_model.MODEL_PATH.stat().st_size // 1024} KiB)")
+
+
+if __name__ == "__main__":
+    main()
