@@ -52,6 +52,9 @@ def read(text: str) -> dict:
         # a judgement word that names its aspect
         ("Way overpriced.", {"가격": "negative"}),
         ("Cozy and quiet.", {"분위기": "positive"}),
+        # praise and complaints VADER's lexicon lacks, added as the domain's words
+        ("The service was impeccable.", {"서비스": "positive"}),
+        ("The steak was rubbery.", {"맛": "negative"}),
     ],
 )
 def test_each_judgement_goes_to_its_aspect(text, expected):
