@@ -56,20 +56,29 @@ def load_clauses() -> list[dict]:
     return rows
 
 
-def load_mams(part: str) -> list[dict]:
-    rows = []
+def mams_sentences(part: str) -> list[tuple[str, dict[str, tuple[str, str]]]]:
+    """(sentence, {aspect: (polarity, MAMS category)}) of every sentence of a MAMS part, its
+    categories read as the product's aspects (:data:`MAMS_ASPECT`; service and staff, ambience and
+    place are one aspect each: its first label); a sentence with none of them has an empty dict."""
+    out = []
     for s in ET.parse(MAMS / f"acsa_{part}.xml").getroot().iter("sentence"):
-        text = s.findtext("text") or ""
+        labels: dict[str, tuple[str, str]] = {}
         for c in s.iter("aspectCategory"):
             aspect = MAMS_ASPECT.get(c.get("category"))
-            if aspect:
-                rows.append({"text": text, "aspect": aspect, "polarity": c.get("polarity"), "kind": c.get("category")})
-    # service and staff both map to 서비스: one item per (sentence, aspect), the first label
+            if aspect and aspect not in labels:
+                labels[aspect] = (c.get("polarity"), c.get("category"))
+        out.append((s.findtext("text") or "", labels))
+    return out
+
+
+def load_mams(part: str) -> list[dict]:
+    """One item per (sentence, aspect) of a MAMS part (a sentence repeated in the part: once)."""
     seen, out = set(), []
-    for r in rows:
-        if (r["text"], r["aspect"]) not in seen:
-            seen.add((r["text"], r["aspect"]))
-            out.append(r)
+    for text, labels in mams_sentences(part):
+        for aspect, (polarity, category) in labels.items():
+            if (text, aspect) not in seen:
+                seen.add((text, aspect))
+                out.append({"text": text, "aspect": aspect, "polarity": polarity, "kind": category})
     return out
 
 
@@ -84,8 +93,10 @@ def judge(items: list[dict], coarse: bool = False, wide: bool = False) -> tuple[
     from reviewlens_dagster.core.analysis.lexicon import detect_many
     from reviewlens_dagster.core.aspects import COARSE
 
+    read_as = dict(COARSE)
     if wide:  # MAMS's categories are wider: its service is also the wait and the delivery, ...
-        coarse, COARSE = True, {**COARSE, **{fine: wide for wide, fines in FOLDED.items() for fine in fines}}
+        coarse = True
+        read_as |= {fine: category for category, fines in FOLDED.items() for fine in fines}
 
     detect_many(["맛있어요"])  # the analyzer's one-time load is not the per-item cost
     t0 = time.perf_counter()
@@ -95,7 +106,7 @@ def judge(items: list[dict], coarse: bool = False, wide: bool = False) -> tuple[
     for r, mentions in zip(items, found):
         by = {}
         for m in mentions:  # coarse: the first decided of the aspects read as one
-            a = COARSE.get(m.aspect, m.aspect) if coarse else m.aspect
+            a = read_as.get(m.aspect, m.aspect) if coarse else m.aspect
             if a not in by or by[a].polarity is None:
                 by[a] = m
         m = by.get(r["aspect"])

@@ -17,7 +17,6 @@ import hashlib
 import json
 import sys
 import time
-import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 
@@ -25,40 +24,26 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from eval_aspects import MAMS, MAMS_ASPECT  # noqa: E402
+from eval_aspects import MAMS, mams_sentences  # noqa: E402
 
 from reviewlens_dagster.core.analysis import en_model  # noqa: E402
-from reviewlens_dagster.core.analysis.en_reading import rule_spans, vader_compound  # noqa: E402
-from reviewlens_dagster.core.aspects import COARSE  # noqa: E402
+from reviewlens_dagster.core.analysis.en_reading import model_input, rule_spans  # noqa: E402
 
 #: weights smaller than this are dropped from the shipped file (they change no decision)
 PRUNE_BELOW = 0.02
 
 
-def load(part: str) -> list[tuple[str, dict[str, str]]]:
-    """(sentence, {modelled aspect: polarity}) of a MAMS part; service and staff (ambience and
-    place) are one aspect here: its first label, as ``eval_aspects.load_mams`` reads it."""
-    out = []
-    for s in ET.parse(MAMS / f"acsa_{part}.xml").getroot().iter("sentence"):
-        labels: dict[str, str] = {}
-        for c in s.iter("aspectCategory"):
-            aspect = MAMS_ASPECT.get(c.get("category"))
-            if aspect in en_model.MODELLED and aspect not in labels:
-                labels[aspect] = c.get("polarity")
-        out.append((s.findtext("text") or "", labels))
-    return out
-
-
 def items(part: str) -> tuple[list[dict[str, int]], list[str], list[tuple[str, str]]]:
-    """Feature counts, labels and (sentence, aspect) of every (sentence, modelled aspect) pair."""
+    """Feature counts, labels and (sentence, aspect) of every (sentence, modelled aspect) pair:
+    ``absent`` where MAMS labels no polarity of the aspect; the features as the reading builds them
+    (``en_reading.model_input`` over the rules' spans of the sentence)."""
     X, y, keys = [], [], []
-    for sentence, labels in load(part):
+    for sentence, labels in mams_sentences(part):
         spans = rule_spans(sentence)
         for aspect in en_model.MODELLED:
-            quotes = [q for a, _p, _o, q, _after, _r in spans if COARSE.get(a, a) == aspect]
-            vader = vader_compound(quotes[0]) if quotes else None
-            X.append(Counter(en_model.features(sentence, aspect, quotes, vader)))
-            y.append(labels.get(aspect, "absent"))
+            _mine, _vader, feats = model_input(sentence, aspect, spans)
+            X.append(Counter(feats))
+            y.append(labels[aspect][0] if aspect in labels else "absent")
             keys.append((sentence, aspect))
     return X, y, keys
 

@@ -46,16 +46,12 @@ class Pools:
 @dataclass(frozen=True)
 class StageAsset:
     """An asset (or multi-asset) of a stage module, declared at import and decorated by
-    :func:`build` once the deployment's settings are known: its pool depends on them, and nothing
+    :meth:`build` once the deployment's settings are known: its pool depends on them, and nothing
     reads the environment at import (``build_defs(settings)`` builds every stage)."""
 
     decorator: Callable[..., Callable[[Callable], dg.AssetsDefinition]]
     arguments: dict
     fn: Callable
-
-    @property
-    def name(self) -> str:
-        return self.fn.__name__
 
     def build(self, pools: Pools) -> dg.AssetsDefinition:
         role = self.arguments["pool"]

@@ -58,15 +58,13 @@ def tokens(text: str) -> list[str]:
 def _vader_bin(compound: float | None) -> str:
     if compound is None:
         return "none"
-    return (
-        "neg2"
-        if compound <= -0.5
-        else "neg1"
-        if compound < -0.05
-        else "pos2"
-        if compound >= 0.5
-        else ("pos1" if compound > 0.05 else "zero")
-    )
+    if compound <= -0.5:
+        return "neg2"
+    if compound < -0.05:
+        return "neg1"
+    if compound >= 0.5:
+        return "pos2"
+    return "pos1" if compound > 0.05 else "zero"
 
 
 def features(sentence: str, aspect: str, stretches: list[str], vader: float | None) -> list[str]:

@@ -32,6 +32,9 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from ..aspects import COARSE
+from . import en_model
+
 #: aspect -> the words that name it (matched as whole words, a plural "s" / "es" optional)
 ASPECT_TERMS: dict[str, tuple[str, ...]] = {
     "맛": (
@@ -487,20 +490,29 @@ def _reasons(span: str, sign: int) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def vader_compound(span: str) -> float:
-    """VADER's compound score of ``span`` with the domain's words (the idioms read as their word)."""
+def _idioms_read(span: str) -> str:
+    """``span`` with each idiom replaced by the word it means (:data:`PHRASES`)."""
     for rx, word in _PHRASES:
         span = rx.sub(word, span)
+    return span
+
+
+def _compound(span: str) -> float:
+    """VADER's compound score of ``span`` (its lexicon with the domain's words); 0 without a word."""
     return _analyzer().polarity_scores(span)["compound"] if _WORD.search(span) else 0.0
+
+
+def vader_compound(span: str) -> float:
+    """VADER's compound score of ``span`` with the domain's words (the idioms read as their word)."""
+    return _compound(_idioms_read(span))
 
 
 def _judgement(span: str) -> tuple[str | None, tuple[str, ...]]:
     """(polarity, reasons) of one aspect's words (module docstring, step 4)."""
-    for rx, word in _PHRASES:
-        span = rx.sub(word, span)
+    span = _idioms_read(span)
     phrases = [m.group(0).lower() for m in _MIDDLE_PHRASES.finditer(span)]
     rest = _MIDDLE_PHRASES.sub(" ", span)  # "nothing special" is the middle, not a negated praise
-    compound = _analyzer().polarity_scores(rest)["compound"] if _WORD.search(rest) else 0.0
+    compound = _compound(rest)
     if compound >= POSITIVE_AT and not phrases:
         return "positive", _reasons(rest, +1)
     if compound <= -POSITIVE_AT:
@@ -582,15 +594,10 @@ def _learned(off: int, sentence: str, found: list[Span]) -> list[Span]:
       waited 40 minutes for a table", "they forgot our drinks"), unless the rules named one of the
       product's finer aspects that MAMS counts under it (:data:`FOLDED`: the delivery is not also
       the staff's)."""
-    from ..aspects import COARSE
-    from . import en_model
-
     out = list(found)
     named = {f[0] for f in found}
     for aspect in en_model.MODELLED:
-        mine = [i for i, f in enumerate(found) if COARSE.get(f[0], f[0]) == aspect]
-        quotes = [found[i][3] for i in mine]
-        feats = en_model.features(sentence, aspect, quotes, vader_compound(quotes[0]) if quotes else None)
+        mine, vader, feats = model_input(sentence, aspect, found)
         p = en_model.probabilities(feats)
         present = 1.0 - p["absent"]
         label = max(("positive", "negative", "neutral"), key=p.__getitem__)
@@ -598,11 +605,7 @@ def _learned(off: int, sentence: str, found: list[Span]) -> list[Span]:
         if len(mine) == 1:
             a, pol, at, quote, after, _reasons = found[mine[0]]
             alone = len(found) == 1  # the only aspect the sentence names: no other's words to borrow
-            if (
-                pol is not None
-                and sure is None
-                and (alone or pol == "neutral" or abs(vader_compound(quote)) >= RULES_STAND_AT)
-            ):
+            if pol is not None and sure is None and (alone or pol == "neutral" or abs(vader) >= RULES_STAND_AT):
                 continue  # the model unsure, the rules sure
             if pol in ("positive", "negative") and sure == "neutral" and alone:
                 continue  # a judged aspect alone in its sentence is not spoken of "without a judgement"
@@ -616,6 +619,17 @@ def _learned(off: int, sentence: str, found: list[Span]) -> list[Span]:
         ):
             out.append((aspect, sure, off, sentence, False, _model_reasons(sentence, sure)))
     return sorted(out, key=lambda f: f[2])
+
+
+def model_input(sentence: str, aspect: str, found: list[Span]) -> tuple[list[int], float | None, list[str]]:
+    """The model's input for ``aspect`` in ``sentence`` from the rules' spans of it (``found``): the
+    indices of the spans of the aspect (read coarsely), VADER's score of the first (None: the rules
+    named it nowhere) and the features (``en_model.features``). The one place training
+    (``benchmarks/train_en_model.py``) and reading build them."""
+    mine = [i for i, f in enumerate(found) if COARSE.get(f[0], f[0]) == aspect]
+    quotes = [found[i][3] for i in mine]
+    vader = vader_compound(quotes[0]) if quotes else None
+    return mine, vader, en_model.features(sentence, aspect, quotes, vader)
 
 
 def _model_reasons(quote: str, pol: str | None) -> tuple[str, ...]:

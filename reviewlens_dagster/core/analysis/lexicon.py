@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..aspects import ASPECTS
-from .en_reading import english_spans, rule_spans
+from .en_reading import Span, english_spans, rule_spans
 from .ko_tokens import MAX_QUOTE_CHARS
 from .morph import analyse_many, korean_spans
 from .prompts import language_of
@@ -38,9 +38,7 @@ class Mention:
     reasons: tuple[str, ...] = ()
 
 
-def _clause_found(
-    text: str, analysed=None, learned: bool = True
-) -> list[tuple[str, str | None, int, str, bool, tuple[str, ...]]]:
+def _clause_found(text: str, analysed=None, learned: bool = True) -> list[Span]:
     """(aspect, polarity, offset, clause, after a contrast, reasons) per aspect of each clause, in
     order. ``learned``: English read with its learned model too (else by its rules alone)."""
     if _is_korean(text):
