@@ -3,7 +3,7 @@ write its weights to ``reviewlens_dagster/core/analysis/data/en_aspects.json.gz`
 
 MAMS (``../shared/data/mams``, Apache-2.0): English restaurant sentences, each with two or more
 aspect categories labelled positive / negative / neutral. Train is the only part the weights see;
-val chooses the regularization (printed); test stays sealed (``eval_aspects.py --mams test``,
+val chooses the regularization (:data:`SHIPPED_C`; the sweep printed); test stays sealed (``eval_aspects.py --mams test``,
 a recorded look). Deterministic: the same data gives the same file.
 
     python benchmarks/train_en_model.py [--c C] [--dry-run]
@@ -31,6 +31,11 @@ from reviewlens_dagster.core.analysis.en_reading import model_input, rule_spans 
 
 #: weights smaller than this are dropped from the shipped file (they change no decision)
 PRUNE_BELOW = 0.02
+#: the regularization shipped: of the sweep, the one whose reading is right most often where it
+#: decides on val (``eval_aspects.py --mams val``: C=1.0 0.811 right, 0.720 decided; C=3.0, the best
+#: 4-class accuracy, 0.797 and 0.740). A wrong reading misleads an owner; an undecided one goes to
+#: the LLM
+SHIPPED_C = 1.0
 
 
 def items(part: str) -> tuple[list[dict[str, int]], list[str], list[tuple[str, str]]]:
@@ -53,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     from sklearn.linear_model import LogisticRegression
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--c", type=float, default=None, help="regularization (default: the best on val)")
+    ap.add_argument("--c", type=float, default=None, help=f"regularization (default {SHIPPED_C}; the sweep is printed)")
     ap.add_argument("--dry-run", action="store_true", help="print val figures, write nothing")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
@@ -73,7 +78,8 @@ def main(argv: list[str] | None = None) -> None:
         acc_p = sum(p == t for p, t in present) / len(present)
         fits[c] = (acc, clf)
         print(f"| {c} | {acc:.3f} | {acc_p:.3f} |")
-    c, (acc, clf) = max(fits.items(), key=lambda kv: kv[1][0])
+    c = args.c or SHIPPED_C
+    acc, clf = fits[c]
     order = [list(clf.classes_).index(k) for k in en_model.CLASSES]
     coef = clf.coef_[order]
     weights = {}

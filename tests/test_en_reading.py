@@ -55,6 +55,18 @@ def read(text: str) -> dict:
         # praise and complaints VADER's lexicon lacks, added as the domain's words
         ("The service was impeccable.", {"서비스": "positive"}),
         ("The steak was rubbery.", {"맛": "negative"}),
+        # a duration it took is slow, as a wait is
+        ("Ordered delivery and it took 70 minutes.", {"배달": "negative"}),
+        # adjectives judged by the noun they qualify: a low price is good, a long wait or small portion bad
+        ("Low prices for the area.", {"가격": "positive"}),
+        ("Be prepared for a long wait.", {"대기시간": "negative"}),
+        ("Small portions.", {"양": "negative"}),
+        ("Huge portions!", {"양": "positive"}),
+        # a word that judges only the food names it where the dish is no term of the lexicon
+        ("Al pastor is juicy.", {"맛": "positive"}),
+        # expectations let down; food safety
+        ("For the price I expected more.", {"가격": "negative"}),
+        ("Found a hair in my quesadilla.", {"맛": "negative"}),
     ],
 )
 def test_each_judgement_goes_to_its_aspect(text, expected):

@@ -1,6 +1,7 @@
 """Delivery-app exports: menus, per-aspect sub-ratings, rating strings as scrapers write them, workbooks."""
 
 import json
+import re
 
 import duckdb
 import pytest
@@ -264,3 +265,27 @@ def test_reasons_merge_synonyms_and_an_llm_decided_mention_takes_its_clause_adje
     assert got.loc[("negative", "식다"), "count"] == 2  # 식다, and 미지근하다 from the clause the LLM decided
     assert got.loc[("negative", "늦다"), "share"] == pytest.approx(2 / 4)
     assert got.loc[("positive", "빠르다"), "count"] == 1
+
+
+def test_a_reason_is_named_in_the_restaurants_language_and_its_name_reads_back():
+    """Reasons are counted under one canonical lemma whichever language gave them ("slow" and 느리다
+    are 늦다); an English restaurant reads them in English, and a summary that repeats the English
+    name is checked against the same count."""
+    from reviewlens_dagster.core.analysis.reasons import (
+        ENGLISH_REASONS,
+        SYNONYMS,
+        canonical_reason,
+        reason_label,
+        reason_name,
+    )
+
+    assert set(ENGLISH_REASONS) == set(SYNONYMS)  # every canonical reason has an English name
+    for reason, name in ENGLISH_REASONS.items():
+        assert not re.search("[가-힣]", name) and canonical_reason(name) == reason
+    assert canonical_reason("slow") == canonical_reason("느리다") == "늦다"
+    assert reason_name("늦다", "en") == "slow" and reason_name("늦다", "ko") == "늦다"
+    assert reason_name("50분 이상", "en") == "50+ minutes" and canonical_reason("50+ minutes") == "50분 이상"
+    assert reason_name("overcooked", "en") == "overcooked"  # an English review's own word stays itself
+    assert (
+        reason_label("맛: 싱겁다 2", "en") == "taste: bland 2" and reason_label("맛: 싱겁다 2", "ko") == "맛: 싱겁다 2"
+    )

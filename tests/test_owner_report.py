@@ -133,6 +133,8 @@ def test_an_english_restaurant_names_no_aspect_in_korean():
     for text in (visible, md, *[t for t, _ in parts.values()], *hl["prevalence"]):
         found = [a for a in ASPECTS if re.search(rf"(?<![가-힣]){a}(?![가-힣])", text)]
         assert not found, (found, text[:200])
+        # nor a Korean reason: the reasons are counted under Korean lemmas (늦다, 식다) and named in English
+        assert not re.search("[가-힣]", text), re.findall(".{0,30}[가-힣]+.{0,30}", text)[:3]
     assert "delivery" in visible and "taste" in visible
     assert 'id="languages"' not in html  # one language: nothing to say
     mixed = ReportInputs(

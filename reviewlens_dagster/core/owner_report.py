@@ -26,7 +26,7 @@ from jinja2 import Environment, select_autoescape
 
 from .analysis.dishes import DishRule
 from .analysis.prompts import language_mix, language_of
-from .analysis.reasons import top_reasons
+from .analysis.reasons import reason_label, reason_name, top_reasons
 from .analysis.trends import wilson
 from .aspects import aspect_name
 from .report import percent_text
@@ -306,8 +306,8 @@ def reasons_svg(reasons: pd.DataFrame, lang: str = "ko", k: int = 3, max_aspects
     panels = []
     for aspect in order:
         g = specific[specific["aspect"] == aspect]
-        neg = [(r, -n) for r, n in top_reasons(g, aspect, "negative", k)]
-        pos = [(r, n) for r, n in top_reasons(g, aspect, "positive", k)]
+        neg = [(r, -n) for r, n in top_reasons(g, aspect, "negative", k, lang=lang)]
+        pos = [(r, n) for r, n in top_reasons(g, aspect, "positive", k, lang=lang)]
         panels.append((aspect_name(aspect, lang), neg + pos))
     span = max(abs(v) for _, bars in panels for _, v in bars) or 1
     width, mid, reach, row = 640, 400, 170, 18
@@ -355,7 +355,7 @@ def fix_first(inp: ReportInputs, w: dict) -> list[dict]:
         for r in neg.head(FIX_REASONS).itertuples():
             text = w["fix_reason"].format(
                 aspect=aspect_name(r.aspect, inp.lang),
-                reason=r.reason,
+                reason=reason_name(r.reason, inp.lang),
                 count=r.count,
                 mentions=r.mentions,
                 share=percent_text(r.share),
@@ -394,7 +394,7 @@ def fix_first(inp: ReportInputs, w: dict) -> list[dict]:
     return out
 
 
-def _dish_rows(dishes: pd.DataFrame | None, w: dict) -> list[dict]:
+def _dish_rows(dishes: pd.DataFrame | None, w: dict, lang: str = "ko") -> list[dict]:
     if dishes is None or dishes.empty:
         return []
     order = {"trails": 0, "in_line": 1, "leads": 2}
@@ -406,7 +406,7 @@ def _dish_rows(dishes: pd.DataFrame | None, w: dict) -> list[dict]:
             "rating": "-" if pd.isna(d.mean_rating) else f"{d.mean_rating:.2f}",
             "taste": percent_text(d.taste_complaint_share),
             "quantity": percent_text(d.quantity_complaint_share),
-            "reasons": ", ".join(list(d.top_reasons)) or "-",
+            "reasons": ", ".join(reason_label(x, lang) for x in d.top_reasons) or "-",
             "position": d.position,
             "position_text": w[d.position]
             + ("" if pd.isna(d.others_complaint_share) else f" ({percent_text(d.others_complaint_share)})"),
@@ -423,7 +423,7 @@ def _headline_reasons(inp: ReportInputs, sections: list) -> dict:
     top_strength = None
     if len(strengths):
         aspect = strengths["aspect"].iloc[0]
-        why = top_reasons(reasons, aspect, "positive", 1) if len(reasons) else []
+        why = top_reasons(reasons, aspect, "positive", 1, lang=inp.lang) if len(reasons) else []
         name = aspect_name(aspect, inp.lang)
         top_strength = f"{name}: {why[0][0]}" if why else name
     top_complaint, count = None, 0
@@ -432,7 +432,8 @@ def _headline_reasons(inp: ReportInputs, sections: list) -> dict:
         if len(neg):
             best = neg.sort_values(["count", "reason"], ascending=[False, True], kind="stable").iloc[0]
             name = aspect_name(best["aspect"], inp.lang)
-            top_complaint, count = f"{name}: {best['reason']} ({int(best['count'])})", int(best["count"])
+            reason = reason_name(best["reason"], inp.lang)
+            top_complaint, count = f"{name}: {reason} ({int(best['count'])})", int(best["count"])
     return {"top_strength": top_strength, "top_complaint": top_complaint, "top_complaint_count": count}
 
 
@@ -532,7 +533,7 @@ def render_page(inp: ReportInputs) -> tuple[str, dict, str]:
         evidence=evidence,
         fix=fix,
         reasons_svg=reasons_svg(inp.reasons, inp.lang),
-        dishes=_dish_rows(inp.dishes, w),
+        dishes=_dish_rows(inp.dishes, w, inp.lang),
         no_dishes=w["no_dishes"].format(n=DishRule().min_reviews),
     )
     headline = {

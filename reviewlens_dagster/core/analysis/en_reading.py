@@ -95,6 +95,18 @@ ASPECT_TERMS: dict[str, tuple[str, ...]] = {
         "greasy",
         "stale",
         "inedible",
+        # words that judge only the food: they name it where the dish is not a term ("Al pastor is juicy")
+        "juicy",
+        "crispy",
+        "salty",
+        "burnt",
+        "watery",
+        "mouthwatering",
+        "succulent",
+        "rubbery",
+        "food poisoning",
+        "hair",
+        "cockroach",
     ),
     "양": ("portion", "serving", "portion size", "helping"),
     "가성비": ("value", "worth", "bang for the buck", "bang for your buck", "money"),
@@ -322,6 +334,30 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (
         r"(?:waited|waiting|wait(?:ed)? for)\s+(?:over |nearly |almost |about |more than )?(?:an? hour|\d{2,3}\s*min(?:ute)?s?|\d+\s*hours?)",
         "slow",
+    ),
+    # a duration that it took ("it took 70 minutes", "took over an hour to arrive")
+    (
+        r"(?:took|takes|take|taking)\s+(?:over |nearly |almost |about |more than |at least )?(?:an? hour|\d{2,3}\s*min(?:ute)?s?|\d+\s*hours?)",
+        "slow",
+    ),
+    (r"\d+\s*min(?:ute)?s? late", "late"),
+    # adjectives whose judgement depends on the noun they qualify: a low price is good, a long wait bad
+    (r"(?:low|cheap|great|good|fair|decent) prices?", "affordable"),
+    (r"(?:high|steep|crazy|insane) prices?", "expensive"),
+    (
+        r"(?:long|slow) (?:wait|waits|lines?|queues?)|(?:wait|line|queue) (?:is|was|were|are) (?:very |so |really |too )?long",
+        "slow",
+    ),
+    (r"(?:small|tiny|meager|meagre) portions?|portions? (?:is|was|were|are) (?:very |so |really |too )?small", "tiny"),
+    (
+        r"(?:big|large|huge|generous|hearty) portions?|portions? (?:is|was|were|are) (?:very |so |really )?(?:big|large|huge)",
+        "generous",
+    ),
+    # expectations let down; food safety
+    (r"expected (?:more|better|much more|a lot more)", "disappointing"),
+    (
+        r"(?:a |some )?(?:hairs?|bugs?|cockroach(?:es)?|roach(?:es)?|flies|fly) in (?:my|the|our|his|her) \w+|food poisoning|got sick",
+        "disgusting",
     ),
     (r"not worth (?:it|the \w+)", "bad"),
     (r"worth (?:it|every penny|the \w+)", "good"),

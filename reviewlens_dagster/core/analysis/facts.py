@@ -47,7 +47,7 @@ from ..aspects import ENGLISH_NAMES, aspect_name
 from ..report import percent_text
 from .ko_lexicon import ASPECT_TERMS, FOOD_TERMS
 from .lexicon import detect
-from .reasons import GENERIC, canonical_reason, predicates, top_reasons
+from .reasons import GENERIC, canonical_reason, predicates, reason_name, top_reasons
 from .summary_review import _aspects_named
 
 #: a totality word is supported from this share on
@@ -133,7 +133,7 @@ def fact_sheet(
     for kind in ("strength", "weakness", "complaint"):
         for r in strengths[strengths["polarity"] == kind].itertuples():
             pol = _POLARITY_OF_KIND[kind]
-            why = top_reasons(reasons, r.aspect, pol, FACT_REASONS) if len(reasons) else []
+            why = top_reasons(reasons, r.aspect, pol, FACT_REASONS, lang=lang) if len(reasons) else []
             share = float(r.share) if r.share == r.share else None
             add(
                 kind,
@@ -166,7 +166,7 @@ def fact_sheet(
             polarity=_POLARITY_OF_KIND[kind],
             share=float(r.complaint_share),
             item=str(r.item),
-            reasons=tuple(str(x).rsplit(" ", 1)[0].split(": ", 1)[-1] for x in list(r.top_reasons)),
+            reasons=tuple(reason_name(str(x).rsplit(" ", 1)[0].split(": ", 1)[-1], lang) for x in list(r.top_reasons)),
             review_ids=tuple(list(r.review_ids)[:3]),
         )
     return [_with_figures(f) for f in facts]

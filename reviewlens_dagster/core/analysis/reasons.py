@@ -26,6 +26,7 @@ import re
 
 import pandas as pd
 
+from ..aspects import aspect_name
 from .extract import reasons_list
 from .ko_tokens import kiwi
 
@@ -133,7 +134,40 @@ GENERIC = frozenset(
     }
 )
 
-_CANONICAL = {v: k for k, vs in SYNONYMS.items() for v in vs} | {k: k for k in SYNONYMS}
+#: what an English restaurant's texts, report and CLI block call each canonical reason (the canonical
+#: ones are Korean lemmas: a reason is counted once whichever language gave it); each name reads back
+#: as its reason (:func:`canonical_reason`), so a summary that repeats it is checked against its count
+ENGLISH_REASONS: dict[str, str] = {
+    "늦다": "slow",
+    "빠르다": "fast",
+    "웨이팅 없음": "no wait",
+    "식다": "cold",
+    "따뜻하다": "hot",
+    "새다": "leaking",
+    "누락되다": "missing items",
+    "적다": "small",
+    "많다": "generous",
+    "비싸다": "expensive",
+    "싸다": "cheap",
+    "친절하다": "friendly",
+    "불친절하다": "rude",
+    "맛있다": "delicious",
+    "맛없다": "tasteless",
+    "싱겁다": "bland",
+    "맛이 변했다": "not as good as before",
+    "깨끗하다": "clean",
+    "더럽다": "dirty",
+    "시끄럽다": "noisy",
+    "조용하다": "quiet",
+}
+_DURATION = re.compile(r"(\d+)분 이상")
+_DURATION_EN = re.compile(r"(\d+)\+ minutes")
+
+_CANONICAL = (
+    {v: k for k, vs in SYNONYMS.items() for v in vs}
+    | {name: k for k, name in ENGLISH_REASONS.items()}
+    | {k: k for k in SYNONYMS}
+)
 
 REASON_COLUMNS = [
     "restaurant_id",
@@ -182,9 +216,33 @@ def mention_reasons(reasons, polarity_source: str | None, quote: str) -> list[st
 
 
 def canonical_reason(reason: str) -> str:
-    """The reason a synonym stands for (:data:`SYNONYMS`), else the reason itself."""
+    """The reason a synonym or an English name stands for (:data:`SYNONYMS`, :data:`ENGLISH_REASONS`),
+    else the reason itself."""
     r = " ".join(str(reason).split())
+    duration = _DURATION_EN.fullmatch(r)
+    if duration:
+        return f"{duration.group(1)}분 이상"
     return _CANONICAL.get(r, _CANONICAL.get(r.lower(), r))
+
+
+def reason_name(reason: str, lang: str) -> str:
+    """A counted reason as a reader of ``lang`` reads it: its English name for English (늦다 -> slow,
+    50분 이상 -> 50+ minutes), itself otherwise and where it has none (a Korean review's own words)."""
+    if lang != "en":
+        return reason
+    duration = _DURATION.fullmatch(reason)
+    return f"{duration.group(1)}+ minutes" if duration else ENGLISH_REASONS.get(reason, reason)
+
+
+def reason_label(label: str, lang: str) -> str:
+    """A dish's reason as stored (``"맛: 싱겁다 2"``: aspect, reason, count) as a reader of ``lang``
+    reads it (``"taste: bland 2"``)."""
+    aspect, sep, rest = str(label).partition(": ")
+    if not sep or lang != "en":
+        return label
+    reason, _, count = rest.rpartition(" ")
+    reason, count = (reason, count) if count.isdigit() else (rest, "")
+    return f"{aspect_name(aspect, lang)}: {reason_name(reason, lang)}" + (f" {count}" if count else "")
 
 
 def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
@@ -316,16 +374,19 @@ def _evidence(quotes: list[tuple[str, str]], text_by: dict) -> tuple[str, str, t
     return best[1], best[2], best[3]
 
 
-def top_reasons(reasons: pd.DataFrame, aspect: str, polarity: str, k: int = 3, specific: bool = True) -> list:
+def top_reasons(
+    reasons: pd.DataFrame, aspect: str, polarity: str, k: int = 3, specific: bool = True, lang: str = "ko"
+) -> list:
     """(reason, count) of the ``k`` most given reasons of one aspect and polarity (``reasons``: one
-    restaurant's rows); ``specific``: generic ones left out."""
+    restaurant's rows); ``specific``: generic ones left out; each reason named as a reader of ``lang``
+    reads it (:func:`reason_name`)."""
     if reasons.empty:
         return []
     g = reasons[(reasons["aspect"] == aspect) & (reasons["polarity"] == polarity)]
     if specific:
         g = g[~g["generic"].astype(bool)]
     g = g.sort_values(["count", "reason"], ascending=[False, True], kind="stable").head(k)
-    return list(zip(g["reason"], g["count"].astype(int)))
+    return [(reason_name(r, lang), n) for r, n in zip(g["reason"], g["count"].astype(int))]
 
 
 def reasons_line(reasons: pd.DataFrame, aspect: str, polarity: str, k: int = 3) -> str:
