@@ -259,7 +259,7 @@ def test_summaries_word_the_fact_sheet_and_each_sentence_is_checked(tmp_path):
     top = pd.DataFrame({"restaurant_id": ["r"], "rank": [1], "review_id": ["v0"], "text": ["국물이 진해요"]})
     briefs = build_briefs(prev, hl, top, {"r": 20})
     assert briefs["r"].sheet == (
-        "F1: 리뷰 20개입니다.\nF2: 맛: 언급한 리뷰 6개 중 6개 긍정 (100%)\nF3: 주차: 언급한 리뷰 4개 중 4개 부정 (100%)"
+        "F1: 리뷰 20개입니다.\nF2: 맛: 언급한 리뷰 6개 중 6개 긍정 (100%).\nF3: 주차: 언급한 리뷰 4개 중 4개 부정 (100%)."
     )
     assert [t for _, _, t in briefs["r"].quotes] == ["국물이 진해요", "주차할 곳이 없어요"]
     assert contradictions("국물 맛이 좋고 주차도 편해요", prev) == ["주차 is praised but counted as a weakness"]
@@ -286,7 +286,7 @@ def test_summaries_word_the_fact_sheet_and_each_sentence_is_checked(tmp_path):
     bad = write(lambda f, t: "주차가 편리하기로 유명합니다." if f == "F3" else words.get(f, t))
     s = bad.summaries.set_index("kind")
     assert s.at["overall", "sentence_sources"] == ["template", "llm", "template"] and s.at["overall", "source"] == "llm"
-    assert s.at["overall", "text"].endswith("주차: 언급한 리뷰 4개 중 4개 부정 (100%)")
+    assert s.at["overall", "text"].endswith("주차: 언급한 리뷰 4개 중 4개 부정 (100%).")
     assert "F3 replaced by its template" in s.at["overall", "note"] and "'유명'" in s.at["overall", "note"]
     # the assembled text is read back as a whole too: the weakness written as praise falls back whole
     praised = write(lambda f, t: "주차는 편리해요." if f == "F3" else words.get(f, t))
@@ -573,6 +573,8 @@ def test_the_counts_template_names_each_highlights_top_reasons_and_passes_the_ch
     overall = s.at["overall", "text"]
     assert "빠르다 210" in overall and "늦다 38" in overall and "짜다 17" in overall
     assert "좋다" not in overall  # a generic reason says nothing an owner can act on
+    # each template sentence is closed, with or without reasons: the sheet reads as sentences when joined
+    assert all(f.template.endswith(".") for f in briefs["r"].facts), [f.template for f in briefs["r"].facts]
     assert s.at["overall", "sentence_sources"] == ["template"] * len(briefs["r"].facts)
     assert "늦다 38" in s.at["negative", "text"] and "빠르다 210" in s.at["positive", "text"]
     ids = [f"t{i}" for i in range(1064)] + [f"d{i}" for i in range(313)] + [f"x{i}" for i in range(475)]

@@ -67,6 +67,10 @@ def read(text: str) -> dict:
         # expectations let down; food safety
         ("For the price I expected more.", {"가격": "negative"}),
         ("Found a hair in my quesadilla.", {"맛": "negative"}),
+        # a verdict on "this place" is the restaurant as a whole, not its room; a judged room stays
+        ("Love this place!", {}),
+        ("Highly recommend this spot.", {}),
+        ("The place is cramped.", {"분위기": "negative"}),
     ],
 )
 def test_each_judgement_goes_to_its_aspect(text, expected):

@@ -43,6 +43,17 @@ VALUE = Fact(
     reasons=("싸다",),
 )
 DISHES = {"떡볶이", "양념치킨", "치킨"}
+#: an English restaurant's fact: its reasons named in English (counted as 싱겁다 and overcooked)
+EN_TASTE = Fact(
+    "F3",
+    "complaint",
+    "taste: complaints in 3 of 12 reviews (25.0%). Reasons: overcooked 2, bland 1.",
+    aspect="맛",
+    polarity="negative",
+    share=0.25,
+    reasons=("overcooked", "bland"),
+    evidence=("The fish was overcooked and dry",),
+)
 
 
 @pytest.mark.parametrize(
@@ -67,6 +78,8 @@ DISHES = {"떡볶이", "양념치킨", "치킨"}
         (PORTION, "양이 많다는 칭찬이 많습니다.", "praises"),
         (DELIVERY, "언급한 리뷰의 90%가 좋게 평가했습니다.", "does not name"),
         (DELIVERY, "90% of the reviews that mention it are positive.", "does not name"),
+        # an English sentence's describing word that no count gives (a real CPU summary's "spicy")
+        (EN_TASTE, "The reason is that the food was overcooked, bland, and spicy.", "reason"),
     ],
 )
 def test_claims_no_count_supports_are_rejected(fact, sentence, why):
@@ -97,6 +110,11 @@ def test_claims_no_count_supports_are_rejected(fact, sentence, why):
         (DELIVERY, "Delivery: 90% of the reviews that mention it are positive, mostly for being fast."),
         # no figure: the aspect may be named by the words that judge it (the reading finds it)
         (VALUE, "완전 혜자예요."),
+        (
+            EN_TASTE,
+            "A quarter of the reviews (25.0%) complain about the taste, mostly that it was overcooked or bland.",
+        ),
+        (EN_TASTE, "Complaints about the taste come up in 3 of 12 reviews, the food overcooked in 2."),
     ],
 )
 def test_right_wordings_pass(fact, sentence):

@@ -357,7 +357,7 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"expected (?:more|better|much more|a lot more)", "disappointing"),
     (
         r"(?:a |some )?(?:hairs?|bugs?|cockroach(?:es)?|roach(?:es)?|flies|fly) in (?:my|the|our|his|her) \w+|food poisoning|got sick",
-        "disgusting",
+        "unsanitary",
     ),
     (r"not worth (?:it|the \w+)", "bad"),
     (r"worth (?:it|every penny|the \w+)", "good"),
@@ -370,6 +370,24 @@ _PHRASES = [(re.compile(rf"\b{p}\b", re.IGNORECASE), word) for p, word in PHRASE
 
 #: words VADER scores that say no reason by themselves ("no wait", "yes"): left out of the reasons
 NOT_REASONS = frozenset({"no", "yes", "not", "none", "nothing", "never"})
+
+#: words that say what a thing is like without judging it (VADER scores none of them): with the
+#: judging words, what an English sentence says a thing is like (:func:`describing_words`)
+DESCRIBING_WORDS = frozenset(
+    {"spicy", "sweet", "sour", "bitter", "tangy", "smoky", "creamy", "cheesy", "garlicky", "oily", "dry"}
+    | {"chewy", "crunchy", "mushy", "tough", "raw", "rare", "fatty", "heavy", "light", "thick", "thin"}
+    | {"hot", "warm", "cold", "frozen", "homemade", "small", "big", "large", "huge", "long", "short"}
+    | {"busy", "empty", "dark", "bright", "quiet", "clean", "cheap", "early", "late", "new", "old"}
+)
+
+#: names of the place that, judged by a verdict alone (:data:`VERDICTS`), are the restaurant as a
+#: whole ("love this place"), not its room ("the place is cramped", "a cozy spot" stay the atmosphere's)
+WHOLE_PLACE = frozenset({"place", "spot"})
+VERDICTS = frozenset(
+    {"love", "loved", "like", "liked", "recommend", "recommended", "best", "favorite", "favourite", "amazing"}
+    | {"awesome", "great", "excellent", "fantastic", "wonderful", "perfect", "good", "nice", "terrible"}
+    | {"awful", "worst", "horrible", "bad", "enjoy", "enjoyed", "avoid", "fun", "solid"}
+)
 
 #: words of the middle: a part judged by these alone is neutral
 MIDDLE_WORDS = frozenset({"okay", "ok", "average", "alright", "so-so", "fine", "decent", "standard", "adequate"})
@@ -526,6 +544,15 @@ def _reasons(span: str, sign: int) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def describing_words(text: str) -> list[str]:
+    """What an English text says a thing is like: its judging words (VADER's lexicon with the
+    domain's words) and :data:`DESCRIBING_WORDS`, lower-cased, each once, in order. The English side
+    of ``reasons.predicates`` (a summary's "spicy" is a claim some count must give)."""
+    lexicon = _analyzer().lexicon
+    words = (w.lower() for w in _WORD.findall(text))
+    return list(dict.fromkeys(w for w in words if (w in lexicon or w in DESCRIBING_WORDS) and w not in NOT_REASONS))
+
+
 def _idioms_read(span: str) -> str:
     """``span`` with each idiom replaced by the word it means (:data:`PHRASES`)."""
     for rx, word in _PHRASES:
@@ -565,6 +592,13 @@ def _own_phrase(part: str, start: int, end: int, anchors: list[tuple[int, int]])
     lo = part.rfind(",", start, first) + 1 or start
     hi = part.find(",", anchors[0][1], end)
     return part[max(lo, start) : hi if hi >= 0 else end].strip(" ,")
+
+
+def _of_the_whole(part: str, anchors: list[tuple[int, int]], reasons: tuple[str, ...]) -> bool:
+    """The aspect is named by "place" / "spot" alone and judged by a verdict alone ("love this place",
+    "this place is amazing", "highly recommend this spot"): said of the restaurant as a whole."""
+    named = {" ".join(part[s:e].lower().split()).removesuffix("s") for s, e in anchors}
+    return bool(reasons) and named <= WHOLE_PLACE and all(r in VERDICTS for r in reasons)
 
 
 def _weak(anchor: str) -> bool:
@@ -609,6 +643,8 @@ def _sentence_rule_spans(sentence_off: int, sentence: str) -> list[Span]:
                 pol, reasons = _judgement(stripped)
             if pol is None and all(_weak(part[s:e]) for s, e in anchors):
                 continue  # a dish or a place named without a judgement says nothing of the aspect
+            if _of_the_whole(part, anchors, reasons):
+                continue  # "Love this place": the restaurant as a whole, not its room
             found.append((aspect, pol, at, stripped, after, reasons))
         out += _wait_of_delivery(found, part, off)
     return out

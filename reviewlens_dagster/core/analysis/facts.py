@@ -102,8 +102,9 @@ class Fact:
 
 
 def _with_reasons(text: str, reasons: list[tuple[str, int]], lang: str) -> str:
+    """The prevalence sentence, closed, with its reasons if any (the sheet's templates are joined)."""
     if not reasons:
-        return text
+        return f"{text.rstrip('.')}."
     listed = ", ".join(f"{r} {n}" for r, n in reasons)
     return f"{text.rstrip('.')}. " + (f"이유: {listed}." if lang == "ko" else f"Reasons: {listed}.")
 

@@ -27,6 +27,7 @@ import re
 import pandas as pd
 
 from ..aspects import aspect_name
+from .en_reading import describing_words
 from .extract import reasons_list
 from .ko_tokens import kiwi
 
@@ -131,6 +132,25 @@ GENERIC = frozenset(
         "ok",
         "not good",
         "not great",
+        # what a summary calls the counts: no reason of its own
+        "complain",
+        "complains",
+        "complaining",
+        "praises",
+        "praising",
+        "loves",
+        "enjoys",
+        "dislike",
+        "disliked",
+        "problem",
+        "problems",
+        "issue",
+        "issues",
+        "appreciated",
+        "strength",
+        "strengths",
+        "weakness",
+        "weaknesses",
     }
 )
 
@@ -193,10 +213,11 @@ MAX_EVIDENCE_CHARS = 160
 
 
 def predicates(sentence: str) -> list[str]:
-    """The adjectives of a Korean sentence or clause in dictionary form (정확하다, 미지근하다): what it
-    says a thing is like. Empty for other languages."""
+    """What a sentence or clause says a thing is like: a Korean one's adjectives in dictionary form
+    (정확하다, 미지근하다), else its English judging and describing words (spicy, soggy:
+    ``en_reading.describing_words``)."""
     if not any("가" <= ch <= "힣" for ch in sentence):
-        return []
+        return describing_words(sentence)
     toks = kiwi().tokenize(sentence, typos="basic")
     out = []
     for i, t in enumerate(toks):
