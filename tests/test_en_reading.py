@@ -159,3 +159,12 @@ def test_a_model_built_for_other_features_is_refused(tmp_path, monkeypatch):
 )
 def test_the_learned_model_on_top_of_the_rules(text, expected):
     assert read(text) == expected
+
+
+def test_a_quote_ends_where_its_phrase_ends():
+    """The judged window is a few words around the aspect's name; the quote a reader sees runs to the
+    phrase's punctuation when it is near, so evidence is never cut mid-phrase."""
+    text = "Great food, cozy room. We waited 25 minutes for a table even with a reservation, which was annoying."
+    quotes = {m.aspect: m.quote for m in detect(text)}
+    assert quotes["대기시간"] == "We waited 25 minutes for a table even with a reservation"
+    assert quotes["맛"] == "Great food" and quotes["분위기"] == "cozy room"  # each aspect its own division

@@ -394,6 +394,9 @@ MIDDLE_WORDS = frozenset({"okay", "ok", "average", "alright", "so-so", "fine", "
 _MIDDLE_PHRASES = re.compile(r"\bnothing (?:special|spectacular|to write home about)\b|\bjust ok(?:ay)?\b", re.I)
 #: words on each side of an aspect's name that may judge it
 WINDOW_WORDS = 6
+#: words a quote may reach past the judged window to end where its phrase ends
+QUOTE_REACH = 6
+_PHRASE_END = re.compile(r"[,;:.!?()]")
 #: VADER's compound score from which a part is positive (and negative below its negative)
 POSITIVE_AT = 0.05
 #: the learned model (step 5), chosen on MAMS val (benchmarks/train_en_model.py, docs/benchmarks.md):
@@ -526,6 +529,31 @@ def _window(part: str, start: int, end: int, anchors: list[tuple[int, int]]) -> 
     return words[lo][0], words[hi][1]
 
 
+def _trimmed(part: str, start: int, end: int) -> tuple[str, int]:
+    """``part[start:end]`` without the punctuation and the joining word at its edges, and its offset."""
+    piece = part[start:end]
+    stripped = piece.strip(" ,.;:!?-–—&")
+    if stripped.lower().startswith(("and ", "with ", "plus ")):
+        stripped = stripped.split(" ", 1)[1].strip()
+    return stripped, (start + piece.index(stripped) if stripped else start)
+
+
+def _phrase_bounds(part: str, start: int, end: int, lo: int, hi: int) -> tuple[int, int]:
+    """The window ``start:end`` widened to the phrase boundaries around it (punctuation, or the
+    division ``lo:hi`` of its aspect) when they are at most :data:`QUOTE_REACH` words away: a quote
+    ends where its phrase does ("We waited 25 minutes for a table even with a reservation", not "...
+    even with"); the judgement stays the window's."""
+    after = _PHRASE_END.search(part, end, hi)
+    stop = after.start() if after else hi
+    if len(_WORD.findall(part, end, stop)) <= QUOTE_REACH:
+        end = stop
+    before = [m.end() for m in _PHRASE_END.finditer(part, lo, start)]
+    begin = before[-1] if before else lo
+    if len(_WORD.findall(part, begin, start)) <= QUOTE_REACH:
+        start = begin
+    return start, end
+
+
 def _reasons(span: str, sign: int) -> tuple[str, ...]:
     """The span's judging words of ``sign`` (a negated one as "not X"), each once, in order."""
     lexicon = _analyzer().lexicon
@@ -628,15 +656,12 @@ def _sentence_rule_spans(sentence_off: int, sentence: str) -> list[Span]:
     out = []
     for off, part, after in _sentence_parts(sentence_off, sentence):
         found = []
-        for aspect, start, end, anchors in _groups(part):
-            start, end = _window(part, start, end, anchors)
-            piece = part[start:end]
-            stripped = piece.strip(" ,.;:!?-–—&")
-            if stripped.lower().startswith(("and ", "with ", "plus ")):
-                stripped = stripped.split(" ", 1)[1].strip()
+        for aspect, lo, hi, anchors in _groups(part):
+            start, end = _window(part, lo, hi, anchors)
+            stripped, at = _trimmed(part, start, end)
             if not stripped:
                 continue
-            at = off + start + piece.index(stripped)
+            at += off
             own = _own_phrase(part, at - off, at - off + len(stripped), anchors)
             pol, reasons = _judgement(own) if own else (None, ())
             if pol is None:
@@ -645,6 +670,9 @@ def _sentence_rule_spans(sentence_off: int, sentence: str) -> list[Span]:
                 continue  # a dish or a place named without a judgement says nothing of the aspect
             if _of_the_whole(part, anchors, reasons):
                 continue  # "Love this place": the restaurant as a whole, not its room
+            quote, quote_at = _trimmed(part, *_phrase_bounds(part, start, end, lo, hi))
+            if quote and stripped in quote:  # the quote a reader sees: whole phrases, the judged words in it
+                stripped, at = quote, off + quote_at
             found.append((aspect, pol, at, stripped, after, reasons))
         out += _wait_of_delivery(found, part, off)
     return out
