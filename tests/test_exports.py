@@ -289,3 +289,24 @@ def test_a_reason_is_named_in_the_restaurants_language_and_its_name_reads_back()
     assert (
         reason_label("맛: 싱겁다 2", "en") == "taste: bland 2" and reason_label("맛: 싱겁다 2", "ko") == "맛: 싱겁다 2"
     )
+
+
+def test_the_ui_reasons_table_names_an_english_restaurants_aspects_and_reasons_in_english():
+    import pandas as pd
+
+    from reviewlens_dagster.core.analysis.reasons import reasons_markdown
+
+    rows = pd.DataFrame(
+        {
+            "restaurant_id": ["en", "ko"],
+            "aspect": ["배달", "배달"],
+            "polarity": ["negative", "negative"],
+            "reason": ["늦다", "늦다"],
+            "generic": [False, False],
+            "count": [4, 7],
+        }
+    )
+    md = reasons_markdown(rows, ["en", "ko"], lang_by={"en": "en", "ko": "ko"})
+    english, korean = md.split("**ko**")
+    assert "| delivery | - | slow 4 |" in english and not re.search("[가-힣]", english)
+    assert "| 배달 | - | 늦다 7 |" in korean

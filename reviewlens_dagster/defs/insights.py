@@ -9,6 +9,7 @@ import pandas as pd
 from ..core.analysis.dishes import DishRule, dish_figures
 from ..core.analysis.dishes import dish_insights as compute_dish_insights
 from ..core.analysis.extract import LEXICON_COLUMNS, LLM_POLARITY_COLUMNS, resolve_polarities
+from ..core.analysis.prompts import language_of
 from ..core.analysis.reasons import aspect_reasons as compute_aspect_reasons
 from ..core.analysis.reasons import reasons_markdown
 from ..core.config import validate_restaurant_ids
@@ -36,7 +37,13 @@ def aspect_reasons(
     synonyms merged, with its count, its share of that aspect-and-polarity's mentions, the review ids
     and a whole sentence as evidence with the clause marked in it."""
     keys = validate_restaurant_ids(context.partition_keys)
-    out = compute_aspect_reasons(of_run(reviews, keys), _mentions(aspect_mentions, llm_aspect_polarities, keys))
+    run_reviews = of_run(reviews, keys)
+    out = compute_aspect_reasons(run_reviews, _mentions(aspect_mentions, llm_aspect_polarities, keys))
+    shown = sorted(keys)[:10]
+    lang_by = {
+        rid: language_of(run_reviews.loc[run_reviews["restaurant_id"] == rid, "text"].astype(str).tolist())
+        for rid in shown
+    }
     context.log.info(f"aspect_reasons: {len(out):,} reasons over {len(keys)} restaurant(s)")
     return dg.Output(
         out,
@@ -44,7 +51,7 @@ def aspect_reasons(
             out[["restaurant_id", "aspect", "polarity", "reason", "count", "share"]],
             restaurants=len(keys),
             specific_reasons=int((~out["generic"].astype(bool)).sum()) if len(out) else 0,
-            reasons=dg.MetadataValue.md(reasons_markdown(out, sorted(keys)[:10]) or "_none_"),
+            reasons=dg.MetadataValue.md(reasons_markdown(out, shown, lang_by=lang_by) or "_none_"),
         ),
     )
 

@@ -410,23 +410,29 @@ def top_reasons(
     return [(reason_name(r, lang), n) for r, n in zip(g["reason"], g["count"].astype(int))]
 
 
-def reasons_line(reasons: pd.DataFrame, aspect: str, polarity: str, k: int = 3) -> str:
+def reasons_line(reasons: pd.DataFrame, aspect: str, polarity: str, k: int = 3, lang: str = "ko") -> str:
     """ "늦다 12, 식다 5, 50분 이상 3" (specific reasons first; generic ones when there is no other)."""
-    top = top_reasons(reasons, aspect, polarity, k) or top_reasons(reasons, aspect, polarity, k, specific=False)
+    top = top_reasons(reasons, aspect, polarity, k, lang=lang) or top_reasons(
+        reasons, aspect, polarity, k, specific=False, lang=lang
+    )
     return ", ".join(f"{r} {n}" for r, n in top)
 
 
-def reasons_markdown(reasons: pd.DataFrame, restaurant_ids: list[str], k: int = 3) -> str:
-    """Per restaurant, each aspect's top reasons on each side (the metadata shown in the UI)."""
+def reasons_markdown(
+    reasons: pd.DataFrame, restaurant_ids: list[str], k: int = 3, lang_by: dict[str, str] | None = None
+) -> str:
+    """Per restaurant, each aspect's top reasons on each side (the metadata shown in the UI), named in
+    the restaurant's language (``lang_by``: restaurant -> ko / en; Korean where not given)."""
     blocks = []
     for rid in restaurant_ids:
         g = reasons[reasons["restaurant_id"] == rid]
         if g.empty:
             continue
+        lang = (lang_by or {}).get(rid, "ko")
         lines = [f"**{rid}**", "", "| aspect | praised for | complained about |", "|---|---|---|"]
         for aspect in sorted(set(g["aspect"])):
-            pos, neg = reasons_line(g, aspect, "positive", k), reasons_line(g, aspect, "negative", k)
+            pos, neg = reasons_line(g, aspect, "positive", k, lang), reasons_line(g, aspect, "negative", k, lang)
             if pos or neg:
-                lines.append(f"| {aspect} | {pos or '-'} | {neg or '-'} |")
+                lines.append(f"| {aspect_name(aspect, lang)} | {pos or '-'} | {neg or '-'} |")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
