@@ -33,10 +33,16 @@ CLASSES = ("absent", "positive", "negative", "neutral")
 FEATURES_VERSION = 1
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'-]*|[0-9]+|[.,;:!?()]")
-_NEGATORS = frozenset({"not", "no", "never", "nothing", "hardly", "barely", "without", "nor", "cannot", "neither"})
+#: the words that negate what follows (with every "n't" form: :func:`negates`), for the model and the rules
+NEGATORS = frozenset({"not", "no", "never", "nothing", "hardly", "barely", "without", "nor", "cannot", "neither"})
 _PUNCT = frozenset(".,;:!?()")
 #: how many words a negation reaches (or up to punctuation)
 NEGATION_SCOPE = 3
+
+
+def negates(word: str) -> bool:
+    """Whether a lower-cased ``word`` negates what follows it (:data:`NEGATORS`, or an "n't" form)."""
+    return word in NEGATORS or word.endswith("n't")
 
 
 def tokens(text: str) -> list[str]:
@@ -46,7 +52,7 @@ def tokens(text: str) -> list[str]:
         if t in _PUNCT:
             scope = 0
             continue
-        if t in _NEGATORS or t.endswith("n't"):
+        if negates(t):
             out.append(t)
             scope = NEGATION_SCOPE
             continue

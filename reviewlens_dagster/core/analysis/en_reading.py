@@ -417,10 +417,6 @@ FOLDED = {"서비스": {"배달", "대기시간", "덤"}, "맛": {"양"}, "분�
 _CONTRAST = re.compile(r"\b(?:but|however|although|though|while|whereas|yet|except)\b|;", re.IGNORECASE)
 _JOINS = re.compile(r"\band\b|,|\bwith\b|\bplus\b|&|\s[-–—]+\s|\bwhich\b|\bwho\b|\bwhen\b|\bso\b", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
-_NEGATORS = frozenset(
-    {"not", "no", "never", "n't", "nothing", "hardly", "barely", "isn't", "wasn't", "weren't", "aren't", "don't"}
-    | {"didn't", "doesn't", "won't", "wouldn't", "couldn't", "can't", "cannot", "nor", "without"}
-)
 
 
 @lru_cache(maxsize=1)
@@ -563,7 +559,7 @@ def _reasons(span: str, sign: int) -> tuple[str, ...]:
         valence = lexicon.get(w)
         if not valence or w in MIDDLE_WORDS or w in NOT_REASONS:
             continue
-        negated = any(x in _NEGATORS or x.endswith("n't") for x in words[max(0, i - 3) : i])
+        negated = any(en_model.negates(x) for x in words[max(0, i - 3) : i])
         s = (valence > 0) - (valence < 0)
         if negated:
             s = -s
