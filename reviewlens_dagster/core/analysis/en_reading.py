@@ -193,6 +193,7 @@ WEAK_ANCHORS = frozenset(
     | {"coffee", "tea", "wine", "drink", "cocktail", "beer", "special", "course", "plate", "bite", "dish", "meal"}
     | {"menu", "entree", "entrée", "appetizer", "dessert", "place", "room", "space", "bar", "seating", "patio"}
     | {"setting", "view", "line", "bill", "money", "cost", "owner", "manager", "host", "driver", "table", "worth"}
+    | {"hair", "cockroach"}  # food safety only where judged ("a hair in my soup"), not "her hair was pink"
 )
 
 #: the restaurant domain's words VADER's lexicon lacks (its scale: -4 .. +4), tuned on MAMS
@@ -375,9 +376,9 @@ NOT_REASONS = frozenset({"no", "yes", "not", "none", "nothing", "never"})
 #: judging words, what an English sentence says a thing is like (:func:`describing_words`)
 DESCRIBING_WORDS = frozenset(
     {"spicy", "sweet", "sour", "bitter", "tangy", "smoky", "creamy", "cheesy", "garlicky", "oily", "dry"}
-    | {"chewy", "crunchy", "mushy", "tough", "raw", "rare", "fatty", "heavy", "light", "thick", "thin"}
+    | {"chewy", "crunchy", "mushy", "tough", "raw", "fatty", "heavy", "thick", "thin"}
     | {"hot", "warm", "cold", "frozen", "homemade", "small", "big", "large", "huge", "long", "short"}
-    | {"busy", "empty", "dark", "bright", "quiet", "clean", "cheap", "early", "late", "new", "old"}
+    | {"busy", "empty", "dark", "bright", "quiet", "clean", "cheap", "late"}
 )
 
 #: names of the place that, judged by a verdict alone (:data:`VERDICTS`), are the restaurant as a
