@@ -67,6 +67,13 @@ def read(text: str) -> dict:
         # expectations let down; food safety
         ("For the price I expected more.", {"가격": "negative"}),
         ("Found a hair in my quesadilla.", {"맛": "negative"}),
+        # what the staff failed to do, said without naming them
+        ("They messed up our order.", {"서비스": "negative"}),
+        ("Nobody greeted us for ten minutes.", {"서비스": "negative"}),
+        # the food judged by its time alone is the wait's; its temperature or doneness stays the food's
+        ("Our food took forever to come out.", {"대기시간": "negative"}),
+        ("The chicken was raw in the middle.", {"맛": "negative"}),
+        ("The food was cold by the time it arrived.", {"맛": "negative"}),
         # a verdict on "this place" is the restaurant as a whole, not its room; a judged room stays
         ("Love this place!", {}),
         ("Highly recommend this spot.", {}),

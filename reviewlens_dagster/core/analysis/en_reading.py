@@ -153,6 +153,15 @@ ASPECT_TERMS: dict[str, tuple[str, ...]] = {
         "welcoming",
         "hospitable",
         "attitude",
+        # what the staff failed to do, said without naming them
+        *(f"got {who} order wrong" for who in ("our", "my", "the")),
+        *(f"messed up {who} order" for who in ("our", "my", "the")),
+        "wrong order",
+        "had to ask",
+        "never came back",
+        "never checked on us",
+        "nobody greeted us",
+        "no one greeted us",
     ),
     "청결": ("cleanliness", "bathroom", "restroom", "hygiene", "dirty", "filthy", "sanitary", "unsanitary"),
     "분위기": (
@@ -354,6 +363,10 @@ PHRASES: tuple[tuple[str, str], ...] = (
         r"(?:big|large|huge|generous|hearty) portions?|portions? (?:is|was|were|are) (?:very |so |really )?(?:big|large|huge)",
         "generous",
     ),
+    # what the staff failed to do
+    (r"got (?:our|my|the) orders? wrong|messed up (?:our|my|the) orders?|wrong orders?", "wrong"),
+    (r"had to (?:keep )?ask(?:ing)?|never came back|never checked on us|(?:nobody|no one) greeted us", "neglected"),
+    (r"(?:was|were|is|are) (?:still |completely |practically )?raw", "undercooked"),
     # expectations let down; food safety
     (r"expected (?:more|better|much more|a lot more)", "disappointing"),
     (
@@ -389,6 +402,9 @@ VERDICTS = frozenset(
     | {"awesome", "great", "excellent", "fantastic", "wonderful", "perfect", "good", "nice", "terrible"}
     | {"awful", "worst", "horrible", "bad", "enjoy", "enjoyed", "avoid", "fun", "solid"}
 )
+
+#: judging words that say how long something took: the food judged by these alone is the wait's
+TIME_WORDS = frozenset({"slow", "late", "forever", "waited", "fast", "quick", "quickly", "prompt", "not fast"})
 
 #: words of the middle: a part judged by these alone is neutral
 MIDDLE_WORDS = frozenset({"okay", "ok", "average", "alright", "so-so", "fine", "decent", "standard", "adequate"})
@@ -671,8 +687,19 @@ def _sentence_rule_spans(sentence_off: int, sentence: str) -> list[Span]:
             if quote and stripped in quote:  # the quote a reader sees: whole phrases, the judged words in it
                 stripped, at = quote, off + quote_at
             found.append((aspect, pol, at, stripped, after, reasons))
-        out += _wait_of_delivery(found, part, off)
+        out += _wait_of_delivery(_time_of_the_food(found), part, off)
     return out
+
+
+def _time_of_the_food(found: list) -> list:
+    """The food judged by its time alone ("our food took forever to come out", "the food came out
+    fast") is the wait's, as in the Korean reading ("음식이 늦게 나왔어요"); its temperature or its
+    taste stays the food's."""
+    named = {f[0] for f in found}
+    return [
+        ("대기시간", *f[1:]) if f[0] == "맛" and f[5] and set(f[5]) <= TIME_WORDS and "대기시간" not in named else f
+        for f in found
+    ]
 
 
 def _learned(off: int, sentence: str, found: list[Span]) -> list[Span]:
