@@ -168,7 +168,7 @@ ENGLISH_REASONS: dict[str, str] = {
     "적다": "small",
     "많다": "generous",
     "비싸다": "expensive",
-    "싸다": "cheap",
+    "싸다": "affordable",
     "친절하다": "friendly",
     "불친절하다": "rude",
     "맛있다": "delicious",
@@ -178,7 +178,7 @@ ENGLISH_REASONS: dict[str, str] = {
     "깨끗하다": "clean",
     "더럽다": "dirty",
     "시끄럽다": "noisy",
-    "조용하다": "quiet",
+    "조용하다": "quiet / cozy",
 }
 _DURATION = re.compile(r"(\d+)분 이상")
 _DURATION_EN = re.compile(r"(\d+)\+ minutes")
