@@ -303,9 +303,11 @@ def test_documented_source_mappings_validate():
     root = Path(__file__).resolve().parents[1]
     assert load_sources(root / "docs" / "sources.example.yaml").sources[0].name == "delivery-export"
     readme = (root / "docs" / "data.md").read_text(encoding="utf-8")
-    (block,) = re.findall(r"```yaml\n(sources:.*?)```", readme, flags=re.S)
-    spec = SourcesFile.model_validate(yaml.safe_load(block)).sources[0]
+    crawl, scrape = re.findall(r"```yaml\n(sources:.*?)```", readme, flags=re.S)  # every example validates
+    spec = SourcesFile.model_validate(yaml.safe_load(crawl)).sources[0]
     assert spec.review_id_from == ["Restaurant", "UserID", "Menu", "Review"]
+    english = SourcesFile.model_validate(yaml.safe_load(scrape)).sources[0]
+    assert english.name == "yelp" and english.review_id_from[0] == "business_name"
 
 
 def test_a_file_that_vanishes_mid_staging_is_neither_lost_nor_fatal(tmp_path, monkeypatch):
