@@ -25,7 +25,7 @@ import pandas as pd
 from jinja2 import Environment, select_autoescape
 
 from .analysis.dishes import DishRule
-from .analysis.prompts import language_mix, language_of
+from .analysis.prompts import language_mix, restaurant_language
 from .analysis.reasons import reason_label, reason_name, top_reasons
 from .analysis.trends import wilson
 from .aspects import aspect_name
@@ -601,7 +601,7 @@ def render_reports(
             inp = ReportInputs(
                 restaurant_id=key,
                 name=str(names.iloc[0]) if len(names) else str(own["source_restaurant_id"].iloc[0] or key),
-                lang=language_of(own["text"].fillna("").head(50).tolist()),
+                lang=restaurant_language(own["text"]),
                 reviews=own,
                 **{n: t.get(key, tables[n].iloc[0:0]) for n, t in by_restaurant.items()},
                 llm_reviews=llm_read.get(key, 0),

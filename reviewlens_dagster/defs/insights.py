@@ -9,7 +9,7 @@ import pandas as pd
 from ..core.analysis.dishes import DishRule, dish_figures
 from ..core.analysis.dishes import dish_insights as compute_dish_insights
 from ..core.analysis.extract import LEXICON_COLUMNS, LLM_POLARITY_COLUMNS, resolve_polarities
-from ..core.analysis.prompts import language_of
+from ..core.analysis.prompts import restaurant_language
 from ..core.analysis.reasons import aspect_reasons as compute_aspect_reasons
 from ..core.analysis.reasons import reasons_markdown
 from ..core.config import validate_restaurant_ids
@@ -40,10 +40,7 @@ def aspect_reasons(
     run_reviews = of_run(reviews, keys)
     out = compute_aspect_reasons(run_reviews, _mentions(aspect_mentions, llm_aspect_polarities, keys))
     shown = sorted(keys)[:10]
-    lang_by = {
-        rid: language_of(run_reviews.loc[run_reviews["restaurant_id"] == rid, "text"].astype(str).tolist())
-        for rid in shown
-    }
+    lang_by = {rid: restaurant_language(run_reviews.loc[run_reviews["restaurant_id"] == rid, "text"]) for rid in shown}
     context.log.info(f"aspect_reasons: {len(out):,} reasons over {len(keys)} restaurant(s)")
     return dg.Output(
         out,

@@ -334,6 +334,8 @@ NOT_JUDGEMENTS = (
     "play",
     "joke",
 )
+#: a span of time a wait or a dish takes that is long (an hour, 10 minutes or more, hours)
+_LONG_SPAN = r"(?:an? hour|\d{2,3}\s*min(?:ute)?s?|\d+\s*hours?)"
 #: idioms and phrases of reviews, read as the word they mean (its valence from the lexicon)
 PHRASES: tuple[tuple[str, str], ...] = (
     (r"left (?:a lot|much|something) to be desired", "disappointing"),
@@ -342,12 +344,12 @@ PHRASES: tuple[tuple[str, str], ...] = (
         "slow",
     ),
     (
-        r"(?:waited|waiting|wait(?:ed)? for)\s+(?:over |nearly |almost |about |more than )?(?:an? hour|\d{2,3}\s*min(?:ute)?s?|\d+\s*hours?)",
+        rf"(?:waited|waiting|wait(?:ed)? for)\s+(?:over |nearly |almost |about |more than )?{_LONG_SPAN}",
         "slow",
     ),
     # a duration that it took ("it took 70 minutes", "took over an hour to arrive")
     (
-        r"(?:took|takes|take|taking)\s+(?:over |nearly |almost |about |more than |at least )?(?:an? hour|\d{2,3}\s*min(?:ute)?s?|\d+\s*hours?)",
+        rf"(?:took|takes|take|taking)\s+(?:over |nearly |almost |about |more than |at least )?{_LONG_SPAN}",
         "slow",
     ),
     (r"\d+\s*min(?:ute)?s? late", "late"),

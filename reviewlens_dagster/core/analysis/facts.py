@@ -47,7 +47,7 @@ from ..aspects import ENGLISH_NAMES, aspect_name
 from ..report import percent_text
 from .ko_lexicon import ASPECT_TERMS, FOOD_TERMS
 from .lexicon import detect
-from .reasons import GENERIC, canonical_reason, predicates, reason_name, top_reasons
+from .reasons import GENERIC, canonical_reason, predicates, reason_name, split_reason_label, top_reasons
 from .summary_review import _aspects_named
 
 #: a totality word is supported from this share on
@@ -167,7 +167,7 @@ def fact_sheet(
             polarity=_POLARITY_OF_KIND[kind],
             share=float(r.complaint_share),
             item=str(r.item),
-            reasons=tuple(reason_name(str(x).rsplit(" ", 1)[0].split(": ", 1)[-1], lang) for x in list(r.top_reasons)),
+            reasons=tuple(reason_name(split_reason_label(x)[1], lang) for x in list(r.top_reasons)),
             review_ids=tuple(list(r.review_ids)[:3]),
         )
     return [_with_figures(f) for f in facts]

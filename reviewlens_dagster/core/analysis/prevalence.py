@@ -33,7 +33,7 @@ import pandas as pd
 
 from ..aspects import ASPECTS, aspect_name
 from ..config import HighlightRule
-from .prompts import language_of
+from .prompts import restaurant_language
 from .subratings import subrating_columns
 
 PREVALENCE_COLUMNS = [
@@ -321,7 +321,7 @@ def prevalence_and_highlights(
     counts = reviews.groupby("restaurant_id").size().to_dict()
     # the reviewers' own sub-ratings beside the reading's shares, where the export has them
     prev = subrating_columns(aspect_prevalence(mentions, counts, rule, llm_read), reviews)
-    langs = {r: language_of(g["text"].fillna("").head(50).tolist()) for r, g in reviews.groupby("restaurant_id")}
+    langs = {r: restaurant_language(g["text"]) for r, g in reviews.groupby("restaurant_id")}
     hl = highlights(
         prev, mentions, dict(zip(top_k["review_id"], top_k["rank"])), langs, rule, low_rated_reviews(reviews)
     )

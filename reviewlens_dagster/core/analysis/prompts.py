@@ -38,6 +38,16 @@ def language_of(texts: list[str]) -> str:
     return "ko" if letters == 0 or hangul / letters >= 0.3 else "en"
 
 
+#: how many of a restaurant's reviews decide the language its texts are written in
+LANGUAGE_SAMPLE = 50
+
+
+def restaurant_language(texts) -> str:
+    """The language a restaurant's pages, summaries and reasons are written in: :func:`language_of`
+    its first :data:`LANGUAGE_SAMPLE` reviews (``texts``: its review texts, a pandas Series)."""
+    return language_of(texts.fillna("").head(LANGUAGE_SAMPLE).tolist())
+
+
 def language_mix(texts: list[str]) -> dict[str, int]:
     """Reviews per language ({'ko': n, 'en': m}), each review by :func:`language_of`; empty texts left out."""
     out: dict[str, int] = {}

@@ -255,14 +255,21 @@ def reason_name(reason: str, lang: str) -> str:
     return f"{duration.group(1)}+ minutes" if duration else ENGLISH_REASONS.get(reason, reason)
 
 
-def reason_label(label: str, lang: str) -> str:
-    """A dish's reason as stored (``"맛: 싱겁다 2"``: aspect, reason, count) as a reader of ``lang``
-    reads it (``"taste: bland 2"``)."""
+def split_reason_label(label: str) -> tuple[str, str, str]:
+    """(aspect, reason, count) of a dish's reason as stored (``"맛: 싱겁다 2"``, ``dishes.dish_insights``);
+    the aspect or the count empty where the label has none."""
     aspect, sep, rest = str(label).partition(": ")
-    if not sep or lang != "en":
-        return label
+    if not sep:
+        aspect, rest = "", str(label)
     reason, _, count = rest.rpartition(" ")
-    reason, count = (reason, count) if count.isdigit() else (rest, "")
+    return (aspect, reason, count) if count.isdigit() else (aspect, rest, "")
+
+
+def reason_label(label: str, lang: str) -> str:
+    """A dish's reason as stored (``"맛: 싱겁다 2"``) as a reader of ``lang`` reads it (``"taste: bland 2"``)."""
+    aspect, reason, count = split_reason_label(label)
+    if not aspect or lang != "en":
+        return label
     return f"{aspect_name(aspect, lang)}: {reason_name(reason, lang)}" + (f" {count}" if count else "")
 
 

@@ -34,7 +34,7 @@ from ..llm.types import LLMRequest
 from .cache import LLMCache, cache_key
 from .facts import Fact, checked_sentences, dish_vocabulary, fact_sheet, facts_frame, facts_from_frame, figures_in
 from .prevalence import complaint_aspects
-from .prompts import PROMPT_VERSION, language_of, summary_messages
+from .prompts import PROMPT_VERSION, language_of, restaurant_language, summary_messages
 from .runner import Job, JobsOutcome, Runner, run_jobs
 from .schemas import MAX_SUMMARY_CHARS, summary_schema, summary_validator
 from .summary_review import MIN_QUOTE_COPY_CHARS, contradictions, copied_from
@@ -137,7 +137,7 @@ def restaurant_facts(
     frames = []
     for rid, own in reviews.groupby("restaurant_id", sort=True):
         rating = own["rating"].dropna()
-        lang = language_of(own["text"].fillna("").head(50).tolist())
+        lang = restaurant_language(own["text"])
         sheet = fact_sheet(
             rid,
             len(own),
